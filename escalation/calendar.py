@@ -1,0 +1,152 @@
+"""Working-day and elapsed-time deadline arithmetic: the only module that does calendar maths.
+
+Rules (see README "How deadlines are computed"):
+
+* "N working days" is close of business on the Nth working day after the day the stage began.
+  A working day is Monday to Friday that is neither a bank holiday of the policy's UK nation
+  (substitute days included) nor one of the partnership's closure days.
+* A stage that begins after close of business, or on a day that is not a working day, counts
+  from the next working day (as if it had begun that morning).
+* "N hours" is elapsed time, computed in UTC, so it is exact across clock changes.
+
+Instants go in and come out as aware UTC datetimes; calendar rules are applied to local dates in
+the policy's timezone (Europe/London), and the local close of business is converted back to UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+
+import holidays
+import pendulum
+
+NATION_SUBDIVISIONS = {
+    "england-and-wales": "ENG",
+    "scotland": "SCT",
+    "northern-ireland": "NIR",
+}
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """The working-day rules of one policy: nation, timezone, close of business, closures."""
+
+    nation: str
+    timezone: str = "Europe/London"
+    close_of_business: time = time(17, 0)
+    closure_days: frozenset[date] = frozenset()
+
+    def non_working_reason(self, day: date) -> str | None:
+        """Why `day` is not a working day ("Saturday", a holiday's name, "closure day"), or None."""
+        if day.weekday() >= 5:
+            return day.strftime("%A")
+        holiday = bank_holidays(self.nation, day.year).get(day)
+        if holiday:
+            return holiday
+        if day in self.closure_days:
+            return "partnership closure day"
+        return None
+
+    def is_working_day(self, day: date) -> bool:
+        return self.non_working_reason(day) is None
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day strictly after `day`."""
+        day += timedelta(days=1)
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def local(self, instant: datetime) -> pendulum.DateTime:
+        return pendulum.instance(_require_aware(instant)).in_timezone(self.timezone)
+
+    def counting_day(self, started_at: datetime) -> date:
+        """The working day a stage that began at `started_at` counts from."""
+        local = self.local(started_at)
+        day = date(local.year, local.month, local.day)
+        if self.is_working_day(day) and local.time() < self.close_of_business:
+            return day
+        return self.next_working_day(day)
+
+    def close_of_business_at(self, day: date) -> datetime:
+        """Close of business on local `day`, as a UTC instant."""
+        local = pendulum.datetime(
+            day.year,
+            day.month,
+            day.day,
+            self.close_of_business.hour,
+            self.close_of_business.minute,
+            tz=self.timezone,
+        )
+        return _to_utc(local)
+
+    def add_working_days(self, started_at: datetime, working_days: int) -> datetime:
+        """Close of business on the Nth working day after the day the stage counts from."""
+        return self.close_of_business_at(self.working_day_after(started_at, working_days))
+
+    def working_day_after(self, started_at: datetime, working_days: int) -> date:
+        day = self.counting_day(started_at)
+        for _ in range(working_days):
+            day = self.next_working_day(day)
+        return day
+
+    def skipped_days(self, started_at: datetime, working_days: int) -> list[tuple[date, str]]:
+        """Weekdays that were not counted between the start and the due day, with the reason.
+
+        Used to explain a deadline ("25, 28 Dec are bank holidays"); weekends are left out
+        because nobody needs them explained.
+        """
+        local = self.local(started_at)
+        start = date(local.year, local.month, local.day)
+        end = self.working_day_after(started_at, working_days)
+        skipped = []
+        day = start
+        while day < end:
+            day += timedelta(days=1)
+            reason = self.non_working_reason(day)
+            if reason and day.weekday() < 5:
+                skipped.append((day, reason))
+        return skipped
+
+
+def add_hours(started_at: datetime, hours: int) -> datetime:
+    """Elapsed time: `hours` after `started_at`, exact across clock changes."""
+    return _require_aware(started_at).astimezone(timezone.utc) + timedelta(hours=hours)
+
+
+def local_time(instant: datetime, tz: str = "Europe/London") -> datetime:
+    """`instant` as an aware datetime in `tz` (for display)."""
+    return pendulum.instance(_require_aware(instant)).in_timezone(tz)
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant with an offset, as aware UTC. Naive text is refused, not guessed."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise ValueError(f"not an ISO 8601 date-time: {text!r}") from error
+    if parsed.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset; add one, e.g. +00:00")
+    return parsed.astimezone(timezone.utc)
+
+
+@lru_cache(maxsize=64)
+def bank_holidays(nation: str, year: int) -> dict[date, str]:
+    subdivision = NATION_SUBDIVISIONS[nation]
+    return dict(holidays.country_holidays("GB", subdiv=subdivision, years=year).items())
+
+
+def _require_aware(instant: datetime) -> datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("a naive datetime is ambiguous; pass an aware (UTC) datetime")
+    return instant
+
+
+def _to_utc(local: pendulum.DateTime) -> datetime:
+    utc = local.in_timezone("UTC")
+    return datetime(
+        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond,
+        tzinfo=timezone.utc,
+    )

@@ -1,0 +1,289 @@
+"""The `escalation` command. Errors go to stderr as one plain message and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from escalation import disagreements as d
+from escalation import report
+from escalation.calendar import parse_instant
+from escalation.chronology import verify_chain
+from escalation.db import make_engine, session_factory, transaction
+from escalation.directory import import_csv
+from escalation.errors import EscalationError, InvalidInput
+from escalation.intake import RaiseRequest
+from escalation.models import Disagreement
+from escalation.policy import load_policies, load_policy
+from escalation.schema import upgrade
+from escalation.settings import get_settings
+
+app = typer.Typer(
+    help="Resolve professional disagreements about a child's safety, on time, on the record.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+policy_app = typer.Typer(help="Check policies and see what their timescales mean.", no_args_is_help=True)
+directory_app = typer.Typer(help="The directory of professionals.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident chronology.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+app.add_typer(directory_app, name="directory")
+app.add_typer(audit_app, name="audit")
+
+NowOption = Annotated[
+    Optional[str],
+    typer.Option("--now", help="Act as if it were this ISO 8601 instant (default: the clock)."),
+]
+AsOption = Annotated[str, typer.Option("--as", help="Work email of the person acting.")]
+
+
+def _now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(timezone.utc)
+    try:
+        return parse_instant(text)
+    except ValueError as error:
+        raise InvalidInput({"--now": str(error)}) from None
+
+
+def _sessions():
+    return session_factory(make_engine(get_settings().database_url))
+
+
+def _policies():
+    return load_policies(get_settings().policies_dir)
+
+
+@app.command()
+def init() -> None:
+    """Create the database schema, or upgrade it (safe to run again)."""
+    settings = get_settings()
+    upgrade(make_engine(settings.database_url))
+    typer.echo(f"schema is up to date ({_safe_url(settings.database_url)})")
+
+
+@policy_app.command("check")
+def policy_check(paths: Annotated[list[Path], typer.Argument(help="Policy YAML files.")]) -> None:
+    """Validate policy files; each mistake names the file and the field."""
+    failed = False
+    for path in paths:
+        try:
+            policy = load_policy(path)
+        except EscalationError as error:
+            typer.echo(str(error), err=True)
+            failed = True
+            continue
+        typer.echo(f"{path}: ok ({policy.id} version {policy.version}, {len(policy.stages)} stages)")
+    if failed:
+        raise typer.Exit(1)
+
+
+@policy_app.command("deadlines")
+def policy_deadlines(
+    policy_id: str,
+    start: Annotated[str, typer.Option("--from", help="When each stage begins (ISO 8601).")],
+    urgent: Annotated[bool, typer.Option("--urgent", help="Use the urgent track.")] = False,
+) -> None:
+    """Print each stage's due time (local and UTC) if it began at --from."""
+    policies = _policies()
+    if policy_id not in policies:
+        raise InvalidInput({"policy": f"no policy {policy_id!r} (have: {', '.join(policies)})"})
+    try:
+        started_at = parse_instant(start)
+    except ValueError as error:
+        raise InvalidInput({"--from": str(error)}) from None
+    typer.echo(report.deadlines_table(policies[policy_id], started_at, urgent))
+
+
+@directory_app.command("import")
+def directory_import(file: Path) -> None:
+    """Add or update people from a CSV file (all rows are checked first; any error, no change)."""
+    text = _read(file)
+    with transaction(_sessions()) as session:
+        count = import_csv(session, text)
+    typer.echo(f"imported {count} people from {file}")
+
+
+@directory_app.command("export")
+def directory_export() -> None:
+    """Print the directory as CSV (the import format)."""
+    from escalation.directory import export_csv
+
+    with transaction(_sessions()) as session:
+        typer.echo(export_csv(session), nl=False)
+
+
+@app.command("raise")
+def raise_command(
+    json_file: Annotated[Path, typer.Option("--json", help="The disagreement, as JSON.")],
+    now: NowOption = None,
+) -> None:
+    """Raise a disagreement from a JSON file (the same fields as the JSON API)."""
+    try:
+        data = json.loads(_read(json_file))
+    except json.JSONDecodeError as error:
+        raise InvalidInput({"json": f"{json_file}: line {error.lineno}: {error.msg}"}) from None
+    request = RaiseRequest.parse(data)
+    policies = _policies()
+    policy_id = request.policy or get_settings().default_policy
+    if policy_id not in policies:
+        raise InvalidInput({"policy": f"no policy {policy_id!r} (have: {', '.join(policies)})"})
+    with transaction(_sessions()) as session:
+        disagreement = d.raise_disagreement(
+            session, request=request, policy=policies[policy_id], now=_now(now)
+        )
+        typer.echo(report.summary_line(disagreement))
+
+
+@app.command()
+def show(reference: str, now: NowOption = None) -> None:
+    """The record, its current stage, owner and deadline, and its chronology."""
+    with transaction(_sessions()) as session:
+        disagreement = d.get(session, reference)
+        typer.echo(report.record(session, disagreement, _now(now)))
+
+
+@app.command("list")
+def list_command(
+    open_only: Annotated[bool, typer.Option("--open", help="Only open ones.")] = False,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue ones.")] = False,
+    now: NowOption = None,
+) -> None:
+    """Disagreements, most urgent deadline first."""
+    at = _now(now)
+    query = select(Disagreement).order_by(Disagreement.due_at)
+    if open_only or overdue:
+        query = query.where(Disagreement.status == "open")
+    if overdue:
+        query = query.where(Disagreement.due_at <= at)
+    with transaction(_sessions()) as session:
+        rows = list(session.execute(query).scalars())
+        for disagreement in rows:
+            typer.echo(report.summary_line(disagreement, at))
+    if not rows:
+        typer.echo("no disagreements match", err=True)
+
+
+@app.command()
+def acknowledge(reference: str, actor: AsOption, now: NowOption = None) -> None:
+    """The stage owner acknowledges the current stage."""
+    _act(d.acknowledge, reference=reference, actor=actor, now=_now(now))
+
+
+@app.command()
+def escalate(
+    reference: str, actor: AsOption, reason: Annotated[str, typer.Option()] = "",
+    now: NowOption = None,
+) -> None:
+    """Escalate to the next stage now (the owner, or the board)."""
+    _act(d.escalate, reference=reference, actor=actor, now=_now(now), reason=reason)
+
+
+@app.command()
+def resolve(
+    reference: str, actor: AsOption, outcome: Annotated[str, typer.Option()],
+    summary: Annotated[str, typer.Option()], now: NowOption = None,
+) -> None:
+    """Resolve with an outcome from the fixed list and a summary."""
+    _act(d.resolve, reference=reference, actor=actor, now=_now(now), outcome=outcome,
+         summary=summary)
+
+
+@app.command()
+def withdraw(
+    reference: str, actor: AsOption, reason: Annotated[str, typer.Option()],
+    now: NowOption = None,
+) -> None:
+    """The raiser withdraws the disagreement, with a reason."""
+    _act(d.withdraw, reference=reference, actor=actor, now=_now(now), reason=reason)
+
+
+@app.command("hand-to-deputy")
+def hand_to_deputy(reference: str, actor: AsOption, now: NowOption = None) -> None:
+    """The owner hands the current stage to their named deputy."""
+    _act(d.hand_to_deputy, reference=reference, actor=actor, now=_now(now))
+
+
+@app.command()
+def note(
+    reference: str, actor: AsOption, text: Annotated[str, typer.Option("--text")],
+    now: NowOption = None,
+) -> None:
+    """Add a note to the chronology."""
+    _act(d.add_note, reference=reference, actor=actor, now=_now(now), note=text)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the chronology's hash chain and report the first broken row."""
+    with transaction(_sessions()) as session:
+        result = verify_chain(session)
+    if result.ok:
+        typer.echo(f"chronology intact: {result.checked} events verified")
+        return
+    typer.echo(
+        f"chronology BROKEN at event {result.first_broken_id}: {result.problem} "
+        f"({result.checked} events before it verified)",
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
+@app.command()
+def demo(now: NowOption = None) -> None:
+    """Set up the embedded default with a demo directory and one demo disagreement."""
+    from escalation import demo as demo_data
+
+    init()
+    with transaction(_sessions()) as session:
+        typer.echo(demo_data.load(session, _policies(), _now(now)))
+
+
+def _act(action, **kwargs) -> None:
+    with transaction(_sessions()) as session:
+        disagreement = action(session, **kwargs)
+        typer.echo(report.summary_line(disagreement, kwargs["now"]))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInput({"file": f"{path}: {error.strerror}"}) from None
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        code = 130
+    except click.ClickException as error:
+        error.show()
+        code = error.exit_code
+    except EscalationError as error:
+        typer.echo(f"error: {error}", err=True)
+        code = 1
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        typer.echo(f"database error: {reason} (has `escalation init` been run?)", err=True)
+        code = 1
+    except Exception as error:  # last resort: a plain message, never a traceback
+        typer.echo(f"unexpected error ({type(error).__name__}): {error}", err=True)
+        code = 70
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,24 @@
+"""Demo data for the embedded default: an invented directory and one invented disagreement."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from importlib import resources
+
+from sqlalchemy.orm import Session
+
+from escalation.disagreements import raise_disagreement
+from escalation.directory import import_csv
+from escalation.intake import RaiseRequest
+from escalation.policy import Policy
+from escalation.report import summary_line
+
+
+def load(session: Session, policies: dict[str, Policy], now: datetime) -> str:
+    """Load the demo directory and raise the demo disagreement (again: no duplicate)."""
+    data = resources.files("escalation") / "demo_data"
+    count = import_csv(session, (data / "directory.csv").read_text(encoding="utf-8"))
+    request = RaiseRequest.parse(json.loads((data / "disagreement.json").read_text()))
+    disagreement = raise_disagreement(session, request=request, policy=policies["default"], now=now)
+    return f"demo directory: {count} people\ndemo disagreement: {summary_line(disagreement, now)}"

@@ -1,0 +1,279 @@
+"""The directory: who holds each role, their deputies and absences, and who owns a stage.
+
+Owner resolution (one accountable owner per stage, always):
+1. the holder of the stage's role (for a named professional: in the raiser's organisation;
+   otherwise in the partnership); several holders -> the first by name, so the choice is stable;
+2. nobody holds the role -> the partnership's board manager holds the stage, and the chronology
+   says so (a gap in the directory must not stall escalation);
+3. the chosen person is absent that day -> their deputy (following the deputy's own deputy if
+   they are absent too); no deputy available -> the board manager.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from pydantic import BaseModel, ValidationError, field_validator, model_validator
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from escalation.errors import DirectoryError
+from escalation.models import ROLES, Person, PersonRole
+
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+ROLE_WORDS = {
+    "named_professional": "named professional",
+    "designated_professional": "designated professional",
+    "board_manager": "board manager",
+    "chair": "chair",
+    "raiser": "raiser",
+    "practitioner": "practitioner",
+}
+MAX_DEPUTY_HOPS = 5
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Who owns a stage, and (when it is not the obvious holder) why, for the chronology."""
+
+    person: Person
+    note: str = ""
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_person(session: Session, email: str) -> Person | None:
+    return session.execute(
+        select(Person).where(Person.email == normalise_email(email))
+    ).scalar_one_or_none()
+
+
+def role_holders(
+    session: Session, role: str, partnership: str, organisation: str | None = None
+) -> list[Person]:
+    query = (
+        select(Person)
+        .join(PersonRole)
+        .where(PersonRole.role == role, Person.partnership == partnership, Person.active)
+        .order_by(Person.name, Person.id)
+    )
+    if organisation is not None:
+        query = query.where(func.lower(Person.organisation) == organisation.strip().lower())
+    return list(session.execute(query).scalars())
+
+
+def resolve_owner(
+    session: Session, *, role: str, partnership: str, raiser: Person, on: date
+) -> Assignment:
+    """The one accountable owner for a stage owned by `role`, on local date `on`."""
+    if role == "raiser":
+        return _available(session, raiser, partnership, on)
+    organisation = raiser.organisation if role == "named_professional" else None
+    holders = role_holders(session, role, partnership, organisation)
+    if holders:
+        return _available(session, holders[0], partnership, on)
+    where = f" in {organisation}" if organisation else ""
+    manager = _board_manager(session, partnership, role)
+    gap = f"nobody holds the {ROLE_WORDS[role]} role{where} in the directory"
+    return Assignment(manager, f"{gap}; the board manager holds this stage")
+
+
+def deputy_of(session: Session, person: Person, partnership: str, on: date) -> Assignment:
+    """The person's named deputy (for "hand to deputy"), skipping absent deputies."""
+    if person.deputy is None:
+        raise DirectoryError(f"{person.name} has no deputy in the directory")
+    cover = _first_present_deputy(person, on)
+    if cover is None:
+        raise DirectoryError(f"{person.name}'s deputies are all absent on {on.isoformat()}")
+    return Assignment(cover, f"handed by {person.name} to their deputy {cover.name}")
+
+
+def _available(session: Session, person: Person, partnership: str, on: date) -> Assignment:
+    if not person.is_absent_on(on):
+        return Assignment(person)
+    absence = f"{person.name} is absent on {on.isoformat()}"
+    cover = _first_present_deputy(person, on)
+    if cover is not None:
+        return Assignment(cover, f"{absence}; their deputy {cover.name} holds this stage")
+    manager = _board_manager(session, partnership, "board_manager", exclude=person)
+    return Assignment(manager, f"{absence} and has no deputy available; the board manager holds it")
+
+
+def _first_present_deputy(person: Person, on: date) -> Person | None:
+    seen = {person.id}
+    deputy = person.deputy
+    for _ in range(MAX_DEPUTY_HOPS):
+        if deputy is None or deputy.id in seen:
+            return None
+        if deputy.active and not deputy.is_absent_on(on):
+            return deputy
+        seen.add(deputy.id)
+        deputy = deputy.deputy
+    return None
+
+
+def _board_manager(
+    session: Session, partnership: str, wanted_role: str, exclude: Person | None = None
+) -> Person:
+    managers = [
+        person
+        for person in role_holders(session, "board_manager", partnership)
+        if exclude is None or person.id != exclude.id
+    ]
+    if not managers:
+        raise DirectoryError(
+            f"nobody can own the {ROLE_WORDS.get(wanted_role, wanted_role)} stage: partnership "
+            f"{partnership!r} has no available board manager in the directory"
+        )
+    return managers[0]
+
+
+# --- CSV import -------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "name", "email", "organisation", "partnership", "roles", "job_title",
+    "deputy_email", "absent_from", "absent_until",
+)
+
+
+class DirectoryRow(BaseModel):
+    name: str
+    email: str
+    organisation: str
+    partnership: str
+    roles: list[str]
+    job_title: str = ""
+    deputy_email: str = ""
+    absent_from: date | None = None
+    absent_until: date | None = None
+
+    @field_validator("name", "organisation", "partnership")
+    @classmethod
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is required")
+        return value.strip()
+
+    @field_validator("email", "deputy_email")
+    @classmethod
+    def email_shape(cls, value: str) -> str:
+        value = normalise_email(value)
+        if value and not EMAIL.match(value):
+            raise ValueError(f"{value!r} is not an email address")
+        return value
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def split_roles(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.replace(",", ";").split(";") if part.strip()]
+        unknown = [role for role in value if role not in ROLES]
+        if unknown:
+            raise ValueError(f"unknown role {unknown[0]!r}; use one of {', '.join(ROLES)}")
+        return value
+
+    @field_validator("absent_from", "absent_until", mode="before")
+    @classmethod
+    def blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def absence_in_order(self) -> DirectoryRow:
+        if self.absent_until and not self.absent_from:
+            raise ValueError("absent_until: give absent_from as well")
+        if self.absent_from and self.absent_until and self.absent_until < self.absent_from:
+            raise ValueError("absent_until: is before absent_from")
+        if self.deputy_email and self.deputy_email == self.email:
+            raise ValueError("deputy_email: a person cannot be their own deputy")
+        return self
+
+
+def import_csv(session: Session, text: str) -> int:
+    """Add or update people from CSV text. All rows are checked first: any error, nothing changes.
+
+    Raises DirectoryError listing every bad row ("row 3: email: ... is not an email address").
+    Returns the number of people added or updated.
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [column for column in ("name", "email", "organisation", "partnership", "roles")
+               if column not in (reader.fieldnames or [])]
+    if missing:
+        raise DirectoryError(f"header: missing column(s) {', '.join(missing)}")
+    rows, problems = _parse_rows(reader)
+    problems += _deputy_problems(session, rows)
+    if problems:
+        raise DirectoryError("\n".join(problems))
+    people = {row.email: _upsert(session, row) for _, row in rows}
+    session.flush()
+    for _, row in rows:
+        deputy = people.get(row.deputy_email) or find_person(session, row.deputy_email)
+        people[row.email].deputy = deputy if row.deputy_email else None
+    return len(rows)
+
+
+def _parse_rows(reader: csv.DictReader) -> tuple[list[tuple[int, DirectoryRow]], list[str]]:
+    rows, problems, seen = [], [], {}
+    for number, raw in enumerate(reader, start=2):
+        values = {key: (value or "") for key, value in raw.items() if key in CSV_COLUMNS}
+        try:
+            row = DirectoryRow.model_validate(values)
+        except ValidationError as error:
+            problems += [f"row {number}: {_row_message(item)}" for item in error.errors()]
+            continue
+        if row.email in seen:
+            problems.append(f"row {number}: email: {row.email} is also on row {seen[row.email]}")
+        seen[row.email] = number
+        rows.append((number, row))
+    return rows, problems
+
+
+def _deputy_problems(session: Session, rows: list[tuple[int, DirectoryRow]]) -> list[str]:
+    in_file = {row.email for _, row in rows}
+    return [
+        f"row {number}: deputy_email: {row.deputy_email} is not in this file or the directory"
+        for number, row in rows
+        if row.deputy_email
+        and row.deputy_email not in in_file
+        and find_person(session, row.deputy_email) is None
+    ]
+
+
+def _upsert(session: Session, row: DirectoryRow) -> Person:
+    person = find_person(session, row.email) or Person(email=row.email)
+    person.name, person.organisation = row.name, row.organisation
+    person.partnership, person.job_title = row.partnership, row.job_title
+    person.absent_from, person.absent_until = row.absent_from, row.absent_until
+    person.active = True
+    person.role_rows = [PersonRole(role=role) for role in dict.fromkeys(row.roles)]
+    session.add(person)
+    return person
+
+
+def _row_message(item: dict) -> str:
+    field = ".".join(str(part) for part in item["loc"])
+    message = item["msg"].removeprefix("Value error, ")
+    if item["type"] == "missing":
+        message = "is required"
+    if not field:
+        return message
+    return f"{field}: {message}"
+
+
+def export_csv(session: Session) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for person in session.execute(select(Person).order_by(Person.name, Person.id)).scalars():
+        writer.writerow([
+            person.name, person.email, person.organisation, person.partnership,
+            ";".join(sorted(person.roles)), person.job_title,
+            person.deputy.email if person.deputy else "",
+            person.absent_from or "", person.absent_until or "",
+        ])
+    return out.getvalue()

@@ -1,0 +1,454 @@
+"""Disagreements: raise one, and apply the events of its life (see statemachine.py).
+
+Every function here takes the session (the caller owns the transaction), keyword arguments and
+`now`; it changes the disagreement and writes the chronology event in that same transaction, or
+raises an EscalationError having changed nothing. `actor` is the acting person's work email, or
+SYSTEM for the automatic sweep.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from escalation import statemachine as sm
+from escalation.calendar import local_time
+from escalation.chronology import append_event
+from escalation.directory import (
+    Assignment,
+    deputy_of,
+    find_person,
+    normalise_email,
+    resolve_owner,
+)
+from escalation.errors import DirectoryError, InvalidInput, NotAllowed, NotFound
+from escalation.intake import RaiseRequest
+from escalation.models import Disagreement, Person, PersonRole, PolicyVersion, StagePeriod
+from escalation.policy import Policy, Stage, policy_from_document
+from escalation.vocabulary import OUTCOMES
+
+SYSTEM = "system"
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
+BOARD_ROLES = ("board_manager", "chair")
+
+
+def raise_disagreement(
+    session: Session, *, request: RaiseRequest, policy: Policy, now: datetime
+) -> Disagreement:
+    """Record a new disagreement at its first stage (a later one on the urgent track).
+
+    A repeated `idempotency_key` returns the disagreement it first created, unchanged.
+    """
+    if request.idempotency_key:
+        existing = session.execute(
+            select(Disagreement).where(Disagreement.idempotency_key == request.idempotency_key)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing
+    raised_at = request.raised_at or now
+    if raised_at > now:
+        raise InvalidInput({"raised_at": "must not be in the future"})
+    pin_policy(session, policy, now=now)
+    raiser = _raiser_person(session, request, policy)
+    stage = policy.first_stage(request.immediate_risk)
+    assignment = _assign(session, policy, stage, raiser, raised_at)
+    disagreement = _new_disagreement(request, policy, raiser, stage, assignment, raised_at, now)
+    session.add(disagreement)
+    session.flush()
+    _open_stage_period(session, disagreement, assignment.person, raised_at)
+    note = _join(
+        "urgent track: the child is at immediate risk" if request.immediate_risk else "",
+        f"first raised at {_local(raised_at)}" if raised_at != now else "",
+        assignment.note,
+    )
+    _record(session, disagreement, now, raiser.email, "raise", None, stage.key, note)
+    return disagreement
+
+
+def acknowledge(session: Session, *, reference: str, actor: str, now: datetime) -> Disagreement:
+    disagreement = _load_for_event(session, reference, "acknowledge")
+    _require_owner_or_board(session, disagreement, actor)
+    disagreement.stage_acknowledged_at = now
+    _current_period(disagreement).acknowledged_at = now
+    _record(session, disagreement, now, actor, "acknowledge", disagreement.stage_key)
+    return disagreement
+
+
+def escalate(
+    session: Session, *, reference: str, actor: str, now: datetime, reason: str = ""
+) -> Disagreement:
+    """Move to the next stage, with a new owner and clock. Refused at the final stage."""
+    disagreement = _load_for_event(session, reference, "escalate")
+    if actor != SYSTEM:
+        _require_owner_or_board(session, disagreement, actor)
+    policy = policy_for(session, disagreement)
+    stage = policy.next_stage(disagreement.stage_key)
+    assignment = _assign(session, policy, stage, disagreement.raised_by, now)
+    from_stage = disagreement.stage_key
+    _end_stage_period(disagreement, now, "escalate")
+    _enter_stage(session, disagreement, policy, stage, assignment, now)
+    kind = "escalate" if actor != SYSTEM else "escalate_automatically"
+    note = _join(reason, "the stage's deadline passed" if actor == SYSTEM else "", assignment.note)
+    _record(session, disagreement, now, actor, kind, from_stage, stage.key, note)
+    return disagreement
+
+
+def resolve(
+    session: Session, *, reference: str, actor: str, now: datetime, outcome: str, summary: str
+) -> Disagreement:
+    if outcome not in OUTCOMES:
+        raise InvalidInput({"outcome": f"must be one of {', '.join(OUTCOMES)}"})
+    if not summary.strip():
+        raise InvalidInput({"summary": "say how it was resolved"})
+    disagreement = _load_for_event(session, reference, "resolve")
+    _require_owner_or_board(session, disagreement, actor)
+    _close(disagreement, now, "resolve", "resolved")
+    disagreement.outcome, disagreement.outcome_summary = outcome, summary.strip()
+    disagreement.resolved_stage = disagreement.stage_key
+    note = f"{OUTCOMES[outcome]}: {summary.strip()}"
+    _record(session, disagreement, now, actor, "resolve", disagreement.stage_key, None, note)
+    return disagreement
+
+
+def withdraw(
+    session: Session, *, reference: str, actor: str, now: datetime, reason: str
+) -> Disagreement:
+    """Only the raiser withdraws, and says why."""
+    if not reason.strip():
+        raise InvalidInput({"reason": "say why the disagreement is withdrawn"})
+    disagreement = _load_for_event(session, reference, "withdraw")
+    if normalise_email(actor) != disagreement.raiser_email:
+        raise NotAllowed("only the practitioner who raised the disagreement can withdraw it")
+    _close(disagreement, now, "withdraw", "withdrawn")
+    disagreement.outcome, disagreement.outcome_summary = "withdrawn", reason.strip()
+    _record(
+        session, disagreement, now, actor, "withdraw", disagreement.stage_key, None, reason.strip()
+    )
+    return disagreement
+
+
+def hand_to_deputy(session: Session, *, reference: str, actor: str, now: datetime) -> Disagreement:
+    """The owner hands the current stage to their named deputy; the clock does not restart."""
+    disagreement = _load_for_event(session, reference, "hand_to_deputy")
+    _require_owner_or_board(session, disagreement, actor)
+    policy = policy_for(session, disagreement)
+    try:
+        assignment = deputy_of(session, disagreement.owner, disagreement.partnership, _day(now, policy))
+    except DirectoryError as error:
+        raise NotAllowed(str(error)) from None
+    _end_stage_period(disagreement, now, "hand_to_deputy")
+    disagreement.owner = assignment.person
+    period = _open_stage_period(session, disagreement, assignment.person, now)
+    period.due_at = disagreement.due_at
+    stage = disagreement.stage_key
+    _record(session, disagreement, now, actor, "hand_to_deputy", stage, stage, assignment.note)
+    return disagreement
+
+
+def add_note(
+    session: Session, *, reference: str, actor: str, now: datetime, note: str
+) -> Disagreement:
+    if not note.strip():
+        raise InvalidInput({"note": "must not be empty"})
+    disagreement = _load_for_event(session, reference, "add_note")
+    stage = disagreement.stage_key
+    _record(session, disagreement, now, actor, "add_note", stage, stage, note.strip())
+    return disagreement
+
+
+def flag_final_stage_overdue(session: Session, *, reference: str, now: datetime) -> Disagreement:
+    """At the final stage nothing escalates further: an overdue one stays open and is flagged."""
+    disagreement = _load_for_event(session, reference, "flag_final_stage_overdue")
+    if disagreement.final_stage_overdue_at is not None:
+        raise NotAllowed("already flagged as overdue at the final stage")
+    if not disagreement.is_overdue(now):
+        raise NotAllowed("the final stage is not overdue yet")
+    disagreement.final_stage_overdue_at = now
+    stage = disagreement.stage_key
+    note = f"due {_local(disagreement.due_at)}; the final stage stays open"
+    _record(session, disagreement, now, SYSTEM, "flag_final_stage_overdue", stage, stage, note)
+    return disagreement
+
+
+@dataclass(frozen=True)
+class DueAction:
+    reference: str
+    action: str  # "escalate" or "flag_final_stage_overdue"
+
+
+def act_if_due(session: Session, *, reference: str, now: datetime) -> DueAction | None:
+    """What the sweep does for one disagreement: escalate it, flag it, or nothing if not due."""
+    disagreement = get(session, reference)
+    if not disagreement.is_overdue(now) or disagreement.final_stage_overdue_at is not None:
+        return None
+    if policy_for(session, disagreement).is_final(disagreement.stage_key):
+        flag_final_stage_overdue(session, reference=reference, now=now)
+        return DueAction(reference, "flag_final_stage_overdue")
+    escalate(session, reference=reference, actor=SYSTEM, now=now)
+    return DueAction(reference, "escalate")
+
+
+def due_references(session: Session, *, now: datetime, limit: int = 1000) -> list[str]:
+    """Open, unflagged disagreements past their deadline: uses the partial due-time index."""
+    query = (
+        select(Disagreement.reference)
+        .where(
+            Disagreement.status == "open",
+            Disagreement.final_stage_overdue_at.is_(None),
+            Disagreement.due_at <= now,
+        )
+        .order_by(Disagreement.due_at)
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())
+
+
+def get(session: Session, reference: str) -> Disagreement:
+    disagreement = session.execute(
+        select(Disagreement).where(Disagreement.reference == reference.strip().upper())
+    ).scalar_one_or_none()
+    if disagreement is None:
+        raise NotFound(f"no disagreement with reference {reference!r}")
+    return disagreement
+
+
+def state_of(disagreement: Disagreement) -> str:
+    if disagreement.status != "open":
+        return disagreement.status
+    return sm.ACKNOWLEDGED if disagreement.stage_acknowledged_at else sm.AWAITING
+
+
+def pin_policy(session: Session, policy: Policy, *, now: datetime) -> None:
+    """Keep the exact policy a disagreement starts under; a changed file must bump its version."""
+    stored = session.execute(
+        select(PolicyVersion).where(
+            PolicyVersion.policy_id == policy.id, PolicyVersion.version == policy.version
+        )
+    ).scalar_one_or_none()
+    if stored is None:
+        session.add(
+            PolicyVersion(
+                policy_id=policy.id,
+                version=policy.version,
+                digest=policy.digest(),
+                document=policy.document(),
+                recorded_at=now,
+            )
+        )
+    elif stored.digest != policy.digest():
+        raise InvalidInput(
+            {"policy": f"policy {policy.id!r} version {policy.version} has changed since it was "
+             "first used; give the changed file a new version"}
+        )
+
+
+def policy_for(session: Session, disagreement: Disagreement) -> Policy:
+    """The policy version this disagreement is pinned to (not whatever the file says today)."""
+    stored = session.execute(
+        select(PolicyVersion).where(
+            PolicyVersion.policy_id == disagreement.policy_id,
+            PolicyVersion.version == disagreement.policy_version,
+        )
+    ).scalar_one()
+    policy = _PINNED.get(stored.digest)
+    if policy is None:
+        policy = policy_from_document(stored.document, source=f"stored policy {stored.policy_id}")
+        _PINNED[stored.digest] = policy
+    return policy
+
+
+_PINNED: dict[str, Policy] = {}  # by digest: a stored version never changes
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _load_for_event(session: Session, reference: str, event: str) -> Disagreement:
+    """Lock the row and check the event is allowed now; NotAllowed leaves everything unchanged."""
+    disagreement = session.execute(
+        select(Disagreement)
+        .where(Disagreement.reference == reference.strip().upper())
+        .with_for_update()
+    ).scalar_one_or_none()
+    if disagreement is None:
+        raise NotFound(f"no disagreement with reference {reference!r}")
+    at_final = disagreement.is_open and policy_for(session, disagreement).is_final(
+        disagreement.stage_key
+    )
+    sm.next_state(state_of(disagreement), event, at_final_stage=at_final)
+    return disagreement
+
+
+def _require_owner_or_board(session: Session, disagreement: Disagreement, actor: str) -> None:
+    email = normalise_email(actor)
+    if email == disagreement.owner.email:
+        return
+    person = find_person(session, email)
+    if person and person.partnership == disagreement.partnership and person.roles & set(BOARD_ROLES):
+        return
+    raise NotAllowed(
+        f"only the stage owner ({disagreement.owner.name}) or the partnership's board manager "
+        "or chair can do this"
+    )
+
+
+def _raiser_person(session: Session, request: RaiseRequest, policy: Policy) -> Person:
+    """The raiser as a directory entry; a practitioner not yet listed is added as one."""
+    person = find_person(session, request.raiser.email)
+    if person is not None:
+        return person
+    person = Person(
+        name=request.raiser.name,
+        email=request.raiser.email,
+        organisation=request.raiser.organisation,
+        partnership=policy.partnership,
+        job_title=request.raiser.role,
+        role_rows=[PersonRole(role="practitioner")],
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def _assign(
+    session: Session, policy: Policy, stage: Stage, raiser: Person, at: datetime
+) -> Assignment:
+    try:
+        return resolve_owner(
+            session, role=stage.owner, partnership=policy.partnership, raiser=raiser,
+            on=_day(at, policy),
+        )
+    except DirectoryError as error:
+        raise NotAllowed(str(error)) from None
+
+
+def _new_disagreement(
+    request: RaiseRequest,
+    policy: Policy,
+    raiser: Person,
+    stage: Stage,
+    assignment: Assignment,
+    raised_at: datetime,
+    now: datetime,
+) -> Disagreement:
+    return Disagreement(
+        reference=_new_reference(),
+        idempotency_key=request.idempotency_key,
+        partnership=policy.partnership,
+        policy_id=policy.id,
+        policy_version=policy.version,
+        status="open",
+        stage_key=stage.key,
+        stage_index=policy.stage_index(stage.key),
+        stage_entered_at=raised_at,
+        due_at=policy.due_at(stage.key, request.immediate_risk, raised_at),
+        owner=assignment.person,
+        urgent=request.immediate_risk,
+        raised_at=raised_at,
+        recorded_at=now,
+        raised_by=raiser,
+        raiser_name=request.raiser.name,
+        raiser_email=request.raiser.email,
+        raiser_role=request.raiser.role,
+        raiser_organisation=request.raiser.organisation,
+        counterpart_name=request.counterpart.name,
+        counterpart_email=request.counterpart.email,
+        counterpart_role=request.counterpart.role,
+        counterpart_organisation=request.counterpart.organisation,
+        child_reference=request.child_reference,
+        category=request.category,
+        decision_disputed=request.decision_disputed,
+        decision_date=request.decision_date,
+        reason=request.reason,
+        outcome_sought=request.outcome_sought,
+        immediate_risk=request.immediate_risk,
+        protective_action=request.protective_action,
+        level_of_need=request.level_of_need,
+    )
+
+
+def _enter_stage(
+    session: Session,
+    disagreement: Disagreement,
+    policy: Policy,
+    stage: Stage,
+    assignment: Assignment,
+    now: datetime,
+) -> None:
+    disagreement.stage_key = stage.key
+    disagreement.stage_index = policy.stage_index(stage.key)
+    disagreement.stage_entered_at = now
+    disagreement.stage_acknowledged_at = None
+    disagreement.due_at = policy.due_at(stage.key, disagreement.urgent, now)
+    disagreement.owner = assignment.person
+    _open_stage_period(session, disagreement, assignment.person, now)
+
+
+def _open_stage_period(
+    session: Session, disagreement: Disagreement, owner: Person, now: datetime
+) -> StagePeriod:
+    period = StagePeriod(
+        disagreement_id=disagreement.id,
+        stage_key=disagreement.stage_key,
+        stage_index=disagreement.stage_index,
+        owner=owner,
+        entered_at=now,
+        due_at=disagreement.due_at,
+    )
+    session.add(period)
+    disagreement.stages.append(period)
+    return period
+
+
+def _current_period(disagreement: Disagreement) -> StagePeriod:
+    return disagreement.stages[-1]
+
+
+def _end_stage_period(disagreement: Disagreement, now: datetime, how: str) -> None:
+    period = _current_period(disagreement)
+    period.ended_at, period.ended_by = now, how
+
+
+def _close(disagreement: Disagreement, now: datetime, how: str, status: str) -> None:
+    _end_stage_period(disagreement, now, how)
+    disagreement.status = status
+    disagreement.closed_at = now
+
+
+def _record(
+    session: Session,
+    disagreement: Disagreement,
+    now: datetime,
+    actor: str,
+    kind: str,
+    from_stage: str | None,
+    to_stage: str | None = None,
+    note: str = "",
+) -> None:
+    actor = actor if actor == SYSTEM else normalise_email(actor)
+    append_event(
+        session, disagreement=disagreement, at=now, actor=actor, kind=kind,
+        from_stage=from_stage, to_stage=to_stage, note=note,
+    )
+
+
+def _new_reference() -> str:
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"RPD-{code[:4]}-{code[4:]}"
+
+
+def _day(at: datetime, policy: Policy) -> date:
+    local = local_time(at, policy.timezone)
+    return date(local.year, local.month, local.day)
+
+
+def _local(at: datetime) -> str:
+    return local_time(at).strftime("%H:%M %a %d %b %Y (%Z)")
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(part for part in parts if part)

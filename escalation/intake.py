@@ -1,0 +1,97 @@
+"""What a new disagreement must say: one validated model shared by the CLI, the form and the API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from escalation.directory import EMAIL, normalise_email
+from escalation.errors import InvalidInput
+from escalation.vocabulary import CATEGORIES
+
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Party(BaseModel):
+    model_config = _STRICT
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(max_length=320)
+    organisation: str = Field(min_length=1, max_length=200)
+    role: str = Field(min_length=1, max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def email_shape(cls, value: str) -> str:
+        value = normalise_email(value)
+        if not EMAIL.match(value):
+            raise ValueError("enter a work email address, like name@example.nhs.uk")
+        return value
+
+
+class RaiseRequest(BaseModel):
+    model_config = _STRICT
+    raiser: Party
+    counterpart: Party
+    child_reference: str = Field(min_length=1, max_length=100)
+    category: str
+    decision_disputed: str = Field(min_length=1, max_length=10_000)
+    decision_date: date
+    reason: str = Field(min_length=1, max_length=20_000)
+    outcome_sought: str = Field(min_length=1, max_length=10_000)
+    immediate_risk: bool
+    protective_action: str = Field(default="", max_length=10_000)
+    level_of_need: str = Field(default="", max_length=100)
+    policy: str | None = None
+    raised_at: datetime | None = None
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+    @field_validator("category")
+    @classmethod
+    def known_category(cls, value: str) -> str:
+        if value not in CATEGORIES:
+            raise ValueError(f"must be one of {', '.join(CATEGORIES)}")
+        return value
+
+    @field_validator("raised_at")
+    @classmethod
+    def aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a UTC offset, e.g. 2026-11-24T09:30:00+00:00")
+        return value
+
+    @model_validator(mode="after")
+    def risk_needs_protective_action(self) -> RaiseRequest:
+        if self.immediate_risk and not self.protective_action:
+            raise ValueError(
+                "protective_action: say what protective action has been taken (a referral to "
+                "Children's Social Care, police on 999); it must not wait for this process"
+            )
+        if self.raiser.email == self.counterpart.email:
+            raise ValueError("counterpart.email: the counterpart must be someone other than you")
+        return self
+
+    @classmethod
+    def parse(cls, data: object) -> RaiseRequest:
+        """Validate, or raise InvalidInput mapping each bad field to its problem."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            raise InvalidInput(field_problems(error)) from None
+
+
+def field_problems(error: ValidationError) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    for item in error.errors(include_url=False):
+        field = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "missing":
+            message = "is required"
+        elif item["type"] == "extra_forbidden":
+            message = "is not a known field"
+        elif item["type"] == "string_too_short":
+            message = "must not be empty"
+        if not field and ": " in message:
+            field, message = message.split(": ", 1)
+        problems.setdefault(field or "body", message)
+    return problems

@@ -1,0 +1,206 @@
+"""Tables. Instants are UTCDateTime; deadlines are indexed columns swept by due time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from escalation.db import UTCDateTime
+
+ROLES = ("practitioner", "named_professional", "designated_professional", "board_manager", "chair")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Person(Base):
+    """Someone in the directory: a possible stage owner, deputy or raiser."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    partnership: Mapped[str] = mapped_column(String(100), index=True)
+    job_title: Mapped[str] = mapped_column(String(200), default="")
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    absent_from: Mapped[date | None] = mapped_column(Date)
+    absent_until: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    deputy: Mapped[Person | None] = relationship(remote_side=[id])
+    role_rows: Mapped[list[PersonRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> set[str]:
+        return {row.role for row in self.role_rows}
+
+    def is_absent_on(self, day: date) -> bool:
+        if self.absent_from is None:
+            return False
+        return self.absent_from <= day and (self.absent_until is None or day <= self.absent_until)
+
+    def label(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class PersonRole(Base):
+    __tablename__ = "person_roles"
+    __table_args__ = (Index("ix_person_roles_role", "role"),)
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class PolicyVersion(Base):
+    """A policy document as it was when a disagreement first used it (disagreements are pinned)."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("policy_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[str] = mapped_column(String(50))
+    digest: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict] = mapped_column(JSON)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Disagreement(Base):
+    __tablename__ = "disagreements"
+    __table_args__ = (
+        # The sweep's question "what needs action now?" reads only open, unflagged rows by due
+        # time, so its cost grows with what is due, not with what is open.
+        Index(
+            "ix_disagreements_actionable_due",
+            "due_at",
+            sqlite_where=text("status = 'open' AND final_stage_overdue_at IS NULL"),
+            postgresql_where=text("status = 'open' AND final_stage_overdue_at IS NULL"),
+        ),
+        Index("ix_disagreements_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    partnership: Mapped[str] = mapped_column(String(100), index=True)
+    policy_id: Mapped[str] = mapped_column(String(100))
+    policy_version: Mapped[str] = mapped_column(String(50))
+
+    status: Mapped[str] = mapped_column(String(20))
+    stage_key: Mapped[str] = mapped_column(String(60))
+    stage_index: Mapped[int] = mapped_column(Integer)
+    stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stage_acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    final_stage_overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    raised_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    raiser_name: Mapped[str] = mapped_column(String(200))
+    raiser_email: Mapped[str] = mapped_column(String(320))
+    raiser_role: Mapped[str] = mapped_column(String(200))
+    raiser_organisation: Mapped[str] = mapped_column(String(200))
+    counterpart_name: Mapped[str] = mapped_column(String(200))
+    counterpart_email: Mapped[str] = mapped_column(String(320))
+    counterpart_role: Mapped[str] = mapped_column(String(200))
+    counterpart_organisation: Mapped[str] = mapped_column(String(200))
+
+    child_reference: Mapped[str] = mapped_column(String(100), index=True)
+    category: Mapped[str] = mapped_column(String(40))
+    decision_disputed: Mapped[str] = mapped_column(Text)
+    decision_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    outcome_sought: Mapped[str] = mapped_column(Text)
+    immediate_risk: Mapped[bool] = mapped_column(Boolean)
+    protective_action: Mapped[str] = mapped_column(Text, default="")
+    level_of_need: Mapped[str] = mapped_column(String(100), default="")
+
+    outcome: Mapped[str | None] = mapped_column(String(60))
+    outcome_summary: Mapped[str | None] = mapped_column(Text)
+    resolved_stage: Mapped[str | None] = mapped_column(String(60))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    owner: Mapped[Person] = relationship(foreign_keys=[owner_id], lazy="joined")
+    raised_by: Mapped[Person] = relationship(foreign_keys=[raised_by_id])
+    stages: Mapped[list[StagePeriod]] = relationship(
+        order_by="StagePeriod.id", back_populates="disagreement"
+    )
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.is_open and self.due_at <= now
+
+
+class StagePeriod(Base):
+    """One stage of one disagreement: who owned it, from when, due when, how it ended."""
+
+    __tablename__ = "stage_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    disagreement_id: Mapped[int] = mapped_column(ForeignKey("disagreements.id"), index=True)
+    stage_key: Mapped[str] = mapped_column(String(60))
+    stage_index: Mapped[int] = mapped_column(Integer)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(40))
+
+    disagreement: Mapped[Disagreement] = relationship(back_populates="stages")
+    owner: Mapped[Person] = relationship()
+
+
+class Event(Base):
+    """The chronology: append-only, each row hash-chained to the one before (tamper-evident)."""
+
+    __tablename__ = "events"
+
+    # Ids are assigned by the chain (head + 1), never by the database, so a gap means a deletion.
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    disagreement_id: Mapped[int] = mapped_column(ForeignKey("disagreements.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(40))
+    from_stage: Mapped[str | None] = mapped_column(String(60))
+    to_stage: Mapped[str | None] = mapped_column(String(60))
+    note: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ChainHead(Base):
+    """The last event's id and hash; writers lock this row, so the chain has one order."""
+
+    __tablename__ = "chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
