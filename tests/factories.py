@@ -1,0 +1,61 @@
+"""Invented test data: plain functions, no real people or children."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from escalation.db import transaction
+from escalation.directory import import_csv
+from escalation.intake import RaiseRequest
+from escalation.policy import load_policies
+
+POLICIES = load_policies("policies")
+DEFAULT = POLICIES["default"]
+FOUR_STAGE = POLICIES["four-stage"]
+
+RAISER = "hana.visitor@trust.example"
+NAMED = "nadia.named@trust.example"
+NAMED_DEPUTY = "nathan.nurse@trust.example"
+DESIGNATED = "dev.designated@icb.example"
+MANAGER = "bea.manager@partnership.example"
+CHAIR = "chris.chair@partnership.example"
+
+DIRECTORY_CSV = f"""name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until
+Hana Visitor,{RAISER},Example Trust,example-partnership,practitioner,Health visitor,,,
+Nadia Named,{NAMED},Example Trust,example-partnership,named_professional,Named doctor,{NAMED_DEPUTY},,
+Nathan Nurse,{NAMED_DEPUTY},Example Trust,example-partnership,named_professional,Named nurse,,,
+Dev Designated,{DESIGNATED},Example ICB,example-partnership,designated_professional,Designated doctor,,,
+Bea Manager,{MANAGER},Example Partnership,example-partnership,board_manager,Business manager,,,
+Chris Chair,{CHAIR},Example Partnership,example-partnership,chair,Independent chair,,,
+"""
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+def load_directory(sessions, csv_text: str = DIRECTORY_CSV) -> None:
+    with transaction(sessions) as session:
+        import_csv(session, csv_text)
+
+
+def raise_data(**overrides) -> dict:
+    data = {
+        "raiser": {"name": "Hana Visitor", "email": RAISER, "organisation": "Example Trust",
+                   "role": "Health visitor"},
+        "counterpart": {"name": "Sam Social", "email": "sam.social@council.example",
+                        "organisation": "Example Council", "role": "Duty social worker"},
+        "child_reference": "TEST-CHILD-1",
+        "category": "referral",
+        "decision_disputed": "No further action on the referral",
+        "decision_date": "2026-11-20",
+        "reason": "Weight static for six months (invented)",
+        "outcome_sought": "A strategy discussion including health",
+        "immediate_risk": False,
+    }
+    data.update(overrides)
+    return data
+
+
+def raise_request(**overrides) -> RaiseRequest:
+    return RaiseRequest.parse(raise_data(**overrides))
