@@ -272,7 +272,7 @@ def _load_for_event(session: Session, reference: str, event: str) -> Disagreemen
     disagreement = session.execute(
         select(Disagreement)
         .where(Disagreement.reference == reference.strip().upper())
-        .with_for_update()
+        .with_for_update(of=Disagreement)
     ).scalar_one_or_none()
     if disagreement is None:
         raise NotFound(f"no disagreement with reference {reference!r}")

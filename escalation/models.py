@@ -142,7 +142,7 @@ class Disagreement(Base):
     resolved_stage: Mapped[str | None] = mapped_column(String(60))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    owner: Mapped[Person] = relationship(foreign_keys=[owner_id], lazy="joined")
+    owner: Mapped[Person] = relationship(foreign_keys=[owner_id], lazy="joined", innerjoin=True)
     raised_by: Mapped[Person] = relationship(foreign_keys=[raised_by_id])
     stages: Mapped[list[StagePeriod]] = relationship(
         order_by="StagePeriod.id", back_populates="disagreement"

@@ -1,0 +1,1 @@
+"""Prefect flows (see issue 3): thin wrappers over escalation.disagreements."""
