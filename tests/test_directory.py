@@ -1,0 +1,93 @@
+"""Directory import: clear per-row errors, all-or-nothing, updates in place."""
+
+import pytest
+from sqlalchemy import func, select
+
+from escalation.db import transaction
+from escalation.directory import export_csv, find_person, import_csv
+from escalation.errors import DirectoryError
+from escalation.models import Person
+from tests.factories import DIRECTORY_CSV, NAMED, NAMED_DEPUTY, load_directory
+
+HEADER = DIRECTORY_CSV.splitlines()[0]
+
+
+def _import(sessions, text):
+    with transaction(sessions) as session:
+        return import_csv(session, text)
+
+
+def _count(sessions):
+    with transaction(sessions) as session:
+        return session.scalar(select(func.count()).select_from(Person))
+
+
+def test_import_adds_people_with_roles_and_deputies(sessions):
+    assert _import(sessions, DIRECTORY_CSV) == 6
+    with transaction(sessions) as session:
+        named = find_person(session, NAMED.upper())
+        assert named.roles == {"named_professional"}
+        assert named.deputy.email == NAMED_DEPUTY
+
+
+def test_reimport_updates_in_place(sessions):
+    load_directory(sessions)
+    changed = DIRECTORY_CSV.replace("Nadia Named", "Nadia Renamed").replace(
+        "named_professional,Named doctor", "named_professional;chair,Named doctor")
+    _import(sessions, changed)
+    assert _count(sessions) == 6
+    with transaction(sessions) as session:
+        person = find_person(session, NAMED)
+        assert person.name == "Nadia Renamed" and person.roles == {"named_professional", "chair"}
+
+
+BAD_ROWS = [
+    ("bad email", "A,not-an-email,Org,p,practitioner,,,,", "row 2: email: 'not-an-email' is not an email address"),
+    ("unknown role", "A,a@x.example,Org,p,doctor,,,,", "row 2: roles: Value error, unknown role 'doctor'"),
+    ("missing name", ",a@x.example,Org,p,practitioner,,,,", "row 2: name: is required"),
+    ("bad date", "A,a@x.example,Org,p,practitioner,,,31/12/2026,", "row 2: absent_from:"),
+    ("absence backwards", "A,a@x.example,Org,p,practitioner,,,2026-12-10,2026-12-01",
+     "row 2: absent_until: is before absent_from"),
+    ("unknown deputy", "A,a@x.example,Org,p,practitioner,,ghost@x.example,,",
+     "row 2: deputy_email: ghost@x.example is not in this file or the directory"),
+    ("own deputy", "A,a@x.example,Org,p,practitioner,,a@x.example,,",
+     "row 2: deputy_email: a person cannot be their own deputy"),
+]
+
+
+@pytest.mark.parametrize("row, expected", [b[1:] for b in BAD_ROWS], ids=[b[0] for b in BAD_ROWS])
+def test_a_bad_row_is_named_and_nothing_is_imported(sessions, row, expected):
+    text = f"{HEADER}\n{row}\nB,b@x.example,Org,p,practitioner,,,,\n"
+    with pytest.raises(DirectoryError) as caught:
+        _import(sessions, text)
+    assert any(line.startswith(expected.replace("Value error, ", "")) for line in
+               str(caught.value).splitlines()), str(caught.value)
+    assert _count(sessions) == 0
+
+
+def test_every_bad_row_is_reported(sessions):
+    text = f"{HEADER}\nA,bad,Org,p,practitioner,,,,\nB,b@x.example,Org,p,nobody,,,,\n"
+    with pytest.raises(DirectoryError) as caught:
+        _import(sessions, text)
+    lines = str(caught.value).splitlines()
+    assert [line.split(":")[0] for line in lines] == ["row 2", "row 3"]
+
+
+def test_a_duplicate_email_is_reported(sessions):
+    text = f"{HEADER}\nA,a@x.example,Org,p,practitioner,,,,\nB,A@x.example,Org,p,chair,,,,\n"
+    with pytest.raises(DirectoryError, match="row 3: email: a@x.example is also on row 2"):
+        _import(sessions, text)
+
+
+def test_a_missing_column_is_reported(sessions):
+    with pytest.raises(DirectoryError, match="header: missing column"):
+        _import(sessions, "name,email\nA,a@x.example\n")
+
+
+def test_export_round_trips(sessions):
+    load_directory(sessions)
+    with transaction(sessions) as session:
+        exported = export_csv(session)
+    assert f"Nadia Named,{NAMED},Example Trust,example-partnership,named_professional" in exported
+    _import(sessions, exported)
+    assert _count(sessions) == 6
