@@ -1,0 +1,56 @@
+"""The (state, event) table: every pair is either the business rule's target or refused."""
+
+import itertools
+
+import pytest
+
+from escalation import statemachine as sm
+from escalation.errors import NotAllowed
+
+OPEN = [sm.AWAITING, sm.ACKNOWLEDGED]
+
+# The rule, written out independently of the module's table.
+EXPECTED = {
+    (None, "raise"): sm.AWAITING,
+    (sm.AWAITING, "acknowledge"): sm.ACKNOWLEDGED,
+    **{(state, "escalate"): sm.AWAITING for state in OPEN},
+    **{(state, "resolve"): sm.RESOLVED for state in OPEN},
+    **{(state, "withdraw"): sm.WITHDRAWN for state in OPEN},
+    **{(state, "hand_to_deputy"): state for state in OPEN},
+    **{(state, "flag_final_stage_overdue"): state for state in OPEN},
+    **{(state, "add_note"): state for state in OPEN + [sm.RESOLVED, sm.WITHDRAWN]},
+}
+STATES = [None, *OPEN, sm.RESOLVED, sm.WITHDRAWN]
+PAIRS = list(itertools.product(STATES, sm.EVENTS))
+
+
+def _final_stage_needed(event: str) -> bool:
+    return event == "flag_final_stage_overdue"
+
+
+@pytest.mark.parametrize("state, event", PAIRS, ids=[f"{s}-{e}" for s, e in PAIRS])
+def test_every_state_event_pair(state, event):
+    at_final = _final_stage_needed(event)
+    if (state, event) in EXPECTED:
+        assert sm.next_state(state, event, at_final_stage=at_final) == EXPECTED[(state, event)]
+    else:
+        with pytest.raises(NotAllowed, match=f"cannot {event.replace('_', ' ')}"):
+            sm.next_state(state, event, at_final_stage=at_final)
+
+
+@pytest.mark.parametrize("state", OPEN)
+def test_escalation_is_refused_at_the_final_stage(state):
+    with pytest.raises(NotAllowed, match="final stage"):
+        sm.next_state(state, "escalate", at_final_stage=True)
+
+
+@pytest.mark.parametrize("state", OPEN)
+def test_the_final_stage_flag_is_refused_below_the_final_stage(state):
+    with pytest.raises(NotAllowed, match="not at the final stage"):
+        sm.next_state(state, "flag_final_stage_overdue", at_final_stage=False)
+
+
+def test_refusal_messages_read_as_sentences():
+    with pytest.raises(NotAllowed) as caught:
+        sm.next_state(sm.RESOLVED, "hand_to_deputy")
+    assert str(caught.value) == "cannot hand to deputy a disagreement that is resolved"
