@@ -1,0 +1,142 @@
+"""The `escalation` command, run as a real process against a real database."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.factories import DIRECTORY_CSV, MANAGER, NAMED, RAISER, raise_data
+
+
+@pytest.fixture
+def run(database_url, tmp_path):
+    env = {**os.environ, "ESCALATION_DATABASE_URL": database_url,
+           "ESCALATION_POLICIES_DIR": str(Path("policies").resolve())}
+
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, "-m", "escalation", *args], env=env, cwd=tmp_path,
+            capture_output=True, text=True, timeout=60,
+        )
+        assert (result.returncode == 0) == ok, result.stderr + result.stdout
+        assert "Traceback" not in result.stderr
+        return result
+
+    return run
+
+
+def _write(tmp_path, name, content) -> str:
+    path = tmp_path / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return str(path)
+
+
+def test_init_is_safe_to_run_twice(run):
+    assert "schema is up to date" in run("init").stdout
+    assert "schema is up to date" in run("init").stdout
+
+
+def test_the_whole_journey_on_the_command_line(run, tmp_path):
+    run("init")
+    assert "imported 6 people" in run("directory", "import", _write(tmp_path, "d.csv", DIRECTORY_CSV)).stdout
+    raised = run("raise", "--json", _write(tmp_path, "r.json", raise_data()),
+                 "--now", "2026-11-23T10:00:00+00:00").stdout
+    reference = raised.split()[0]
+    assert reference.startswith("RPD-") and f"owner Hana Visitor <{RAISER}>" in raised
+    run("escalate", reference, "--as", RAISER, "--reason", "No reply from the team manager",
+        "--now", "2026-11-23T11:00:00+00:00")
+    shown = run("show", reference, "--now", "2026-11-30T10:00:00+00:00").stdout
+    assert f"Owner:             Nadia Named <{NAMED}>" in shown
+    assert "Due:               17:00 Thu 26 Nov 2026 GMT (2026-11-26T17:00Z)" in shown
+    assert "OVERDUE" in shown and "TEST-CHILD-1" in shown
+    assert "escalate practitioner -> named_professional  by " + RAISER in shown
+    overdue = run("list", "--overdue", "--now", "2026-11-30T10:00:00+00:00").stdout
+    assert overdue.startswith(reference)
+    assert run("list", "--overdue", "--now", "2026-11-24T10:00:00+00:00").stdout == ""
+    run("resolve", reference, "--as", MANAGER, "--outcome", "decision_changed",
+        "--summary", "Strategy discussion held", "--now", "2026-11-25T10:00:00+00:00")
+    assert run("list", "--open").stdout == ""
+    assert "chronology intact: 3 events verified" in run("audit", "verify").stdout
+
+
+def test_audit_verify_reports_the_first_broken_row(run, tmp_path, engine):
+    run("init")
+    run("directory", "import", _write(tmp_path, "d.csv", DIRECTORY_CSV))
+    reference = run("raise", "--json", _write(tmp_path, "r.json", raise_data())).stdout.split()[0]
+    run("note", reference, "--as", MANAGER, "--text", "Checked")
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("DROP TRIGGER events_no_update")
+        else:
+            connection.exec_driver_sql("ALTER TABLE events DISABLE TRIGGER events_append_only")
+        connection.execute(text("UPDATE events SET note = 'Edited' WHERE id = 2"))
+        if engine.dialect.name != "sqlite":
+            connection.exec_driver_sql("ALTER TABLE events ENABLE TRIGGER events_append_only")
+    result = run("audit", "verify", ok=False)
+    assert "chronology BROKEN at event 2" in result.stderr
+    assert "1 events before it verified" in result.stderr
+
+
+def test_policy_deadlines_for_christmas_2026(run):
+    out = run("policy", "deadlines", "default", "--from", "2026-12-23T10:00:00+00:00").stdout
+    assert "named_professional         3 working days   due 17:00 Wed 30 Dec 2026 GMT" in out
+    assert "not counted: Fri 25 Dec (Christmas Day), Mon 28 Dec (Boxing Day (observed))" in out
+    assert "chair                      10 working days  due 17:00 Mon 11 Jan 2027 GMT" in out
+    urgent = run("policy", "deadlines", "default", "--from", "2026-12-23T10:00:00+00:00",
+                 "--urgent").stdout
+    assert "practitioner" not in urgent.split("\n", 3)[3]
+    assert "named_professional         4 hours          due 14:00 Wed 23 Dec 2026 GMT" in urgent
+
+
+def test_policy_check_names_the_file_and_field(run, tmp_path):
+    good = Path("policies/default.yaml").resolve()
+    bad = _write(tmp_path, "x.yaml", good.read_text().replace("working_days: 5}", "working_days: 0}", 1))
+    result = run("policy", "check", str(good), bad, ok=False)
+    assert f"{good}: ok (default version 2026.1, 5 stages)" in result.stdout
+    assert result.stderr.strip() == f"{bad}: stages[0].timescale: working_days must be ≥ 1"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["show", "RPD-NONE-NONE"], "error: no disagreement with reference 'RPD-NONE-NONE'"),
+    (["policy", "deadlines", "nope", "--from", "2026-12-23T10:00:00+00:00"], "error: policy: no policy 'nope'"),
+    (["policy", "deadlines", "default", "--from", "23/12/2026"], "error: --from: not an ISO 8601"),
+    (["list", "--now", "2026-12-23T10:00"], "error: --now: '2026-12-23T10:00' has no UTC offset"),
+    (["directory", "import", "missing.csv"], "error: file: missing.csv: No such file or directory"),
+])
+def test_errors_are_one_plain_line_on_stderr(run, args, message):
+    run("init")
+    result = run(*args, ok=False)
+    assert result.stderr.startswith(message), result.stderr
+
+
+def test_a_bad_raise_file_names_each_field(run, tmp_path):
+    run("init")
+    data = raise_data(category="gossip")
+    del data["reason"]
+    data["raiser"]["email"] = "nobody"
+    result = run("raise", "--json", _write(tmp_path, "r.json", data), ok=False)
+    for field in ("raiser.email:", "category: must be one of", "reason: is required"):
+        assert field in result.stderr
+    broken = run("raise", "--json", _write(tmp_path, "b.json", "{not json"), ok=False)
+    assert "b.json: line 1" in broken.stderr
+
+
+def test_a_directory_gap_is_a_plain_error(run, tmp_path):
+    run("init")
+    lone = DIRECTORY_CSV.splitlines()[0] + "\n" + DIRECTORY_CSV.splitlines()[1] + "\n"
+    run("directory", "import", _write(tmp_path, "d.csv", lone))
+    data = raise_data(immediate_risk=True, protective_action="999 call")
+    result = run("raise", "--json", _write(tmp_path, "r.json", data), ok=False)
+    assert "has no available board manager" in result.stderr
+
+
+def test_commands_before_init_say_so(tmp_path):
+    env = {**os.environ, "ESCALATION_DATABASE_URL": f"sqlite:///{tmp_path}/empty.db"}
+    result = subprocess.run([sys.executable, "-m", "escalation", "list"], env=env,
+                            capture_output=True, text=True, cwd=Path.cwd())
+    assert result.returncode == 1 and "has `escalation init` been run?" in result.stderr
+    assert "Traceback" not in result.stderr

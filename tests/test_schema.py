@@ -1,0 +1,83 @@
+"""Migrations create the schema from nothing and are safe to run twice; the sweep's question
+is answered from the due-time index, not by reading every open disagreement."""
+
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from escalation import disagreements as d
+from escalation.db import make_engine, session_factory, transaction
+from escalation.schema import upgrade
+from tests.conftest import POSTGRES, POSTGRES_URL, _with_search_path
+from tests.factories import utc
+
+
+def _fresh_urls(tmp_path):
+    yield f"sqlite:///{tmp_path}/fresh.db"
+    if POSTGRES:
+        schema = f"escalation_fresh_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(POSTGRES_URL)
+        with admin.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+        try:
+            yield _with_search_path(POSTGRES_URL, schema)
+        finally:
+            with admin.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+
+
+def test_upgrade_from_nothing_twice(tmp_path):
+    checked = 0
+    for url in _fresh_urls(tmp_path):
+        engine = make_engine(url)
+        upgrade(engine)
+        upgrade(engine)
+        tables = set(inspect(engine).get_table_names())
+        assert {"disagreements", "events", "people", "chain_head", "alembic_version"} <= tables
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+            assert connection.scalar(text("SELECT count(*) FROM chain_head")) == 1
+        indexes = {index["name"] for index in inspect(engine).get_indexes("disagreements")}
+        assert "ix_disagreements_actionable_due" in indexes
+        engine.dispose()
+        checked += 1
+    assert checked == (2 if POSTGRES else 1)
+
+
+def test_finding_what_is_due_uses_the_due_time_index(engine):
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            statement = _due_query_sql(engine)
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}").all()
+            detail = " ".join(str(row[-1]) for row in plan)
+        else:
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            statement = _due_query_sql(engine)
+            detail = " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}"))
+    # A range search on due_at through an index, never a scan of every open row.
+    assert "ix_disagreements_" in detail and "due_at" in detail, detail
+    assert "SCAN disagreements" not in detail and "Seq Scan" not in detail, detail
+
+
+def _due_query_sql(engine) -> str:
+    """The exact SELECT that due_references runs, with its parameters inlined."""
+    captured = []
+    from sqlalchemy import event
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "FROM disagreements" in statement:
+            captured.append(context.compiled.construct_params())
+            captured.append(context.compiled)
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with transaction(session_factory(engine)) as session:
+            d.due_references(session, now=utc(2026, 11, 30, 17))
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    compiled = captured[1].statement.compile(
+        dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+    )
+    return str(compiled)
