@@ -142,8 +142,7 @@ def hand_to_deputy(session: Session, *, reference: str, actor: str, now: datetim
         raise NotAllowed(str(error)) from None
     _end_stage_period(disagreement, now, "hand_to_deputy")
     disagreement.owner = assignment.person
-    period = _open_stage_period(session, disagreement, assignment.person, now)
-    period.due_at = disagreement.due_at
+    _open_stage_period(session, disagreement, assignment.person, now)
     stage = disagreement.stage_key
     _record(session, disagreement, now, actor, "hand_to_deputy", stage, stage, assignment.note)
     return disagreement

@@ -81,3 +81,26 @@ def _due_query_sql(engine) -> str:
         dialect=engine.dialect, compile_kwargs={"literal_binds": True}
     )
     return str(compiled)
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path}/var/escalation.db")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    engine.dispose()
+
+
+def test_a_utc_column_refuses_naive_datetimes(sessions):
+    from datetime import datetime
+
+    from sqlalchemy.exc import StatementError
+
+    from escalation.models import PolicyVersion
+
+    with pytest.raises(StatementError, match="naive datetime"):
+        with transaction(sessions) as session:
+            session.add(PolicyVersion(policy_id="x", version="1", digest="d", document={},
+                                      recorded_at=datetime(2026, 11, 24, 10)))
