@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import click
 import typer
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from escalation import disagreements as d
@@ -18,7 +19,7 @@ from escalation import report
 from escalation.calendar import parse_instant
 from escalation.chronology import verify_chain
 from escalation.db import make_engine, session_factory, transaction
-from escalation.directory import import_csv
+from escalation.directory import export_csv, import_csv
 from escalation.errors import EscalationError, InvalidInput
 from escalation.intake import RaiseRequest
 from escalation.models import Disagreement
@@ -116,8 +117,6 @@ def directory_import(file: Path) -> None:
 @directory_app.command("export")
 def directory_export() -> None:
     """Print the directory as CSV (the import format)."""
-    from escalation.directory import export_csv
-
     with transaction(_sessions()) as session:
         typer.echo(export_csv(session), nl=False)
 
@@ -262,8 +261,6 @@ def _read(path: Path) -> str:
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
 
 

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from escalation import statemachine as sm
@@ -70,7 +70,7 @@ def raise_disagreement(
 
 
 def acknowledge(session: Session, *, reference: str, actor: str, now: datetime) -> Disagreement:
-    disagreement = _load_for_event(session, reference, "acknowledge")
+    disagreement, _ = _load_for_event(session, reference, "acknowledge")
     _require_owner_or_board(session, disagreement, actor)
     disagreement.stage_acknowledged_at = now
     _current_period(disagreement).acknowledged_at = now
@@ -82,10 +82,9 @@ def escalate(
     session: Session, *, reference: str, actor: str, now: datetime, reason: str = ""
 ) -> Disagreement:
     """Move to the next stage, with a new owner and clock. Refused at the final stage."""
-    disagreement = _load_for_event(session, reference, "escalate")
+    disagreement, policy = _load_for_event(session, reference, "escalate")
     if actor != SYSTEM:
         _require_owner_or_board(session, disagreement, actor)
-    policy = policy_for(session, disagreement)
     stage = policy.next_stage(disagreement.stage_key)
     assignment = _assign(session, policy, stage, disagreement.raised_by, now)
     from_stage = disagreement.stage_key
@@ -104,7 +103,7 @@ def resolve(
         raise InvalidInput({"outcome": f"must be one of {', '.join(OUTCOMES)}"})
     if not summary.strip():
         raise InvalidInput({"summary": "say how it was resolved"})
-    disagreement = _load_for_event(session, reference, "resolve")
+    disagreement, _ = _load_for_event(session, reference, "resolve")
     _require_owner_or_board(session, disagreement, actor)
     _close(disagreement, now, "resolve", "resolved")
     disagreement.outcome, disagreement.outcome_summary = outcome, summary.strip()
@@ -120,7 +119,7 @@ def withdraw(
     """Only the raiser withdraws, and says why."""
     if not reason.strip():
         raise InvalidInput({"reason": "say why the disagreement is withdrawn"})
-    disagreement = _load_for_event(session, reference, "withdraw")
+    disagreement, _ = _load_for_event(session, reference, "withdraw")
     if normalise_email(actor) != disagreement.raiser_email:
         raise NotAllowed("only the practitioner who raised the disagreement can withdraw it")
     _close(disagreement, now, "withdraw", "withdrawn")
@@ -133,9 +132,8 @@ def withdraw(
 
 def hand_to_deputy(session: Session, *, reference: str, actor: str, now: datetime) -> Disagreement:
     """The owner hands the current stage to their named deputy; the clock does not restart."""
-    disagreement = _load_for_event(session, reference, "hand_to_deputy")
+    disagreement, policy = _load_for_event(session, reference, "hand_to_deputy")
     _require_owner_or_board(session, disagreement, actor)
-    policy = policy_for(session, disagreement)
     try:
         assignment = deputy_of(session, disagreement.owner, disagreement.partnership, _day(now, policy))
     except DirectoryError as error:
@@ -153,7 +151,7 @@ def add_note(
 ) -> Disagreement:
     if not note.strip():
         raise InvalidInput({"note": "must not be empty"})
-    disagreement = _load_for_event(session, reference, "add_note")
+    disagreement, _ = _load_for_event(session, reference, "add_note")
     stage = disagreement.stage_key
     _record(session, disagreement, now, actor, "add_note", stage, stage, note.strip())
     return disagreement
@@ -161,7 +159,7 @@ def add_note(
 
 def flag_final_stage_overdue(session: Session, *, reference: str, now: datetime) -> Disagreement:
     """At the final stage nothing escalates further: an overdue one stays open and is flagged."""
-    disagreement = _load_for_event(session, reference, "flag_final_stage_overdue")
+    disagreement, _ = _load_for_event(session, reference, "flag_final_stage_overdue")
     if disagreement.final_stage_overdue_at is not None:
         raise NotAllowed("already flagged as overdue at the final stage")
     if not disagreement.is_overdue(now):
@@ -192,8 +190,13 @@ def act_if_due(session: Session, *, reference: str, now: datetime) -> DueAction 
 
 
 def due_references(session: Session, *, now: datetime, limit: int = 1000) -> list[str]:
-    """Open, unflagged disagreements past their deadline: uses the partial due-time index."""
-    query = (
+    """Open, unflagged disagreements past their deadline, most overdue first."""
+    return list(session.execute(due_query(now=now, limit=limit)).scalars())
+
+
+def due_query(*, now: datetime, limit: int = 1000) -> Select:
+    """The sweep's question as SQL: a range on the indexed due_at, never a scan of open rows."""
+    return (
         select(Disagreement.reference)
         .where(
             Disagreement.status == "open",
@@ -203,7 +206,6 @@ def due_references(session: Session, *, now: datetime, limit: int = 1000) -> lis
         .order_by(Disagreement.due_at)
         .limit(limit)
     )
-    return list(session.execute(query).scalars())
 
 
 def get(session: Session, reference: str) -> Disagreement:
@@ -266,8 +268,13 @@ _PINNED: dict[str, Policy] = {}  # by digest: a stored version never changes
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _load_for_event(session: Session, reference: str, event: str) -> Disagreement:
-    """Lock the row and check the event is allowed now; NotAllowed leaves everything unchanged."""
+def _load_for_event(
+    session: Session, reference: str, event: str
+) -> tuple[Disagreement, Policy]:
+    """Lock the row and check the event is allowed now; NotAllowed leaves everything unchanged.
+
+    Returns the disagreement and the policy version it is pinned to.
+    """
     disagreement = session.execute(
         select(Disagreement)
         .where(Disagreement.reference == reference.strip().upper())
@@ -275,11 +282,10 @@ def _load_for_event(session: Session, reference: str, event: str) -> Disagreemen
     ).scalar_one_or_none()
     if disagreement is None:
         raise NotFound(f"no disagreement with reference {reference!r}")
-    at_final = disagreement.is_open and policy_for(session, disagreement).is_final(
-        disagreement.stage_key
-    )
+    policy = policy_for(session, disagreement)
+    at_final = disagreement.is_open and policy.is_final(disagreement.stage_key)
     sm.next_state(state_of(disagreement), event, at_final_stage=at_final)
-    return disagreement
+    return disagreement, policy
 
 
 def _require_owner_or_board(session: Session, disagreement: Disagreement, actor: str) -> None:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from escalation import disagreements as d
-from escalation.db import make_engine, session_factory, transaction
+from escalation.db import make_engine, transaction
 from escalation.schema import upgrade
 from tests.conftest import POSTGRES, POSTGRES_URL, _with_search_path
 from tests.factories import utc
@@ -62,25 +62,9 @@ def test_finding_what_is_due_uses_the_due_time_index(engine):
 
 
 def _due_query_sql(engine) -> str:
-    """The exact SELECT that due_references runs, with its parameters inlined."""
-    captured = []
-    from sqlalchemy import event
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        if "FROM disagreements" in statement:
-            captured.append(context.compiled.construct_params())
-            captured.append(context.compiled)
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with transaction(session_factory(engine)) as session:
-            d.due_references(session, now=utc(2026, 11, 30, 17))
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    compiled = captured[1].statement.compile(
-        dialect=engine.dialect, compile_kwargs={"literal_binds": True}
-    )
-    return str(compiled)
+    """The SELECT that due_references runs, with its parameters inlined."""
+    query = d.due_query(now=utc(2026, 11, 30, 17))
+    return str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(tmp_path):
