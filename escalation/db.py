@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -85,3 +87,14 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit if the block succeeds, roll back if it raises."""
     with sessions() as session, session.begin():
         yield session
+
+
+def insert_ignoring_duplicates(session: Session, model, unique_column: str):
+    """INSERT ... ON CONFLICT (unique_column) DO NOTHING: a repeat is silently skipped and,
+    unlike catching IntegrityError, leaves the transaction usable."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql_insert(model).on_conflict_do_nothing(index_elements=[unique_column])
+    if dialect == "sqlite":
+        return sqlite_insert(model).on_conflict_do_nothing(index_elements=[unique_column])
+    return insert(model)

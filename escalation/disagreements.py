@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from escalation import notifications
 from escalation import statemachine as sm
 from escalation.calendar import local_time
 from escalation.chronology import append_event
@@ -66,6 +67,7 @@ def raise_disagreement(
         assignment.note,
     )
     _record(session, disagreement, now, raiser.email, "raise", None, stage.key, note)
+    notifications.stage_entered(session, disagreement, policy, now)
     return disagreement
 
 
@@ -87,12 +89,14 @@ def escalate(
         _require_owner_or_board(session, disagreement, actor)
     stage = policy.next_stage(disagreement.stage_key)
     assignment = _assign(session, policy, stage, disagreement.raised_by, now)
-    from_stage = disagreement.stage_key
+    from_stage, missed = disagreement.stage_key, disagreement.due_at
     _end_stage_period(disagreement, now, "escalate")
     _enter_stage(session, disagreement, policy, stage, assignment, now)
     kind = "escalate" if actor != SYSTEM else "escalate_automatically"
-    note = _join(reason, "the stage's deadline passed" if actor == SYSTEM else "", assignment.note)
+    passed = f"the stage was due {_local(missed)} and was not resolved" if actor == SYSTEM else ""
+    note = _join(reason, passed, assignment.note)
     _record(session, disagreement, now, actor, kind, from_stage, stage.key, note)
+    notifications.stage_entered(session, disagreement, policy, now)
     return disagreement
 
 
@@ -103,13 +107,14 @@ def resolve(
         raise InvalidInput({"outcome": f"must be one of {', '.join(OUTCOMES)}"})
     if not summary.strip():
         raise InvalidInput({"summary": "say how it was resolved"})
-    disagreement, _ = _load_for_event(session, reference, "resolve")
+    disagreement, policy = _load_for_event(session, reference, "resolve")
     _require_owner_or_board(session, disagreement, actor)
     _close(disagreement, now, "resolve", "resolved")
     disagreement.outcome, disagreement.outcome_summary = outcome, summary.strip()
     disagreement.resolved_stage = disagreement.stage_key
     note = f"{OUTCOMES[outcome]}: {summary.strip()}"
     _record(session, disagreement, now, actor, "resolve", disagreement.stage_key, None, note)
+    notifications.closed(session, disagreement, policy, now)
     return disagreement
 
 
@@ -119,7 +124,7 @@ def withdraw(
     """Only the raiser withdraws, and says why."""
     if not reason.strip():
         raise InvalidInput({"reason": "say why the disagreement is withdrawn"})
-    disagreement, _ = _load_for_event(session, reference, "withdraw")
+    disagreement, policy = _load_for_event(session, reference, "withdraw")
     if normalise_email(actor) != disagreement.raiser_email:
         raise NotAllowed("only the practitioner who raised the disagreement can withdraw it")
     _close(disagreement, now, "withdraw", "withdrawn")
@@ -127,13 +132,20 @@ def withdraw(
     _record(
         session, disagreement, now, actor, "withdraw", disagreement.stage_key, None, reason.strip()
     )
+    notifications.closed(session, disagreement, policy, now)
     return disagreement
 
 
-def hand_to_deputy(session: Session, *, reference: str, actor: str, now: datetime) -> Disagreement:
-    """The owner hands the current stage to their named deputy; the clock does not restart."""
+def hand_to_deputy(
+    session: Session, *, reference: str, actor: str, now: datetime, reason: str = ""
+) -> Disagreement:
+    """The owner hands the current stage to their named deputy; the clock does not restart.
+
+    SYSTEM does this when the owner's email cannot be delivered (see offer_to_deputy).
+    """
     disagreement, policy = _load_for_event(session, reference, "hand_to_deputy")
-    _require_owner_or_board(session, disagreement, actor)
+    if actor != SYSTEM:
+        _require_owner_or_board(session, disagreement, actor)
     try:
         assignment = deputy_of(session, disagreement.owner, disagreement.partnership, _day(now, policy))
     except DirectoryError as error:
@@ -142,8 +154,33 @@ def hand_to_deputy(session: Session, *, reference: str, actor: str, now: datetim
     disagreement.owner = assignment.person
     _open_stage_period(session, disagreement, assignment.person, now)
     stage = disagreement.stage_key
-    _record(session, disagreement, now, actor, "hand_to_deputy", stage, stage, assignment.note)
+    note = _join(reason, assignment.note)
+    _record(session, disagreement, now, actor, "hand_to_deputy", stage, stage, note)
+    notifications.reassigned(session, disagreement, policy, now)
     return disagreement
+
+
+def offer_to_deputy(
+    session: Session, *, reference: str, undeliverable_email: str, now: datetime, error: str
+) -> str:
+    """An owner's email could not be delivered: their deputy takes the stage (if they have one
+    available) and the board manager is told either way. Returns what happened, in words.
+
+    Nothing happens if the address no longer owns the current stage (it moved on meanwhile).
+    """
+    disagreement, policy = _load_for_event(session, reference, "add_note")
+    if not disagreement.is_open or disagreement.owner.email != normalise_email(undeliverable_email):
+        return "no longer the owner; nothing to do"
+    why = f"email to the owner {undeliverable_email} could not be delivered ({error})"
+    notifications.undeliverable(session, disagreement, policy, undeliverable_email, now)
+    try:
+        hand_to_deputy(session, reference=reference, actor=SYSTEM, now=now, reason=why)
+        return f"handed to deputy {disagreement.owner.email}"
+    except NotAllowed as refusal:
+        stage = disagreement.stage_key
+        note = f"{why}; not handed on: {refusal}; the board manager has been told"
+        _record(session, disagreement, now, SYSTEM, "add_note", stage, stage, note)
+        return "board manager told; no deputy available"
 
 
 def add_note(
@@ -159,7 +196,7 @@ def add_note(
 
 def flag_final_stage_overdue(session: Session, *, reference: str, now: datetime) -> Disagreement:
     """At the final stage nothing escalates further: an overdue one stays open and is flagged."""
-    disagreement, _ = _load_for_event(session, reference, "flag_final_stage_overdue")
+    disagreement, policy = _load_for_event(session, reference, "flag_final_stage_overdue")
     if disagreement.final_stage_overdue_at is not None:
         raise NotAllowed("already flagged as overdue at the final stage")
     if not disagreement.is_overdue(now):
@@ -168,6 +205,20 @@ def flag_final_stage_overdue(session: Session, *, reference: str, now: datetime)
     stage = disagreement.stage_key
     note = f"due {_local(disagreement.due_at)}; the final stage stays open"
     _record(session, disagreement, now, SYSTEM, "flag_final_stage_overdue", stage, stage, note)
+    notifications.final_stage_overdue(session, disagreement, policy, now)
+    return disagreement
+
+
+def remind(session: Session, *, reference: str, now: datetime) -> Disagreement:
+    """Remind the owner once that the stage's deadline is near (the sweep calls this)."""
+    disagreement, policy = _load_for_event(session, reference, "remind")
+    if disagreement.remind_at is None or disagreement.remind_at > now:
+        raise NotAllowed("no reminder is due")
+    disagreement.remind_at = None
+    stage = disagreement.stage_key
+    note = f"reminded {disagreement.owner.email}: due {_local(disagreement.due_at)}"
+    _record(session, disagreement, now, SYSTEM, "remind", stage, stage, note)
+    notifications.reminder(session, disagreement, policy, now)
     return disagreement
 
 
@@ -351,6 +402,7 @@ def _new_disagreement(
         stage_index=policy.stage_index(stage.key),
         stage_entered_at=raised_at,
         due_at=policy.due_at(stage.key, request.immediate_risk, raised_at),
+        remind_at=policy.reminder_at(stage.key, request.immediate_risk, raised_at),
         owner=assignment.person,
         urgent=request.immediate_risk,
         raised_at=raised_at,
@@ -389,6 +441,7 @@ def _enter_stage(
     disagreement.stage_entered_at = now
     disagreement.stage_acknowledged_at = None
     disagreement.due_at = policy.due_at(stage.key, disagreement.urgent, now)
+    disagreement.remind_at = policy.reminder_at(stage.key, disagreement.urgent, now)
     disagreement.owner = assignment.person
     _open_stage_period(session, disagreement, assignment.person, now)
 
@@ -422,6 +475,7 @@ def _close(disagreement: Disagreement, now: datetime, how: str, status: str) -> 
     _end_stage_period(disagreement, now, how)
     disagreement.status = status
     disagreement.closed_at = now
+    disagreement.remind_at = None
 
 
 def _record(

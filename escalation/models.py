@@ -95,6 +95,12 @@ class Disagreement(Base):
             postgresql_where=text("status = 'open' AND final_stage_overdue_at IS NULL"),
         ),
         Index("ix_disagreements_status_due", "status", "due_at"),
+        Index(
+            "ix_disagreements_remind",
+            "remind_at",
+            sqlite_where=text("status = 'open' AND remind_at IS NOT NULL"),
+            postgresql_where=text("status = 'open' AND remind_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -112,6 +118,7 @@ class Disagreement(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     final_stage_overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # cleared once reminded
     urgent: Mapped[bool] = mapped_column(Boolean)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -204,3 +211,77 @@ class ChainHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_event_id: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboxMessage(Base):
+    """One email to one recipient, written in the transaction that caused it, sent later.
+
+    `context` holds only what the template may show: reference, stage, due time, the recipient's
+    role. Never a child's identifier or the disagreement's text. The link token is minted when
+    the message is sent, so no raw token is ever stored.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(500), unique=True)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    disagreement_id: Mapped[int | None] = mapped_column(ForeignKey("disagreements.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    stage_key: Mapped[str | None] = mapped_column(String(60))
+    recipient_email: Mapped[str] = mapped_column(String(320))
+    recipient_role: Mapped[str] = mapped_column(String(40))
+    link_purpose: Mapped[str | None] = mapped_column(String(20))
+    context: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))  # pending, sent, dead, failed_permanent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LinkToken(Base):
+    """An emailed link's token, stored only as its SHA-256; bound to one recipient and stage."""
+
+    __tablename__ = "link_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    disagreement_id: Mapped[int | None] = mapped_column(ForeignKey("disagreements.id"))
+    stage_key: Mapped[str | None] = mapped_column(String(60))
+    recipient_email: Mapped[str] = mapped_column(String(320))
+    purpose: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """Something the board manager and operators must see (a stalled sweep, a refused login to
+    the mail relay, a disagreement the sweep could not move). One row per `key`, counted."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Heartbeat(Base):
+    """When a scheduled job last started and completed; the engine watches itself with it."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -170,6 +170,15 @@ class Policy(BaseModel):
         if timescale.hours is not None:
             return add_hours(started_at, timescale.hours)
         return self.calendar.add_working_days(started_at, timescale.working_days)
+
+    def reminder_at(self, key: str, urgent: bool, started_at: datetime) -> datetime | None:
+        """When to remind the owner: `reminder_before_hours` before the deadline, but never in
+        the first half of the stage (a 4-hour urgent stage is reminded after 2 hours)."""
+        if self.reminder_before_hours == 0:
+            return None
+        due = self.due_at(key, urgent, started_at)
+        lead = min(timedelta(hours=self.reminder_before_hours), (due - started_at) / 2)
+        return due - lead
 
     def document(self) -> dict:
         """The policy as plain JSON-able data (what a disagreement is pinned to)."""

@@ -18,6 +18,26 @@ class Settings(BaseSettings):
     )
     policies_dir: Path = Path("policies")
     default_policy: str = "default"
+    templates_dir: Path = Path(__file__).resolve().parent.parent / "templates"
+
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Links in emails are built from this, never from a request's Host header",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://host:port (no TLS, loopback relays), smtp+starttls://user:pass@host:587 "
+        "or smtps://user:pass@host:465. Unset: the local mail capture on 127.0.0.1:8025.",
+    )
+    mail_from: str = "Disagreement escalation <escalation@localhost>"
+    mail_capture_port: int = 8025
+    mail_dir: Path = Path("var/mail")
+    smtp_timeout_seconds: float = Field(default=30, gt=0)
+    smtp_connections: int = Field(default=4, ge=1, le=32)
+
+    sweep_interval_seconds: int = Field(default=60, ge=5)
+    delivery_interval_seconds: int = Field(default=30, ge=5)
+    link_grace_hours: int = Field(default=24, ge=0)
 
 
 @lru_cache(maxsize=1)

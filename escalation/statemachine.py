@@ -26,6 +26,7 @@ EVENTS = (
     "hand_to_deputy",
     "add_note",
     "flag_final_stage_overdue",
+    "remind",
 )
 
 TRANSITIONS: dict[tuple[str | None, str], str] = {
@@ -41,6 +42,8 @@ TRANSITIONS: dict[tuple[str | None, str], str] = {
     (ACKNOWLEDGED, "hand_to_deputy"): ACKNOWLEDGED,
     (AWAITING, "flag_final_stage_overdue"): AWAITING,
     (ACKNOWLEDGED, "flag_final_stage_overdue"): ACKNOWLEDGED,
+    (AWAITING, "remind"): AWAITING,
+    (ACKNOWLEDGED, "remind"): ACKNOWLEDGED,
     (AWAITING, "add_note"): AWAITING,
     (ACKNOWLEDGED, "add_note"): ACKNOWLEDGED,
     (RESOLVED, "add_note"): RESOLVED,

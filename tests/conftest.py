@@ -85,10 +85,20 @@ def database_url(request, tmp_path):
     return url
 
 
+@pytest.fixture
+def postgres_url(postgres_schema):
+    """An empty PostgreSQL database, for tests about PostgreSQL only."""
+    _truncate(postgres_schema)
+    return postgres_schema
+
+
 def _truncate(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
-        tables = "events, stage_periods, disagreements, person_roles, people, policy_versions, chain_head"
+        tables = (
+            "link_tokens, outbox, alerts, heartbeats, events, stage_periods, disagreements, "
+            "person_roles, people, policy_versions, chain_head"
+        )
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         connection.execute(
             text("INSERT INTO chain_head (id, last_event_id, last_hash) VALUES (1, 0, :genesis)"),

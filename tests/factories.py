@@ -59,3 +59,20 @@ def raise_data(**overrides) -> dict:
 
 def raise_request(**overrides) -> RaiseRequest:
     return RaiseRequest.parse(raise_data(**overrides))
+
+
+def raise_one(sessions, now: datetime, policy=DEFAULT, **overrides) -> str:
+    """Raise one disagreement at `now`; its reference."""
+    from escalation import disagreements
+
+    with transaction(sessions) as session:
+        return disagreements.raise_disagreement(
+            session, request=raise_request(**overrides), policy=policy, now=now
+        ).reference
+
+
+def due_at(sessions, reference: str) -> datetime:
+    from escalation import disagreements
+
+    with transaction(sessions) as session:
+        return disagreements.get(session, reference).due_at

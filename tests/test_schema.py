@@ -35,12 +35,15 @@ def test_upgrade_from_nothing_twice(tmp_path):
         upgrade(engine)
         upgrade(engine)
         tables = set(inspect(engine).get_table_names())
-        assert {"disagreements", "events", "people", "chain_head", "alembic_version"} <= tables
+        assert {
+            "disagreements", "events", "people", "chain_head", "outbox", "link_tokens", "alerts",
+            "heartbeats", "alembic_version",
+        } <= tables
         with engine.connect() as connection:
-            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
             assert connection.scalar(text("SELECT count(*) FROM chain_head")) == 1
         indexes = {index["name"] for index in inspect(engine).get_indexes("disagreements")}
-        assert "ix_disagreements_actionable_due" in indexes
+        assert {"ix_disagreements_actionable_due", "ix_disagreements_remind"} <= indexes
         engine.dispose()
         checked += 1
     assert checked == (2 if POSTGRES else 1)

@@ -18,6 +18,7 @@ EXPECTED = {
     **{(state, "withdraw"): sm.WITHDRAWN for state in OPEN},
     **{(state, "hand_to_deputy"): state for state in OPEN},
     **{(state, "flag_final_stage_overdue"): state for state in OPEN},
+    **{(state, "remind"): state for state in OPEN},
     **{(state, "add_note"): state for state in OPEN + [sm.RESOLVED, sm.WITHDRAWN]},
 }
 STATES = [None, *OPEN, sm.RESOLVED, sm.WITHDRAWN]

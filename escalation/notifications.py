@@ -1,0 +1,210 @@
+"""Who is told what: outbox rows written in the transaction that caused them (never sent here).
+
+One row per recipient per message, never several professionals on one message. Each row's
+idempotency key (kind, reference, stage, recipient) is unique and inserted with ON CONFLICT DO
+NOTHING, so a repeated or concurrent sweep queues nothing twice. A row's `context` is built only
+from `_case_context`: reference, stage, due time, urgency and the recipient's role, so a template
+cannot show a child's identifier or the disagreement's text even by mistake.
+
+Known limit: a stage handed back to someone who already held it (A -> deputy B -> A) does not
+email A a second "you own this stage" message for that stage; the chronology still records it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import make_msgid, parseaddr
+
+from sqlalchemy.orm import Session
+
+from escalation.calendar import local_time
+from escalation.db import insert_ignoring_duplicates
+from escalation.directory import role_holders
+from escalation.models import Disagreement, OutboxMessage
+from escalation.policy import Policy
+from escalation.settings import get_settings
+
+# Which page a recipient's link opens, by their part in the disagreement.
+LINK_PURPOSES = {
+    "owner": "act",
+    "counterpart": "respond",
+    "raiser": "status",
+    "board_manager": "board",
+    "chair": "board",
+    "named_professional": "view",
+    "designated_professional": "view",
+}
+QUEUED = "queued_emails"  # session.info counter: rows this session actually inserted
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    role: str  # a key of LINK_PURPOSES
+
+
+def stage_entered(session: Session, disagreement: Disagreement, policy: Policy, now: datetime) -> None:
+    """The new owner is asked to act; everyone the stage names in `notify` is told."""
+    owner = Recipient(disagreement.owner.email, "owner")
+    _queue(session, disagreement, policy, "stage_assigned", [owner], now)
+    others = [
+        recipient
+        for role in policy.stage(disagreement.stage_key).notify
+        if (recipient := _holder(session, disagreement, policy, role)) is not None
+    ]
+    _queue(session, disagreement, policy, "stage_update", _without(others, owner.email), now)
+
+
+def reassigned(session: Session, disagreement: Disagreement, policy: Policy, now: datetime) -> None:
+    owner = Recipient(disagreement.owner.email, "owner")
+    _queue(session, disagreement, policy, "stage_assigned", [owner], now)
+
+
+def reminder(session: Session, disagreement: Disagreement, policy: Policy, now: datetime) -> None:
+    owner = Recipient(disagreement.owner.email, "owner")
+    _queue(session, disagreement, policy, "reminder", [owner], now)
+
+
+def final_stage_overdue(
+    session: Session, disagreement: Disagreement, policy: Policy, now: datetime
+) -> None:
+    owner = Recipient(disagreement.owner.email, "owner")
+    managers = _board_managers(session, disagreement.partnership)
+    _queue(session, disagreement, policy, "final_stage_overdue", [owner, *_without(managers, owner.email)], now)
+
+
+def closed(session: Session, disagreement: Disagreement, policy: Policy, now: datetime) -> None:
+    recipients = [
+        Recipient(disagreement.owner.email, "owner"),
+        Recipient(disagreement.raiser_email, "raiser"),
+        Recipient(disagreement.counterpart_email, "counterpart"),
+    ]
+    _queue(session, disagreement, policy, "closed", _distinct(recipients), now)
+
+
+def undeliverable(
+    session: Session, disagreement: Disagreement, policy: Policy, failed_email: str, now: datetime
+) -> None:
+    """Tell the board manager that a stage owner's email could not be delivered."""
+    managers = _without(_board_managers(session, disagreement.partnership), failed_email)
+    _queue(session, disagreement, policy, "undeliverable", managers, now, key_extra=failed_email)
+
+
+def alert_board_managers(
+    session: Session, *, kind: str, partnerships: list[str], key: str, context: dict, now: datetime
+) -> None:
+    """A message about the service itself (e.g. the sweep has stalled), to every board manager."""
+    for partnership in partnerships:
+        for manager in _board_managers(session, partnership):
+            _insert(session, kind=kind, key=f"{kind}/{key}/{manager.email}", recipient=manager,
+                    context={"partnership": partnership, **context}, now=now)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _queue(
+    session: Session,
+    disagreement: Disagreement,
+    policy: Policy,
+    kind: str,
+    recipients: list[Recipient],
+    now: datetime,
+    key_extra: str = "",
+) -> None:
+    context = _case_context(disagreement, policy)
+    for recipient in _distinct(recipients):
+        key = "/".join(
+            part for part in (kind, disagreement.reference, disagreement.stage_key, key_extra,
+                              recipient.email) if part
+        )
+        _insert(session, kind=kind, key=key, recipient=recipient, context=context, now=now,
+                disagreement=disagreement)
+
+
+def _insert(
+    session: Session,
+    *,
+    kind: str,
+    key: str,
+    recipient: Recipient,
+    context: dict,
+    now: datetime,
+    disagreement: Disagreement | None = None,
+) -> None:
+    values = dict(
+        idempotency_key=key,
+        message_id=make_msgid(domain=_mail_domain()),
+        disagreement_id=disagreement.id if disagreement else None,
+        kind=kind,
+        stage_key=disagreement.stage_key if disagreement else None,
+        recipient_email=recipient.email,
+        recipient_role=recipient.role,
+        link_purpose=LINK_PURPOSES.get(recipient.role),
+        context={**context, "recipient_role": recipient.role},
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        last_error="",
+        created_at=now,
+    )
+    statement = insert_ignoring_duplicates(session, OutboxMessage, "idempotency_key")
+    inserted = session.execute(statement.values(**values).returning(OutboxMessage.id)).first()
+    session.info[QUEUED] = session.info.get(QUEUED, 0) + (inserted is not None)
+
+
+def _case_context(disagreement: Disagreement, policy: Policy) -> dict:
+    """Everything an email may say about a disagreement. Nothing about the child or the case."""
+    stage = policy.stage(disagreement.stage_key)
+    due = local_time(disagreement.due_at, policy.timezone)
+    return {
+        "reference": disagreement.reference,
+        "stage_title": stage.title,
+        "stage_number": policy.stage_index(stage.key) + 1,
+        "stage_count": len(policy.stages),
+        "due_at": disagreement.due_at.isoformat(),
+        "due_text": f"{due:%H:%M} {due:%a} {due.day} {due:%b %Y}",
+        "urgent": disagreement.urgent,
+        "status": disagreement.status,
+        "partnership": disagreement.partnership,
+    }
+
+
+def _holder(
+    session: Session, disagreement: Disagreement, policy: Policy, role: str
+) -> Recipient | None:
+    """Who plays `role` in this disagreement: whoever owned that role's stage, else the directory."""
+    if role == "raiser":
+        return Recipient(disagreement.raiser_email, "raiser")
+    if role == "counterpart":
+        return Recipient(disagreement.counterpart_email, "counterpart")
+    for period in reversed(disagreement.stages):
+        if policy.stage(period.stage_key).owner == role:
+            return Recipient(period.owner.email, role)
+    organisation = disagreement.raiser_organisation if role == "named_professional" else None
+    holders = role_holders(session, role, disagreement.partnership, organisation)
+    return Recipient(holders[0].email, role) if holders else None
+
+
+def _board_managers(session: Session, partnership: str) -> list[Recipient]:
+    return [Recipient(p.email, "board_manager") for p in role_holders(session, "board_manager", partnership)]
+
+
+def _without(recipients: list[Recipient], email: str) -> list[Recipient]:
+    return [recipient for recipient in recipients if recipient.email != email]
+
+
+def _distinct(recipients: list[Recipient]) -> list[Recipient]:
+    seen: set[str] = set()
+    distinct = []
+    for recipient in recipients:
+        if recipient.email not in seen:
+            seen.add(recipient.email)
+            distinct.append(recipient)
+    return distinct
+
+
+def _mail_domain() -> str:
+    address = parseaddr(get_settings().mail_from)[1]
+    return address.rpartition("@")[2] or "localhost"
