@@ -170,7 +170,10 @@ def classify(error: BaseException) -> tuple[str, str]:
     """(outcome, detail) for a failed send. Unknown errors are retried, never dropped."""
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
         error = error.recipients[0]
-    if isinstance(error, aiosmtplib.SMTPNotSupported):
+    # aiosmtplib raises a bare SMTPException when STARTTLS was asked for and is not offered.
+    if isinstance(error, aiosmtplib.SMTPNotSupported) or (
+        type(error) is aiosmtplib.SMTPException and "not supported" in str(error)
+    ):
         return CONFIG, f"relay does not support what is configured: {error}"
     code = getattr(error, "code", None)
     if isinstance(error, aiosmtplib.SMTPResponseException) and code is not None:

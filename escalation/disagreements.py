@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from escalation import notifications
 from escalation import statemachine as sm
@@ -326,10 +326,14 @@ def _load_for_event(
 
     Returns the disagreement and the policy version it is pinned to.
     """
+    # No eager join to the owner here: on PostgreSQL a row locked after a concurrent change of
+    # owner would be re-checked against the old owner's row and silently dropped.
     disagreement = session.execute(
         select(Disagreement)
+        .options(lazyload(Disagreement.owner))
         .where(Disagreement.reference == reference.strip().upper())
         .with_for_update(of=Disagreement)
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if disagreement is None:
         raise NotFound(f"no disagreement with reference {reference!r}")
