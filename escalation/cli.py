@@ -247,6 +247,87 @@ def demo(now: NowOption = None) -> None:
         typer.echo(demo_data.load(session, _policies(), _now(now)))
 
 
+@app.command()
+def sweep(
+    now: NowOption = None,
+    direct: Annotated[bool, typer.Option(
+        "--direct", help="Run the sweep in this process without Prefect (for when Prefect is down).")
+    ] = False,
+) -> None:
+    """Run one escalation sweep (as a Prefect flow run) and print its summary as JSON."""
+    instant = _now(now).isoformat()
+    if direct:
+        from escalation import runtime
+        from escalation.sweep import run_sweep
+
+        summary = run_sweep(runtime.sessions(), now=parse_instant(instant)).as_dict()
+    else:
+        summary = _flow("flows.sweep", "escalation_sweep")(now=instant)
+    typer.echo(json.dumps(summary))
+
+
+@app.command()
+def deliver(
+    now: NowOption = None,
+    direct: Annotated[bool, typer.Option("--direct", help="Without Prefect.")] = False,
+) -> None:
+    """Run one delivery pass (as a Prefect flow run) and print its summary as JSON."""
+    import asyncio
+
+    instant = _now(now).isoformat()
+    if direct:
+        from escalation import delivery, runtime
+
+        result = asyncio.run(delivery.deliver(runtime.delivery(), now=parse_instant(instant)))
+        summary = result.as_dict()
+    else:
+        summary = asyncio.run(_flow("flows.deliver", "deliver_notifications")(now=instant))
+    typer.echo(json.dumps(summary))
+
+
+@app.command()
+def digest(now: NowOption = None) -> None:
+    """Queue today's digest for every board manager (as a Prefect flow run)."""
+    queued = _flow("flows.digest", "board_digest")(now=_now(now).isoformat())
+    typer.echo(json.dumps({"queued_emails": queued}))
+
+
+@app.command()
+def health(now: NowOption = None) -> None:
+    """Is the sweep running, and what alerts are open? Exit 1 if anything needs attention."""
+    from escalation import health as health_checks
+    from escalation.sweep import SWEEP
+
+    settings = get_settings()
+    with transaction(_sessions()) as session:
+        status = health_checks.sweep_health(session, SWEEP, _now(now), settings.sweep_interval_seconds)
+        alerts = health_checks.open_alerts(session)
+        typer.echo(f"sweep: {status.message}")
+        for alert in alerts:
+            typer.echo(f"alert: {alert.kind}: {alert.message} (x{alert.count} since {alert.first_at:%Y-%m-%d %H:%M} UTC)")
+    if status.stalled or alerts:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve() -> None:
+    """Run the service: a local Prefect server, the scheduled flows and the local mail capture."""
+    from escalation.serve import serve as run_service
+
+    init()
+    run_service()
+
+
+def _flow(module: str, name: str):
+    """A flow from flows/, with Prefect configured for this project before it is imported."""
+    import importlib
+
+    from escalation import runtime
+
+    runtime.prefect_environment()
+    return getattr(importlib.import_module(module), name)
+
+
 def _act(action, **kwargs) -> None:
     with transaction(_sessions()) as session:
         disagreement = action(session, **kwargs)

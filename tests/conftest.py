@@ -12,11 +12,19 @@ import os
 import shutil
 import uuid
 
-import pytest
-from sqlalchemy import create_engine, text
+import tempfile
 
-from escalation.db import make_engine, session_factory
-from escalation.schema import upgrade
+# Prefect keeps state (and result caches) under PREFECT_HOME: a fresh one per test session.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-test-")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
+
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from escalation.db import make_engine, session_factory  # noqa: E402
+from escalation.schema import upgrade  # noqa: E402
 
 POSTGRES_URL = os.environ.get(
     "ESCALATION_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -117,3 +125,29 @@ def engine(database_url):
 @pytest.fixture
 def sessions(engine):
     return session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """One Prefect test harness (a real API server on loopback) for the whole session, started
+    only if a test asks for it; heartbeats off (they add ~1 s to every flow run)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            yield PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def service_database(database_url, monkeypatch):
+    """Point the service's own settings (used by flows and commands) at this test's database."""
+    from escalation import runtime
+    from escalation.settings import get_settings
+
+    monkeypatch.setenv("ESCALATION_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    runtime.sessions.cache_clear()
+    yield database_url
+    get_settings.cache_clear()
+    runtime.sessions.cache_clear()

@@ -1,0 +1,50 @@
+"""The running service's shared pieces, built once per process from settings: the database
+sessions and the mail relay. Flows and commands use these; tests build their own."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from escalation.db import make_engine, session_factory
+from escalation.delivery import Delivery
+from escalation.mail import Renderer, SmtpConfig
+from escalation.settings import get_settings
+
+
+@functools.cache
+def sessions() -> sessionmaker[Session]:
+    return session_factory(make_engine(get_settings().database_url))
+
+
+def smtp_url() -> str:
+    """ESCALATION_SMTP_URL, or else the local mail capture on loopback."""
+    settings = get_settings()
+    return settings.smtp_url or f"smtp://127.0.0.1:{settings.mail_capture_port}"
+
+
+def delivery() -> Delivery:
+    settings = get_settings()
+    return Delivery(
+        sessions=sessions(),
+        smtp=SmtpConfig.from_url(smtp_url(), timeout=settings.smtp_timeout_seconds),
+        renderer=Renderer(settings.templates_dir, settings.mail_from),
+        base_url=settings.public_base_url,
+        connections=settings.smtp_connections,
+    )
+
+
+def prefect_environment(home: Path = Path("var/prefect")) -> None:
+    """Prefect settings for this project; must run before prefect is first imported.
+
+    Its state lives under ./var/prefect (not ~/.prefect), and a slow first start of a local
+    Prefect server on a 2-core machine does not time out (its default is 20 s).
+    """
+    os.environ.setdefault("PREFECT_HOME", str(home.resolve()))
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")

@@ -1,0 +1,101 @@
+"""`escalation serve`: the whole service on one machine, with nothing else installed.
+
+1. Prefect state goes under ./var/prefect. Unless PREFECT_API_URL points at a Prefect server
+   already, start `prefect server start` on loopback as a child and wait until it is healthy
+   (a serve process without a real server schedules nothing).
+2. Unless ESCALATION_SMTP_URL is set, start the local mail capture (real SMTP on loopback,
+   every message written to ./var/mail/).
+3. Start the stall clock for the sweep, then serve the three deployments (each run in its own
+   process) until stopped. On Ctrl-C or SIGTERM the deployments are paused, and the children
+   stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+from escalation import health, runtime
+from escalation.db import transaction
+from escalation.mailcapture import start_capture
+from escalation.settings import get_settings
+from escalation.sweep import SWEEP
+
+PREFECT_PORT = 4200
+STARTUP_TIMEOUT = 180
+
+
+def serve(prefect_port: int = PREFECT_PORT) -> None:
+    settings = get_settings()
+    runtime.prefect_environment()
+    server = None
+    if not os.environ.get("PREFECT_API_URL"):
+        server = start_prefect_server(prefect_port)
+        os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{prefect_port}/api"
+    capture = None
+    if not settings.smtp_url:
+        capture = start_capture(settings.mail_dir, settings.mail_capture_port)
+        os.environ["ESCALATION_SMTP_URL"] = runtime.smtp_url()  # for the flow-run processes
+        print(f"mail capture: smtp://127.0.0.1:{settings.mail_capture_port} -> {settings.mail_dir}/")
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        with transaction(runtime.sessions()) as session:
+            health.expect_sweeps(session, SWEEP, datetime.now(timezone.utc))
+        from prefect import serve as prefect_serve
+
+        from flows.deployments import deployments
+
+        prefect_serve(*deployments(settings), pause_on_shutdown=True)
+    finally:
+        if capture is not None:
+            capture.stop()
+        if server is not None:
+            _stop(server)
+
+
+def start_prefect_server(port: int) -> subprocess.Popen:
+    home = Path(os.environ["PREFECT_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    log = open(home / "server.log", "ab")
+    print(f"starting Prefect server on 127.0.0.1:{port} (log: {home / 'server.log'})", flush=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+         "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the Prefect server exited (see {home / 'server.log'})")
+        if _healthy(f"http://127.0.0.1:{port}/api/health"):
+            print("Prefect server is up: http://127.0.0.1:%d" % port, flush=True)
+            return server
+        time.sleep(1)
+    _stop(server)
+    raise RuntimeError(f"the Prefect server did not start in {STARTUP_TIMEOUT} s")
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _stop(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt  # unwinds prefect.serve (which pauses its deployments) and `finally`

@@ -1,0 +1,128 @@
+"""The Prefect flows: their tasks called directly (.fn), their deployments as built, and real
+flow runs against one session-wide Prefect test harness, delivering to a real SMTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from escalation import health
+from escalation.db import transaction
+from escalation.models import Alert, OutboxMessage
+from escalation.settings import Settings
+from escalation.sweep import SWEEP
+from tests.factories import MANAGER, NAMED, due_at, load_directory, raise_one
+from tests.smtp_server import Server
+from tests.test_sweep import MONDAY, ROOT
+
+
+@pytest.fixture
+def directory(sessions, service_database):
+    load_directory(sessions)
+    return sessions
+
+
+@pytest.fixture
+def server(monkeypatch):
+    from escalation.settings import get_settings
+
+    with Server() as running:
+        monkeypatch.setenv("ESCALATION_SMTP_URL", running.url())
+        monkeypatch.setenv("ESCALATION_SMTP_TIMEOUT_SECONDS", "5")
+        get_settings.cache_clear()
+        yield running
+    get_settings.cache_clear()
+
+
+def test_sweep_task_called_directly(directory):
+    from flows.sweep import sweep_due
+
+    reference = raise_one(directory, MONDAY)
+    summary = sweep_due.fn(due_at(directory, reference).isoformat())
+    assert summary["escalated"] == 1 and summary["queued_emails"] == 3
+
+
+def test_delivery_tasks_called_directly_raise_the_stall_alarm(directory, server):
+    from flows.deliver import check_sweep_alive, send_due_emails
+
+    raise_one(directory, MONDAY)
+    with transaction(directory) as session:
+        health.expect_sweeps(session, SWEEP, MONDAY)
+    assert "running" in check_sweep_alive.fn((MONDAY + timedelta(minutes=3)).isoformat())
+    stalled_at = MONDAY + timedelta(minutes=3, seconds=1)
+    assert "no sweep has completed" in check_sweep_alive.fn(stalled_at.isoformat())
+    check_sweep_alive.fn((stalled_at + timedelta(minutes=1)).isoformat())  # same stall: one email
+    summary = asyncio.run(send_due_emails.fn(stalled_at.isoformat(), 100))
+    assert summary["sent"] == 3
+    alarms = [m for m in server.messages if "ALARM" in m["Subject"]]
+    assert [m["To"] for m in alarms] == [MANAGER]
+    with transaction(directory) as session:
+        assert session.execute(select(Alert.kind, Alert.count)).one() == ("sweep_stalled", 2)
+
+
+def test_digest_task_queues_one_per_manager_per_day(directory):
+    from flows.digest import queue_board_digests
+
+    raise_one(directory, MONDAY)
+    assert queue_board_digests.fn(MONDAY.isoformat()) == 1
+    assert queue_board_digests.fn((MONDAY + timedelta(hours=2)).isoformat()) == 0
+    with transaction(directory) as session:
+        row = session.execute(select(OutboxMessage).where(OutboxMessage.kind == "digest")).scalar_one()
+        assert (row.recipient_email, row.context["open"], row.context["new"]) == (MANAGER, 1, 1)
+
+
+def test_deployments_schedules_and_overlap_rules():
+    from prefect.client.schemas.objects import ConcurrencyLimitStrategy
+
+    from flows.deployments import deployments
+
+    sweep, delivery, digest = deployments(Settings(sweep_interval_seconds=60,
+                                                   delivery_interval_seconds=30))
+    assert [d.name for d in (sweep, delivery, digest)] == [
+        "escalation-sweep", "deliver-notifications", "board-digest"]
+    for deployment, seconds in ((sweep, 60), (delivery, 30)):
+        [schedule] = deployment.schedules
+        assert schedule.schedule.interval == timedelta(seconds=seconds)
+        assert schedule.schedule.timezone == "UTC"
+        assert deployment.concurrency_limit == 1
+        assert deployment.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
+    [daily] = digest.schedules
+    assert (daily.schedule.cron, daily.schedule.timezone) == ("0 8 * * *", "Europe/London")
+
+
+def test_real_flow_runs_sweep_and_deliver(prefect_api, directory, server):
+    from flows.deliver import deliver_notifications
+    from flows.sweep import escalation_sweep
+
+    reference = raise_one(directory, MONDAY)
+    due = due_at(directory, reference)
+    summary = escalation_sweep(now=due.isoformat())
+    assert (summary["escalated"], summary["queued_emails"]) == (1, 3)
+    assert escalation_sweep(now=due.isoformat())["escalated"] == 0  # a repeated run: no effect
+    sent = asyncio.run(deliver_notifications(now=due.isoformat()))
+    assert sent["sent"] == 5  # 2 from raising, 3 from the escalation
+    assert NAMED in {m["To"] for m in server.messages}
+    assert any(reference in m["Subject"] and "you now own stage 2" in m["Subject"]
+               for m in server.messages)
+
+
+def test_the_sweep_command_runs_a_flow_and_prints_json(prefect_api, directory, service_database):
+    reference = raise_one(directory, MONDAY)
+    due = due_at(directory, reference)
+    env = {**os.environ, "PREFECT_API_URL": prefect_api, "ESCALATION_DATABASE_URL": service_database}
+    result = subprocess.run(
+        [sys.executable, "-m", "escalation", "sweep", "--now", due.isoformat()],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "escalated": 1, "reminded": 0, "final_stage_overdue": 0, "queued_emails": 3, "blocked": [],
+    }
+    assert "Flow run" in result.stderr and "escalation-sweep" in result.stderr
