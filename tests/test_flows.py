@@ -126,3 +126,18 @@ def test_the_sweep_command_runs_a_flow_and_prints_json(prefect_api, directory, s
         "escalated": 1, "reminded": 0, "final_stage_overdue": 0, "queued_emails": 3, "blocked": [],
     }
     assert "Flow run" in result.stderr and "escalation-sweep" in result.stderr
+
+
+def test_prefect_yaml_matches_the_embedded_deployments():
+    import yaml
+
+    document = yaml.safe_load(open(os.path.join(ROOT, "prefect.yaml")))
+    by_name = {d["name"]: d for d in document["deployments"]}
+    assert document["prefect-version"] == "3.8.8"
+    for name, seconds in (("escalation-sweep", 60), ("deliver-notifications", 30)):
+        assert by_name[name]["schedules"] == [{"interval": seconds, "timezone": "UTC"}]
+        assert by_name[name]["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+    assert by_name["board-digest"]["schedules"] == [{"cron": "0 8 * * *", "timezone": "Europe/London"}]
+    for deployment in by_name.values():
+        path, _, function = deployment["entrypoint"].partition(":")
+        assert f"def {function}(" in open(os.path.join(ROOT, path)).read()
