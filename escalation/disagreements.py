@@ -229,11 +229,14 @@ class DueAction:
 
 
 def act_if_due(session: Session, *, reference: str, now: datetime) -> DueAction | None:
-    """What the sweep does for one disagreement: escalate it, flag it, or nothing if not due."""
-    disagreement = get(session, reference)
+    """What the sweep does for one disagreement: escalate it, flag it, or nothing if not due.
+
+    Reads the row under lock first, so a disagreement another sweep has just moved is left alone.
+    """
+    disagreement, policy = _load_for_event(session, reference, "add_note")
     if not disagreement.is_overdue(now) or disagreement.final_stage_overdue_at is not None:
         return None
-    if policy_for(session, disagreement).is_final(disagreement.stage_key):
+    if policy.is_final(disagreement.stage_key):
         flag_final_stage_overdue(session, reference=reference, now=now)
         return DueAction(reference, "flag_final_stage_overdue")
     escalate(session, reference=reference, actor=SYSTEM, now=now)
@@ -300,20 +303,23 @@ def pin_policy(session: Session, policy: Policy, *, now: datetime) -> None:
 
 def policy_for(session: Session, disagreement: Disagreement) -> Policy:
     """The policy version this disagreement is pinned to (not whatever the file says today)."""
-    stored = session.execute(
-        select(PolicyVersion).where(
-            PolicyVersion.policy_id == disagreement.policy_id,
-            PolicyVersion.version == disagreement.policy_version,
-        )
-    ).scalar_one()
-    policy = _PINNED.get(stored.digest)
+    key = (session.get_bind().url.render_as_string(), disagreement.policy_id, disagreement.policy_version)
+    policy = _PINNED.get(key)
     if policy is None:
+        stored = session.execute(
+            select(PolicyVersion).where(
+                PolicyVersion.policy_id == disagreement.policy_id,
+                PolicyVersion.version == disagreement.policy_version,
+            )
+        ).scalar_one()
         policy = policy_from_document(stored.document, source=f"stored policy {stored.policy_id}")
-        _PINNED[stored.digest] = policy
+        _PINNED[key] = policy
     return policy
 
 
-_PINNED: dict[str, Policy] = {}  # by digest: a stored version never changes
+# A stored policy version never changes (pin_policy refuses a changed document), so it is read
+# once per database and process.
+_PINNED: dict[tuple[str, str, str], Policy] = {}
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import make_msgid, parseaddr
 
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from escalation.calendar import local_time
-from escalation.db import insert_ignoring_duplicates
 from escalation.directory import role_holders
 from escalation.models import Disagreement, OutboxMessage
 from escalation.policy import Policy
@@ -149,9 +149,28 @@ def _insert(
         last_error="",
         created_at=now,
     )
-    statement = insert_ignoring_duplicates(session, OutboxMessage, "idempotency_key")
-    inserted = session.execute(statement.values(**values).returning(OutboxMessage.id)).first()
+    inserted = session.connection().execute(_insert_statement(session), values).first()
     session.info[QUEUED] = session.info.get(QUEUED, 0) + (inserted is not None)
+
+
+def _insert_statement(session: Session):
+    """Plain SQL, same on SQLite (3.35+) and PostgreSQL, compiled once: a repeat of a key
+    inserts nothing and returns no row."""
+    return _INSERT
+
+
+_OUTBOX_COLUMNS = (
+    "idempotency_key", "message_id", "disagreement_id", "kind", "stage_key", "recipient_email",
+    "recipient_role", "link_purpose", "context", "status", "attempts", "next_attempt_at",
+    "last_error", "created_at",
+)
+_INSERT = text(
+    f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + column for column in _OUTBOX_COLUMNS)}) "
+    "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+).bindparams(
+    *(bindparam(column, type_=OutboxMessage.__table__.c[column].type) for column in _OUTBOX_COLUMNS)
+)
 
 
 def _case_context(disagreement: Disagreement, policy: Policy) -> dict:

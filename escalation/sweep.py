@@ -109,13 +109,13 @@ def _drain(sessions, now, summary, claim, act, after_each) -> None:
 
 
 def _act_on_due(session: Session, reference: str, now: datetime, summary: SweepSummary) -> None:
-    disagreement = d.get(session, reference)
-    if d.policy_for(session, disagreement).is_final(disagreement.stage_key):
-        d.flag_final_stage_overdue(session, reference=reference, now=now)
-        summary.final_stage_overdue += 1
-    else:
-        d.escalate(session, reference=reference, actor=d.SYSTEM, now=now)
+    action = d.act_if_due(session, reference=reference, now=now)
+    if action is None:
+        return
+    if action.action == "escalate":
         summary.escalated += 1
+    else:
+        summary.final_stage_overdue += 1
 
 
 def _remind(session: Session, reference: str, now: datetime, summary: SweepSummary) -> None:
