@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, literal_column, select
 from sqlalchemy.orm import Session, lazyload
 
 from escalation import notifications
@@ -33,6 +33,8 @@ from escalation.policy import Policy, Stage, policy_from_document
 from escalation.vocabulary import OUTCOMES
 
 SYSTEM = "system"
+# A literal, not a bound parameter, so the planners can use the partial indexes on open rows.
+IS_OPEN = Disagreement.status == literal_column("'open'")
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 BOARD_ROLES = ("board_manager", "chair")
 
@@ -202,6 +204,7 @@ def flag_final_stage_overdue(session: Session, *, reference: str, now: datetime)
     if not disagreement.is_overdue(now):
         raise NotAllowed("the final stage is not overdue yet")
     disagreement.final_stage_overdue_at = now
+    disagreement.remind_at = None
     stage = disagreement.stage_key
     note = f"due {_local(disagreement.due_at)}; the final stage stays open"
     _record(session, disagreement, now, SYSTEM, "flag_final_stage_overdue", stage, stage, note)
@@ -209,17 +212,21 @@ def flag_final_stage_overdue(session: Session, *, reference: str, now: datetime)
     return disagreement
 
 
-def remind(session: Session, *, reference: str, now: datetime) -> Disagreement:
-    """Remind the owner once that the stage's deadline is near (the sweep calls this)."""
+def remind(session: Session, *, reference: str, now: datetime) -> bool:
+    """Remind the owner once that the stage's deadline is near (the sweep calls this).
+
+    False if it is already past the deadline: the sweep escalates or flags it instead."""
     disagreement, policy = _load_for_event(session, reference, "remind")
     if disagreement.remind_at is None or disagreement.remind_at > now:
         raise NotAllowed("no reminder is due")
     disagreement.remind_at = None
+    if disagreement.is_overdue(now):
+        return False
     stage = disagreement.stage_key
     note = f"reminded {disagreement.owner.email}: due {_local(disagreement.due_at)}"
     _record(session, disagreement, now, SYSTEM, "remind", stage, stage, note)
     notifications.reminder(session, disagreement, policy, now)
-    return disagreement
+    return True
 
 
 @dataclass(frozen=True)
@@ -253,7 +260,7 @@ def due_query(*, now: datetime, limit: int = 1000) -> Select:
     return (
         select(Disagreement.reference)
         .where(
-            Disagreement.status == "open",
+            IS_OPEN,
             Disagreement.final_stage_overdue_at.is_(None),
             Disagreement.due_at <= now,
         )

@@ -95,12 +95,7 @@ class Disagreement(Base):
             postgresql_where=text("status = 'open' AND final_stage_overdue_at IS NULL"),
         ),
         Index("ix_disagreements_status_due", "status", "due_at"),
-        Index(
-            "ix_disagreements_remind",
-            "remind_at",
-            sqlite_where=text("status = 'open' AND remind_at IS NOT NULL"),
-            postgresql_where=text("status = 'open' AND remind_at IS NOT NULL"),
-        ),
+        Index("ix_disagreements_status_remind", "status", "remind_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

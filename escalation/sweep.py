@@ -68,13 +68,13 @@ def due_claim(now: datetime, skip: set[int]) -> Select:
 
 
 def reminder_claim(now: datetime, skip: set[int]) -> Select:
+    """The next reminder due, locked; a range on the partial index of pending reminders."""
     query = (
         select(Disagreement.reference)
         .where(
-            Disagreement.status == "open",
+            d.IS_OPEN,
             Disagreement.remind_at.is_not(None),
             Disagreement.remind_at <= now,
-            Disagreement.due_at > now,
         )
         .order_by(Disagreement.remind_at)
         .limit(1)
@@ -119,8 +119,8 @@ def _act_on_due(session: Session, reference: str, now: datetime, summary: SweepS
 
 
 def _remind(session: Session, reference: str, now: datetime, summary: SweepSummary) -> None:
-    d.remind(session, reference=reference, now=now)
-    summary.reminded += 1
+    if d.remind(session, reference=reference, now=now):
+        summary.reminded += 1
 
 
 def _blocked(session: Session, reference: str, problem: str, now: datetime, summary) -> None:

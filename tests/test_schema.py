@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from escalation import disagreements as d
+from escalation.sweep import due_claim, reminder_claim
 from escalation.db import make_engine, transaction
 from escalation.schema import upgrade
 from tests.conftest import POSTGRES, POSTGRES_URL, _with_search_path
@@ -43,31 +44,35 @@ def test_upgrade_from_nothing_twice(tmp_path):
             assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
             assert connection.scalar(text("SELECT count(*) FROM chain_head")) == 1
         indexes = {index["name"] for index in inspect(engine).get_indexes("disagreements")}
-        assert {"ix_disagreements_actionable_due", "ix_disagreements_remind"} <= indexes
+        assert {"ix_disagreements_actionable_due", "ix_disagreements_status_remind"} <= indexes
         engine.dispose()
         checked += 1
     assert checked == (2 if POSTGRES else 1)
 
 
-def test_finding_what_is_due_uses_the_due_time_index(engine):
+SWEEP_QUERIES = {
+    "due": (lambda now: d.due_query(now=now), "due_at"),
+    "due claim": (lambda now: due_claim(now, {7}), "due_at"),
+    "reminder claim": (lambda now: reminder_claim(now, set()), "remind_at"),
+}
+
+
+@pytest.mark.parametrize("name", SWEEP_QUERIES)
+def test_the_sweep_queries_are_index_range_searches(engine, name):
+    build, column = SWEEP_QUERIES[name]
+    query = build(utc(2026, 11, 30, 17))
+    statement = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
-            statement = _due_query_sql(engine)
             plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}").all()
             detail = " ".join(str(row[-1]) for row in plan)
         else:
             connection.exec_driver_sql("SET enable_seqscan = off")
-            statement = _due_query_sql(engine)
             detail = " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}"))
-    # A range search on due_at through an index, never a scan of every open row.
-    assert "ix_disagreements_" in detail and "due_at" in detail, detail
+    # A range search through an index, never a scan of every open row, never a sort of them.
+    assert "ix_disagreements_" in detail and column in detail, detail
     assert "SCAN disagreements" not in detail and "Seq Scan" not in detail, detail
-
-
-def _due_query_sql(engine) -> str:
-    """The SELECT that due_references runs, with its parameters inlined."""
-    query = d.due_query(now=utc(2026, 11, 30, 17))
-    return str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    assert "TEMP B-TREE" not in detail and "Sort" not in detail, detail
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(tmp_path):

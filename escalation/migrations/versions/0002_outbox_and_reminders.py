@@ -83,13 +83,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table('disagreements', schema=None) as batch_op:
         batch_op.add_column(sa.Column('remind_at', escalation.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.create_index('ix_disagreements_remind', ['remind_at'], unique=False, sqlite_where=sa.text("status = 'open' AND remind_at IS NOT NULL"), postgresql_where=sa.text("status = 'open' AND remind_at IS NOT NULL"))
+        batch_op.create_index('ix_disagreements_status_remind', ['status', 'remind_at'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('disagreements', schema=None) as batch_op:
-        batch_op.drop_index('ix_disagreements_remind', sqlite_where=sa.text("status = 'open' AND remind_at IS NOT NULL"), postgresql_where=sa.text("status = 'open' AND remind_at IS NOT NULL"))
+        batch_op.drop_index('ix_disagreements_status_remind')
         batch_op.drop_column('remind_at')
 
     with op.batch_alter_table('link_tokens', schema=None) as batch_op:
