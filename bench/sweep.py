@@ -81,6 +81,24 @@ def make_due(engine: Engine, due: int) -> None:
             connection.exec_driver_sql("ANALYZE")
 
 
+def raw_sweep_nothing_due(engine: Engine) -> float:
+    """The baseline for an idle sweep: the same transactions (heartbeat, both questions,
+    heartbeat) in hand-written SQL."""
+    instant = bindparam("now", type_=UTCDateTime())
+    beat = text("UPDATE heartbeats SET last_started_at = :now WHERE name = 'raw'").bindparams(instant)
+    due = text("SELECT reference, id FROM disagreements WHERE status = 'open' AND "
+               "final_stage_overdue_at IS NULL AND due_at <= :now ORDER BY due_at LIMIT 1"
+               ).bindparams(instant)
+    remind = text("SELECT reference, id FROM disagreements WHERE status = 'open' AND remind_at IS "
+                  "NOT NULL AND remind_at <= :now ORDER BY remind_at LIMIT 1").bindparams(instant)
+    started = time.perf_counter()
+    for statement in (beat, due, remind, beat):
+        with engine.begin() as connection:
+            result = connection.execute(statement, {"now": NOW})
+            assert statement is beat or result.first() is None
+    return time.perf_counter() - started
+
+
 def raw_escalate_all(engine: Engine, named_id: int) -> int:
     """The baseline: hand-written SQL doing the same writes, one transaction per disagreement."""
     lock = " FOR UPDATE SKIP LOCKED" if engine.dialect.name == "postgresql" else ""
@@ -157,9 +175,14 @@ def measure(url: str, open_count: int, due: int) -> None:
         summary = run_sweep(sessions, now=NOW)
         idle.append(time.perf_counter() - started)
         assert summary.escalated == 0
-    print(f"{name:<10} open={open_count:,} due=0      sweep median {statistics.median(idle) * 1000:8.2f} ms",
-          flush=True)
+    raw_idle = [raw_sweep_nothing_due(engine) for _ in range(5)]
+    print(f"{name:<10} open={open_count:,} due=0      sweep median {statistics.median(idle) * 1000:8.2f} ms"
+          f"  raw SQL {statistics.median(raw_idle) * 1000:8.2f} ms"
+          f"  ratio {statistics.median(idle) / statistics.median(raw_idle):.2f}", flush=True)
 
+    if due == 0:
+        engine.dispose()
+        return
     make_due(engine, due)
     started = time.perf_counter()
     summary = run_sweep(sessions, now=NOW)

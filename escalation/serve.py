@@ -27,12 +27,12 @@ from escalation.mailcapture import start_capture
 from escalation.settings import get_settings
 from escalation.sweep import SWEEP
 
-PREFECT_PORT = 4200
 STARTUP_TIMEOUT = 180
 
 
-def serve(prefect_port: int = PREFECT_PORT) -> None:
+def serve() -> None:
     settings = get_settings()
+    prefect_port = settings.prefect_port
     runtime.prefect_environment()
     server = None
     if not os.environ.get("PREFECT_API_URL"):

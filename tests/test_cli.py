@@ -14,10 +14,9 @@ from tests.factories import DIRECTORY_CSV, MANAGER, NAMED, RAISER, raise_data
 
 @pytest.fixture
 def run(database_url, tmp_path):
-    env = {**os.environ, "ESCALATION_DATABASE_URL": database_url,
-           "ESCALATION_POLICIES_DIR": str(Path("policies").resolve())}
-
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        env = {**os.environ, "ESCALATION_DATABASE_URL": database_url,
+               "ESCALATION_POLICIES_DIR": str(Path("policies").resolve())}
         result = subprocess.run(
             [sys.executable, "-m", "escalation", *args], env=env, cwd=tmp_path,
             capture_output=True, text=True, timeout=60,
@@ -140,3 +139,22 @@ def test_commands_before_init_say_so(tmp_path):
                             capture_output=True, text=True, cwd=Path.cwd())
     assert result.returncode == 1 and "has `escalation init` been run?" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sweep_deliver_and_health_without_prefect(run, tmp_path, monkeypatch):
+    from tests.smtp_server import Server
+
+    run("init")
+    run("directory", "import", _write(tmp_path, "d.csv", DIRECTORY_CSV))
+    reference = run("raise", "--json", _write(tmp_path, "r.json", raise_data()),
+                    "--now", "2026-11-23T10:00:00+00:00").stdout.split()[0]
+    swept = json.loads(run("sweep", "--direct", "--now", "2026-12-01T10:00:00+00:00").stdout)
+    assert (swept["escalated"], swept["queued_emails"]) == (1, 3)
+    assert "sweeps are running" in run("health", "--now", "2026-12-01T10:01:00+00:00").stdout
+    stalled = run("health", "--now", "2026-12-01T10:05:00+00:00", ok=False).stdout
+    assert "no sweep has completed since 2026-12-01 10:00:00 UTC" in stalled
+    with Server() as server:
+        monkeypatch.setenv("ESCALATION_SMTP_URL", server.url())
+        sent = json.loads(run("deliver", "--direct", "--now", "2026-12-01T10:00:30+00:00").stdout)
+        assert sent["sent"] == 5 and len(server.messages) == 5
+    assert any(reference in m["Subject"] for m in server.messages)

@@ -261,3 +261,25 @@ def test_smtp_urls_are_explicit_about_tls():
         SmtpConfig.from_url("smtp://u:p@relay.example:25")
     with pytest.raises(Exception, match="ESCALATION_SMTP_URL"):
         SmtpConfig.from_url("http://relay.example")
+
+
+def test_left_untouched_each_owner_receives_one_email_per_stage(directory, server):
+    """The whole ladder with real delivery after each sweep: every owner is emailed exactly once
+    for their stage, and the board manager and chair hear when the final stage is overdue."""
+    reference = raise_one(directory, MONDAY)
+    _deliver(directory, server.url(), MONDAY)
+    for _ in range(5):
+        due = due_at(directory, reference)
+        run_sweep(directory, now=due)
+        _deliver(directory, server.url(), due)
+        run_sweep(directory, now=due)  # a repeated sweep at the same instant adds nothing
+        _deliver(directory, server.url(), due)
+    owned = sorted(
+        (m["To"], m["Subject"].split("stage ")[1][0]) for m in server.messages
+        if "you now own stage" in m["Subject"]
+    )
+    assert owned == sorted([(RAISER, "1"), (NAMED, "2"), ("dev.designated@icb.example", "3"),
+                            (MANAGER, "4"), ("chris.chair@partnership.example", "5")])
+    overdue = sorted(m["To"] for m in server.messages if "OVERDUE" in m["Subject"])
+    assert overdue == sorted([MANAGER, "chris.chair@partnership.example"])
+    assert len({m["Message-ID"] for m in server.messages}) == len(server.messages)

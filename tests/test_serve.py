@@ -1,0 +1,71 @@
+"""`escalation serve`, end to end: a real local Prefect server, the served deployments on their
+schedule, the local mail capture, and a clean stop. (About a minute: the one slow test.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from sqlalchemy import select
+
+from escalation.db import make_engine
+from escalation.models import Heartbeat
+from tests.smtp_server import free_port
+from tests.test_sweep import ROOT
+
+ESCALATION = str(Path(sys.executable).with_name("escalation"))
+
+
+def test_serve_sweeps_on_schedule_emails_the_next_owner_and_stops_cleanly(tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ESCALATION_"))},
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "ESCALATION_DATABASE_URL": f"sqlite:///{tmp_path}/escalation.db",
+        "ESCALATION_POLICIES_DIR": os.path.join(ROOT, "policies"),
+        "ESCALATION_MAIL_DIR": str(tmp_path / "mail"),
+        "ESCALATION_MAIL_CAPTURE_PORT": str(free_port()),
+        "ESCALATION_PREFECT_PORT": str(free_port()),
+        "ESCALATION_SWEEP_INTERVAL_SECONDS": "5",
+        "ESCALATION_DELIVERY_INTERVAL_SECONDS": "5",
+    }
+    # The demo disagreement, raised long ago: its first stage is overdue.
+    demo = subprocess.run([ESCALATION, "demo", "--now", "2026-01-05T10:00:00+00:00"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert demo.returncode == 0, demo.stderr
+    reference = demo.stdout.split("demo disagreement: ")[1].split()[0]
+
+    service = subprocess.Popen([ESCALATION, "serve"], cwd=ROOT, env=env, start_new_session=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        escalated = _wait_for_email(tmp_path / "mail", f"{reference}: you now own stage 2",
+                                    timeout=240, service=service)
+        assert escalated["To"].endswith("@community-health.example")
+    finally:
+        os.killpg(service.pid, signal.SIGTERM)
+        output = service.communicate(timeout=90)[0].decode()
+    assert service.returncode is not None
+    assert "Pausing all deployments" in output
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == "", "child processes were left running"
+    engine = make_engine(env["ESCALATION_DATABASE_URL"])
+    with engine.connect() as connection:
+        beat = connection.execute(select(Heartbeat)).one()
+    engine.dispose()
+    assert beat.last_completed_at is not None and beat.detail["escalated"] in (0, 1)
+
+
+def _wait_for_email(directory: Path, subject: str, timeout: float, service) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert service.poll() is None, "escalation serve exited early"
+        for path in sorted(directory.glob("*.eml")) if directory.exists() else []:
+            message = message_from_bytes(path.read_bytes(), policy=policy.default)
+            if subject in message["Subject"]:
+                return message
+        time.sleep(1)
+    raise AssertionError(f"no email {subject!r} within {timeout} s")
