@@ -27,6 +27,7 @@ from email.message import EmailMessage
 
 import aiosmtplib
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation import disagreements, health, links
@@ -135,7 +136,15 @@ async def _worker(delivery, queue, stop, summary, now, rng, after_send) -> None:
     try:
         while not stop.is_set() and not queue.empty():
             row_id = queue.get_nowait()
-            message = await asyncio.to_thread(_prepare, delivery, row_id, now)
+            try:
+                message = await asyncio.to_thread(_prepare, delivery, row_id, now)
+            except DBAPIError:
+                raise
+            except Exception as error:  # a row that cannot be rendered must not block the rest
+                log.exception("could not prepare email %s", row_id)
+                detail = f"could not prepare the message: {type(error).__name__}: {error}"[:500]
+                await asyncio.to_thread(_record, delivery, row_id, RETRY, detail, now, rng, summary)
+                continue
             if message is None:
                 continue
             try:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation import disagreements as d
@@ -99,10 +100,16 @@ def _drain(sessions, now, summary, claim, act, after_each) -> None:
             try:
                 with session.begin_nested():
                     act(session, reference, now, summary)
-            except EscalationError as error:
+            except DBAPIError:
+                raise  # the database itself failed: stop; the next sweep (or retry) goes on
+            except Exception as error:  # one bad case must not hold up all the others
                 session.info.pop(notifications.QUEUED, None)  # rolled back with the savepoint
                 skip.add(row_id)
-                _blocked(session, reference, str(error), now, summary)
+                problem = str(error) if isinstance(error, EscalationError) else (
+                    f"unexpected {type(error).__name__}: {error}")
+                if not isinstance(error, EscalationError):
+                    log.exception("sweep failed on %s", reference)
+                _blocked(session, reference, problem, now, summary)
             summary.queued_emails += session.info.pop(notifications.QUEUED, 0)
         if after_each is not None:
             after_each(reference)

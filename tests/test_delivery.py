@@ -283,3 +283,14 @@ def test_left_untouched_each_owner_receives_one_email_per_stage(directory, serve
     overdue = sorted(m["To"] for m in server.messages if "OVERDUE" in m["Subject"])
     assert overdue == sorted([MANAGER, "chris.chair@partnership.example"])
     assert len({m["Message-ID"] for m in server.messages}) == len(server.messages)
+
+
+def test_a_message_that_cannot_be_rendered_does_not_block_the_others(directory, server):
+    raise_one(directory, MONDAY)
+    with transaction(directory) as session:
+        first = session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars().first()
+        first.context = {"reference": "broken"}
+    summary = _deliver(directory, server.url(), MONDAY, connections=1)
+    assert (summary.sent, summary.retrying) == (1, 1)
+    broken = _rows(directory)[0]
+    assert broken.status == "pending" and "could not prepare the message" in broken.last_error

@@ -306,3 +306,28 @@ def test_postgresql_connection_dropped_mid_sweep(postgres_url):
     _assert_each_escalated_once(sessions, references)
     admin.dispose()
     engine.dispose()
+
+
+def test_an_unexpected_failure_on_one_disagreement_does_not_stop_the_sweep(directory, monkeypatch):
+    from escalation import notifications
+
+    references, due = _many_due(directory, 3)
+    broken = references[1]
+    real = notifications.stage_entered
+
+    def fail_for_one(session, disagreement, policy, now):
+        if disagreement.reference == broken:
+            raise RuntimeError("template store unavailable")
+        real(session, disagreement, policy, now)
+
+    monkeypatch.setattr(notifications, "stage_entered", fail_for_one)
+    summary = run_sweep(directory, now=due)
+    assert summary.escalated == 2 and summary.blocked == [broken]
+    assert _state(directory, broken)[0] == "practitioner"  # rolled back whole
+    assert [e.kind for e in _events(directory, broken)] == ["raise"]
+    with transaction(directory) as session:
+        [alert] = health.open_alerts(session)
+        assert "unexpected RuntimeError: template store unavailable" in alert.message
+        assert verify_chain(session).ok
+    monkeypatch.setattr(notifications, "stage_entered", real)
+    assert run_sweep(directory, now=due).escalated == 1
