@@ -247,6 +247,30 @@ def demo(now: NowOption = None) -> None:
         typer.echo(demo_data.load(session, _policies(), _now(now)))
 
 
+apikey_app = typer.Typer(help="API keys for agency case-management systems.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    organisation: Annotated[str, typer.Option("--organisation", help="The organisation it acts for.")],
+    partnership: Annotated[Optional[str], typer.Option(
+        "--partnership", help="Default: the default policy's partnership.")] = None,
+    now: NowOption = None,
+) -> None:
+    """Create a key for one organisation. It is printed once; only its hash is stored."""
+    from escalation import apikeys
+
+    settings = get_settings()
+    partnership = partnership or _policies()[settings.default_policy].partnership
+    with transaction(_sessions()) as session:
+        raw = apikeys.create_key(session, organisation=organisation, partnership=partnership,
+                                 now=_now(now))
+    typer.echo(raw)
+    typer.echo(f"(for {organisation}, {partnership}; send it as the X-API-Key header; it is not "
+               "shown again)", err=True)
+
+
 @app.command()
 def sweep(
     now: NowOption = None,

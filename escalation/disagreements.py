@@ -196,6 +196,13 @@ def add_note(
     return disagreement
 
 
+def record_view(session: Session, *, reference: str, actor: str, now: datetime, how: str) -> None:
+    """Who looked at the case, when and how: every view by a link holder is on the record."""
+    disagreement, _ = _load_for_event(session, reference, "view")
+    stage = disagreement.stage_key
+    _record(session, disagreement, now, actor, "view", stage, stage, how)
+
+
 def flag_final_stage_overdue(session: Session, *, reference: str, now: datetime) -> Disagreement:
     """At the final stage nothing escalates further: an overdue one stays open and is flagged."""
     disagreement, policy = _load_for_event(session, reference, "flag_final_stage_overdue")

@@ -13,9 +13,12 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from escalation.models import LinkToken, OutboxMessage
+from escalation.models import Disagreement, LinkToken, OutboxMessage
 
 TOKEN_PURPOSES = ("act", "respond", "status", "view")
 TOKEN_LIFETIME = timedelta(days=30)
@@ -48,3 +51,58 @@ def link_for(session: Session, row: OutboxMessage, *, base_url: str, now: dateti
     if row.recipient_role in ("board_manager", "chair"):
         return f"{base}/board"
     return None
+
+
+@dataclass(frozen=True)
+class LinkHolder:
+    """A valid link: who holds it, for what, on which disagreement."""
+
+    token: LinkToken
+    disagreement: Disagreement
+
+    @property
+    def may_act(self) -> bool:
+        return self.token.purpose == "act" and self.disagreement.owner.email == self.token.recipient_email
+
+
+def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder | None:
+    """The holder of `raw_token`, or None if it is unknown, used, expired or superseded (the
+    stage it was sent for has ended, or the owner has changed). All of those look the same."""
+    if not raw_token or len(raw_token) > 100:
+        return None
+    token = session.execute(
+        select(LinkToken).where(LinkToken.token_hash == hash_token(raw_token))
+    ).scalar_one_or_none()
+    if token is None or token.used_at is not None or token.expires_at <= now:
+        return None
+    disagreement = session.get(Disagreement, token.disagreement_id)
+    if disagreement is None or disagreement.stage_key != token.stage_key:
+        return None
+    if token.purpose in ("act", "respond") and not disagreement.is_open:
+        return None
+    holder = LinkHolder(token, disagreement)
+    if token.purpose == "act" and not holder.may_act:
+        return None
+    return holder
+
+
+def use_link(session: Session, holder: LinkHolder, *, now: datetime) -> bool:
+    """Spend the token (compare-and-set): True for exactly one of any number of concurrent uses."""
+    spent = session.execute(
+        update(LinkToken)
+        .where(LinkToken.id == holder.token.id, LinkToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return spent.rowcount == 1
+
+
+def renew_link(session: Session, holder: LinkHolder, *, now: datetime) -> str:
+    """A fresh link (its path) for the same person and stage: after acknowledging, to go on."""
+    token = secrets.token_urlsafe(32)
+    old = holder.token
+    session.add(LinkToken(
+        token_hash=hash_token(token), outbox_id=old.outbox_id, disagreement_id=old.disagreement_id,
+        stage_key=old.stage_key, recipient_email=old.recipient_email, purpose=old.purpose,
+        created_at=now, expires_at=old.expires_at,
+    ))
+    return f"/l/{token}"

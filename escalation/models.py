@@ -280,3 +280,17 @@ class Heartbeat(Base):
     last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ApiKey(Base):
+    """An agency system's key for the JSON API, one organisation each; stored only hashed."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # shown in listings, to tell keys apart
+    organisation: Mapped[str] = mapped_column(String(200))
+    partnership: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -5,7 +5,8 @@
    (a serve process without a real server schedules nothing).
 2. Unless ESCALATION_SMTP_URL is set, start the local mail capture (real SMTP on loopback,
    every message written to ./var/mail/).
-3. Start the stall clock for the sweep, then serve the three deployments (each run in its own
+3. Start the web app (uvicorn, on loopback) as a child.
+4. Start the stall clock for the sweep, then serve the three deployments (each run in its own
    process) until stopped. On Ctrl-C or SIGTERM the deployments are paused, and the children
    stopped.
 """
@@ -43,6 +44,12 @@ def serve() -> None:
         capture = start_capture(settings.mail_dir, settings.mail_capture_port)
         os.environ["ESCALATION_SMTP_URL"] = runtime.smtp_url()  # for the flow-run processes
         print(f"mail capture: smtp://127.0.0.1:{settings.mail_capture_port} -> {settings.mail_dir}/")
+    web = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "escalation.web.app:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(settings.web_port), "--log-level", "warning"],
+        start_new_session=True,
+    )
+    print(f"web app: http://127.0.0.1:{settings.web_port} (API docs at /api/docs)", flush=True)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         with transaction(runtime.sessions()) as session:
@@ -53,6 +60,7 @@ def serve() -> None:
 
         prefect_serve(*deployments(settings), pause_on_shutdown=True)
     finally:
+        _stop(web)
         if capture is not None:
             capture.stop()
         if server is not None:

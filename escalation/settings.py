@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30, gt=0)
     smtp_connections: int = Field(default=4, ge=1, le=32)
 
+    web_port: int = Field(default=8000, description="The embedded web app's port (loopback)")
     prefect_port: int = Field(default=4200, description="The embedded Prefect server's port")
     sweep_interval_seconds: int = Field(default=60, ge=5)
     delivery_interval_seconds: int = Field(default=30, ge=5)

@@ -27,6 +27,7 @@ EVENTS = (
     "add_note",
     "flag_final_stage_overdue",
     "remind",
+    "view",
 )
 
 TRANSITIONS: dict[tuple[str | None, str], str] = {
@@ -44,6 +45,7 @@ TRANSITIONS: dict[tuple[str | None, str], str] = {
     (ACKNOWLEDGED, "flag_final_stage_overdue"): ACKNOWLEDGED,
     (AWAITING, "remind"): AWAITING,
     (ACKNOWLEDGED, "remind"): ACKNOWLEDGED,
+    **{(state, "view"): state for state in (AWAITING, ACKNOWLEDGED, RESOLVED, WITHDRAWN)},
     (AWAITING, "add_note"): AWAITING,
     (ACKNOWLEDGED, "add_note"): ACKNOWLEDGED,
     (RESOLVED, "add_note"): RESOLVED,

@@ -158,3 +158,18 @@ def test_sweep_deliver_and_health_without_prefect(run, tmp_path, monkeypatch):
         sent = json.loads(run("deliver", "--direct", "--now", "2026-12-01T10:00:30+00:00").stdout)
         assert sent["sent"] == 5 and len(server.messages) == 5
     assert any(reference in m["Subject"] for m in server.messages)
+
+
+def test_apikey_create_prints_a_key_stored_only_hashed(run, database_url):
+    from sqlalchemy import create_engine
+
+    run("init")
+    result = run("apikey", "create", "--organisation", "Example Trust")
+    raw = result.stdout.strip()
+    assert raw.startswith("rpd_") and len(raw) > 40 and "not shown again" in result.stderr
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT key_hash, organisation, partnership FROM api_keys")).one()
+    engine.dispose()
+    assert raw not in stored.key_hash and stored.organisation == "Example Trust"
+    assert stored.partnership == "example-partnership"

@@ -4,10 +4,12 @@ schedule, the local mail capture, and a clean stop. (About a minute: the one slo
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -22,6 +24,7 @@ ESCALATION = str(Path(sys.executable).with_name("escalation"))
 
 
 def test_serve_sweeps_on_schedule_emails_the_next_owner_and_stops_cleanly(tmp_path):
+    web_port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ESCALATION_"))},
         "PREFECT_HOME": str(tmp_path / "prefect"),
@@ -30,6 +33,7 @@ def test_serve_sweeps_on_schedule_emails_the_next_owner_and_stops_cleanly(tmp_pa
         "ESCALATION_MAIL_DIR": str(tmp_path / "mail"),
         "ESCALATION_MAIL_CAPTURE_PORT": str(free_port()),
         "ESCALATION_PREFECT_PORT": str(free_port()),
+        "ESCALATION_WEB_PORT": str(web_port),
         "ESCALATION_SWEEP_INTERVAL_SECONDS": "5",
         "ESCALATION_DELIVERY_INTERVAL_SECONDS": "5",
     }
@@ -45,6 +49,10 @@ def test_serve_sweeps_on_schedule_emails_the_next_owner_and_stops_cleanly(tmp_pa
         escalated = _wait_for_email(tmp_path / "mail", f"{reference}: you now own stage 2",
                                     timeout=240, service=service)
         assert escalated["To"].endswith("@community-health.example")
+        link = re.search(r"http://127.0.0.1:8000(/l/[A-Za-z0-9_-]+)",
+                         escalated.get_body(("plain",)).get_content()).group(1)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{web_port}{link}", timeout=30)
+        assert page.status == 200 and reference in page.read().decode()
     finally:
         os.killpg(service.pid, signal.SIGTERM)
         output = service.communicate(timeout=90)[0].decode()

@@ -1,0 +1,1 @@
+"""The web service: JSON API for agency systems and the pages behind emailed links."""

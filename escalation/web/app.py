@@ -1,0 +1,170 @@
+"""The FastAPI application: security headers on every response, an Origin check on every
+unsafe request, GOV.UK Frontend pages, and errors that never show a stack trace.
+
+`create_app(sessions, clock=...)` takes the database and the clock, so tests run it against
+their own database at a fixed instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException
+
+from escalation.errors import InvalidInput, NotAllowed, NotFound
+from escalation.settings import get_settings
+
+log = logging.getLogger(__name__)
+ASSETS = Path(__file__).resolve().parents[2] / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def create_app(
+    sessions: sessionmaker[Session] | None = None, clock: Callable[[], datetime] = utc_now
+) -> FastAPI:
+    from escalation import runtime
+    from escalation.web import api, link_pages
+
+    settings = get_settings()
+    app = FastAPI(
+        title="Resolving professional disagreements",
+        version="1",
+        description="JSON API for agency case-management systems. Authenticate with the "
+        "`X-API-Key` header (keys are made with `escalation apikey create`).",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.sessions = sessions or runtime.sessions()
+    app.state.clock = clock
+    app.state.templates = Jinja2Templates(env=_page_environment(settings.templates_dir))
+    app.state.public_origin = _origin(settings.public_base_url)
+    app.middleware("http")(_security)
+    _error_handlers(app)
+    if ASSETS.exists():
+        app.mount("/assets", StaticFiles(directory=ASSETS / "assets"), name="assets")
+        app.mount("/static", StaticFiles(directory=ASSETS), name="static")
+    app.include_router(api.router)
+    app.include_router(link_pages.router)
+    return app
+
+
+def _page_environment(templates_dir: Path) -> Environment:
+    loader = ChoiceLoader([
+        FileSystemLoader(str(templates_dir)),
+        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+    ])
+    # GOV.UK Frontend's macros test optional parameters for truth, so pages use Jinja's default
+    # Undefined (emails, built by us alone, use StrictUndefined).
+    return Environment(loader=loader, autoescape=True)
+
+
+async def _security(request: Request, call_next) -> Response:
+    """Refuse cross-site unsafe requests; add the security headers to every response."""
+    request.state.csp_nonce = secrets.token_urlsafe(16)
+    if request.method in UNSAFE and not _same_origin(request):
+        response: Response = JSONResponse({"error": "cross-site request refused"}, status_code=403)
+    else:
+        response = await call_next(request)
+    nonce = request.state.csp_nonce
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; object-src 'none'; "
+        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    if not request.url.path.startswith(("/assets", "/static")):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _same_origin(request: Request) -> bool:
+    """API calls (no cookies, keyed) may come from anywhere; browser posts only from here."""
+    if request.url.path.startswith("/api/"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+    return origin == request.app.state.public_origin
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError):
+        problems: dict[str, str] = {}
+        for item in error.errors():
+            field = ".".join(str(part) for part in item["loc"] if part != "body") or "body"
+            message = item["msg"].removeprefix("Value error, ")
+            if ": " in message and field == "body":
+                field, message = message.split(": ", 1)
+            problems.setdefault(field, message)
+        return JSONResponse({"errors": problems}, status_code=422)
+
+    from escalation.web.api import Unauthorised
+
+    @app.exception_handler(Unauthorised)
+    async def unauthorised(request: Request, error: Unauthorised):
+        return JSONResponse({"error": str(error)}, status_code=401)
+
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(request: Request, error: InvalidInput):
+        return JSONResponse({"errors": error.problems}, status_code=422)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, error: NotFound):
+        return JSONResponse({"error": "not found"}, status_code=404)
+
+    @app.exception_handler(NotAllowed)
+    async def not_allowed(request: Request, error: NotAllowed):
+        return JSONResponse({"error": str(error)}, status_code=409)
+
+    @app.exception_handler(DBAPIError)
+    async def database_down(request: Request, error: DBAPIError):
+        log.error("database error on %s %s: %s", request.method, request.url.path, error)
+        return _problem(request, 503, "The service is briefly unavailable. Nothing was changed; please try again.")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException):
+        return _problem(request, error.status_code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception):
+        incident = uuid.uuid4().hex[:12]
+        log.exception("unexpected error %s on %s %s", incident, request.method, request.url.path)
+        return _problem(request, 500, f"Something went wrong (incident {incident}). Nothing was changed.")
+
+
+def _problem(request: Request, status: int, message: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=status)
+    return request.app.state.templates.TemplateResponse(
+        request, "pages/problem.html", {"message": message, "title": "Sorry, there is a problem"},
+        status_code=status,
+    )
+
+
+app = None  # `uvicorn escalation.web.app:create_app --factory` builds it from settings

@@ -1,0 +1,222 @@
+"""The web service through its HTTP interface (FastAPI's test client, a real database):
+the JSON API and the pages behind emailed links."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from escalation import apikeys, links
+from escalation import disagreements as d
+from escalation.db import transaction
+from escalation.models import Disagreement, Event, LinkToken, OutboxMessage
+from escalation.sweep import run_sweep
+from escalation.web.app import create_app
+from tests.factories import NAMED, RAISER, due_at, load_directory, raise_data, raise_one
+from tests.test_sweep import COUNTERPART, MONDAY
+
+ORIGIN = "http://127.0.0.1:8000"  # the default public base URL
+
+
+@pytest.fixture
+def clock():
+    return {"now": MONDAY}
+
+
+@pytest.fixture
+def client(sessions, clock):
+    load_directory(sessions)
+    app = create_app(sessions, clock=lambda: clock["now"])
+    with TestClient(app, headers={"Origin": ORIGIN}) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def key(sessions, client):
+    with transaction(sessions) as session:
+        return apikeys.create_key(session, organisation="Example Trust",
+                                  partnership="example-partnership", now=MONDAY)
+
+
+def _link(sessions, recipient: str, kind: str = "stage_assigned") -> str:
+    """The path of the link the recipient's latest email of `kind` would carry."""
+    with transaction(sessions) as session:
+        row = session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.recipient_email == recipient, OutboxMessage.kind == kind)
+            .order_by(OutboxMessage.id.desc())
+        ).scalars().first()
+        return links.link_for(session, row, base_url="", now=MONDAY)
+
+
+def _snapshot(sessions, reference: str) -> tuple:
+    with transaction(sessions) as session:
+        row = d.get(session, reference)
+        changes = session.execute(
+            select(func.count()).select_from(Event).where(Event.kind != "view")).scalar_one()
+        spent = session.execute(
+            select(func.count()).select_from(LinkToken).where(LinkToken.used_at.is_not(None))).scalar_one()
+        return (row.status, row.stage_key, row.stage_acknowledged_at, row.row_version, changes, spent)
+
+
+# --- the JSON API -------------------------------------------------------------------------------
+
+def test_the_api_needs_a_key(client):
+    response = client.get("/api/v1/disagreements")
+    assert response.status_code == 401 and "X-API-Key" in response.json()["error"]
+    assert client.get("/api/v1/disagreements", headers={"X-API-Key": "rpd_wrong"}).status_code == 401
+
+
+def test_raise_read_and_list_through_the_api(client, key, clock):
+    headers = {"X-API-Key": key, "Idempotency-Key": "case-system-123"}
+    body = raise_data(raised_at="2026-11-20T09:00:00+00:00")
+    created = client.post("/api/v1/disagreements", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    record = created.json()
+    reference = record["reference"]
+    assert record["stage"]["owner"]["email"] == RAISER
+    assert record["stage"]["due_at"].startswith("2026-11-27T17:00")  # from raised_at, by phone
+    again = client.post("/api/v1/disagreements", json=body, headers=headers)
+    assert again.status_code == 200 and again.json()["reference"] == reference
+    got = client.get(f"/api/v1/disagreements/{reference}", headers={"X-API-Key": key}).json()
+    assert [e["kind"] for e in got["chronology"]] == ["raise"]
+    clock["now"] = MONDAY + timedelta(days=10)
+    overdue = client.get("/api/v1/disagreements?status=open&overdue=true", headers={"X-API-Key": key})
+    assert [row["reference"] for row in overdue.json()] == [reference]
+    assert overdue.json()[0]["stage"]["overdue"] is True
+
+
+def test_bad_input_names_each_field(client, key):
+    body = raise_data(category="gossip", child_reference="")
+    body["raiser"]["email"] = "not an email"
+    del body["reason"]
+    response = client.post("/api/v1/disagreements", json=body, headers={"X-API-Key": key})
+    assert response.status_code == 422
+    assert set(response.json()["errors"]) == {"category", "child_reference", "raiser.email", "reason"}
+    wrong_org = raise_data()
+    wrong_org["raiser"]["organisation"] = "Another Trust"
+    response = client.post("/api/v1/disagreements", json=wrong_org, headers={"X-API-Key": key})
+    assert response.status_code == 422 and "raiser.organisation" in response.json()["errors"]
+    response = client.post("/api/v1/disagreements", content=b"{not json", headers={
+        "X-API-Key": key, "Content-Type": "application/json"})
+    assert response.status_code == 422
+
+
+def test_a_key_sees_only_its_organisations_disagreements(client, key, sessions):
+    reference = raise_one(sessions, MONDAY)
+    with transaction(sessions) as session:
+        other = apikeys.create_key(session, organisation="Elsewhere Trust",
+                                   partnership="example-partnership", now=MONDAY)
+        counterpart = apikeys.create_key(session, organisation="Example Council",
+                                         partnership="example-partnership", now=MONDAY)
+    assert client.get(f"/api/v1/disagreements/{reference}", headers={"X-API-Key": other}).status_code == 404
+    assert client.get(f"/api/v1/disagreements/{reference}", headers={"X-API-Key": counterpart}).status_code == 200
+    assert client.get("/api/v1/disagreements/RPD-NONE-XIST", headers={"X-API-Key": key}).status_code == 404
+
+
+# --- emailed links -------------------------------------------------------------------------------
+
+def test_a_get_shows_the_case_and_changes_nothing(client, sessions):
+    reference = raise_one(sessions, MONDAY)
+    path = _link(sessions, RAISER)
+    before = _snapshot(sessions, reference)
+    scanner = {"User-Agent": "Mozilla/5.0 (compatible; SafeLinks scanner) HeadlessChrome"}
+    for headers in ({}, scanner, scanner):
+        page = client.get(path, headers=headers)
+        assert page.status_code == 200
+    assert client.head(path).status_code == 200
+    assert _snapshot(sessions, reference) == before
+    html = page.text
+    assert "TEST-CHILD-1" in html and reference in html
+    buttons = [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", html, re.S)]
+    assert buttons == ["Acknowledge", "Resolve", "Escalate now", "Hand to deputy"]
+    with transaction(sessions) as session:
+        views = session.execute(select(Event).where(Event.kind == "view")).scalars().all()
+    assert len(views) == 3 and {v.actor for v in views} == {RAISER}  # the HEAD is not a view
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert "object-src 'none'" in page.headers["Content-Security-Policy"]
+
+
+def test_resolve_once_then_the_link_is_spent(client, sessions):
+    reference = raise_one(sessions, MONDAY)
+    path = _link(sessions, RAISER)
+    missing = client.post(path, data={"action": "resolve", "summary": "We agreed (typed text kept)"})
+    assert missing.status_code == 422
+    assert "There is a problem" in missing.text and 'href="#outcome"' in missing.text
+    assert "We agreed (typed text kept)" in missing.text
+    done = client.post(path, data={"action": "resolve", "outcome": "decision_changed",
+                                   "summary": "Strategy discussion agreed"})
+    assert done.status_code == 200 and "You have resolved" in done.text
+    with transaction(sessions) as session:
+        assert d.get(session, reference).status == "resolved"
+    for second in (client.get(path), client.post(path, data={"action": "acknowledge"})):
+        assert second.status_code == 404 and "This link cannot be used" in second.text
+        assert "TEST-CHILD-1" not in second.text and reference not in second.text
+
+
+def test_acknowledge_moves_to_a_fresh_link(client, sessions):
+    reference = raise_one(sessions, MONDAY)
+    path = _link(sessions, RAISER)
+    response = client.post(path, data={"action": "acknowledge"}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] != path
+    page = client.get(response.headers["location"])
+    buttons = [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", page.text, re.S)]
+    assert page.status_code == 200 and buttons == ["Resolve", "Escalate now", "Hand to deputy"]
+    assert client.get(path).status_code == 404
+    with transaction(sessions) as session:
+        assert d.get(session, reference).stage_acknowledged_at == MONDAY
+
+
+def test_two_concurrent_posts_with_one_token_act_once(client, sessions):
+    reference = raise_one(sessions, MONDAY)
+    path = _link(sessions, RAISER)
+    barrier, statuses = threading.Barrier(2), []
+
+    def post():
+        barrier.wait()
+        statuses.append(client.post(path, data={"action": "escalate", "reason": "No reply"}).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [200, 404]
+    with transaction(sessions) as session:
+        assert d.get(session, reference).stage_key == "named_professional"
+        assert session.execute(select(func.count()).select_from(Event).where(
+            Event.kind == "escalate")).scalar_one() == 1
+
+
+def test_links_are_bound_to_their_stage_and_holder(client, sessions):
+    reference = raise_one(sessions, MONDAY)
+    owner_link = _link(sessions, RAISER)
+    counterpart_link = _link(sessions, COUNTERPART, kind="stage_update")
+    before = _snapshot(sessions, reference)
+    refused = client.post(counterpart_link, data={"action": "resolve", "outcome": "decision_changed",
+                                                   "summary": "x"})
+    assert refused.status_code == 404 and _snapshot(sessions, reference) == before
+    assert client.get(counterpart_link).status_code == 200  # the counterpart may read it
+    tampered = owner_link[:-1] + ("A" if owner_link[-1] != "A" else "B")
+    for bad in (tampered, owner_link[:-5], "/l/" + "x" * 5000, "/l/%00"):
+        assert client.get(bad).status_code == 404
+    run_sweep(sessions, now=due_at(sessions, reference))  # escalated: the old stage's links end
+    assert client.get(owner_link).status_code == 404
+    assert client.post(owner_link, data={"action": "acknowledge"}).status_code == 404
+    assert client.get(_link(sessions, NAMED)).status_code == 200
+
+
+def test_a_cross_site_post_is_refused(client, sessions):
+    reference = raise_one(sessions, MONDAY)
+    path = _link(sessions, RAISER)
+    before = _snapshot(sessions, reference)
+    evil = client.post(path, data={"action": "acknowledge"}, headers={"Origin": "https://evil.example"})
+    assert evil.status_code == 403
+    assert _snapshot(sessions, reference) == before
