@@ -196,6 +196,31 @@ def add_note(
     return disagreement
 
 
+RESPONSES = {
+    "decision_changed": "The decision has been changed",
+    "decision_stands": "The decision stands; the rationale is",
+}
+
+
+def record_response(
+    session: Session, *, reference: str, actor: str, now: datetime, position: str, text: str
+) -> Disagreement:
+    """The counterpart (whose decision is disputed) answers: into the chronology, and emailed to
+    the stage owner. Only the owner resolves or escalates."""
+    if position not in RESPONSES:
+        raise InvalidInput({"position": f"must be one of {', '.join(RESPONSES)}"})
+    if not text.strip():
+        raise InvalidInput({"response": "say what changed, or why the decision stands"})
+    disagreement, policy = _load_for_event(session, reference, "respond")
+    if normalise_email(actor) != disagreement.counterpart_email:
+        raise NotAllowed("only the professional whose decision is disputed can respond")
+    stage = disagreement.stage_key
+    note = f"{RESPONSES[position]}: {text.strip()}"
+    _record(session, disagreement, now, actor, "respond", stage, stage, note)
+    notifications.counterpart_responded(session, disagreement, policy, now)
+    return disagreement
+
+
 def record_view(session: Session, *, reference: str, actor: str, now: datetime, how: str) -> None:
     """Who looked at the case, when and how: every view by a link holder is on the record."""
     disagreement, _ = _load_for_event(session, reference, "view")

@@ -13,8 +13,16 @@ from escalation.vocabulary import CATEGORIES
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def _no_nul(value: object) -> object:
+    """NUL cannot be stored (PostgreSQL refuses it) and is never meant: refuse it as input."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
 class Party(BaseModel):
     model_config = _STRICT
+    _text = field_validator("*", mode="before")(_no_nul)
     name: str = Field(min_length=1, max_length=200)
     email: str = Field(max_length=320)
     organisation: str = Field(min_length=1, max_length=200)
@@ -31,6 +39,7 @@ class Party(BaseModel):
 
 class RaiseRequest(BaseModel):
     model_config = _STRICT
+    _text = field_validator("*", mode="before")(_no_nul)
     raiser: Party
     counterpart: Party
     child_reference: str = Field(min_length=1, max_length=100)

@@ -66,6 +66,13 @@ def reminder(session: Session, disagreement: Disagreement, policy: Policy, now: 
     _queue(session, disagreement, policy, "reminder", [owner], now)
 
 
+def counterpart_responded(
+    session: Session, disagreement: Disagreement, policy: Policy, now: datetime
+) -> None:
+    owner = Recipient(disagreement.owner.email, "owner")
+    _queue(session, disagreement, policy, "counterpart_response", [owner], now)
+
+
 def final_stage_overdue(
     session: Session, disagreement: Disagreement, policy: Policy, now: datetime
 ) -> None:

@@ -28,6 +28,7 @@ EVENTS = (
     "flag_final_stage_overdue",
     "remind",
     "view",
+    "respond",
 )
 
 TRANSITIONS: dict[tuple[str | None, str], str] = {
@@ -46,6 +47,8 @@ TRANSITIONS: dict[tuple[str | None, str], str] = {
     (AWAITING, "remind"): AWAITING,
     (ACKNOWLEDGED, "remind"): ACKNOWLEDGED,
     **{(state, "view"): state for state in (AWAITING, ACKNOWLEDGED, RESOLVED, WITHDRAWN)},
+    (AWAITING, "respond"): AWAITING,
+    (ACKNOWLEDGED, "respond"): ACKNOWLEDGED,
     (AWAITING, "add_note"): AWAITING,
     (ACKNOWLEDGED, "add_note"): ACKNOWLEDGED,
     (RESOLVED, "add_note"): RESOLVED,

@@ -19,6 +19,7 @@ EXPECTED = {
     **{(state, "hand_to_deputy"): state for state in OPEN},
     **{(state, "flag_final_stage_overdue"): state for state in OPEN},
     **{(state, "remind"): state for state in OPEN},
+    **{(state, "respond"): state for state in OPEN},
     **{(state, "view"): state for state in OPEN + [sm.RESOLVED, sm.WITHDRAWN]},
     **{(state, "add_note"): state for state in OPEN + [sm.RESOLVED, sm.WITHDRAWN]},
 }

@@ -220,3 +220,37 @@ def test_a_cross_site_post_is_refused(client, sessions):
     evil = client.post(path, data={"action": "acknowledge"}, headers={"Origin": "https://evil.example"})
     assert evil.status_code == 403
     assert _snapshot(sessions, reference) == before
+
+
+def test_nul_characters_are_refused_and_markup_is_shown_as_text(client, key, sessions):
+    with_nul = client.post("/api/v1/disagreements", json=raise_data(reason="a\u0000b"),
+                           headers={"X-API-Key": key})
+    assert with_nul.status_code == 422 and "reason" in with_nul.json()["errors"]
+    payload = '<script>alert(1)</script>"><img src=x onerror=alert(1)> {{7*7}}'
+    created = client.post("/api/v1/disagreements", json=raise_data(reason=payload),
+                          headers={"X-API-Key": key})
+    assert created.status_code == 201 and created.json()["reason"] == payload
+    page = client.get(_link(sessions, RAISER)).text
+    assert "<script>alert(1)</script>" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "{{7*7}}" in page
+
+
+def test_the_counterpart_records_a_response_that_reaches_the_owner(client, sessions):
+    reference = raise_one(sessions, MONDAY)
+    path = _link(sessions, COUNTERPART, kind="stage_update")
+    page = client.get(path).text
+    buttons = [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", page, re.S)]
+    assert buttons == ["Record your response"]
+    empty = client.post(path, data={"action": "respond", "response": "kept text"})
+    assert empty.status_code == 422 and 'href="#position"' in empty.text and "kept text" in empty.text
+    done = client.post(path, data={"action": "respond", "position": "decision_stands",
+                                   "response": "Threshold not met; reviewed by the team manager"})
+    assert done.status_code == 200 and "recorded" in done.text
+    with transaction(sessions) as session:
+        event = session.execute(select(Event).where(Event.kind == "respond")).scalar_one()
+        assert event.actor == COUNTERPART and "Threshold not met" in event.note
+        sent = session.execute(select(OutboxMessage).where(
+            OutboxMessage.kind == "counterpart_response")).scalar_one()
+        assert sent.recipient_email == RAISER and d.get(session, reference).status == "open"
+    assert client.post(path, data={"action": "respond", "position": "decision_changed",
+                                   "response": "again"}).status_code == 404

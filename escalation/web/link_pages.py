@@ -32,6 +32,7 @@ ACTIONS = {
     "hand_to_deputy": "Hand to deputy",
 }
 DONE = {
+    "respond": "Your response has been recorded and sent to the stage owner",
     "resolve": "You have resolved this disagreement",
     "escalate": "You have escalated this disagreement",
     "hand_to_deputy": "You have handed this stage to your deputy",
@@ -56,12 +57,13 @@ def show(request: Request, token: str) -> Response:
 async def act(request: Request, token: str) -> Response:
     form = await request.form()
     action = str(form.get("action", ""))
-    values = {name: str(form.get(name, "")).strip() for name in ("outcome", "summary", "reason")}
+    values = {name: str(form.get(name, "")).strip()
+              for name in ("outcome", "summary", "reason", "position", "response")}
     now = request.app.state.clock()
     try:
         with transaction(request.app.state.sessions) as session:
             holder = links.open_link(session, token, now=now)
-            if holder is None or not holder.may_act or action not in ACTIONS:
+            if holder is None or action not in _allowed(holder):
                 return _neutral(request)
             errors = _form_errors(action, values)
             if errors:
@@ -79,8 +81,19 @@ async def act(request: Request, token: str) -> Response:
     return _message(request, DONE[action], f"Reference {reference}. This link has now been used.")
 
 
+def _allowed(holder: links.LinkHolder) -> dict[str, str]:
+    if holder.may_act:
+        return ACTIONS
+    if holder.token.purpose == "respond" and holder.disagreement.is_open:
+        return {"respond": "Record your response"}
+    return {}
+
+
 def _apply(session, action: str, reference: str, actor: str, now, values: dict) -> None:
-    if action == "acknowledge":
+    if action == "respond":
+        d.record_response(session, reference=reference, actor=actor, now=now,
+                          position=values["position"], text=values["response"])
+    elif action == "acknowledge":
         d.acknowledge(session, reference=reference, actor=actor, now=now)
     elif action == "resolve":
         d.resolve(session, reference=reference, actor=actor, now=now,
@@ -100,6 +113,11 @@ def _form_errors(action: str, values: dict) -> dict[str, str]:
             errors["summary"] = "Enter a summary of how it was resolved"
         elif len(values["summary"]) > 10_000:
             errors["summary"] = "Summary must be 10,000 characters or fewer"
+    if action == "respond":
+        if values["position"] not in d.RESPONSES:
+            errors["position"] = "Select whether the decision has changed or stands"
+        if not values["response"]:
+            errors["response"] = "Enter what changed, or why the decision stands"
     if action == "escalate" and not values["reason"]:
         errors["reason"] = "Enter why you are escalating now"
     return errors
@@ -122,6 +140,12 @@ def _case_page(request, session, holder, now, *, errors=None, values=None, actio
         "events": [(_when(e.at), e) for e in events],
         "holder": holder,
         "actions": ACTIONS if holder.may_act else {},
+        "may_respond": "respond" in _allowed(holder),
+        "position_items": [
+            {"value": key, "text": words.removesuffix("; the rationale is"),
+             "checked": (values or {}).get("position") == key}
+            for key, words in d.RESPONSES.items()
+        ],
         "outcomes": OUTCOMES,
         "errors": errors or {},
         "error_list": [{"text": text, "href": f"#{field}"} for field, text in (errors or {}).items()],
@@ -129,7 +153,7 @@ def _case_page(request, session, holder, now, *, errors=None, values=None, actio
             {"value": key, "text": words, "checked": (values or {}).get("outcome") == key}
             for key, words in OUTCOMES.items()
         ],
-        "values": values or {"outcome": "", "summary": "", "reason": ""},
+        "values": values or {"outcome": "", "summary": "", "reason": "", "position": "", "response": ""},
         "open_action": action,
     }
     return request.app.state.templates.TemplateResponse(
