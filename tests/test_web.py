@@ -254,3 +254,12 @@ def test_the_counterpart_records_a_response_that_reaches_the_owner(client, sessi
         assert sent.recipient_email == RAISER and d.get(session, reference).status == "open"
     assert client.post(path, data={"action": "respond", "position": "decision_changed",
                                    "response": "again"}).status_code == 404
+
+
+def test_guessing_links_is_rate_limited(client, clock):
+    statuses = [client.get(f"/l/guess{number}").status_code for number in range(61)]
+    assert statuses[:60] == [404] * 60 and statuses[60] == 429
+    limited = client.get("/l/guess-again")
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "60"
+    clock["now"] = MONDAY + timedelta(minutes=1, seconds=1)
+    assert client.get("/l/guess-later").status_code == 404

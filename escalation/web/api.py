@@ -23,8 +23,10 @@ from escalation.intake import RaiseRequest
 from escalation.models import ApiKey, Disagreement, Event
 from escalation.policy import load_policies
 from escalation.settings import get_settings
+from escalation.web.ratelimit import limited
 
-router = APIRouter(prefix="/api/v1", tags=["disagreements"])
+router = APIRouter(prefix="/api/v1", tags=["disagreements"],
+                   dependencies=[Depends(limited("api", 600, 60))])
 
 
 class Unauthorised(EscalationError):

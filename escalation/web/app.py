@@ -55,6 +55,7 @@ def create_app(
     )
     app.state.sessions = sessions or runtime.sessions()
     app.state.clock = clock
+    app.state.rate_windows = {}
     app.state.templates = Jinja2Templates(env=_page_environment(settings.templates_dir))
     app.state.public_origin = _origin(settings.public_base_url)
     app.middleware("http")(_security)
@@ -149,7 +150,9 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):
-        return _problem(request, error.status_code, str(error.detail))
+        response = _problem(request, error.status_code, str(error.detail))
+        response.headers.update(error.headers or {})
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception):

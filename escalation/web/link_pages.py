@@ -12,7 +12,7 @@ Each view by a link holder is written to the chronology (GET only; HEAD is not a
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
@@ -23,8 +23,10 @@ from escalation.db import transaction
 from escalation.errors import InvalidInput, NotAllowed
 from escalation.models import Event
 from escalation.vocabulary import OUTCOMES
+from escalation.web.ratelimit import limited
 
-router = APIRouter(include_in_schema=False)
+# A person opens a handful of links a day; a guesser needs billions.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(limited("link", 60, 60))])
 ACTIONS = {
     "acknowledge": "Acknowledge",
     "resolve": "Resolve",
