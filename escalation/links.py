@@ -22,6 +22,7 @@ from escalation.models import Disagreement, LinkToken, OutboxMessage
 
 TOKEN_PURPOSES = ("act", "respond", "status", "view")
 TOKEN_LIFETIME = timedelta(days=30)
+SIGN_IN_LIFETIME = timedelta(minutes=30)
 
 
 def hash_token(token: str) -> str:
@@ -46,6 +47,14 @@ def link_for(session: Session, row: OutboxMessage, *, base_url: str, now: dateti
             )
         )
         return f"{base}/l/{token}"
+    if row.link_purpose == "signin":
+        token = secrets.token_urlsafe(32)
+        session.add(LinkToken(
+            token_hash=hash_token(token), outbox_id=row.id, disagreement_id=None, stage_key=None,
+            recipient_email=row.recipient_email, purpose="signin", created_at=now,
+            expires_at=now + SIGN_IN_LIFETIME,
+        ))
+        return f"{base}/signin/{token}"
     if row.link_purpose == "board" and row.context.get("reference"):
         return f"{base}/board/disagreements/{row.context['reference']}"
     if row.recipient_role in ("board_manager", "chair"):
@@ -73,7 +82,8 @@ def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder 
     token = session.execute(
         select(LinkToken).where(LinkToken.token_hash == hash_token(raw_token))
     ).scalar_one_or_none()
-    if token is None or token.used_at is not None or token.expires_at <= now:
+    if token is None or token.purpose not in TOKEN_PURPOSES or token.used_at is not None \
+            or token.expires_at <= now:
         return None
     disagreement = session.get(Disagreement, token.disagreement_id)
     if disagreement is None or disagreement.stage_key != token.stage_key:
@@ -87,11 +97,25 @@ def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder 
 
 
 def use_link(session: Session, holder: LinkHolder, *, now: datetime) -> bool:
+    return spend(session, holder.token, now=now)
+
+
+def find_token(session: Session, raw_token: str, *, purpose: str, now: datetime) -> LinkToken | None:
+    """An unused, unexpired token for `purpose`, or None."""
+    if not raw_token or len(raw_token) > 100:
+        return None
+    token = session.execute(
+        select(LinkToken).where(LinkToken.token_hash == hash_token(raw_token))
+    ).scalar_one_or_none()
+    if token is None or token.purpose != purpose or token.used_at is not None or token.expires_at <= now:
+        return None
+    return token
+
+
+def spend(session: Session, token: LinkToken, *, now: datetime) -> bool:
     """Spend the token (compare-and-set): True for exactly one of any number of concurrent uses."""
     spent = session.execute(
-        update(LinkToken)
-        .where(LinkToken.id == holder.token.id, LinkToken.used_at.is_(None))
-        .values(used_at=now)
+        update(LinkToken).where(LinkToken.id == token.id, LinkToken.used_at.is_(None)).values(used_at=now)
     )
     return spent.rowcount == 1
 

@@ -34,6 +34,7 @@ ROLE_WORDS = {
     "designated_professional": "the designated professional",
     "board_manager": "the partnership's board manager",
     "chair": "the partnership's chair",
+    "practitioner": "someone who asked to sign in",
 }
 
 

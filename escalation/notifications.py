@@ -34,6 +34,7 @@ LINK_PURPOSES = {
     "chair": "board",
     "named_professional": "view",
     "designated_professional": "view",
+    "practitioner": "signin",
 }
 QUEUED = "queued_emails"  # session.info counter: rows this session actually inserted
 
@@ -96,6 +97,12 @@ def undeliverable(
     """Tell the board manager that a stage owner's email could not be delivered."""
     managers = _without(_board_managers(session, disagreement.partnership), failed_email)
     _queue(session, disagreement, policy, "undeliverable", managers, now, key_extra=failed_email)
+
+
+def sign_in_link(session: Session, email: str, now: datetime) -> None:
+    """A one-time sign-in link for a practitioner (no case content at all)."""
+    _insert(session, kind="sign_in", key=f"sign_in/{email}/{now.isoformat()}",
+            recipient=Recipient(email, "practitioner"), context={}, now=now)
 
 
 def alert_board_managers(

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30, gt=0)
     smtp_connections: int = Field(default=4, ge=1, le=32)
 
+    allowed_email_domains: list[str] = Field(
+        default_factory=list,
+        description="Besides people in the directory, work emails at these domains may sign in "
+        "to raise a disagreement (JSON list, e.g. [\"nhs.net\"])",
+    )
     web_port: int = Field(default=8000, description="The embedded web app's port (loopback)")
     prefect_port: int = Field(default=4200, description="The embedded Prefect server's port")
     sweep_interval_seconds: int = Field(default=60, ge=5)

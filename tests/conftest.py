@@ -104,7 +104,7 @@ def _truncate(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
         tables = (
-            "api_keys, link_tokens, outbox, alerts, heartbeats, events, stage_periods, disagreements, "
+            "web_sessions, api_keys, link_tokens, outbox, alerts, heartbeats, events, stage_periods, disagreements, "
             "person_roles, people, policy_versions, chain_head"
         )
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

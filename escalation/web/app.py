@@ -41,7 +41,7 @@ def create_app(
     sessions: sessionmaker[Session] | None = None, clock: Callable[[], datetime] = utc_now
 ) -> FastAPI:
     from escalation import runtime
-    from escalation.web import api, link_pages
+    from escalation.web import api, link_pages, raise_pages
 
     settings = get_settings()
     app = FastAPI(
@@ -65,6 +65,7 @@ def create_app(
         app.mount("/static", StaticFiles(directory=ASSETS), name="static")
     app.include_router(api.router)
     app.include_router(link_pages.router)
+    app.include_router(raise_pages.router)
     return app
 
 

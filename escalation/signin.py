@@ -1,0 +1,72 @@
+"""Practitioner sign-in: a one-time link emailed to a work address, then a server-side session.
+
+Who may ask: anyone active in the directory, or with an address at one of the settings'
+allowed domains. The answer to "send me a link" is the same whether or not the address may
+sign in (no probing for who is listed). The link's GET only shows a Sign in button; the POST
+spends it and starts the session. Sessions end on sign-out, after 2 idle hours, or 12 hours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from escalation import links, notifications
+from escalation.directory import find_person, normalise_email
+from escalation.models import WebSession
+
+IDLE_TIMEOUT = timedelta(hours=2)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+
+
+def may_sign_in(session: Session, email: str, allowed_domains: list[str]) -> bool:
+    person = find_person(session, email)
+    if person is not None:
+        return person.active
+    domain = email.rpartition("@")[2]
+    return domain in {d.lower().lstrip("@") for d in allowed_domains}
+
+
+def request_link(session: Session, email: str, *, allowed_domains: list[str], now: datetime) -> None:
+    email = normalise_email(email)
+    if may_sign_in(session, email, allowed_domains):
+        notifications.sign_in_link(session, email, now)
+
+
+def start_session(session: Session, raw_token: str, *, now: datetime) -> tuple[str, WebSession] | None:
+    """Spend a sign-in token; the new session's cookie value and row, or None if not valid."""
+    token = links.find_token(session, raw_token, purpose="signin", now=now)
+    if token is None or not links.spend(session, token, now=now):
+        return None
+    raw = secrets.token_urlsafe(32)
+    web = WebSession(id_hash=_hash(raw), email=token.recipient_email,
+                     csrf_token=secrets.token_urlsafe(32), created_at=now, last_seen_at=now)
+    session.add(web)
+    return raw, web
+
+
+def current(session: Session, raw: str | None, *, now: datetime) -> WebSession | None:
+    if not raw or len(raw) > 100:
+        return None
+    web = session.execute(select(WebSession).where(WebSession.id_hash == _hash(raw))).scalar_one_or_none()
+    if web is None or web.ended_at is not None:
+        return None
+    if now - web.last_seen_at > IDLE_TIMEOUT or now - web.created_at > ABSOLUTE_TIMEOUT:
+        web.ended_at = now
+        return None
+    web.last_seen_at = now
+    return web
+
+
+def end(session: Session, raw: str | None, *, now: datetime) -> None:
+    web = current(session, raw, now=now)
+    if web is not None:
+        web.ended_at = now
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()

@@ -1,0 +1,119 @@
+"""A practitioner signs in by emailed link and raises a disagreement with the web form."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from escalation import disagreements as d
+from escalation.db import transaction
+from escalation.models import Disagreement, OutboxMessage, WebSession
+from tests.factories import NAMED, RAISER
+from tests.test_web import MONDAY, _link, client, clock  # noqa: F401  (fixtures)
+
+FORM = {
+    "raiser_name": "Hana Visitor", "raiser_role": "Health visitor",
+    "raiser_organisation": "Example Trust", "counterpart_name": "Sam Social",
+    "counterpart_email": "sam.social@council.example", "counterpart_role": "Duty social worker",
+    "counterpart_organisation": "Example Council", "child_reference": "TEST-CHILD-9",
+    "category": "referral", "decision_disputed": "No further action",
+    "decision_date_day": "20", "decision_date_month": "11", "decision_date_year": "2026",
+    "reason": "Weight static (invented)", "outcome_sought": "Strategy discussion",
+    "immediate_risk": "no", "protective_action": "",
+}
+
+
+def _sign_in(client, sessions, email: str = RAISER) -> str:
+    page = client.post("/signin", data={"email": email})
+    assert page.status_code == 200 and "Check your email" in page.text
+    path = _link(sessions, email, kind="sign_in")
+    confirm = client.get(path)
+    assert confirm.status_code == 200 and "rpd_session" not in confirm.headers.get("set-cookie", "")
+    signed_in = client.post(path, follow_redirects=False)
+    assert signed_in.status_code == 303
+    assert client.post(path).status_code == 404  # a sign-in link works once
+    return signed_in.headers["set-cookie"]
+
+
+def _form_page(client) -> tuple[str, str, str]:
+    page = client.get("/raise").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    form_id = re.search(r'name="form_id" value="([^"]+)"', page).group(1)
+    return page, csrf, form_id
+
+
+def test_sign_in_is_by_one_time_link_and_says_the_same_to_everyone(client, sessions):
+    unknown = client.post("/signin", data={"email": "stranger@elsewhere.example"})
+    assert unknown.status_code == 200 and "Check your email" in unknown.text
+    with transaction(sessions) as session:
+        assert session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 0
+    cookie = _sign_in(client, sessions)
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    page, _, _ = _form_page(client)
+    assert 'value="Hana Visitor"' in page and "Signed in as hana.visitor@trust.example" in page
+
+
+def test_an_empty_form_comes_back_with_errors_and_what_was_typed(client, sessions):
+    _sign_in(client, sessions)
+    _, csrf, form_id = _form_page(client)
+    typed = {"csrf": csrf, "form_id": form_id, "reason": "I typed this <b>and</b> it stays",
+             "raiser_name": "Hana Visitor"}
+    response = client.post("/raise", data=typed)
+    assert response.status_code == 422
+    html = response.text
+    assert "There is a problem" in html and html.count('class="govuk-error-message"') >= 8
+    for anchor in ("#child_reference", "#category", "#decision_date-day", "#immediate_risk",
+                   "#counterpart_email", "#outcome_sought"):
+        assert f'href="{anchor}"' in html, anchor
+    assert "I typed this &lt;b&gt;and&lt;/b&gt; it stays" in html
+    with transaction(sessions) as session:
+        assert session.execute(select(func.count()).select_from(Disagreement)).scalar_one() == 0
+
+
+def test_raise_once_even_when_submitted_twice(client, sessions):
+    _sign_in(client, sessions)
+    _, csrf, form_id = _form_page(client)
+    data = {**FORM, "csrf": csrf, "form_id": form_id}
+    first = client.post("/raise", data=data)
+    second = client.post("/raise", data=data)
+    assert first.status_code == second.status_code == 200
+    reference = re.search(r"RPD-[0-9A-Z]{4}-[0-9A-Z]{4}", first.text).group(0)
+    assert reference in second.text and "Hana Visitor" in first.text
+    assert "17:00 Mon 30 Nov 2026" in first.text  # 5 working days from Mon 23 Nov
+    with transaction(sessions) as session:
+        assert session.execute(select(func.count()).select_from(Disagreement)).scalar_one() == 1
+        assert d.get(session, reference).raiser_email == RAISER
+
+
+def test_an_urgent_disagreement_needs_the_protective_action_and_goes_on_the_urgent_track(client, sessions):
+    _sign_in(client, sessions)
+    _, csrf, form_id = _form_page(client)
+    data = {**FORM, "csrf": csrf, "form_id": form_id, "immediate_risk": "yes"}
+    missing = client.post("/raise", data=data)
+    assert missing.status_code == 422 and 'href="#protective_action"' in missing.text
+    done = client.post("/raise", data={**data, "protective_action": "Referred to CSC at 10:15"})
+    assert done.status_code == 200 and "urgent track" in done.text
+    assert "Nadia Named" in done.text and "14:00 Mon 23 Nov 2026" in done.text  # 4 hours
+    with transaction(sessions) as session:
+        row = session.execute(select(Disagreement)).scalar_one()
+        assert (row.urgent, row.stage_key, row.owner.email) == (True, "named_professional", NAMED)
+
+
+def test_without_the_csrf_token_nothing_is_raised(client, sessions):
+    _sign_in(client, sessions)
+    response = client.post("/raise", data={**FORM, "csrf": "forged"})
+    assert response.status_code == 403
+    with transaction(sessions) as session:
+        assert session.execute(select(func.count()).select_from(Disagreement)).scalar_one() == 0
+
+
+def test_signing_out_really_ends_the_session(client, sessions):
+    _sign_in(client, sessions)
+    cookie = client.cookies.get("rpd_session")
+    assert client.post("/signout").status_code == 200
+    client.cookies.set("rpd_session", cookie)  # replay the old cookie
+    page = client.get("/raise")
+    assert "Send me a sign-in link" in page.text and "Signed in as" not in page.text
+    with transaction(sessions) as session:
+        assert session.execute(select(WebSession.ended_at)).scalar_one() == MONDAY
