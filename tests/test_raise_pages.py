@@ -18,7 +18,7 @@ FORM = {
     "counterpart_email": "sam.social@council.example", "counterpart_role": "Duty social worker",
     "counterpart_organisation": "Example Council", "child_reference": "TEST-CHILD-9",
     "category": "referral", "decision_disputed": "No further action",
-    "decision_date_day": "20", "decision_date_month": "11", "decision_date_year": "2026",
+    "decision_date-day": "20", "decision_date-month": "11", "decision_date-year": "2026",
     "reason": "Weight static (invented)", "outcome_sought": "Strategy discussion",
     "immediate_risk": "no", "protective_action": "",
 }

@@ -263,3 +263,15 @@ def test_guessing_links_is_rate_limited(client, clock):
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "60"
     clock["now"] = MONDAY + timedelta(minutes=1, seconds=1)
     assert client.get("/l/guess-later").status_code == 404
+
+
+def test_a_null_origin_is_judged_by_fetch_metadata(client, sessions):
+    reference = raise_one(sessions, MONDAY)
+    path = _link(sessions, RAISER)
+    before = _snapshot(sessions, reference)
+    cross = client.post(path, data={"action": "acknowledge"},
+                        headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403 and _snapshot(sessions, reference) == before
+    same = client.post(path, data={"action": "acknowledge"}, follow_redirects=False,
+                       headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+    assert same.status_code == 303

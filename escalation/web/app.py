@@ -104,9 +104,11 @@ def _same_origin(request: Request) -> bool:
     if request.url.path.startswith("/api/"):
         return True
     origin = request.headers.get("origin")
-    if origin is None:
-        return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
-    return origin == request.app.state.public_origin
+    if origin not in (None, "null"):
+        return origin == request.app.state.public_origin
+    # Our Referrer-Policy (no-referrer) makes browsers send `Origin: null` even from our own
+    # pages; then Fetch Metadata says where the request came from.
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
 
 
 def _origin(url: str) -> str:

@@ -103,7 +103,9 @@ def sign_out(request: Request) -> Response:
 @router.post("/raise")
 async def submit(request: Request) -> Response:
     form = await request.form()
-    values = {name: str(form.get(name, "")).strip() for name in TEXT_FIELDS}
+    # GOV.UK's date input names its parts decision_date-day, -month, -year.
+    values = {name: str(form.get(name.replace("decision_date_", "decision_date-"), "")).strip()
+              for name in TEXT_FIELDS}
     now = request.app.state.clock()
     with transaction(request.app.state.sessions) as session:
         web = signin.current(session, request.cookies.get(cookie_name()), now=now)
@@ -162,6 +164,14 @@ def _date(values: dict) -> str | None:
         return None
 
 
+ENTER = {
+    "raiser_name": "Enter your name", "raiser_role": "Enter your role",
+    "raiser_organisation": "Enter your organisation", "counterpart_name": "Enter their name",
+    "counterpart_role": "Enter their role", "counterpart_organisation": "Enter their organisation",
+    "child_reference": "Enter the child reference",
+    "decision_disputed": "Enter the decision you disagree with",
+    "reason": "Enter why you disagree", "outcome_sought": "Enter the outcome you are seeking",
+}
 MESSAGES = {
     "immediate_risk": "Select yes if the child is at immediate risk of significant harm",
     "decision_date": "Enter the date of the decision, like 20 11 2026",
@@ -174,7 +184,10 @@ def _field_errors(problems: dict[str, str]) -> dict[str, str]:
     errors = {}
     for field, message in problems.items():
         name = field.replace(".", "_")
-        errors[name] = MESSAGES.get(name, message[:1].upper() + message[1:])
+        if name in ENTER and "empty" in message:
+            errors[name] = ENTER[name]
+        else:
+            errors[name] = MESSAGES.get(name, message[:1].upper() + message[1:])
     return errors
 
 
