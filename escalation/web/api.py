@@ -93,7 +93,7 @@ class ErrorBody(BaseModel):
     error: str | None = None
 
 
-ERRORS = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+ERRORS = {code: {"model": ErrorBody} for code in (401, 404, 409, 422, 429, 503)}
 
 
 def api_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> ApiKey:
