@@ -46,7 +46,8 @@ def serve() -> None:
         print(f"mail capture: smtp://127.0.0.1:{settings.mail_capture_port} -> {settings.mail_dir}/")
     web = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "escalation.web.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(settings.web_port), "--log-level", "warning"],
+         "--host", "127.0.0.1", "--port", str(settings.web_port), "--log-level", "warning",
+         "--no-access-log"],  # paths carry link tokens: never log them
         start_new_session=True,
     )
     print(f"web app: http://127.0.0.1:{settings.web_port} (API docs at /api/docs)", flush=True)

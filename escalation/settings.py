@@ -40,6 +40,8 @@ class Settings(BaseSettings):
         description="Besides people in the directory, work emails at these domains may sign in "
         "to raise a disagreement (JSON list, e.g. [\"nhs.net\"])",
     )
+    demo: bool = Field(default=False, description="Demo mode: the web app shows the captured "
+                       "emails at /demo/mail (never in production)")
     web_port: int = Field(default=8000, description="The embedded web app's port (loopback)")
     prefect_port: int = Field(default=4200, description="The embedded Prefect server's port")
     sweep_interval_seconds: int = Field(default=60, ge=5)

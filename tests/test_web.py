@@ -275,3 +275,23 @@ def test_a_null_origin_is_judged_by_fetch_metadata(client, sessions):
     same = client.post(path, data={"action": "acknowledge"}, follow_redirects=False,
                        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
     assert same.status_code == 303
+
+
+def test_the_captured_email_viewer_exists_only_in_demo_mode(client, sessions, tmp_path, monkeypatch):
+    from escalation.settings import get_settings
+
+    assert client.get("/demo/mail").status_code == 404
+    (tmp_path / "20261123T100000000000-000001.eml").write_bytes(
+        b"To: hana.visitor@trust.example\r\nSubject: RPD-TEST-0001: you now own stage 1\r\n"
+        b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nOpen it here:\r\nhttp://127.0.0.1:8000/l/abc\r\n")
+    monkeypatch.setenv("ESCALATION_DEMO", "true")
+    monkeypatch.setenv("ESCALATION_MAIL_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        inbox = client.get("/demo/mail")
+        assert inbox.status_code == 200 and "RPD-TEST-0001: you now own stage 1" in inbox.text
+        one = client.get("/demo/mail/20261123T100000000000-000001.eml")
+        assert 'href="http://127.0.0.1:8000/l/abc"' in one.text
+        assert client.get("/demo/mail/..%2Fescalation.db").status_code == 404
+    finally:
+        get_settings.cache_clear()

@@ -41,7 +41,7 @@ def create_app(
     sessions: sessionmaker[Session] | None = None, clock: Callable[[], datetime] = utc_now
 ) -> FastAPI:
     from escalation import runtime
-    from escalation.web import api, link_pages, raise_pages
+    from escalation.web import api, demo_pages, link_pages, raise_pages
 
     settings = get_settings()
     app = FastAPI(
@@ -66,6 +66,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(link_pages.router)
     app.include_router(raise_pages.router)
+    app.include_router(demo_pages.router)
     return app
 
 

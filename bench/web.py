@@ -1,0 +1,140 @@
+"""Throughput and p95 latency of the three POSTs that change things, against a bare FastAPI
+endpoint served the same way (uvicorn on loopback, one worker), on SQLite and PostgreSQL.
+
+    .venv/bin/python -m bench.web [--requests 300] [--postgres URL]
+
+- form POST: a signed-in practitioner raises a disagreement with the web form;
+- link POST: a stage owner acknowledges through an emailed link (a fresh token each time);
+- API POST: an agency system raises a disagreement with its key.
+Requests are sent one after another from one client (latency, not a load test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import httpx
+from sqlalchemy import create_engine, select
+
+from escalation import apikeys, links, signin
+from escalation.db import make_engine, session_factory, transaction
+from escalation.models import OutboxMessage, WebSession
+from escalation.schema import upgrade
+from tests.factories import RAISER, load_directory, raise_data, raise_one, utc
+from tests.smtp_server import free_port
+
+NOW = utc(2026, 11, 23, 10)
+
+
+def prepare(url: str, count: int) -> tuple[str, str, str, list[str]]:
+    """A key, a signed-in session (cookie, csrf) and `count` unspent owner links."""
+    engine = make_engine(url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    load_directory(sessions)
+    for _ in range(count):
+        raise_one(sessions, NOW)
+    with transaction(sessions) as session:
+        key = apikeys.create_key(session, organisation="Example Trust",
+                                 partnership="example-partnership", now=NOW)
+        raw = "bench-session-" + uuid.uuid4().hex
+        session.add(WebSession(id_hash=signin._hash(raw), email=RAISER, csrf_token="bench-csrf",
+                               created_at=NOW, last_seen_at=NOW))
+        rows = session.execute(select(OutboxMessage).where(
+            OutboxMessage.kind == "stage_assigned")).scalars().all()
+        paths = [links.link_for(session, row, base_url="", now=NOW) for row in rows]
+    engine.dispose()
+    return key, raw, "bench-csrf", paths
+
+
+def form_data(number: int) -> dict:
+    return {
+        "csrf": "bench-csrf", "form_id": uuid.uuid4().hex, "raiser_name": "Hana Visitor",
+        "raiser_role": "Health visitor", "raiser_organisation": "Example Trust",
+        "counterpart_name": "Sam Social", "counterpart_email": "sam.social@council.example",
+        "counterpart_role": "Duty social worker", "counterpart_organisation": "Example Council",
+        "child_reference": f"BENCH-{number}", "category": "referral",
+        "decision_disputed": "No further action", "decision_date-day": "20",
+        "decision_date-month": "11", "decision_date-year": "2026", "reason": "Invented",
+        "outcome_sought": "Strategy discussion", "immediate_risk": "no",
+    }
+
+
+def timed(send, count: int) -> tuple[float, float]:
+    latencies = []
+    started = time.perf_counter()
+    for number in range(count):
+        begin = time.perf_counter()
+        response = send(number)
+        latencies.append(time.perf_counter() - begin)
+        assert response.status_code in (200, 201, 303), (response.status_code, response.text[:300])
+    total = time.perf_counter() - started
+    return count / total, statistics.quantiles(latencies, n=20)[18] * 1000
+
+
+def measure(url: str, count: int) -> None:
+    key, cookie, _, paths = prepare(url, count)
+    port = free_port()
+    env = {**os.environ, "ESCALATION_DATABASE_URL": url,
+           "ESCALATION_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.web_app:create", "--factory", "--host",
+         "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, headers={"Origin": base}, timeout=30) as client:
+            for _ in range(100):
+                try:
+                    client.post("/bare")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            client.cookies.set("rpd_session", cookie)
+            results = {
+                "bare FastAPI POST": timed(lambda n: client.post("/bare"), count),
+                "API POST": timed(lambda n: client.post(
+                    "/api/v1/disagreements", headers={"X-API-Key": key},
+                    json=raise_data(child_reference=f"API-{n}")), count),
+                "form POST": timed(lambda n: client.post("/raise", data=form_data(n)), count),
+                "link POST": timed(lambda n: client.post(
+                    paths[n], data={"action": "acknowledge"}, follow_redirects=False), count),
+            }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    name = make_engine(url).dialect.name
+    bare_rate, bare_p95 = results["bare FastAPI POST"]
+    for label, (rate, p95) in results.items():
+        print(f"{name:<10} {label:<18} {rate:7.1f} req/s  p95 {p95:6.1f} ms  "
+              f"(throughput ratio to bare {bare_rate / rate:5.1f}, p95 ratio {p95 / bare_p95:5.1f})",
+              flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--postgres")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        measure(f"sqlite:///{directory}/w.db", args.requests)
+    if args.postgres:
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(args.postgres)
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        try:
+            measure(f"{args.postgres}?options=-csearch_path%3D{schema}", args.requests)
+        finally:
+            with admin.begin() as connection:
+                connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+
+
+if __name__ == "__main__":
+    main()
