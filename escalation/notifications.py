@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import make_msgid, parseaddr
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from escalation.calendar import local_time
 from escalation.directory import role_holders
-from escalation.models import Disagreement, OutboxMessage
+from escalation.models import Disagreement, OutboxMessage, Person
 from escalation.policy import Policy
 from escalation.settings import get_settings
 
@@ -97,6 +97,29 @@ def undeliverable(
     """Tell the board manager that a stage owner's email could not be delivered."""
     managers = _without(_board_managers(session, disagreement.partnership), failed_email)
     _queue(session, disagreement, policy, "undeliverable", managers, now, key_extra=failed_email)
+
+
+def fresh_links(session: Session, email: str, now: datetime) -> None:
+    """New links for someone whose link no longer works: one per open disagreement in which the
+    address is the stage owner, the counterpart or the raiser (never to any other address)."""
+    email = email.strip().lower()
+    queries = {
+        "owner": select(Disagreement).join(Person, Disagreement.owner_id == Person.id)
+        .where(Person.email == email),
+        "counterpart": select(Disagreement).where(Disagreement.counterpart_email == email),
+        "raiser": select(Disagreement).where(Disagreement.raiser_email == email),
+    }
+    for role, query in queries.items():
+        for disagreement in session.execute(query.where(Disagreement.status == "open")).scalars():
+            policy = _policy_for(session, disagreement)
+            _queue(session, disagreement, policy, "fresh_link", [Recipient(email, role)], now,
+                   key_extra=now.isoformat())
+
+
+def _policy_for(session: Session, disagreement: Disagreement) -> Policy:
+    from escalation.disagreements import policy_for
+
+    return policy_for(session, disagreement)
 
 
 def sign_in_link(session: Session, email: str, now: datetime) -> None:

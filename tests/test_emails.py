@@ -12,7 +12,7 @@ import jinja2
 import pytest
 
 from escalation import disagreements as d
-from escalation import health, signin
+from escalation import health, notifications, signin
 from escalation.db import transaction
 from escalation.delivery import deliver
 from escalation.digest import queue_digests
@@ -52,6 +52,7 @@ def _every_kind_of_email(sessions) -> str:
         health.check_sweep(session, SWEEP, final_due + timedelta(hours=1), 60)  # stalled
         queue_digests(session, final_due)
         signin.request_link(session, "hana.visitor@trust.example", allowed_domains=[], now=final_due)
+        notifications.fresh_links(session, "vex@council.example", final_due)
         d.resolve(session, reference=reference, actor=CHAIR, now=final_due,
                   outcome="decision_changed", summary="Zarquon summary of the resolution")
     return reference

@@ -295,3 +295,19 @@ def test_the_captured_email_viewer_exists_only_in_demo_mode(client, sessions, tm
         assert client.get("/demo/mail/..%2Fescalation.db").status_code == 404
     finally:
         get_settings.cache_clear()
+
+
+def test_a_fresh_link_goes_only_to_the_address_on_record(client, sessions):
+    reference = raise_one(sessions, MONDAY)
+    neutral = client.get("/l/expired-or-unknown")
+    assert "Send me a new link" in neutral.text
+    for email in (RAISER, "stranger@elsewhere.example"):
+        answer = client.post("/l/resend", data={"email": email})
+        assert answer.status_code == 200 and "If that address has a part" in answer.text
+    with transaction(sessions) as session:
+        fresh = session.execute(select(OutboxMessage).where(
+            OutboxMessage.kind == "fresh_link")).scalars().all()
+    assert [(row.recipient_email, row.recipient_role) for row in fresh] == [(RAISER, "owner")]
+    path = _link(sessions, RAISER, kind="fresh_link")
+    page = client.get(path)
+    assert page.status_code == 200 and reference in page.text and "Acknowledge" in page.text

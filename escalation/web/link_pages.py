@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from escalation import disagreements as d
-from escalation import links
+from escalation import links, notifications
 from escalation.calendar import local_time
 from escalation.db import transaction
 from escalation.errors import InvalidInput, NotAllowed
@@ -53,6 +53,18 @@ def show(request: Request, token: str) -> Response:
                           actor=holder.token.recipient_email, now=now,
                           how=f"opened the emailed link ({holder.token.purpose})")
         return _case_page(request, session, holder, now)
+
+
+@router.post("/l/resend", dependencies=[Depends(limited("resend", 10, 600))])
+async def resend(request: Request) -> Response:
+    """New links, only ever to the address on record; the same answer whatever was typed."""
+    form = await request.form()
+    email = str(form.get("email", "")).strip()[:320]
+    if "@" in email and not any(c in email for c in "\r\n\0"):
+        with transaction(request.app.state.sessions) as session:
+            notifications.fresh_links(session, email, request.app.state.clock())
+    return _message(request, "Check your email", "If that address has a part in an open "
+                    "disagreement, we have sent it a new link for each one.")
 
 
 @router.post("/l/{token}")
