@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import datetime, timezone
 
 import httpx
 from sqlalchemy import create_engine, select
@@ -45,8 +46,9 @@ def prepare(url: str, count: int) -> tuple[str, str, str, list[str]]:
         key = apikeys.create_key(session, organisation="Example Trust",
                                  partnership="example-partnership", now=NOW)
         raw = "bench-session-" + uuid.uuid4().hex
+        started = datetime.now(timezone.utc)  # the served app runs on the real clock
         session.add(WebSession(id_hash=signin._hash(raw), email=RAISER, csrf_token="bench-csrf",
-                               created_at=NOW, last_seen_at=NOW))
+                               created_at=started, last_seen_at=started))
         rows = session.execute(select(OutboxMessage).where(
             OutboxMessage.kind == "stage_assigned")).scalars().all()
         paths = [links.link_for(session, row, base_url="", now=NOW) for row in rows]

@@ -21,7 +21,6 @@ from escalation.db import transaction
 from escalation.errors import EscalationError, NotFound
 from escalation.intake import RaiseRequest
 from escalation.models import ApiKey, Disagreement, Event
-from escalation.policy import load_policies
 from escalation.settings import get_settings
 from escalation.web.ratelimit import limited
 
@@ -121,15 +120,21 @@ def raise_disagreement(
     if body.raiser.organisation.strip().lower() != key.organisation.lower():
         raise_invalid("raiser.organisation", f"this key raises for {key.organisation} only")
     now = request.app.state.clock()
-    policy = _policy(body.policy)
+    policy = _policy(request, body.policy)
     if idempotency_key:
         body = body.model_copy(update={"idempotency_key": f"api:{key.id}:{idempotency_key}"})
     with transaction(request.app.state.sessions) as session:
-        before = session.execute(select(func.count()).select_from(Disagreement)).scalar_one()
-        disagreement = d.raise_disagreement(session, request=body, policy=policy, now=now)
-        if session.execute(select(func.count()).select_from(Disagreement)).scalar_one() == before:
+        if body.idempotency_key and (earlier := _by_idempotency_key(session, body.idempotency_key)):
             response.status_code = 200
+            return _record(session, earlier, now)
+        disagreement = d.raise_disagreement(session, request=body, policy=policy, now=now)
         return _record(session, disagreement, now)
+
+
+def _by_idempotency_key(session: Session, key: str) -> Disagreement | None:
+    return session.execute(
+        select(Disagreement).where(Disagreement.idempotency_key == key)
+    ).scalar_one_or_none()
 
 
 @router.get("/disagreements/{reference}", response_model=DisagreementRecord, responses=ERRORS)
@@ -178,10 +183,9 @@ def raise_invalid(field: str, message: str):
     raise InvalidInput({field: message})
 
 
-def _policy(policy_id: str | None):
-    settings = get_settings()
-    policies = load_policies(settings.policies_dir)
-    wanted = policy_id or settings.default_policy
+def _policy(request: Request, policy_id: str | None):
+    policies = request.app.state.policies
+    wanted = policy_id or get_settings().default_policy
     if wanted not in policies:
         raise_invalid("policy", f"no policy {wanted!r}; known: {', '.join(sorted(policies))}")
     return policies[wanted]

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
 from escalation.errors import InvalidInput, NotAllowed, NotFound
+from escalation.policy import load_policies
 from escalation.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ def create_app(
     )
     app.state.sessions = sessions or runtime.sessions()
     app.state.clock = clock
+    # Read once: a changed policy file takes effect when the app restarts (and must bump its
+    # version anyway, see pin_policy).
+    app.state.policies = load_policies(settings.policies_dir)
     app.state.rate_windows = {}
     app.state.templates = Jinja2Templates(env=_page_environment(settings.templates_dir))
     app.state.public_origin = _origin(settings.public_base_url)

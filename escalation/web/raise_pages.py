@@ -21,7 +21,6 @@ from escalation.db import transaction
 from escalation.directory import find_person
 from escalation.errors import InvalidInput, NotAllowed
 from escalation.intake import RaiseRequest
-from escalation.policy import load_policies
 from escalation.settings import get_settings
 from escalation.vocabulary import CATEGORIES
 from escalation.web.link_pages import _when
@@ -119,7 +118,7 @@ async def submit(request: Request) -> Response:
     try:
         with transaction(request.app.state.sessions) as session:
             request_model = RaiseRequest.parse(_as_request(values, signed_in.email))
-            policy = load_policies(get_settings().policies_dir)[get_settings().default_policy]
+            policy = request.app.state.policies[get_settings().default_policy]
             disagreement = d.raise_disagreement(session, request=request_model, policy=policy, now=now)
             return _page(request, "pages/raised.html", {
                 "title": "Disagreement raised", "d": disagreement, "due": _when(disagreement.due_at),
