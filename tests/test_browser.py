@@ -155,3 +155,15 @@ def test_a_health_visitor_raises_and_the_named_professional_resolves(site, page,
         assert page.inner_text("h1") == "This link cannot be used"
         assert "TEST-CHILD-B1" not in page.content()
         _check(page, "10-link-used")
+
+        page.goto(_link_in_latest_email(mail, "sam.social@council.example", routine))
+        assert "Record your response" in page.inner_text("main")
+        _check(page, "11-counterpart-response-form")
+        page.click("button:has-text('Record your response')")
+        assert "There is a problem" in page.inner_text(".govuk-error-summary")
+        _check(page, "12-counterpart-response-errors")
+
+        page.goto(f"{site}/raise")
+        page.click("button:has-text('Sign out')")
+        assert page.inner_text("h1") == "You have signed out"
+        _check(page, "13-signed-out")

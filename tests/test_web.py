@@ -84,7 +84,8 @@ def test_raise_read_and_list_through_the_api(client, key, clock):
     again = client.post("/api/v1/disagreements", json=body, headers=headers)
     assert again.status_code == 200 and again.json()["reference"] == reference
     got = client.get(f"/api/v1/disagreements/{reference}", headers={"X-API-Key": key}).json()
-    assert [e["kind"] for e in got["chronology"]] == ["raise"]
+    assert [e["kind"] for e in got["chronology"]] == ["raise", "view"]  # the read is on record
+    assert got["chronology"][1]["actor"] == "api:example trust"
     clock["now"] = MONDAY + timedelta(days=10)
     overdue = client.get("/api/v1/disagreements?status=open&overdue=true", headers={"X-API-Key": key})
     assert [row["reference"] for row in overdue.json()] == [reference]
@@ -311,3 +312,24 @@ def test_a_fresh_link_goes_only_to_the_address_on_record(client, sessions):
     path = _link(sessions, RAISER, kind="fresh_link")
     page = client.get(path)
     assert page.status_code == 200 and reference in page.text and "Acknowledge" in page.text
+
+
+def test_no_raw_token_reaches_the_database_or_the_logs(client, sessions, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    raise_one(sessions, MONDAY)
+    path = _link(sessions, RAISER)
+    token = path.rsplit("/", 1)[1]
+    client.get(path)
+    client.post(path, data={"action": "resolve", "summary": "missing outcome"})
+    client.post(path, data={"action": "resolve", "outcome": "decision_changed", "summary": "Done"})
+    client.get(path)
+    # Every log record the service wrote (the test client's own httpx log names its URLs).
+    service_logs = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))
+    assert caplog.records and token not in service_logs
+    with transaction(sessions) as session:
+        connection = session.connection()
+        for table in ("link_tokens", "outbox", "events", "disagreements", "web_sessions"):
+            for row in connection.exec_driver_sql(f"SELECT * FROM {table}"):
+                assert token not in " ".join(str(value) for value in row), table

@@ -145,6 +145,8 @@ def get_disagreement(request: Request, reference: str, key: Key) -> Disagreement
         disagreement = d.get(session, reference)
         if not _visible(disagreement, key):
             raise NotFound(reference)
+        d.record_view(session, reference=disagreement.reference, actor=f"api:{key.organisation}",
+                      now=now, how=f"read through the API with key {key.prefix}...")
         return _record(session, disagreement, now)
 
 

@@ -50,7 +50,7 @@ def create_app(
         version="1",
         description="JSON API for agency case-management systems. Authenticate with the "
         "`X-API-Key` header (keys are made with `escalation apikey create`).",
-        docs_url="/api/docs",
+        docs_url=None,  # Swagger UI loads third-party scripts; the document itself is the docs
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
