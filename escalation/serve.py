@@ -50,7 +50,7 @@ def serve() -> None:
          "--no-access-log"],  # paths carry link tokens: never log them
         start_new_session=True,
     )
-    print(f"web app: http://127.0.0.1:{settings.web_port} (API docs at /api/docs)", flush=True)
+    print(f"web app: http://127.0.0.1:{settings.web_port} (raise a disagreement at /raise; API described at /api/openapi.json)", flush=True)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         with transaction(runtime.sessions()) as session:

@@ -1,4 +1,4 @@
-"""JSON API for agency case-management systems (documented at /api/docs).
+"""JSON API for agency case-management systems (documented by /api/openapi.json).
 
 Every call carries `X-API-Key`. A key acts for one organisation: it may raise disagreements
 whose raiser belongs to that organisation, and read the ones its organisation raised or is the
