@@ -31,10 +31,16 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's ch
 
 
 @pytest.fixture
-def site(sessions, monkeypatch):
-    """The app on a free loopback port, with its public base URL pointing there."""
+def site(sessions, monkeypatch, tmp_path):
+    """The app on a free loopback port, with its public base URL pointing there (demo mode on,
+    its captured-email viewer reading one invented email)."""
     port = free_port()
     monkeypatch.setenv("ESCALATION_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("ESCALATION_DEMO", "true")
+    monkeypatch.setenv("ESCALATION_MAIL_DIR", str(tmp_path))
+    (tmp_path / "20261123T100000000000-000001.eml").write_bytes(
+        b"To: hana.visitor@trust.example\r\nSubject: RPD-TEST-0001: you now own stage 1\r\n"
+        b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nOpen it here:\r\nhttp://127.0.0.1/l/x\r\n")
     get_settings.cache_clear()
     load_directory(sessions)
     server = uvicorn.Server(uvicorn.Config(create_app(sessions, clock=lambda: NOW), host="127.0.0.1",
@@ -164,6 +170,17 @@ def test_a_health_visitor_raises_and_the_named_professional_resolves(site, page,
         _check(page, "12-counterpart-response-errors")
 
         page.goto(f"{site}/raise")
+        page.evaluate("document.querySelector('input[name=csrf]').value = 'stale'")
+        page.click("text=Raise the disagreement")
+        assert page.inner_text("h1") == "Sorry, there is a problem"
+        _check(page, "13-problem")
+
+        page.goto(f"{site}/raise")
         page.click("button:has-text('Sign out')")
         assert page.inner_text("h1") == "You have signed out"
-        _check(page, "13-signed-out")
+        _check(page, "14-signed-out")
+
+        page.goto(f"{site}/demo/mail")
+        _check(page, "15-demo-captured-emails")
+        page.click("text=RPD-TEST-0001: you now own stage 1")
+        _check(page, "16-demo-one-email")

@@ -333,3 +333,15 @@ def test_no_raw_token_reaches_the_database_or_the_logs(client, sessions, caplog)
         for table in ("link_tokens", "outbox", "events", "disagreements", "web_sessions"):
             for row in connection.exec_driver_sql(f"SELECT * FROM {table}"):
                 assert token not in " ".join(str(value) for value in row), table
+
+
+def test_a_link_ends_when_its_holder_no_longer_owns_the_stage(client, sessions):
+    reference = raise_one(sessions, MONDAY)
+    run_sweep(sessions, now=due_at(sessions, reference))  # to the named professional
+    named_link = _link(sessions, NAMED)
+    assert client.get(named_link).status_code == 200
+    with transaction(sessions) as session:
+        d.hand_to_deputy(session, reference=reference, actor=NAMED, now=MONDAY + timedelta(days=8))
+    assert client.get(named_link).status_code == 404
+    assert client.post(named_link, data={"action": "acknowledge"}).status_code == 404
+    assert client.get(_link(sessions, "nathan.nurse@trust.example")).status_code == 200
