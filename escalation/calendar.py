@@ -150,3 +150,9 @@ def _to_utc(local: pendulum.DateTime) -> datetime:
         utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond,
         tzinfo=timezone.utc,
     )
+
+
+def local_text(instant: datetime, tz: str = "Europe/London") -> str:
+    """'17:00 Tue 29 Dec 2026': the local time as people say it (emails and pages)."""
+    local = local_time(instant, tz)
+    return f"{local:%H:%M} {local:%a} {local.day} {local:%b %Y}"

@@ -19,7 +19,7 @@ from email.utils import make_msgid, parseaddr
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
-from escalation.calendar import local_time
+from escalation.calendar import local_text
 from escalation.directory import role_holders
 from escalation.models import Disagreement, OutboxMessage, Person
 from escalation.policy import Policy
@@ -213,14 +213,13 @@ _INSERT = text(
 def _case_context(disagreement: Disagreement, policy: Policy) -> dict:
     """Everything an email may say about a disagreement. Nothing about the child or the case."""
     stage = policy.stage(disagreement.stage_key)
-    due = local_time(disagreement.due_at, policy.timezone)
     return {
         "reference": disagreement.reference,
         "stage_title": stage.title,
         "stage_number": policy.stage_index(stage.key) + 1,
         "stage_count": len(policy.stages),
         "due_at": disagreement.due_at.isoformat(),
-        "due_text": f"{due:%H:%M} {due:%a} {due.day} {due:%b %Y}",
+        "due_text": local_text(disagreement.due_at, policy.timezone),
         "urgent": disagreement.urgent,
         "status": disagreement.status,
         "partnership": disagreement.partnership,

@@ -173,9 +173,7 @@ def _problem(request: Request, status: int, message: str) -> Response:
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": message}, status_code=status)
     return request.app.state.templates.TemplateResponse(
-        request, "pages/problem.html", {"message": message, "title": "Sorry, there is a problem"},
+        request, "pages/message.html", {"message": message, "title": "Sorry, there is a problem"},
         status_code=status,
     )
 
-
-app = None  # `uvicorn escalation.web.app:create_app --factory` builds it from settings

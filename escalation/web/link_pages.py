@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from escalation import disagreements as d
 from escalation import links, notifications
-from escalation.calendar import local_time
+from escalation.calendar import local_text
 from escalation.db import transaction
 from escalation.errors import InvalidInput, NotAllowed
 from escalation.models import Event
-from escalation.vocabulary import OUTCOMES
+from escalation.vocabulary import CATEGORIES, OUTCOMES
 from escalation.web.ratelimit import limited
 
 # A person opens a handful of links a day; a guesser needs billions.
@@ -147,11 +147,12 @@ def _case_page(request, session, holder, now, *, errors=None, values=None, actio
         "title": f"Disagreement {disagreement.reference}",
         "d": disagreement,
         "stage": policy.stage(disagreement.stage_key),
+        "category": CATEGORIES.get(disagreement.category, disagreement.category),
         "stage_number": disagreement.stage_index + 1,
         "stage_count": len(policy.stages),
-        "due": _when(disagreement.due_at),
+        "due": local_text(disagreement.due_at),
         "overdue": disagreement.is_overdue(now),
-        "events": [(_when(e.at), e) for e in events],
+        "events": [(local_text(e.at), e) for e in events],
         "holder": holder,
         "actions": ACTIONS if holder.may_act else {},
         "may_respond": "respond" in _allowed(holder),
@@ -182,8 +183,3 @@ def _neutral(request: Request) -> Response:
 def _message(request: Request, title: str, message: str, status: int = 200) -> Response:
     return request.app.state.templates.TemplateResponse(
         request, "pages/message.html", {"title": title, "message": message}, status_code=status)
-
-
-def _when(instant) -> str:
-    local = local_time(instant)
-    return f"{local:%H:%M} {local:%a} {local.day} {local:%b %Y}"

@@ -17,13 +17,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from escalation import signin
 from escalation import disagreements as d
+from escalation.calendar import local_text
 from escalation.db import transaction
 from escalation.directory import find_person
 from escalation.errors import InvalidInput, NotAllowed
 from escalation.intake import RaiseRequest
 from escalation.settings import get_settings
 from escalation.vocabulary import CATEGORIES
-from escalation.web.link_pages import _when
 from escalation.web.ratelimit import limited
 
 router = APIRouter(include_in_schema=False)
@@ -112,7 +112,7 @@ async def submit(request: Request) -> Response:
             return _page(request, "pages/signin.html", {"title": "Sign in to raise a disagreement"}, 401)
         signed_in = SignedIn(web.email, web.csrf_token)
     if not secrets.compare_digest(str(form.get("csrf", "")), signed_in.csrf):
-        return _page(request, "pages/problem.html", {
+        return _page(request, "pages/message.html", {
             "title": "Sorry, there is a problem",
             "message": "This form had expired. Nothing was sent. Go back, reload it and try again."}, 403)
     try:
@@ -121,7 +121,7 @@ async def submit(request: Request) -> Response:
             policy = request.app.state.policies[get_settings().default_policy]
             disagreement = d.raise_disagreement(session, request=request_model, policy=policy, now=now)
             return _page(request, "pages/raised.html", {
-                "title": "Disagreement raised", "d": disagreement, "due": _when(disagreement.due_at),
+                "title": "Disagreement raised", "d": disagreement, "due": local_text(disagreement.due_at),
                 "owner": disagreement.owner})
     except InvalidInput as error:
         return _form(request, signed_in, values, _field_errors(error.problems), status=422)
