@@ -20,6 +20,7 @@ import uuid
 
 from sqlalchemy import create_engine, func, select
 
+from bench.common import temporary_schema
 from escalation.db import make_engine, session_factory, transaction
 from escalation.delivery import Delivery, deliver
 from escalation.mail import Renderer, SmtpConfig
@@ -114,15 +115,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         measure(f"sqlite:///{directory}/d.db", args.messages, args.connections)
     if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres)
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        try:
-            measure(f"{args.postgres}?options=-csearch_path%3D{schema}", args.messages, args.connections)
-        finally:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        with temporary_schema(args.postgres) as url:
+            measure(url, args.messages, args.connections)
 
 
 if __name__ == "__main__":

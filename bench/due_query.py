@@ -1,6 +1,6 @@
 """How long "what is due now?" takes with many open disagreements and few or many due.
 
-    .venv/bin/python bench/due_query.py [--open 200000] [--postgres URL]
+    .venv/bin/python -m bench.due_query [--open 200000] [--postgres URL]
 
 Prints the median time of `due_references` (limit 1000) over 20 runs, with 0 and 1000 due,
 on SQLite (a temporary file) and on PostgreSQL when a URL is given (a temporary schema).
@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import create_engine, insert, text
 
+from bench.common import temporary_schema
 from escalation.db import make_engine, session_factory, transaction
 from escalation.disagreements import due_references
 from escalation.models import Disagreement, Person
@@ -85,15 +86,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         measure(f"sqlite:///{folder}/bench.db", args.open)
     if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres)
-        with admin.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        try:
-            measure(f"{args.postgres}?options=-csearch_path%3D{schema}", args.open)
-        finally:
-            with admin.begin() as connection:
-                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        with temporary_schema(args.postgres) as url:
+            measure(url, args.open)
 
 
 if __name__ == "__main__":

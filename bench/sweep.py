@@ -17,10 +17,12 @@ import statistics
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import timedelta
 
 from sqlalchemy import Engine, bindparam, create_engine, text
 
+from bench.common import temporary_schema
 from escalation.db import UTCDateTime, make_engine, session_factory, transaction
 from escalation.disagreements import pin_policy
 from escalation.models import Person
@@ -192,29 +194,26 @@ def measure(url: str, open_count: int, due: int) -> None:
     with engine.begin() as connection:  # undo, then the baseline does the same work
         connection.exec_driver_sql("DELETE FROM outbox")
     engine.dispose()
-    engine = fresh(url.replace("a.db", "b.db") if name == "sqlite" else _new_schema(url), open_count)
+    with ExitStack() as stack:
+        other = url.replace("a.db", "b.db") if name == "sqlite" else stack.enter_context(
+            temporary_schema(url))
+        raw = _raw_run(other, open_count, due)
+    print(f"{name:<10} open={open_count:,} due={due:,}  run_sweep {ours:7.1f} s "
+          f"({ours / due * 1000:.2f} ms each)  raw SQL {raw:7.1f} s ({raw / due * 1000:.2f} ms each)"
+          f"  ratio {ours / raw:.2f}", flush=True)
+
+
+def _raw_run(url: str, open_count: int, due: int) -> float:
+    """The same starting point in a fresh database, escalated by the raw-SQL baseline."""
+    engine = fresh(url, open_count)
     make_due(engine, due)
     with engine.connect() as connection:
         named = connection.execute(text("SELECT id FROM people WHERE email LIKE 'nadia%'")).scalar()
     started = time.perf_counter()
     assert raw_escalate_all(engine, named) == due
     raw = time.perf_counter() - started
-    print(f"{name:<10} open={open_count:,} due={due:,}  run_sweep {ours:7.1f} s "
-          f"({ours / due * 1000:.2f} ms each)  raw SQL {raw:7.1f} s ({raw / due * 1000:.2f} ms each)"
-          f"  ratio {ours / raw:.2f}", flush=True)
     engine.dispose()
-
-
-_SCHEMAS: list[str] = []
-
-
-def _new_schema(base_url: str) -> str:
-    root = base_url.split("?")[0]
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    with create_engine(root).begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    _SCHEMAS.append(schema)
-    return f"{root}?options=-csearch_path%3D{schema}"
+    return raw
 
 
 def main() -> None:
@@ -228,12 +227,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as directory:
             measure(f"sqlite:///{directory}/a.db", args.open, args.due)
     if args.postgres:
-        try:
-            measure(_new_schema(args.postgres), args.open, args.due)
-        finally:
-            with create_engine(args.postgres).begin() as connection:
-                for schema in _SCHEMAS:
-                    connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        with temporary_schema(args.postgres) as url:
+            measure(url, args.open, args.due)
 
 
 if __name__ == "__main__":

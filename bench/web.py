@@ -25,6 +25,7 @@ import httpx
 from sqlalchemy import create_engine, select
 
 from escalation import apikeys, links, signin
+from bench.common import temporary_schema
 from escalation.db import make_engine, session_factory, transaction
 from escalation.models import OutboxMessage, WebSession
 from escalation.schema import upgrade
@@ -127,15 +128,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         measure(f"sqlite:///{directory}/w.db", args.requests)
     if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres)
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        try:
-            measure(f"{args.postgres}?options=-csearch_path%3D{schema}", args.requests)
-        finally:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        with temporary_schema(args.postgres) as url:
+            measure(url, args.requests)
 
 
 if __name__ == "__main__":
