@@ -271,6 +271,19 @@ def apikey_create(
                "shown again)", err=True)
 
 
+@app.command("board-report")
+def board_report(
+    partnership: Annotated[Optional[str], typer.Option(
+        "--partnership", help="Default: the default policy's partnership.")] = None,
+    now: NowOption = None,
+) -> None:
+    """The board's figures: open by stage and age, breaches, outcomes, who raises with whom."""
+    settings = get_settings()
+    partnership = partnership or _policies()[settings.default_policy].partnership
+    with transaction(_sessions()) as session:
+        typer.echo(report.board_report(session, partnership, _now(now)))
+
+
 @app.command()
 def sweep(
     now: NowOption = None,

@@ -96,3 +96,35 @@ def record(session: Session, disagreement: Disagreement, now: datetime) -> str:
         note = f": {event.note}" if event.note else ""
         lines.append(f"  {when(event.at)}  {event.kind}{move}  by {event.actor}{note}")
     return "\n".join(lines)
+
+
+def board_report(session: Session, partnership: str, now: datetime) -> str:
+    """The board's figures as plain text (escalation/reports.py computes them)."""
+    from escalation import reports
+
+    lines = [f"Professional disagreements, {partnership}, at {when(now)}", ""]
+    lines.append("Open, by stage and age:")
+    for stage, bands in sorted(reports.open_by_stage_and_age(session, partnership, now).items()):
+        lines.append(f"  {stage}: " + ", ".join(f"{band} {n}" for band, n in sorted(bands.items())))
+    lines.append("Resolved, by the stage that resolved them:")
+    for stage, (count, share) in reports.resolved_by_stage(session, partnership).items():
+        lines.append(f"  {stage}: {count} ({share:.0%})")
+    lines.append("Stages against the policy clock:")
+    for stage, entry in reports.stage_clock(session, partnership, now).items():
+        lines.append(f"  {stage}: {entry['periods']} periods, {entry['breaches']} past the "
+                     f"deadline, median {entry['median_hours']:.1f} h")
+    lines.append("Outcomes: " + _mix(reports.outcome_mix(session, partnership)))
+    lines.append("Categories: " + _mix(reports.category_mix(session, partnership)))
+    lines.append("Raised by -> about a decision of:")
+    for (raiser, receiver), count in reports.organisation_matrix(session, partnership).most_common():
+        lines.append(f"  {raiser} -> {receiver}: {count}")
+    repeats = reports.repeat_children(session, partnership)
+    lines.append(f"Children with more than one disagreement: {len(repeats)}")
+    lines.append(f"Urgent track: {reports.urgent_count(session, partnership)}")
+    lines.append("Organisations that have never raised one: "
+                 + (", ".join(reports.never_raised(session, partnership)) or "none"))
+    return "\n".join(lines)
+
+
+def _mix(counts) -> str:
+    return ", ".join(f"{key} {count}" for key, count in counts.most_common()) or "none"

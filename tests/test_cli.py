@@ -173,3 +173,12 @@ def test_apikey_create_prints_a_key_stored_only_hashed(run, database_url):
     engine.dispose()
     assert raw not in stored.key_hash and stored.organisation == "Example Trust"
     assert stored.partnership == "example-partnership"
+
+
+def test_board_report_on_the_command_line(run, tmp_path):
+    run("init")
+    run("directory", "import", _write(tmp_path, "d.csv", DIRECTORY_CSV))
+    run("raise", "--json", _write(tmp_path, "r.json", raise_data()), "--now", "2026-11-23T10:00:00+00:00")
+    text = run("board-report", "--now", "2026-11-24T10:00:00+00:00").stdout
+    assert "practitioner: 0-7 days 1" in text and "Urgent track: 0" in text
+    assert "Example Trust -> Example Council: 1" in text

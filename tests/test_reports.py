@@ -84,3 +84,16 @@ def test_the_board_figures_match_the_hand_count(fixture):
         assert reports.urgent_count(session, PARTNERSHIP) == 6
         assert reports.never_raised(session, PARTNERSHIP) == ["Example ICB", "Example Partnership"]
         assert reports.urgent_count(session, "another-partnership") == 0
+
+
+def test_the_board_report_as_text(fixture):
+    from escalation.report import board_report
+
+    with transaction(fixture) as session:
+        text = board_report(session, PARTNERSHIP, NOW)
+    assert "named_professional: 0-7 days 6, over 30 days 4" in text
+    assert "practitioner: 12 (60%)" in text and "named_professional: 8 (40%)" in text
+    assert "named_professional: 18 periods, 10 past the deadline, median 48.0 h" in text
+    assert "Example Trust -> Example Council: 16" in text
+    assert "Children with more than one disagreement: 2" in text and "Urgent track: 6" in text
+    assert "never raised one: Example ICB, Example Partnership" in text
