@@ -271,6 +271,25 @@ def apikey_create(
                "shown again)", err=True)
 
 
+@app.command("board-enrol")
+def board_enrol(email: Annotated[str, typer.Argument(help="A board manager's or chair's work email.")]) -> None:
+    """Give a board manager or chair an authenticator secret (replacing any old one).
+
+    Prints the otpauth:// URI (make it a QR code, or type the secret into the app). Hand it over
+    in person or by another channel than their email: it is their second factor.
+    """
+    from escalation import second_factor
+    from escalation.directory import find_person
+
+    with transaction(_sessions()) as session:
+        person = find_person(session, email)
+        if person is None or not person.roles & {"board_manager", "chair"}:
+            typer.echo(f"{email} is not a board manager or chair in the directory", err=True)
+            raise typer.Exit(2)
+        uri = second_factor.enrol(session, email)
+    typer.echo(uri)
+
+
 @app.command("board-report")
 def board_report(
     partnership: Annotated[Optional[str], typer.Option(

@@ -152,9 +152,11 @@ def hand_to_deputy(
         assignment = deputy_of(session, disagreement.owner, disagreement.partnership, _day(now, policy))
     except DirectoryError as error:
         raise NotAllowed(str(error)) from None
+    period = _current_period(disagreement)
+    clock_start = period.clock_started_at or period.entered_at
     _end_stage_period(disagreement, now, "hand_to_deputy")
     disagreement.owner = assignment.person
-    _open_stage_period(session, disagreement, assignment.person, now)
+    _open_stage_period(session, disagreement, assignment.person, now).clock_started_at = clock_start
     stage = disagreement.stage_key
     note = _join(reason, assignment.note)
     _record(session, disagreement, now, actor, "hand_to_deputy", stage, stage, note)

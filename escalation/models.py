@@ -42,6 +42,10 @@ class Person(Base):
     absent_from: Mapped[date | None] = mapped_column(Date)
     absent_until: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Board sign-in's second factor (RFC 6238). The server must read the secret to check a code,
+    # so it is stored as is: protect the database as the rest of the record is protected.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)  # a code is accepted once
 
     deputy: Mapped[Person | None] = relationship(remote_side=[id])
     role_rows: Mapped[list[PersonRole]] = relationship(
@@ -96,6 +100,9 @@ class Disagreement(Base):
         ),
         Index("ix_disagreements_status_due", "status", "due_at"),
         Index("ix_disagreements_status_remind", "status", "remind_at"),
+        # The board dashboard: one partnership's rows by status, urgent first, oldest due first.
+        Index("ix_disagreements_board", "partnership", "status", "urgent", "due_at", "id"),
+        Index("ix_disagreements_board_stage", "partnership", "status", "stage_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -142,6 +149,7 @@ class Disagreement(Base):
     outcome: Mapped[str | None] = mapped_column(String(60))
     outcome_summary: Mapped[str | None] = mapped_column(Text)
     resolved_stage: Mapped[str | None] = mapped_column(String(60))
+    learning_themes: Mapped[list | None] = mapped_column(JSON)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     owner: Mapped[Person] = relationship(foreign_keys=[owner_id], lazy="joined", innerjoin=True)
@@ -175,6 +183,7 @@ class StagePeriod(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_by: Mapped[str | None] = mapped_column(String(40))
+    clock_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: entered_at
 
     disagreement: Mapped[Disagreement] = relationship(back_populates="stages")
     owner: Mapped[Person] = relationship()
@@ -296,6 +305,39 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ResolutionMeeting(Base):
+    """A resolution meeting the board convened about one disagreement."""
+
+    __tablename__ = "resolution_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    disagreement_id: Mapped[int] = mapped_column(ForeignKey("disagreements.id"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    attendees: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(320))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeadlineExtension(Base):
+    """A request to move one stage's deadline; it takes effect only when the chair approves."""
+
+    __tablename__ = "deadline_extensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    disagreement_id: Mapped[int] = mapped_column(ForeignKey("disagreements.id"), index=True)
+    stage_period_id: Mapped[int] = mapped_column(ForeignKey("stage_periods.id"))
+    amount: Mapped[int] = mapped_column(Integer)  # in the stage's own unit: working days or hours
+    unit: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(320))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(String(20))  # approved, refused, lapsed
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    new_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class WebSession(Base):
     """A signed-in browser: server-side, so signing out (or expiry) really ends it. The cookie
     holds a random id; only its SHA-256 is stored."""
@@ -308,4 +350,6 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # board pages need it
+    failed_codes: Mapped[int] = mapped_column(Integer, default=0)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

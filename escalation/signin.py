@@ -70,3 +70,24 @@ def end(session: Session, raw: str | None, *, now: datetime) -> None:
 
 def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def confirm_second_factor(session: Session, raw: str | None, *, now: datetime) -> str:
+    """Mark the session's second factor as checked and give it a new id (the new cookie value)."""
+    web = current(session, raw, now=now)
+    if web is None:
+        raise ValueError("no session to confirm")
+    new_raw = secrets.token_urlsafe(32)
+    web.id_hash, web.second_factor_at, web.failed_codes = _hash(new_raw), now, 0
+    return new_raw
+
+
+def count_failed_code(session: Session, raw: str | None, *, now: datetime, limit: int) -> int:
+    """Count a wrong code; at `limit` the session ends. Returns the count so far."""
+    web = current(session, raw, now=now)
+    if web is None:
+        return limit
+    web.failed_codes += 1
+    if web.failed_codes >= limit:
+        web.ended_at = now
+    return web.failed_codes

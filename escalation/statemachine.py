@@ -29,6 +29,10 @@ EVENTS = (
     "remind",
     "view",
     "respond",
+    "reassign",
+    "meeting",
+    "request_extension",
+    "decide_extension",
 )
 
 TRANSITIONS: dict[tuple[str | None, str], str] = {
@@ -49,6 +53,8 @@ TRANSITIONS: dict[tuple[str | None, str], str] = {
     **{(state, "view"): state for state in (AWAITING, ACKNOWLEDGED, RESOLVED, WITHDRAWN)},
     (AWAITING, "respond"): AWAITING,
     (ACKNOWLEDGED, "respond"): ACKNOWLEDGED,
+    **{(state, event): state for state in OPEN_STATES
+       for event in ("reassign", "meeting", "request_extension", "decide_extension")},
     (AWAITING, "add_note"): AWAITING,
     (ACKNOWLEDGED, "add_note"): ACKNOWLEDGED,
     (RESOLVED, "add_note"): RESOLVED,

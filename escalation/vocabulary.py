@@ -21,3 +21,16 @@ OUTCOMES = {
     "superseded_by_child_protection_action": "Superseded by child protection action",
     "systemic_issue_referred": "Systemic issue referred to the partnership",
 }
+
+# What the board learns from a disagreement, recorded when it closes one (for the annual report).
+LEARNING_THEMES = {
+    "thresholds": "Understanding of thresholds and levels of need",
+    "information_sharing": "Information sharing between agencies",
+    "escalation_procedure": "Knowledge and use of the escalation procedure",
+    "voice_of_child": "The child's lived experience and voice",
+    "timeliness": "Timeliness of decisions and responses",
+    "recording": "Recording of decisions and rationale",
+    "meeting_attendance": "Attendance at and invitations to meetings",
+    "supervision": "Supervision and management oversight",
+    "other": "Other",
+}

@@ -41,7 +41,7 @@ def test_upgrade_from_nothing_twice(tmp_path):
             "heartbeats", "api_keys", "web_sessions", "alembic_version",
         } <= tables
         with engine.connect() as connection:
-            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0004"
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0005"
             assert connection.scalar(text("SELECT count(*) FROM chain_head")) == 1
         indexes = {index["name"] for index in inspect(engine).get_indexes("disagreements")}
         assert {"ix_disagreements_actionable_due", "ix_disagreements_status_remind"} <= indexes

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader
@@ -42,7 +42,7 @@ def create_app(
     sessions: sessionmaker[Session] | None = None, clock: Callable[[], datetime] = utc_now
 ) -> FastAPI:
     from escalation import runtime
-    from escalation.web import api, demo_pages, link_pages, raise_pages
+    from escalation.web import api, board_pages, demo_pages, directory_pages, link_pages, raise_pages, report_pages
 
     settings = get_settings()
     app = FastAPI(
@@ -71,6 +71,9 @@ def create_app(
     app.include_router(link_pages.router)
     app.include_router(raise_pages.router)
     app.include_router(demo_pages.router)
+    app.include_router(board_pages.router)
+    app.include_router(directory_pages.router)
+    app.include_router(report_pages.router)
     return app
 
 
@@ -145,7 +148,25 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, error: NotFound):
-        return JSONResponse({"error": "not found"}, status_code=404)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return _problem(request, 404, "There is no such page, or it is not in your partnership.")
+
+    from escalation.web.board_auth import BoardForbidden, BoardSignInRequired, SecondFactorRequired
+
+    @app.exception_handler(BoardSignInRequired)
+    async def board_sign_in(request: Request, error: BoardSignInRequired):
+        return request.app.state.templates.TemplateResponse(
+            request, "pages/board_signin.html", {"title": "Sign in to the board pages", "errors": {}},
+            status_code=401)
+
+    @app.exception_handler(SecondFactorRequired)
+    async def board_second_factor(request: Request, error: SecondFactorRequired):
+        return RedirectResponse("/board/verify", status_code=303)
+
+    @app.exception_handler(BoardForbidden)
+    async def board_forbidden(request: Request, error: BoardForbidden):
+        return _problem(request, 403, str(error))
 
     @app.exception_handler(NotAllowed)
     async def not_allowed(request: Request, error: NotAllowed):

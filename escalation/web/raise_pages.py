@@ -83,10 +83,18 @@ def sign_in(request: Request, token: str) -> Response:
         started = signin.start_session(session, token, now=request.app.state.clock())
     if started is None:
         return _page(request, "pages/link_neutral.html", {"title": "This link cannot be used"}, 404)
-    response = RedirectResponse("/raise", status_code=303)
+    response = RedirectResponse(_landing(request, started[1].email), status_code=303)
     response.set_cookie(cookie_name(), started[0], httponly=True, samesite="lax", path="/",
                         secure=cookie_name().startswith("__Host-"))
     return response
+
+
+def _landing(request: Request, email: str) -> str:
+    """Board managers and chairs go on to their second factor; everyone else to the form."""
+    with transaction(request.app.state.sessions) as session:
+        person = find_person(session, email)
+        board = person is not None and person.active and person.roles & {"board_manager", "chair"}
+    return "/board/verify" if board else "/raise"
 
 
 @router.post("/signout")

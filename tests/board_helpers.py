@@ -1,0 +1,35 @@
+"""Signing a board manager or chair in through the real journey: emailed link, then a TOTP code."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from escalation import second_factor
+from escalation.db import transaction
+from escalation.directory import find_person
+from tests.test_web import _link
+
+
+def enrol(sessions, email: str) -> str:
+    """The person's new TOTP secret."""
+    with transaction(sessions) as session:
+        second_factor.enrol(session, email)
+        return find_person(session, email).totp_secret
+
+
+def board_sign_in(client, sessions, clock, email: str, *, code_offset: timedelta = timedelta(0)) -> None:
+    secret = enrol(sessions, email)
+    assert client.post("/board/signin", data={"email": email}).status_code == 200
+    path = _link(sessions, email, kind="sign_in")
+    landed = client.post(path, follow_redirects=False)
+    assert landed.status_code == 303 and landed.headers["location"] == "/board/verify"
+    page = client.get("/board/verify")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    code = second_factor.code_at(secret, clock["now"] + code_offset)
+    done = client.post("/board/verify", data={"csrf": csrf, "code": code}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/board", done.text
+
+
+def csrf_of(page_text: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page_text).group(1)
