@@ -8,7 +8,10 @@ from datetime import timedelta
 from escalation import second_factor
 from escalation.db import transaction
 from escalation.directory import find_person
-from tests.test_web import _link
+from sqlalchemy import select
+
+from escalation import links
+from escalation.models import OutboxMessage
 
 
 def enrol(sessions, email: str) -> str:
@@ -21,7 +24,7 @@ def enrol(sessions, email: str) -> str:
 def board_sign_in(client, sessions, clock, email: str, *, code_offset: timedelta = timedelta(0)) -> None:
     secret = enrol(sessions, email)
     assert client.post("/board/signin", data={"email": email}).status_code == 200
-    path = _link(sessions, email, kind="sign_in")
+    path = link_path(sessions, email, "sign_in", clock["now"])
     landed = client.post(path, follow_redirects=False)
     assert landed.status_code == 303 and landed.headers["location"] == "/board/verify"
     page = client.get("/board/verify")
@@ -33,3 +36,14 @@ def board_sign_in(client, sessions, clock, email: str, *, code_offset: timedelta
 
 def csrf_of(page_text: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page_text).group(1)
+
+
+def link_path(sessions, recipient: str, kind: str, now) -> str:
+    """The path of the link the recipient's latest email of `kind` would carry, minted at `now`."""
+    with transaction(sessions) as session:
+        row = session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.recipient_email == recipient, OutboxMessage.kind == kind)
+            .order_by(OutboxMessage.id.desc())
+        ).scalars().first()
+        return links.link_for(session, row, base_url="", now=now)
