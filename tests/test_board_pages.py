@@ -186,9 +186,7 @@ def test_case_page_explains_the_deadline_over_christmas(client, sessions, clock)
     board_sign_in(client, sessions, clock, MANAGER)
     html = client.get(f"/board/d/{reference}").text
     assert ("due 17:00 Wed 30 Dec 2026: 3 working days after Wed 23 Dec; not counted: "
-            "Fri 25 Dec (Christmas Day), Mon 28 Dec (Boxing Day (observed))") in html.replace("&#39;", "'") \
-        or "not counted: Fri 25 Dec (Christmas Day), Mon 28 Dec" in html
-    assert "due 17:00 Wed 30 Dec 2026: 3 working days after Wed 23 Dec" in html
+            "Fri 25 Dec (Christmas Day), Mon 28 Dec (Boxing Day (observed))") in html
 
 
 def test_opening_the_case_page_is_recorded_and_the_chronology_shows_views(client, sessions, clock):
