@@ -213,7 +213,7 @@ def test_record_a_resolution_meeting(client, sessions, clock):
         "csrf": csrf, "held_on-day": "31", "held_on-month": "2", "held_on-year": "2026",
         "attendees": "", "meeting_outcome": "Typed <b>text</b> kept"})
     assert bad.status_code == 422
-    assert 'href="#held_on"' in bad.text and 'href="#attendees"' in bad.text
+    assert 'href="#held_on-day"' in bad.text and 'href="#attendees"' in bad.text
     assert "Typed &lt;b&gt;text&lt;/b&gt; kept" in bad.text
     future = client.post(f"/board/d/{reference}/meeting", data={
         "csrf": csrf, "held_on-day": "1", "held_on-month": "1", "held_on-year": "2027",

@@ -39,6 +39,7 @@ from escalation.web.ratelimit import limited
 
 router = APIRouter(include_in_schema=False)
 MAX_FAILED_CODES = 5
+ANCHORS = {"held_on": "held_on-day", "learning_themes": "theme-thresholds", "decision": "decision"}
 EITHER = allow("board_manager", "chair")
 MANAGER = allow("board_manager")
 CHAIR = allow("chair")
@@ -213,8 +214,8 @@ def _case(request: Request, user: BoardUser, reference: str, errors: dict | None
             "err": {name: {"text": text} for name, text in errors.items()},
             "message": message,
             "theme_words": "; ".join(LEARNING_THEMES.get(t, t) for t in disagreement.learning_themes or []),
-            "error_list": [{"text": text, "href": f"#{name}"} for name, text in errors.items()
-                           if name != "form"],
+            "error_list": [{"text": text, "href": "#" + ANCHORS.get(name, name)}
+                           for name, text in errors.items() if name != "form"],
         }
         return page(request, "pages/board_case.html", context, status)
 

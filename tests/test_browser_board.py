@@ -1,0 +1,69 @@
+"""The board manager's journey in Debian's Chromium: sign in by emailed link and authenticator
+code, filter the dashboard, open a case, record a resolution meeting. axe-core on every page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from escalation import second_factor
+from tests.board_helpers import enrol
+from tests.factories import MANAGER, raise_one
+from tests.smtp_server import Server
+from tests.test_browser import NOW, _check, _link_in_latest_email, _send_emails, page, pytestmark, site  # noqa: F401
+
+
+def test_the_board_manager_signs_in_filters_opens_a_case_and_records_a_meeting(site, page, sessions):
+    overdue = raise_one(sessions, NOW - timedelta(days=14), category="icpc_request",
+                        child_reference="TEST-CHILD-OLD")
+    urgent = raise_one(sessions, NOW, immediate_risk=True, protective_action="Police informed (invented)")
+    secret = enrol(sessions, MANAGER)
+    with Server() as mail:
+        page.goto(f"{site}/board")
+        assert page.inner_text("h1") == "Sign in to the board pages"
+        _check(page, "board-01-sign-in")
+        page.fill("#email", MANAGER)
+        page.click("text=Send me a sign-in link")
+        _send_emails(sessions, mail)
+        page.goto(_link_in_latest_email(mail, MANAGER, "sign-in link"))
+        page.click("button:has-text('Sign in')")
+
+    assert page.inner_text("h1") == "Enter your security code"
+    _check(page, "board-02-code")
+    page.fill("#code", "000000")
+    page.click("text=Continue")
+    assert "Enter the 6-digit code" in page.inner_text(".govuk-error-summary")
+    _check(page, "board-03-code-error")
+    page.fill("#code", second_factor.code_at(secret, NOW))
+    page.click("text=Continue")
+
+    assert page.inner_text("h1") == "Open disagreements"
+    rows = page.locator("#disagreements tbody tr")
+    assert rows.count() == 2 and urgent in rows.nth(0).inner_text()  # urgent first
+    assert "Overdue" in rows.nth(1).inner_text() and overdue in rows.nth(1).inner_text()
+    _check(page, "board-04-dashboard")
+
+    page.click("text=Filter")
+    page.select_option("#category", "icpc_request")
+    page.click("#apply")
+    rows = page.locator("#disagreements tbody tr")
+    assert rows.count() == 1 and overdue in rows.nth(0).inner_text()
+    assert page.input_value("#category") == "icpc_request"
+    _check(page, "board-05-filtered")
+
+    page.click(f"text={overdue}")
+    assert page.inner_text("h1") == f"Disagreement {overdue}"
+    assert "working days after" in page.inner_text("#stages")
+    _check(page, "board-06-case")
+
+    page.click("text=Record meeting")
+    assert "There is a problem" in page.inner_text(".govuk-error-summary")
+    _check(page, "board-07-meeting-errors")
+    page.fill("#held_on-day", "23")
+    page.fill("#held_on-month", "11")
+    page.fill("#held_on-year", "2026")
+    page.fill("#attendees", "Bea Manager, Nadia Named, Sam Social")
+    page.fill("#meeting_outcome", "Strategy discussion to be convened today")
+    page.click("text=Record meeting")
+    assert "Resolution meeting recorded" in page.inner_text(".govuk-notification-banner")
+    assert "Strategy discussion to be convened today" in page.inner_text("#chronology")
+    _check(page, "board-08-meeting-recorded")
