@@ -102,7 +102,8 @@ class Disagreement(Base):
         Index("ix_disagreements_status_remind", "status", "remind_at"),
         # The board dashboard: one partnership's rows by status, urgent first, oldest due first.
         Index("ix_disagreements_board", "partnership", "status", "urgent", "due_at", "id"),
-        Index("ix_disagreements_board_stage", "partnership", "status", "stage_key"),
+        Index("ix_disagreements_board_stage", "partnership", "status", "stage_key", "urgent", "due_at"),
+        Index("ix_disagreements_board_raised", "partnership", "raised_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -29,7 +29,8 @@ def upgrade() -> None:
     op.create_index('ix_disagreements_board', 'disagreements',
                     ['partnership', 'status', 'urgent', 'due_at', 'id'])
     op.create_index('ix_disagreements_board_stage', 'disagreements',
-                    ['partnership', 'status', 'stage_key'])
+                    ['partnership', 'status', 'stage_key', 'urgent', 'due_at'])
+    op.create_index('ix_disagreements_board_raised', 'disagreements', ['partnership', 'raised_at', 'id'])
     op.create_table('resolution_meetings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('disagreement_id', sa.Integer(), nullable=False),
@@ -65,6 +66,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('deadline_extensions')
     op.drop_table('resolution_meetings')
+    op.drop_index('ix_disagreements_board_raised', 'disagreements')
     op.drop_index('ix_disagreements_board_stage', 'disagreements')
     op.drop_index('ix_disagreements_board', 'disagreements')
     with op.batch_alter_table('web_sessions') as batch:
