@@ -53,8 +53,10 @@ TRANSITIONS: dict[tuple[str | None, str], str] = {
     **{(state, "view"): state for state in (AWAITING, ACKNOWLEDGED, RESOLVED, WITHDRAWN)},
     (AWAITING, "respond"): AWAITING,
     (ACKNOWLEDGED, "respond"): ACKNOWLEDGED,
+    # A reassigned stage waits for its new owner to acknowledge it.
+    **{(state, "reassign"): AWAITING for state in OPEN_STATES},
     **{(state, event): state for state in OPEN_STATES
-       for event in ("reassign", "meeting", "request_extension", "decide_extension")},
+       for event in ("meeting", "request_extension", "decide_extension")},
     (AWAITING, "add_note"): AWAITING,
     (ACKNOWLEDGED, "add_note"): ACKNOWLEDGED,
     (RESOLVED, "add_note"): RESOLVED,

@@ -20,6 +20,9 @@ EXPECTED = {
     **{(state, "flag_final_stage_overdue"): state for state in OPEN},
     **{(state, "remind"): state for state in OPEN},
     **{(state, "respond"): state for state in OPEN},
+    **{(state, "reassign"): sm.AWAITING for state in OPEN},
+    **{(state, event): state for state in OPEN
+       for event in ("meeting", "request_extension", "decide_extension")},
     **{(state, "view"): state for state in OPEN + [sm.RESOLVED, sm.WITHDRAWN]},
     **{(state, "add_note"): state for state in OPEN + [sm.RESOLVED, sm.WITHDRAWN]},
 }
