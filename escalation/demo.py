@@ -6,11 +6,15 @@ import json
 from datetime import datetime
 from importlib import resources
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from escalation import second_factor
 
 from escalation.disagreements import raise_disagreement
 from escalation.directory import import_csv
 from escalation.intake import RaiseRequest
+from escalation.models import Person, PersonRole
 from escalation.policy import Policy
 from escalation.report import summary_line
 
@@ -21,4 +25,17 @@ def load(session: Session, policies: dict[str, Policy], now: datetime) -> str:
     count = import_csv(session, (data / "directory.csv").read_text(encoding="utf-8"))
     request = RaiseRequest.parse(json.loads((data / "disagreement.json").read_text()))
     disagreement = raise_disagreement(session, request=request, policy=policies["default"], now=now)
-    return f"demo directory: {count} people\ndemo disagreement: {summary_line(disagreement, now)}"
+    enrolled = _enrol_board(session)
+    return (f"demo directory: {count} people\ndemo disagreement: {summary_line(disagreement, now)}\n"
+            f"demo board sign-in: {', '.join(enrolled)} (codes at /demo/authenticator)")
+
+
+def _enrol_board(session: Session) -> list[str]:
+    """The demo's board manager and chair get authenticator secrets (kept if they have one)."""
+    people = session.execute(
+        select(Person).join(PersonRole).where(PersonRole.role.in_(("board_manager", "chair")))
+    ).scalars().unique().all()
+    for person in people:
+        if person.totp_secret is None:
+            second_factor.enrol(session, person.email)
+    return sorted(person.email for person in people)

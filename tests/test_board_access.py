@@ -47,6 +47,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/signout"): EVERYONE,
     ("GET", "/demo/mail"): set(),  # demo mode only
     ("GET", "/demo/mail/{name}"): set(),
+    ("GET", "/demo/authenticator"): set(),
     ("GET", "/board/signin"): EVERYONE,
     ("POST", "/board/signin"): EVERYONE,
     ("GET", "/board/verify"): BOARD_PEOPLE,

@@ -344,3 +344,32 @@ def test_escalated_by_the_sweep_then_seen_by_the_board(client, sessions, clock):
     with transaction(sessions) as session:
         assert session.execute(select(WebSession).where(WebSession.second_factor_at.is_not(None))).scalars().first()
     _ = (NAMED, DESIGNATED)
+
+
+def test_demo_mode_enrols_the_board_and_shows_codes(sessions, clock, monkeypatch, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from escalation import demo
+    from escalation.settings import get_settings
+    from escalation.web.app import create_app
+    from tests.factories import POLICIES
+    from tests.test_web import ORIGIN
+
+    monkeypatch.setenv("ESCALATION_DEMO", "true")
+    monkeypatch.setenv("ESCALATION_MAIL_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        with transaction(sessions) as session:
+            summary = demo.load(session, POLICIES, MONDAY)
+        assert "bea.manager@partnership.example" in summary and "/demo/authenticator" in summary
+        with TestClient(create_app(sessions, clock=lambda: clock["now"]), headers={"Origin": ORIGIN}) as client:
+            page = client.get("/demo/authenticator").text
+            code = re.search(r"bea.manager@partnership.example</td><td[^>]*><strong[^>]*>(\d{6})<", page).group(1)
+            with transaction(sessions) as session:
+                assert second_factor.verify(session, "bea.manager@partnership.example", code, now=clock["now"])
+    finally:
+        monkeypatch.delenv("ESCALATION_DEMO")
+        monkeypatch.delenv("ESCALATION_MAIL_DIR")
+        get_settings.cache_clear()
+    with TestClient(create_app(sessions, clock=lambda: clock["now"]), headers={"Origin": ORIGIN}) as client:
+        assert client.get("/demo/authenticator").status_code == 404  # never outside demo mode

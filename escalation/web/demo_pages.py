@@ -11,6 +11,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
+from sqlalchemy import select
+
+from escalation import second_factor
+from escalation.db import transaction
+from escalation.models import Person
 from escalation.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
@@ -39,6 +44,20 @@ def read(request: Request, name: str) -> Response:
     return request.app.state.templates.TemplateResponse(request, "pages/demo_mail.html", {
         "title": message["Subject"], "message": message, "body": body,
         "links": re.findall(r"https?://\S+", body)})
+
+
+@router.get("/demo/authenticator")
+def authenticator(request: Request) -> Response:
+    """Stands in for the board's authenticator app in the demo: today's codes for enrolled people."""
+    _directory()
+    now = request.app.state.clock()
+    with transaction(request.app.state.sessions) as session:
+        people = session.execute(select(Person).where(Person.totp_secret.is_not(None))
+                                 .order_by(Person.name)).scalars().all()
+        codes = [(person.name, person.email, second_factor.code_at(person.totp_secret, now))
+                 for person in people]
+    return request.app.state.templates.TemplateResponse(request, "pages/demo_authenticator.html", {
+        "title": "Authenticator codes (demo)", "codes": codes})
 
 
 def _directory():
