@@ -6,8 +6,9 @@ Decisions:
 * Only a partnership's board manager or chair acts, and only on that partnership's records.
 * A deadline is extended at most once per stage period, by at most the stage's own timescale
   (5 working days on a 5-working-day stage; 8 hours on an 8-hour urgent stage): "bounded by the
-  policy" without a new policy field. The chair approves, and never their own request; a request
-  lapses if the stage moves on before it is decided.
+  policy" without a new policy field. It counts from the deadline, or from the approval if the
+  deadline has already passed (so an approved extension always gives real time). The chair
+  approves, and never their own request; a request lapses if the stage moves on first.
 * Reassigning keeps the stage's clock (the new owner inherits the deadline).
 """
 
@@ -143,7 +144,7 @@ def decide_extension(
     stage = disagreement.stage_key
     if approve:
         old_due = disagreement.due_at
-        new_due = extended_due(old_due, extension.amount, extension.unit, policy)
+        new_due = extended_due(max(old_due, now), extension.amount, extension.unit, policy)
         extension.new_due_at = new_due
         _move_deadline(disagreement, policy, new_due, now)
         note = f"extension approved: now due {local_text(new_due)} (was {local_text(old_due)})"

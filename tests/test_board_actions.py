@@ -1,0 +1,112 @@
+"""The board's actions as the rest of the engine sees them: an approved extension really moves
+the sweep's deadline, a request lapses when the stage moves on, reassignment stays inside the
+partnership and keeps the clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from escalation import board_actions
+from escalation import disagreements as d
+from escalation.casefile import casefile
+from escalation.db import transaction
+from escalation.directory import import_csv
+from escalation.errors import InvalidInput, NotAllowed
+from escalation.sweep import run_sweep
+from tests.factories import CHAIR, MANAGER, NAMED_DEPUTY, RAISER, load_directory, raise_one, utc
+from tests.test_sweep import MONDAY
+
+
+@pytest.fixture
+def reference(sessions):
+    load_directory(sessions)
+    reference = raise_one(sessions, MONDAY)
+    with transaction(sessions) as session:
+        d.escalate(session, reference=reference, actor=RAISER, now=MONDAY)  # due Thu 26 Nov 17:00
+    return reference
+
+
+def _extend(sessions, reference, amount, now=MONDAY):
+    with transaction(sessions) as session:
+        board_actions.request_extension(session, reference=reference, actor=MANAGER, now=now,
+                                        amount=amount, reason="Awaiting health records")
+    with transaction(sessions) as session:
+        board_actions.decide_extension(session, reference=reference, actor=CHAIR, now=now, approve=True)
+
+
+def test_an_approved_extension_moves_the_sweeps_deadline(sessions, reference):
+    _extend(sessions, reference, 2)
+    run_sweep(sessions, now=utc(2026, 11, 27, 9))  # past the old deadline
+    with transaction(sessions) as session:
+        assert d.get(session, reference).stage_key == "named_professional"
+    run_sweep(sessions, now=utc(2026, 11, 30, 17, 1))  # past the new one
+    with transaction(sessions) as session:
+        assert d.get(session, reference).stage_key == "designated_professional"
+
+
+def test_a_refused_extension_leaves_the_deadline(sessions, reference):
+    with transaction(sessions) as session:
+        board_actions.request_extension(session, reference=reference, actor=MANAGER, now=MONDAY,
+                                        amount=1, reason="x")
+    with transaction(sessions) as session:
+        board_actions.decide_extension(session, reference=reference, actor=CHAIR, now=MONDAY, approve=False)
+        assert d.get(session, reference).due_at == utc(2026, 11, 26, 17)
+
+
+def test_a_request_lapses_when_the_stage_moves_on(sessions, reference):
+    with transaction(sessions) as session:
+        board_actions.request_extension(session, reference=reference, actor=MANAGER, now=MONDAY,
+                                        amount=1, reason="x")
+    run_sweep(sessions, now=utc(2026, 11, 27, 9))
+    with transaction(sessions) as session, pytest.raises(NotAllowed, match="no extension waiting"):
+        board_actions.decide_extension(session, reference=reference, actor=CHAIR, now=MONDAY, approve=True)
+
+
+def test_an_extension_at_the_final_stage_clears_the_overdue_flag(sessions, reference):
+    now = MONDAY
+    for _ in range(3):
+        with transaction(sessions) as session:
+            d.escalate(session, reference=reference, actor=MANAGER, now=now)
+    late = now + timedelta(days=30)
+    run_sweep(sessions, now=late)
+    with transaction(sessions) as session:
+        assert d.get(session, reference).final_stage_overdue_at is not None
+    with transaction(sessions) as session:
+        board_actions.request_extension(session, reference=reference, actor=MANAGER, now=late,
+                                        amount=10, reason="Chair's meeting set")
+    with transaction(sessions) as session:
+        # The chair owns this stage and approves the manager's request.
+        board_actions.decide_extension(session, reference=reference, actor=CHAIR, now=late, approve=True)
+        disagreement = d.get(session, reference)
+        assert disagreement.due_at > late and disagreement.final_stage_overdue_at is None
+
+
+def test_reassignment_stays_in_the_partnership_and_keeps_the_clock(sessions, reference):
+    with transaction(sessions) as session:
+        import_csv(session, "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
+                   "Otto Outside,otto@elsewhere.example,Elsewhere,other-partnership,named_professional,,,,\n")
+    with transaction(sessions) as session, pytest.raises(InvalidInput) as refused:
+        board_actions.reassign(session, reference=reference, actor=MANAGER, now=MONDAY,
+                               new_owner_email="otto@elsewhere.example", reason="x")
+    assert "new_owner" in refused.value.problems
+    later = MONDAY + timedelta(days=1)
+    with transaction(sessions) as session:
+        board_actions.reassign(session, reference=reference, actor=MANAGER, now=later,
+                               new_owner_email=NAMED_DEPUTY, reason="Leave")
+    with transaction(sessions) as session:
+        file = casefile(session, d.get(session, reference))
+        last = file.stages[-1]
+        assert last.owner == "Nathan Nurse"
+        assert last.deadline.startswith("due 17:00 Thu 26 Nov 2026: 3 working days after Mon 23 Nov")
+        assert "kept when it changed hands" in last.deadline
+
+
+def test_only_the_board_acts(sessions, reference):
+    with transaction(sessions) as session, pytest.raises(NotAllowed, match="board manager or chair"):
+        board_actions.record_meeting(session, reference=reference, actor=RAISER, now=MONDAY,
+                                     held_on=MONDAY.date(), attendees="A", outcome="B")
+    with transaction(sessions) as session, pytest.raises(NotAllowed, match="board manager"):
+        board_actions.request_extension(session, reference=reference, actor=NAMED_DEPUTY, now=MONDAY,
+                                        amount=1, reason="x")
