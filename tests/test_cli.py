@@ -182,3 +182,12 @@ def test_board_report_on_the_command_line(run, tmp_path):
     text = run("board-report", "--now", "2026-11-24T10:00:00+00:00").stdout
     assert "practitioner: 0-7 days 1" in text and "Urgent track: 0" in text
     assert "Example Trust -> Example Council: 1" in text
+
+
+def test_board_enrol_prints_an_authenticator_uri_for_board_people_only(run, tmp_path):
+    run("init")
+    run("directory", "import", _write(tmp_path, "d.csv", DIRECTORY_CSV))
+    uri = run("board-enrol", MANAGER).stdout.strip()
+    assert uri.startswith("otpauth://totp/") and "secret=" in uri and "bea.manager" in uri
+    refused = run("board-enrol", RAISER, ok=False)
+    assert "is not a board manager or chair" in refused.stderr
