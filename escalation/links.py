@@ -56,7 +56,7 @@ def link_for(session: Session, row: OutboxMessage, *, base_url: str, now: dateti
         ))
         return f"{base}/signin/{token}"
     if row.link_purpose == "board" and row.context.get("reference"):
-        return f"{base}/board/disagreements/{row.context['reference']}"
+        return f"{base}/board/d/{row.context['reference']}"
     if row.recipient_role in ("board_manager", "chair"):
         return f"{base}/board"
     return None

@@ -373,3 +373,15 @@ def test_demo_mode_enrols_the_board_and_shows_codes(sessions, clock, monkeypatch
         get_settings.cache_clear()
     with TestClient(create_app(sessions, clock=lambda: clock["now"]), headers={"Origin": ORIGIN}) as client:
         assert client.get("/demo/authenticator").status_code == 404  # never outside demo mode
+
+
+def test_links_in_emails_to_the_board_open_the_case_page(client, sessions, clock):
+    from escalation import links
+
+    reference = raise_one(sessions, MONDAY)
+    row = OutboxMessage(link_purpose="board", recipient_role="board_manager", disagreement_id=None,
+                        context={"reference": reference}, recipient_email=MANAGER)
+    with transaction(sessions) as session:
+        path = links.link_for(session, row, base_url="", now=MONDAY)
+    board_sign_in(client, sessions, clock, MANAGER)
+    assert path == f"/board/d/{reference}" and client.get(path).status_code == 200
