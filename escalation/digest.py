@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from escalation import notifications
-from escalation.calendar import local_time
+from escalation.calendar import local_text, local_time
 from escalation.models import Disagreement, OutboxMessage, Person
 
 
@@ -35,7 +35,19 @@ def digest_counts(session: Session, partnership: str, now: datetime) -> dict:
         "reached_manager": count(open_, Disagreement.stage_key == "board_manager"),
         "reached_chair": count(open_, Disagreement.stage_key == "chair"),
         "undelivered": undelivered,
+        "most_overdue": _most_overdue(session, partnership, now),
     }
+
+
+def _most_overdue(session: Session, partnership: str, now: datetime, limit: int = 10) -> list[list[str]]:
+    """References and deadlines (never case content) of the longest-overdue open disagreements."""
+    rows = session.execute(
+        select(Disagreement.reference, Disagreement.due_at)
+        .where(Disagreement.partnership == partnership, Disagreement.status == "open",
+               Disagreement.due_at <= now)
+        .order_by(Disagreement.due_at, Disagreement.id).limit(limit)
+    )
+    return [[reference, local_text(due)] for reference, due in rows]
 
 
 def queue_digests(session: Session, now: datetime) -> int:

@@ -110,3 +110,15 @@ def test_only_the_board_acts(sessions, reference):
     with transaction(sessions) as session, pytest.raises(NotAllowed, match="board manager"):
         board_actions.request_extension(session, reference=reference, actor=NAMED_DEPUTY, now=MONDAY,
                                         amount=1, reason="x")
+
+
+def test_the_digest_names_the_longest_overdue_by_reference(sessions, reference):
+    from escalation.digest import digest_counts
+
+    older = raise_one(sessions, MONDAY - timedelta(days=20), child_reference="TEST-CHILD-OLD")
+    now = utc(2026, 11, 27, 9)
+    with transaction(sessions) as session:
+        counts = digest_counts(session, "example-partnership", now)
+    assert counts["overdue"] == 2
+    assert [ref for ref, _ in counts["most_overdue"]] == [older, reference]
+    assert counts["most_overdue"][1][1] == "17:00 Thu 26 Nov 2026"
