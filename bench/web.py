@@ -22,7 +22,7 @@ import uuid
 from datetime import datetime, timezone
 
 import httpx
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
 from escalation import apikeys, links, signin
 from bench.common import temporary_schema

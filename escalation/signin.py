@@ -23,6 +23,11 @@ IDLE_TIMEOUT = timedelta(hours=2)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 
 
+def looks_like_email(email: str) -> bool:
+    """Enough of a shape to send to: one line, no spaces or separators, an @."""
+    return "@" in email and len(email) <= 320 and not any(c in email for c in "\r\n\0 ,")
+
+
 def may_sign_in(session: Session, email: str, allowed_domains: list[str]) -> bool:
     person = find_person(session, email)
     if person is not None:

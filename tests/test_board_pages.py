@@ -11,19 +11,12 @@ from sqlalchemy import select
 from escalation import disagreements as d
 from escalation import second_factor
 from escalation.db import transaction
-from escalation.models import DeadlineExtension, Disagreement, Event, OutboxMessage, WebSession
+from escalation.models import DeadlineExtension, Disagreement, OutboxMessage, WebSession
 from escalation.sweep import run_sweep
 from tests.board_helpers import board_sign_in, csrf_of, enrol
 from tests.factories import CHAIR, DESIGNATED, MANAGER, NAMED, NAMED_DEPUTY, RAISER, raise_one, utc
+from tests.test_sweep import _events
 from tests.test_web import MONDAY, _link, client, clock  # noqa: F401  (fixtures)
-
-
-def _events(sessions, reference: str) -> list[Event]:
-    with transaction(sessions) as session:
-        disagreement = d.get(session, reference)
-        return list(session.execute(
-            select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
-        ).scalars())
 
 
 # --- sign-in ----------------------------------------------------------------------------------

@@ -11,12 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from escalation import apikeys, links
+from escalation import apikeys
 from escalation import disagreements as d
 from escalation.db import transaction
-from escalation.models import Disagreement, Event, LinkToken, OutboxMessage
+from escalation.models import Event, LinkToken, OutboxMessage
 from escalation.sweep import run_sweep
 from escalation.web.app import create_app
+from tests.board_helpers import link_path
 from tests.factories import NAMED, RAISER, due_at, load_directory, raise_data, raise_one
 from tests.test_sweep import COUNTERPART, MONDAY
 
@@ -45,13 +46,7 @@ def key(sessions, client):
 
 def _link(sessions, recipient: str, kind: str = "stage_assigned") -> str:
     """The path of the link the recipient's latest email of `kind` would carry."""
-    with transaction(sessions) as session:
-        row = session.execute(
-            select(OutboxMessage)
-            .where(OutboxMessage.recipient_email == recipient, OutboxMessage.kind == kind)
-            .order_by(OutboxMessage.id.desc())
-        ).scalars().first()
-        return links.link_for(session, row, base_url="", now=MONDAY)
+    return link_path(sessions, recipient, kind, MONDAY)
 
 
 def _snapshot(sessions, reference: str) -> tuple:
