@@ -1,0 +1,336 @@
+"""The board manager's directory admin: add and edit people, import and export one partnership's
+CSV, and the gaps in the directory that would stall escalation.
+
+The form and the CSV share one set of rules (escalation.directory.DirectoryRow). Everything is
+scoped to one partnership: a person of another partnership is "not found", and an import that
+touches another partnership is refused whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from escalation.directory import (
+    CSV_COLUMNS,
+    ROLE_WORDS,
+    DirectoryRow,
+    find_person,
+    import_csv,
+    normalise_email,
+    role_holders,
+)
+from escalation.errors import DirectoryError, InvalidInput, NotFound
+from escalation.models import ROLES, Disagreement, Person, PersonRole
+from escalation.policy import Policy
+
+PARTNERSHIP_ROLES = ("designated_professional", "board_manager", "chair")
+MAX_LENGTHS = {"name": 200, "email": 320, "organisation": 200, "job_title": 200}  # the columns'
+FIELD_WORDS = {
+    "name": "Enter their name",
+    "email": "Enter an email address in the correct format, like name@example.org.uk",
+    "organisation": "Enter their organisation",
+    "roles": "Select roles from the list",
+    "absent_from": "The start of the absence must be a real date, like 27 3 2026",
+    "absent_until": "The end of the absence must be a real date, like 27 3 2026",
+}
+ABSENCE_PROBE = {"name": "-", "email": "probe@example.org", "organisation": "-", "roles": [],
+                 "deputy_email": ""}
+# DirectoryRow's rules across fields, by their message: the form field to show them on, in words.
+ROW_RULES = {
+    "absent_until: is before absent_from":
+        ("absent_until", "The end of the absence must be the same as or after its start"),
+    "absent_until: give absent_from as well":
+        ("absent_from", "Enter when the absence starts, as well as when it ends"),
+    "deputy_email: a person cannot be their own deputy":
+        ("deputy", "A person cannot be their own deputy"),
+}
+
+
+# --- add and edit -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonForm:
+    """What the form gave, as typed. Dates are ISO text ("" when blank); deputy is a person id."""
+
+    name: str = ""
+    email: str = ""
+    organisation: str = ""
+    job_title: str = ""
+    roles: tuple[str, ...] = ()
+    deputy: str = ""
+    absent_from: str = ""
+    absent_until: str = ""
+    active: bool = True
+
+    @classmethod
+    def of(cls, person: Person) -> PersonForm:
+        return cls(
+            name=person.name, email=person.email, organisation=person.organisation,
+            job_title=person.job_title, roles=tuple(role for role in ROLES if role in person.roles),
+            deputy=str(person.deputy_id or ""), absent_from=_iso(person.absent_from),
+            absent_until=_iso(person.absent_until), active=person.active,
+        )
+
+
+def person_in(session: Session, partnership: str, person_id: int) -> Person:
+    """The person, if they are in `partnership`; otherwise NotFound (never "forbidden")."""
+    person = session.get(Person, person_id)
+    if person is None or person.partnership != partnership:
+        raise NotFound("no such person in your partnership")
+    return person
+
+
+def people_in(session: Session, partnership: str) -> list[Person]:
+    return list(session.execute(
+        select(Person).where(Person.partnership == partnership).order_by(Person.name, Person.id)
+    ).scalars())
+
+
+def save_person(
+    session: Session, *, partnership: str, form: PersonForm, person: Person | None = None,
+    editor_id: int | None = None,
+) -> Person:
+    """Add a person (`person` None) or update one, in `partnership`.
+
+    Raises InvalidInput mapping each form field to what is wrong; nothing is changed then.
+    """
+    problems = {field: f"Must be {most} characters or fewer" for field, most in MAX_LENGTHS.items()
+                if len(getattr(form, field).strip()) > most}
+    deputy = _deputy(session, partnership, form.deputy, person, problems)
+    row = _row(form, partnership, deputy, problems)
+    if row is not None:
+        holder = find_person(session, row.email)
+        if holder is not None and holder is not person:
+            problems.setdefault("email", "Someone in the directory already has this email address")
+    if person is not None and person.id == editor_id:
+        _keep_own_access(person, form, problems)
+    if problems:
+        raise InvalidInput(problems)
+    person = person or Person(partnership=partnership)
+    person.name, person.email, person.organisation = row.name, row.email, row.organisation
+    person.job_title = row.job_title.strip()
+    person.absent_from, person.absent_until = row.absent_from, row.absent_until
+    person.deputy, person.active = deputy, form.active
+    _set_roles(person, row.roles)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def _row(form: PersonForm, partnership: str, deputy: Person | None,
+         problems: dict[str, str]) -> DirectoryRow | None:
+    fields = {"name": form.name, "email": form.email, "organisation": form.organisation,
+              "partnership": partnership, "roles": list(form.roles), "job_title": form.job_title,
+              "deputy_email": deputy.email if deputy else "", "absent_from": form.absent_from,
+              "absent_until": form.absent_until}
+    try:
+        return DirectoryRow(**fields)
+    except ValidationError as error:
+        items = error.errors()
+    if not any(item["loc"] and str(item["loc"][0]).startswith("absent") for item in items):
+        items += _absence_errors(fields)
+    for item in items:
+        field, words = _form_problem(item)
+        problems.setdefault(field, words)
+    return None
+
+
+def _absence_errors(fields: dict) -> list:
+    # Pydantic skips the row-wide rules when any field is wrong; check the absence on its own
+    # (same rules, other fields set aside) so the form shows every problem at once.
+    try:
+        DirectoryRow(**{**fields, **ABSENCE_PROBE})
+    except ValidationError as error:
+        return error.errors()
+    return []
+
+
+def _form_problem(item: dict) -> tuple[str, str]:
+    message = item["msg"].removeprefix("Value error, ")
+    if not item["loc"]:
+        return ROW_RULES.get(message, ("form", message))
+    field = str(item["loc"][0])
+    return field, FIELD_WORDS.get(field, message[:1].upper() + message[1:])
+
+
+def _deputy(session: Session, partnership: str, deputy_id: str, person: Person | None,
+            problems: dict[str, str]) -> Person | None:
+    deputy_id = deputy_id.strip()
+    if not deputy_id:
+        return None
+    deputy = session.get(Person, int(deputy_id)) if is_id(deputy_id) else None
+    if deputy is None or deputy.partnership != partnership:
+        problems["deputy"] = "Select a deputy from the list"
+        return None
+    if person is not None and deputy.id == person.id:
+        problems["deputy"] = "A person cannot be their own deputy"
+        return None
+    return deputy
+
+
+def _keep_own_access(person: Person, form: PersonForm, problems: dict[str, str]) -> None:
+    # Otherwise a board manager could lock themselves (and perhaps the partnership) out: the
+    # sign-in session is held by email, and the board pages need an active board manager.
+    if normalise_email(form.email) != person.email:
+        problems["email"] = "You cannot change your own email address; ask another board manager"
+    if "board_manager" not in form.roles:
+        problems["roles"] = ("You cannot remove your own board manager role; "
+                             "ask another board manager")
+    if not form.active:
+        problems["active"] = "You cannot make yourself inactive; ask another board manager"
+
+
+def _set_roles(person: Person, roles: Iterable[str]) -> None:
+    wanted = list(dict.fromkeys(roles))
+    kept = [row for row in person.role_rows if row.role in wanted]
+    held = {row.role for row in kept}
+    person.role_rows = kept + [PersonRole(role=role) for role in wanted if role not in held]
+
+
+def is_id(text: str) -> bool:
+    """Digits that fit a database integer (a longer number would be a database error)."""
+    return text.isdigit() and len(text) <= 9
+
+
+def open_stages_owned(session: Session, person_id: int) -> int:
+    return session.execute(
+        select(func.count()).select_from(Disagreement)
+        .where(Disagreement.owner_id == person_id, Disagreement.status == "open")
+    ).scalar_one()
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+# --- gaps that would stall escalation ---------------------------------------------------------
+
+
+def role_gaps(
+    session: Session, *, partnership: str, policies: Iterable[Policy], on: date
+) -> list[str]:
+    """Warnings, in words, about roles the partnership's policies need but nobody can take up
+    on local date `on`: no active holder, or every holder absent. Empty when all is well."""
+    policies = [policy for policy in policies if policy.partnership == partnership]
+    if not policies:
+        return [f"No escalation policy is loaded for {partnership}, so no stage has an owner."]
+    # The board manager holds any stage whose role has nobody, so the partnership always needs one.
+    needed = {stage.owner for policy in policies for stage in policy.stages} | {"board_manager"}
+    warnings = []
+    if "named_professional" in needed:
+        for organisation in _organisations_with_practitioners(session, partnership):
+            holders = role_holders(session, "named_professional", partnership, organisation)
+            warnings += _gap("named_professional", holders, on, f" in {organisation}")
+    for role in PARTNERSHIP_ROLES:
+        if role in needed:
+            warnings += _gap(role, role_holders(session, role, partnership), on, "")
+    return warnings + _inactive_owners(session, partnership)
+
+
+def _gap(role: str, holders: list[Person], on: date, where: str) -> list[str]:
+    words = ROLE_WORDS[role]
+    if not holders:
+        if role == "board_manager":
+            return ["Nobody is an active board manager: a stage whose owner is missing has "
+                    "nobody to hold it, and escalation will stall."]
+        return [f"Nobody is an active {words}{where}: their stages will go to the board manager."]
+    if all(holder.is_absent_on(on) for holder in holders):
+        names = ", ".join(holder.name for holder in holders)
+        return [f"Every {words}{where} is absent today ({names}): their stages go to a "
+                "deputy, or the board manager."]
+    return []
+
+
+def _organisations_with_practitioners(session: Session, partnership: str) -> list[str]:
+    names = session.execute(
+        select(Person.organisation).join(PersonRole)
+        .where(PersonRole.role == "practitioner", Person.partnership == partnership, Person.active)
+    ).scalars()
+    by_key = {name.strip().lower(): name.strip() for name in names}
+    return sorted(by_key.values(), key=str.lower)
+
+
+def _inactive_owners(session: Session, partnership: str) -> list[str]:
+    rows = session.execute(
+        select(Person.name, func.count(Disagreement.id))
+        .join(Disagreement, Disagreement.owner_id == Person.id)
+        .where(Person.partnership == partnership, Person.active.is_(False),
+               Disagreement.status == "open")
+        .group_by(Person.id, Person.name).order_by(Person.name)
+    ).all()
+    return [f"{name} is inactive but still owns {stages_words(count)}: "
+            "reassign them from the dashboard." for name, count in rows]
+
+
+def stages_words(count: int) -> str:
+    return f"{count} open stage{'s' if count != 1 else ''}"
+
+
+# --- one partnership's CSV --------------------------------------------------------------------
+
+
+def export_partnership_csv(session: Session, partnership: str) -> str:
+    """The partnership's active people, in the columns import_csv reads.
+
+    Inactive people are left out: the CSV has no "active" column and an import makes everyone
+    in the file active, so exporting them would bring them back on the round trip.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for person in people_in(session, partnership):
+        if person.active:
+            writer.writerow([
+                person.name, person.email, person.organisation, person.partnership,
+                ";".join(sorted(person.roles)), person.job_title,
+                person.deputy.email if person.deputy else "",
+                _iso(person.absent_from), _iso(person.absent_until),
+            ])
+    return out.getvalue()
+
+
+def import_partnership_csv(session: Session, *, text: str, partnership: str) -> int:
+    """import_csv, refusing the whole file if any row is for, or would take a person or deputy
+    from, another partnership. Raises DirectoryError with one line per problem ("row 3: ...");
+    nothing is changed then. Returns the number of people added or updated."""
+    problems = _foreign_rows(session, text, partnership)
+    with session.begin_nested():  # raising inside undoes import_csv's writes
+        try:
+            count = import_csv(session, text)
+        except DirectoryError as error:
+            problems += str(error).splitlines()
+        if problems:
+            raise DirectoryError("\n".join(sorted(problems, key=_row_number)))
+    return count
+
+
+def _foreign_rows(session: Session, text: str, partnership: str) -> list[str]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    problems = []
+    for number, raw in enumerate(reader, start=2):
+        given = (raw.get("partnership") or "").strip()
+        if given and given != partnership:
+            problems.append(f"row {number}: partnership: {given!r} is not your partnership "
+                            f"({partnership})")
+            continue
+        for column in ("email", "deputy_email"):
+            other = find_person(session, raw.get(column) or "")
+            if other is not None and other.partnership != partnership:
+                problems.append(f"row {number}: {column}: {normalise_email(raw[column])} "
+                                "is in another partnership's directory")
+    return problems
+
+
+def _row_number(problem: str) -> int:
+    found = re.match(r"row (\d+):", problem)
+    return int(found.group(1)) if found else 0

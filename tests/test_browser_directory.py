@@ -1,0 +1,78 @@
+"""Editing the directory in Debian's Chromium: the board manager sees a gap that would stall
+escalation, fills it, records someone's absence, and has a bad CSV file refused. axe-core on the
+list and the forms."""
+
+from __future__ import annotations
+
+from escalation import second_factor
+from escalation.db import transaction
+from escalation.directory import find_person
+from tests.board_helpers import enrol
+from tests.factories import DESIGNATED, MANAGER, NAMED
+from tests.smtp_server import Server
+from tests.test_browser import NOW, _check, _link_in_latest_email, _send_emails, page, pytestmark, site  # noqa: F401
+
+
+def _sign_in_as_board_manager(site, page, sessions) -> None:
+    secret = enrol(sessions, MANAGER)
+    with Server() as mail:
+        page.goto(f"{site}/board/signin")
+        page.fill("#email", MANAGER)
+        page.click("text=Send me a sign-in link")
+        _send_emails(sessions, mail)
+        page.goto(_link_in_latest_email(mail, MANAGER, "sign-in link"))
+        page.click("button:has-text('Sign in')")
+    page.fill("#code", second_factor.code_at(secret, NOW))  # the server's clock is fixed at NOW
+    page.click("text=Continue")
+    assert page.inner_text("h1") == "Open disagreements"
+
+
+def test_the_board_manager_fills_a_gap_and_records_an_absence(site, page, sessions):
+    with transaction(sessions) as session:
+        find_person(session, DESIGNATED).active = False
+    _sign_in_as_board_manager(site, page, sessions)
+
+    page.click(".govuk-service-navigation a:has-text('Directory')")
+    assert page.inner_text("h1") == "Directory"
+    assert "Nobody is an active designated professional" in page.inner_text("#gaps")
+    _check(page, "directory-01-list-with-a-gap")
+
+    page.click("text=Add a person")
+    page.fill("#name", "Nell New")
+    page.fill("#email", "not an email")
+    page.click("button:has-text('Save')")
+    assert "Enter an email address in the correct format" in page.inner_text(".govuk-error-summary")
+    assert page.input_value("#name") == "Nell New"
+    _check(page, "directory-02-add-errors")
+    page.fill("#email", "nell.new@icb.example")
+    page.fill("#organisation", "Example ICB")
+    page.fill("#job_title", "Designated nurse")
+    page.get_by_label("Designated professional").check()
+    page.click("button:has-text('Save')")
+    assert "Saved Nell New." in page.inner_text(".govuk-notification-banner--success")
+    assert page.locator("#gaps").count() == 0
+    assert "Designated nurse" in page.inner_text("#people")
+
+    page.click("#people a:has-text('Nadia Named')")
+    assert page.inner_text("h1") == "Edit Nadia Named"
+    _check(page, "directory-03-edit")
+    page.fill("#absent_from-day", "1")
+    page.fill("#absent_from-month", "12")
+    page.fill("#absent_from-year", "2026")
+    page.fill("#absent_until-day", "4")
+    page.fill("#absent_until-month", "12")
+    page.fill("#absent_until-year", "2026")
+    page.click("button:has-text('Save')")
+    assert "Saved Nadia Named." in page.inner_text(".govuk-notification-banner--success")
+    row = page.locator("#people tr", has_text=NAMED)
+    assert "1 Dec 2026 to 4 Dec 2026" in row.inner_text()
+    _check(page, "directory-04-list-after-edits")
+
+    page.click("text=Import from CSV")
+    _check(page, "directory-05-import")
+    page.set_input_files("#csv_file", files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": (
+        b"name,email,organisation,partnership,roles\nBad Row,not-an-email,Example ICB,"
+        b"example-partnership,practitioner\n")}])
+    page.click("button:has-text('Import')")
+    assert "Row 2: email" in page.inner_text(".govuk-error-summary")
+    _check(page, "directory-06-import-refused")

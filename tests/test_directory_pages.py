@@ -1,0 +1,311 @@
+"""The board's directory pages through HTTP: the list and its gap warnings, add and edit, CSV
+export and import, and who may do what; each on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import select
+
+from escalation import disagreements as d
+from escalation.db import transaction
+from escalation.directory import find_person, import_csv
+from escalation.models import Person, WebSession
+from tests.board_helpers import board_sign_in, csrf_of
+from tests.factories import CHAIR, DESIGNATED, MANAGER, NAMED, NAMED_DEPUTY, RAISER, raise_one
+from tests.test_web import MONDAY, client, clock  # noqa: F401  (fixtures)
+
+OTHER = "olga.other@other-partnership.example"
+HEADER = "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
+NEW = "nell.new@icb.example"
+
+
+@pytest.fixture
+def other_partnership(sessions):
+    with transaction(sessions) as session:
+        import_csv(session, HEADER + f"Olga Other,{OTHER},Other Trust,other-partnership,board_manager,,,,\n")
+    return _id(sessions, OTHER)
+
+
+@pytest.fixture
+def manager(client, sessions, clock):
+    """Signed in as the board manager; the session's CSRF token."""
+    board_sign_in(client, sessions, clock, MANAGER)
+    return csrf_of(client.get("/board/directory/new").text)
+
+
+def _id(sessions, email: str) -> int:
+    with transaction(sessions) as session:
+        return find_person(session, email).id
+
+
+def _person(sessions, email: str) -> Person | None:
+    with transaction(sessions) as session:
+        person = find_person(session, email)
+        if person is not None and person.deputy is not None:
+            person.deputy.email  # loaded while the session is open
+        return person
+
+
+def _form(csrf: str, **overrides) -> dict:
+    data = {"csrf": csrf, "name": "Nell New", "email": NEW, "organisation": "Example ICB",
+            "job_title": "Designated nurse", "roles": ["designated_professional"], "deputy": "",
+            "absent_from-day": "", "absent_from-month": "", "absent_from-year": "",
+            "absent_until-day": "", "absent_until-month": "", "absent_until-year": "", "active": "yes"}
+    data.update(overrides)
+    return data
+
+
+def _form_of(sessions, csrf: str, email: str, **overrides) -> dict:
+    """The edit form as the page would post it for this person, with some fields changed."""
+    person = _person(sessions, email)
+    current = {"name": person.name, "email": person.email, "organisation": person.organisation,
+               "job_title": person.job_title, "roles": sorted(person.roles),
+               "deputy": str(person.deputy_id or "")}
+    return _form(csrf, **{**current, **overrides})
+
+
+def _gaps(client) -> str:
+    page = client.get("/board/directory")
+    assert page.status_code == 200
+    return page.text.split('id="gaps"', 1)[1].split("</ul>", 1)[0] if 'id="gaps"' in page.text else ""
+
+
+def _upload(client, csrf: str, text: str):
+    return client.post("/board/directory/import", data={"csrf": csrf},
+                       files={"csv_file": ("people.csv", text.encode(), "text/csv")}, follow_redirects=False)
+
+
+def _directory(sessions) -> list[tuple]:
+    with transaction(sessions) as session:
+        people = session.execute(select(Person).order_by(Person.email)).scalars()
+        return [(p.name, p.email, p.partnership, p.job_title, tuple(sorted(p.roles)), p.deputy_id,
+                 p.absent_from, p.absent_until, p.active) for p in people]
+
+
+# --- the list and its warnings ----------------------------------------------------------------
+
+
+def test_the_list_shows_only_our_partnerships_people(client, sessions, manager, other_partnership):
+    page = client.get("/board/directory").text
+    for name in ("Hana Visitor", "Nadia Named", "Dev Designated", "Bea Manager", "Chris Chair"):
+        assert name in page
+    assert "Olga Other" not in page and OTHER not in page
+    assert _gaps(client) == ""  # the factory directory has every role the default policy needs
+
+
+def test_deactivating_the_designated_professional_warns_until_another_is_added(client, sessions, manager):
+    done = client.post(f"/board/directory/{_id(sessions, DESIGNATED)}",
+                       data=_form_of(sessions, manager, DESIGNATED, active=""), follow_redirects=False)
+    assert done.status_code == 303
+    assert "Nobody is an active designated professional" in _gaps(client)
+    assert client.post("/board/directory/new", data=_form(manager), follow_redirects=False).status_code == 303
+    assert _gaps(client) == ""
+
+
+def test_an_organisation_with_practitioners_but_no_named_professional_is_warned(client, manager):
+    client.post("/board/directory/new", follow_redirects=False, data=_form(
+        manager, name="Sam Social", email="sam.social@council.example", organisation="Example Council",
+        roles=["practitioner"]))
+    assert _gaps(client).count("Nobody is an active named professional") == 1
+    assert "named professional in Example Council" in _gaps(client)
+
+
+def test_a_role_whose_every_holder_is_absent_today_is_warned(client, sessions, manager):
+    client.post(f"/board/directory/{_id(sessions, DESIGNATED)}", follow_redirects=False, data=_form_of(
+        sessions, manager, DESIGNATED, **{"absent_from-day": "20", "absent_from-month": "11",
+                                          "absent_from-year": "2026", "absent_until-day": "27",
+                                          "absent_until-month": "11", "absent_until-year": "2026"}))
+    assert "Every designated professional is absent today (Dev Designated)" in _gaps(client)
+    assert "Absent today" in client.get("/board/directory").text
+
+
+def test_removing_the_last_board_manager_role_is_refused_for_yourself(client, sessions, manager):
+    refused = client.post(f"/board/directory/{_id(sessions, MANAGER)}",
+                          data=_form_of(sessions, manager, MANAGER, roles=["chair"], active=""))
+    assert refused.status_code == 422
+    assert "cannot remove your own board manager role" in refused.text
+    assert "cannot make yourself inactive" in refused.text
+    assert _person(sessions, MANAGER).roles == {"board_manager"}
+
+
+# --- add and edit -----------------------------------------------------------------------------
+
+
+def test_a_person_added_appears_with_their_roles(client, sessions, manager):
+    done = client.post("/board/directory/new", follow_redirects=False,
+                       data=_form(manager, email=" Nell.New@ICB.example ",
+                                  roles=["designated_professional", "practitioner"]))
+    assert done.status_code == 303
+    page = client.get(done.headers["location"]).text
+    assert "Saved Nell New." in page and NEW in page
+    person = _person(sessions, NEW)
+    assert person.roles == {"designated_professional", "practitioner"}
+    assert person.partnership == "example-partnership" and person.active
+
+
+def test_bad_input_is_shown_again_with_what_was_typed_and_nothing_is_added(client, sessions, manager):
+    before = _directory(sessions)
+    page = client.post("/board/directory/new", data=_form(
+        manager, name="  ", email="nell at icb", job_title="Typed title",
+        **{"absent_from-day": "10", "absent_from-month": "12", "absent_from-year": "2026",
+           "absent_until-day": "1", "absent_until-month": "12", "absent_until-year": "2026"}))
+    assert page.status_code == 422
+    assert "There is a problem" in page.text and page.text.count("govuk-error-summary__list") == 1
+    for anchor in ("#name", "#email", "#absent_until-day"):
+        assert f'href="{anchor}"' in page.text
+    assert "Enter their name" in page.text and "same as or after its start" in page.text
+    assert 'value="nell at icb"' in page.text and 'value="Typed title"' in page.text
+    assert 'value="10"' in page.text and 'value="designated_professional" checked' in page.text
+    assert _directory(sessions) == before
+
+
+@pytest.mark.parametrize("day,month,year", [("31", "2", "2026"), ("1", "12", "26"), ("x", "12", "2026")])
+def test_a_date_that_does_not_exist_is_refused(client, manager, day, month, year):
+    page = client.post("/board/directory/new", data=_form(
+        manager, **{"absent_from-day": day, "absent_from-month": month, "absent_from-year": year}))
+    assert page.status_code == 422 and "start of the absence must be a real date" in page.text
+    assert 'href="#absent_from-day"' in page.text and f'value="{year}"' in page.text
+
+
+def test_an_email_already_in_the_directory_is_refused(client, sessions, manager, other_partnership):
+    for email in (NAMED.upper(), OTHER):
+        page = client.post("/board/directory/new", data=_form(manager, email=email))
+        assert page.status_code == 422 and "already has this email address" in page.text
+    assert _person(sessions, OTHER).partnership == "other-partnership"
+
+
+def test_editing_sets_the_deputy_and_the_absence(client, sessions, manager):
+    done = client.post(f"/board/directory/{_id(sessions, DESIGNATED)}", follow_redirects=False,
+                       data=_form_of(sessions, manager, DESIGNATED, deputy=str(_id(sessions, NAMED)),
+                                     **{"absent_from-day": "1", "absent_from-month": "12",
+                                        "absent_from-year": "2026"}))
+    assert done.status_code == 303
+    person = _person(sessions, DESIGNATED)
+    assert person.deputy.email == NAMED and str(person.absent_from) == "2026-12-01"
+    assert person.absent_until is None
+    page = client.get(f"/board/directory/{person.id}").text
+    assert 'value="1"' in page and 'value="12"' in page and 'value="2026"' in page
+    assert f'<option value="{_id(sessions, NAMED)}" selected' in page
+    assert f'<option value="{person.id}"' not in page  # not offered as their own deputy
+    assert "From 1 Dec 2026" in client.get("/board/directory").text
+
+
+def test_a_deputy_loop_is_allowed_but_not_being_your_own_deputy(client, sessions, manager):
+    named, cover = _id(sessions, NAMED), _id(sessions, NAMED_DEPUTY)
+    loop = client.post(f"/board/directory/{cover}", follow_redirects=False,
+                       data=_form_of(sessions, manager, NAMED_DEPUTY, deputy=str(named)))
+    assert loop.status_code == 303 and _person(sessions, NAMED_DEPUTY).deputy_id == named
+    own = client.post(f"/board/directory/{named}", data=_form_of(sessions, manager, NAMED, deputy=str(named)))
+    assert own.status_code == 422 and "cannot be their own deputy" in own.text
+    assert _person(sessions, NAMED).deputy_id == cover
+
+
+def test_a_deputy_from_another_partnership_is_refused(client, sessions, manager, other_partnership):
+    page = client.post(f"/board/directory/{_id(sessions, NAMED)}",
+                       data=_form_of(sessions, manager, NAMED, deputy=str(other_partnership)))
+    assert page.status_code == 422 and "Select a deputy from the list" in page.text
+
+
+def test_deactivating_an_owner_warns_how_many_open_stages_they_own(client, sessions, manager):
+    reference = raise_one(sessions, MONDAY)
+    with transaction(sessions) as session:
+        d.escalate(session, reference=reference, actor=RAISER, now=MONDAY)
+    done = client.post(f"/board/directory/{_id(sessions, NAMED)}", follow_redirects=False,
+                       data=_form_of(sessions, manager, NAMED, active=""))
+    page = client.get(done.headers["location"]).text
+    assert "Saved Nadia Named. They are inactive but still own 1 open stage" in page
+    assert "Nadia Named is inactive but still owns 1 open stage" in _gaps(client)
+    with transaction(sessions) as session:
+        assert d.get(session, reference).owner.email == NAMED  # not reassigned automatically
+
+
+# --- export and import ------------------------------------------------------------------------
+
+
+def test_the_export_round_trips_through_the_import(client, sessions, manager, other_partnership):
+    client.post(f"/board/directory/{_id(sessions, NAMED_DEPUTY)}", follow_redirects=False,
+                data=_form_of(sessions, manager, NAMED_DEPUTY, **{
+                    "absent_from-day": "1", "absent_from-month": "12", "absent_from-year": "2026",
+                    "absent_until-day": "4", "absent_until-month": "12", "absent_until-year": "2026"}))
+    exported = client.get("/board/directory.csv")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert exported.headers["content-disposition"] == 'attachment; filename="directory-example-partnership.csv"'
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert len(rows) == 6 and {row["partnership"] for row in rows} == {"example-partnership"}
+    before = _directory(sessions)
+    done = _upload(client, manager, exported.text)
+    assert done.status_code == 303
+    assert "6 people added or updated from the file." in client.get(done.headers["location"]).text
+    assert _directory(sessions) == before
+
+
+def test_an_import_with_a_bad_row_changes_nothing_and_names_line_and_field(client, sessions, manager):
+    before = _directory(sessions)
+    page = _upload(client, manager, HEADER + f"Nell New,{NEW},Example ICB,example-partnership,designated_professional,,,,\n"
+                   "Bad Row,not-an-email,Example ICB,example-partnership,practitioner,,,,\n"
+                   f"Nadia Named,{NAMED},Example Trust,example-partnership,wizard,,,,\n")
+    assert page.status_code == 422 and "Nothing was changed" in page.text
+    assert "Row 3: email: &#39;not-an-email&#39; is not an email address" in page.text
+    assert "Row 4: roles: unknown role &#39;wizard&#39;" in page.text
+    assert _directory(sessions) == before
+
+
+def test_an_import_touching_another_partnership_is_refused_whole(client, sessions, manager, other_partnership):
+    before = _directory(sessions)
+    page = _upload(client, manager, HEADER + f"Nell New,{NEW},Example ICB,example-partnership,designated_professional,,,,\n"
+                   "Lou Lake,lou@lake.example,Lake Trust,lakeside-partnership,practitioner,,,,\n"
+                   f"Olga Other,{OTHER},Example ICB,example-partnership,practitioner,,,,\n")
+    assert page.status_code == 422
+    assert "Row 3: partnership: &#39;lakeside-partnership&#39; is not your partnership" in page.text
+    assert f"Row 4: email: {OTHER} is in another partnership" in page.text
+    assert _directory(sessions) == before
+
+
+def test_an_import_without_a_file_a_header_or_utf8_is_refused(client, manager):
+    empty = client.post("/board/directory/import", data={"csrf": manager})
+    assert empty.status_code == 422 and "Select a CSV file" in empty.text
+    blank = _upload(client, manager, "")
+    assert blank.status_code == 422 and "Header: missing column(s) name, email" in blank.text
+    latin = client.post("/board/directory/import", data={"csrf": manager},
+                        files={"csv_file": ("people.csv", "Zoë".encode("latin-1"), "text/csv")})
+    assert latin.status_code == 422 and "CSV UTF-8" in latin.text
+
+
+# --- who may do what --------------------------------------------------------------------------
+
+
+def test_the_chair_may_view_and_export_but_not_change(client, sessions, clock):
+    board_sign_in(client, sessions, clock, CHAIR)
+    page = client.get("/board/directory")
+    assert page.status_code == 200 and "Dev Designated" in page.text and "Add a person" not in page.text
+    assert client.get("/board/directory.csv").status_code == 200
+    csrf = _chair_csrf(sessions)
+    person = _id(sessions, NAMED)
+    for path in ("/board/directory/new", f"/board/directory/{person}", "/board/directory/import"):
+        assert client.get(path).status_code == 403
+        assert client.post(path, data=_form(csrf)).status_code == 403
+    assert _person(sessions, NEW) is None
+
+
+def _chair_csrf(sessions) -> str:
+    with transaction(sessions) as session:
+        return session.execute(select(WebSession.csrf_token).where(WebSession.email == CHAIR)
+                               .order_by(WebSession.id.desc())).scalars().first()
+
+
+def test_another_partnerships_person_is_not_found(client, sessions, manager, other_partnership):
+    assert client.get(f"/board/directory/{other_partnership}").status_code == 404
+    posted = client.post(f"/board/directory/{other_partnership}", data=_form(manager, email=OTHER))
+    assert posted.status_code == 404
+    assert _person(sessions, OTHER).name == "Olga Other"
+    for nonsense in ("999999", "abc", "9" * 30):
+        assert client.get(f"/board/directory/{nonsense}").status_code == 404
+
+
+def test_changes_need_the_forms_csrf_token(client, sessions, manager):
+    assert client.post("/board/directory/new", data=_form("wrong")).status_code == 403
+    assert _upload(client, "wrong", HEADER).status_code == 403
+    assert _person(sessions, NEW) is None
