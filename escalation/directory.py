@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from pydantic import BaseModel, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -143,13 +143,14 @@ CSV_COLUMNS = (
 
 
 class DirectoryRow(BaseModel):
-    name: str
-    email: str
-    organisation: str
-    partnership: str
+    # Lengths are the columns' (models.Person), so a long value is named, not a database error.
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    organisation: str = Field(max_length=200)
+    partnership: str = Field(max_length=100)
     roles: list[str]
-    job_title: str = ""
-    deputy_email: str = ""
+    job_title: str = Field(default="", max_length=200)
+    deputy_email: str = Field(default="", max_length=320)
     absent_from: date | None = None
     absent_until: date | None = None
 

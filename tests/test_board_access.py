@@ -59,6 +59,15 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/board/d/{reference}/extension"): {"manager"},
     ("POST", "/board/d/{reference}/extension/decision"): {"chair"},
     ("POST", "/board/d/{reference}/close"): OURS,
+    # Each manager keeps their own partnership's directory; the chair may look and export.
+    ("GET", "/board/directory"): BOARD_PEOPLE,
+    ("GET", "/board/directory.csv"): BOARD_PEOPLE,
+    ("GET", "/board/directory/new"): {"manager", "other_manager"},
+    ("POST", "/board/directory/new"): {"manager", "other_manager"},
+    ("GET", "/board/directory/import"): {"manager", "other_manager"},
+    ("POST", "/board/directory/import"): {"manager", "other_manager"},
+    ("GET", "/board/directory/{person_id}"): {"manager"},  # one of ours: 404 for the other
+    ("POST", "/board/directory/{person_id}"): {"manager"},
 }
 
 

@@ -91,3 +91,12 @@ def test_export_round_trips(sessions):
     assert f"Nadia Named,{NAMED},Example Trust,example-partnership,named_professional" in exported
     _import(sessions, exported)
     assert _count(sessions) == 6
+
+
+def test_an_over_long_value_is_named_not_a_database_error(sessions):
+
+    long_name = "N" * 201
+    csv_text = ("name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
+                f"{long_name},long@x.example,Org,example-partnership,practitioner,,,,\n")
+    with transaction(sessions) as session, pytest.raises(DirectoryError, match="row 2: name"):
+        import_csv(session, csv_text)
