@@ -94,7 +94,6 @@ def test_export_round_trips(sessions):
 
 
 def test_an_over_long_value_is_named_not_a_database_error(sessions):
-
     long_name = "N" * 201
     csv_text = ("name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
                 f"{long_name},long@x.example,Org,example-partnership,practitioner,,,,\n")

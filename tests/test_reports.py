@@ -1,18 +1,5 @@
-"""Board report figures against values worked out by hand for a fixture of 30 disagreements.
-
-The fixture (default policy, all invented), raised by:
-  A: 12 from Example Trust against Example Council (referral), resolved by the raiser an hour
-     later at the practitioner stage ("decision changed"); children A-1 .. A-12.
-  B:  8 from Example School (no named professional there, so the board manager holds stage 2)
-     against Example Council (icpc_request): escalated by the system at the practitioner
-     deadline, resolved by the board manager two hours later ("decision upheld");
-     children A-1, A-2, B-3 .. B-8.
-  C:  6 urgent from Example Trust against Example Police (conference_decision), raised two days
-     before `now`, left open at the named professional past their 4-hour clock; children
-     A-1, C-2 .. C-6.
-  D:  4 from Example Trust against Example Council (other), raised 40 days before `now` and
-     escalated by the raiser after an hour, open at the named professional, long past due.
-"""
+"""Board report figures against values worked out by hand for the fixture of 30 disagreements
+described in tests/report_fixture.py."""
 
 from __future__ import annotations
 
@@ -20,47 +7,19 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
-from escalation import disagreements as d
 from escalation import reports
 from escalation.db import transaction
-from tests.factories import MANAGER, RAISER, due_at, load_directory, raise_one, utc
-
-T0 = utc(2026, 11, 2, 10)   # Monday
-NOW = utc(2026, 11, 30, 12)  # Monday, four weeks later
-PARTNERSHIP = "example-partnership"
-SCHOOL = {"name": "Pat Practitioner", "email": "pat@school.example", "organisation": "Example School",
-          "role": "Designated safeguarding lead"}
-POLICE = {"name": "Pc Poole", "email": "poole@police.example", "organisation": "Example Police",
-          "role": "Public protection officer"}
+from escalation.models import Disagreement
+from tests.factories import DEFAULT, load_directory
+from tests.report_fixture import HAND_COUNTED, NOW, PARTNERSHIP, T0, raise_the_thirty
 
 
 @pytest.fixture
 def fixture(sessions):
     load_directory(sessions)
-    for number in range(1, 13):
-        reference = raise_one(sessions, T0, child_reference=f"A-{number}", category="referral")
-        with transaction(sessions) as session:
-            d.resolve(session, reference=reference, actor=RAISER, now=T0 + timedelta(hours=1),
-                      outcome="decision_changed", summary="Assessment opened")
-    for child in ["A-1", "A-2", *(f"B-{n}" for n in range(3, 9))]:
-        reference = raise_one(sessions, T0, raiser=SCHOOL, child_reference=child, category="icpc_request")
-        deadline = due_at(sessions, reference)
-        with transaction(sessions) as session:
-            d.escalate(session, reference=reference, actor=d.SYSTEM, now=deadline)
-        with transaction(sessions) as session:
-            d.resolve(session, reference=reference, actor=MANAGER, now=deadline + timedelta(hours=2),
-                      outcome="decision_upheld", summary="Rationale accepted")
-    for child in ["A-1", *(f"C-{n}" for n in range(2, 7))]:
-        raise_one(sessions, NOW - timedelta(days=2), counterpart=POLICE, child_reference=child,
-                  category="conference_decision", immediate_risk=True,
-                  protective_action="Police attended (invented)")
-    raised = NOW - timedelta(days=40)
-    for number in range(1, 5):
-        reference = raise_one(sessions, raised, child_reference=f"D-{number}", category="other")
-        with transaction(sessions) as session:
-            d.escalate(session, reference=reference, actor=RAISER, now=raised + timedelta(hours=1),
-                       reason="No reply")
+    raise_the_thirty(sessions)
     return sessions
 
 
@@ -97,3 +56,66 @@ def test_the_board_report_as_text(fixture):
     assert "Example Trust -> Example Council: 16" in text
     assert "Children with more than one disagreement: 2" in text and "Urgent track: 6" in text
     assert "never raised one: Example ICB, Example Partnership" in text
+
+
+def test_learning_themes_are_counted_over_the_disagreements_the_board_closed(fixture):
+    with transaction(fixture) as session:
+        # Neither an open disagreement nor another partnership's counts, whatever it holds.
+        open_one = session.execute(
+            select(Disagreement).where(Disagreement.child_reference == "D-1")).scalar_one()
+        open_one.learning_themes = ["supervision"]
+        theirs = session.execute(
+            select(Disagreement).where(Disagreement.child_reference == "B-8")).scalar_one()
+        theirs.partnership, theirs.learning_themes = "another-partnership", ["recording"]
+    with transaction(fixture) as session:
+        # B: four "thresholds" + "information_sharing", three "thresholds" + "timeliness" (the
+        # eighth, B-8, had none and has moved partnership).
+        assert reports.learning_theme_mix(session, PARTNERSHIP) == {
+            "thresholds": 7, "information_sharing": 4, "timeliness": 3}
+        assert reports.learning_theme_mix(session, "another-partnership") == {"recording": 1}
+
+
+def test_a_reporting_period_counts_only_what_was_raised_in_it(fixture):
+    day_of_t0 = {"since": T0 - timedelta(hours=10), "until": T0 + timedelta(hours=14)}
+    with transaction(fixture) as session:
+        # Only A and B were raised on T0's day: all resolved, none urgent.
+        assert reports.open_by_stage_and_age(session, PARTNERSHIP, NOW, **day_of_t0) == {}
+        assert reports.resolved_by_stage(session, PARTNERSHIP, **day_of_t0) == {
+            "practitioner": (12, 0.6), "named_professional": (8, 0.4)}
+        # Practitioner: A 12 x 1 h and B 8 x 175 h, median 1 h; named professional: B 8 x 2 h.
+        assert reports.stage_clock(session, PARTNERSHIP, NOW, **day_of_t0) == {
+            "practitioner": {"periods": 20, "breaches": 8, "median_hours": 1.0},
+            "named_professional": {"periods": 8, "breaches": 0, "median_hours": 2.0},
+        }
+        assert reports.category_mix(session, PARTNERSHIP, **day_of_t0) == {"referral": 12, "icpc_request": 8}
+        assert reports.repeat_children(session, PARTNERSHIP, **day_of_t0) == {"A-1": 2, "A-2": 2}
+        assert reports.urgent_count(session, PARTNERSHIP, **day_of_t0) == 0
+        assert reports.learning_theme_mix(session, PARTNERSHIP, **day_of_t0) == {
+            "thresholds": 7, "information_sharing": 4, "timeliness": 3}
+        # Raised before T0: only D, 40 days before NOW.
+        before = {"until": T0}
+        assert reports.open_by_stage_and_age(session, PARTNERSHIP, NOW, **before) == {
+            "named_professional": Counter({"over 30 days": 4})}
+        assert reports.organisation_matrix(session, PARTNERSHIP, **before) == {
+            ("Example Trust", "Example Council"): 4}
+        # Pat Practitioner joined the directory when raising B, but raised nothing before T0.
+        assert reports.never_raised(session, PARTNERSHIP, **before) == [
+            "Example ICB", "Example Partnership", "Example School"]
+        assert reports.learning_theme_mix(session, PARTNERSHIP, **before) == {}
+
+
+def test_the_tables_for_the_pages_and_downloads_match_the_hand_count(fixture):
+    with transaction(fixture) as session:
+        tables = reports.tables(session, PARTNERSHIP, NOW, DEFAULT)
+    assert [table.name for table in tables] == list(HAND_COUNTED)
+    for table in tables:
+        assert (table.headers, table.rows) == HAND_COUNTED[table.name], table.name
+    bars = {table.name: table.bars for table in tables}
+    assert bars["open-by-stage-and-age"] == [
+        ("Named professional or line manager, 0-7 days", 6, "6"),
+        ("Named professional or line manager, 8-30 days", 0, "0"),
+        ("Named professional or line manager, over 30 days", 4, "4")]
+    assert bars["breaches"][1] == ("Named professional or line manager", 10, "10 of 18")
+    assert bars["organisations"] == [("Example Trust → Example Council", 16, "16"),
+                                     ("Example School → Example Council", 8, "8"),
+                                     ("Example Trust → Example Police", 6, "6")]

@@ -1,5 +1,152 @@
-"""Placeholder router (being built)."""
+"""The board's report pages: every figure of escalation/reports.py as a chart with its numbers,
+each downloadable as CSV, and a printable version for board papers.
 
-from fastapi import APIRouter
+Figures cover the user's partnership only, optionally narrowed to disagreements raised between
+two dates (`from`, `to`: local dates, both included). A date that makes no sense is named in an
+error summary and ignored; a CSV is never served for a period other than the one asked for.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from escalation import reports
+from escalation.calendar import local_text
+from escalation.charts import BLUE, bar_chart
+from escalation.db import transaction
+from escalation.errors import NotFound
+from escalation.settings import get_settings
+from escalation.web.board_auth import BoardUser, allow
+from escalation.web.board_pages import page
 
 router = APIRouter(include_in_schema=False)
+EITHER = allow("board_manager", "chair")
+LONDON = ZoneInfo("Europe/London")
+RED = "#d4351c"  # GOV.UK red, for the deadlines missed
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Period:
+    first_day: date | None = None
+    last_day: date | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def since(self) -> datetime | None:
+        return _london_midnight(self.first_day) if self.first_day else None
+
+    @property
+    def until(self) -> datetime | None:
+        return _london_midnight(self.last_day + timedelta(days=1)) if self.last_day else None
+
+    def query(self) -> str:
+        """'?from=…&to=…' for links that keep the period, or ''."""
+        params = {name: day.isoformat() for name, day in (("from", self.first_day), ("to", self.last_day)) if day}
+        return "?" + urlencode(params) if params else ""
+
+    def words(self) -> str:
+        if not (self.first_day or self.last_day):
+            return "All disagreements raised so far"
+        first = f"from {_day_text(self.first_day)} " if self.first_day else ""
+        last = f"to {_day_text(self.last_day)}" if self.last_day else "to date"
+        return f"Disagreements raised {first}{last}"
+
+
+@router.get("/board/reports")
+def reports_page(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
+    return _render(request, user, parse_period(dict(request.query_params)))
+
+
+@router.get("/board/reports/print")
+def printable_page(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
+    return _render(request, user, parse_period(dict(request.query_params)), printable=True)
+
+
+@router.get("/board/reports/{figure}.csv")
+def download(request: Request, figure: str, user: BoardUser = Depends(EITHER)) -> Response:
+    period = parse_period(dict(request.query_params))
+    if period.errors:
+        return _render(request, user, period, status=422)
+    table = next((t for t in _tables(request, user, period) if t.name == figure), None)
+    if table is None:
+        raise NotFound(f"no report called {figure!r}")
+    dates = _safe(period.query())
+    filename = f"{_safe(user.partnership)}-{table.name}{'-' + dates if dates else ''}.csv"
+    return Response(as_csv(table), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def parse_period(params: dict[str, str]) -> Period:
+    """The `from` and `to` dates; a value that makes no sense is named in `errors` and ignored."""
+    period = Period()
+    for name, attribute in (("from", "first_day"), ("to", "last_day")):
+        text = params.get(name, "").strip()
+        if text:
+            try:
+                setattr(period, attribute, date.fromisoformat(text))
+            except ValueError:
+                period.errors[name] = "Enter a real date, like 2026-04-01"
+    if period.first_day and period.last_day and period.first_day > period.last_day:
+        period.errors["to"] = "The end date must be the same as or after the start date"
+        period.last_day = None
+    return period
+
+
+def as_csv(table: reports.Table) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_neutralised(cell) for cell in table.headers])
+    writer.writerows([_neutralised(cell) for cell in row] for row in table.rows)
+    # The byte-order mark makes Excel read the file as UTF-8 (arrows, accented names) rather
+    # than in the Windows code page.
+    return "\ufeff" + out.getvalue()
+
+
+def _render(request: Request, user: BoardUser, period: Period, *, printable: bool = False,
+            status: int = 200) -> Response:
+    figures = [(table, bar_chart(f"chart-{table.name}", table.title, table.bars,
+                                 RED if table.name == "breaches" else BLUE))
+               for table in _tables(request, user, period)]
+    return page(request, "pages/board_reports.html", {
+        "title": "Reports", "user": user, "printable": printable, "figures": figures,
+        "produced": local_text(request.app.state.clock()), "period": period, "query": period.query(),
+        "errors": period.errors,
+        "error_list": [{"text": text, "href": f"#{name}"} for name, text in period.errors.items()],
+    }, status)
+
+
+def _tables(request: Request, user: BoardUser, period: Period) -> list[reports.Table]:
+    policy = request.app.state.policies[get_settings().default_policy]
+    with transaction(request.app.state.sessions) as session:
+        return reports.tables(session, user.partnership, request.app.state.clock(), policy,
+                              since=period.since, until=period.until)
+
+
+def _neutralised(cell: object) -> object:
+    """A text cell a spreadsheet would run as a formula, made plain text (organisation names
+    and child references are typed by people)."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
+def _london_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), LONDON).astimezone(timezone.utc)
+
+
+def _day_text(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-")
