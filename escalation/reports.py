@@ -46,7 +46,8 @@ def open_by_stage_and_age(
 
 
 def resolved_by_stage(
-    session: Session, partnership: str, *, since: datetime | None = None, until: datetime | None = None
+    session: Session, partnership: str, *, since: datetime | None = None,
+    until: datetime | None = None,
 ) -> dict[str, tuple[int, float]]:
     """How many resolved disagreements were resolved at each stage, and their share."""
     counts = Counter(dict(session.execute(
@@ -82,20 +83,23 @@ def stage_clock(
 
 
 def outcome_mix(
-    session: Session, partnership: str, *, since: datetime | None = None, until: datetime | None = None
+    session: Session, partnership: str, *, since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Counter:
     return _count(session, _raised(partnership, since, until), Disagreement.outcome,
                   Disagreement.outcome.is_not(None))
 
 
 def category_mix(
-    session: Session, partnership: str, *, since: datetime | None = None, until: datetime | None = None
+    session: Session, partnership: str, *, since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Counter:
     return _count(session, _raised(partnership, since, until), Disagreement.category)
 
 
 def learning_theme_mix(
-    session: Session, partnership: str, *, since: datetime | None = None, until: datetime | None = None
+    session: Session, partnership: str, *, since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Counter:
     """How many closed disagreements the board tagged with each learning theme.
 
@@ -109,7 +113,8 @@ def learning_theme_mix(
 
 
 def organisation_matrix(
-    session: Session, partnership: str, *, since: datetime | None = None, until: datetime | None = None
+    session: Session, partnership: str, *, since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Counter:
     """(raising organisation, receiving organisation) -> number of disagreements."""
     return Counter({(raiser, receiver): count for raiser, receiver, count in session.execute(
@@ -120,7 +125,8 @@ def organisation_matrix(
 
 
 def repeat_children(
-    session: Session, partnership: str, *, since: datetime | None = None, until: datetime | None = None
+    session: Session, partnership: str, *, since: datetime | None = None,
+    until: datetime | None = None,
 ) -> dict[str, int]:
     """Child references with more than one disagreement (a pattern the board should look at)."""
     return dict(session.execute(
@@ -132,7 +138,8 @@ def repeat_children(
 
 
 def urgent_count(
-    session: Session, partnership: str, *, since: datetime | None = None, until: datetime | None = None
+    session: Session, partnership: str, *, since: datetime | None = None,
+    until: datetime | None = None,
 ) -> int:
     return session.execute(
         select(func.count()).select_from(Disagreement)
@@ -141,7 +148,8 @@ def urgent_count(
 
 
 def never_raised(
-    session: Session, partnership: str, *, since: datetime | None = None, until: datetime | None = None
+    session: Session, partnership: str, *, since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[str]:
     """Organisations in the directory that have never raised a disagreement (under-use)."""
     listed = set(session.execute(
@@ -218,7 +226,7 @@ def tables(
         _matrix_table(matrix),
         _mix_table("categories", "What the disagreements were about", "Category", categories,
                    CATEGORIES),
-        _mix_table("learning-themes", "Learning themes recorded when the board closed a disagreement",
+        _mix_table("learning-themes", "What the board learnt from the disagreements it closed",
                    "Learning theme", learning_theme_mix(session, partnership, **period),
                    LEARNING_THEMES),
         _repeats_table(repeat_children(session, partnership, **period)),
@@ -251,14 +259,15 @@ def _resolved_table(resolved: dict[str, tuple[int, float]], policy: Policy) -> T
 
 
 def _clock_table(clock: dict[str, dict], policy: Policy) -> Table:
-    rows = [(title, _timescales(policy, key), clock[key]["periods"], round(clock[key]["median_hours"], 1))
+    rows = [(title, _timescales(policy, key), clock[key]["periods"],
+             round(clock[key]["median_hours"], 1))
             for key, title in _stages(policy, clock) if key in clock]
     return Table("time-at-stage", "Time spent at each stage, against the policy's clock",
-                 ("Stage", "Policy timescale", "Times a stage was held", "Median hours at the stage"),
+                 ("Stage", "Policy timescale", "Periods at the stage", "Median hours at the stage"),
                  rows, [Bar(title, hours, f"{hours:.1f} h") for title, _, _, hours in rows],
-                 "From entering a stage to leaving it, or to now if it is still there. Working "
-                 "days run to close of business on the last day, so five working days can be "
-                 "up to a week of elapsed hours.")
+                 "Elapsed hours from entering a stage to leaving it, or to now if it is still "
+                 "there. A timescale in working days runs to close of business on its last day: "
+                 "5 working days from 10:00 on a Monday is 175 hours.")
 
 
 def _breaches_table(clock: dict[str, dict], policy: Policy) -> Table:
@@ -268,13 +277,17 @@ def _breaches_table(clock: dict[str, dict], policy: Policy) -> Table:
             periods, breaches = clock[key]["periods"], clock[key]["breaches"]
             rows.append((title, periods, breaches, _percent(breaches / periods)))
     return Table("breaches", "Stages that ran past their deadline",
-                 ("Stage", "Times a stage was held", "Past the deadline", "Share past the deadline (%)"),
-                 rows, [Bar(title, breaches, f"{breaches} of {periods}") for title, periods, breaches, _ in rows],
+                 ("Stage", "Periods at the stage", "Past the deadline",
+                  "Share past the deadline (%)"),
+                 rows, [Bar(title, breaches, f"{breaches} of {periods}")
+                        for title, periods, breaches, _ in rows],
                  "A stage is past its deadline if it ended at or after its due time, or is still "
                  "open after it.")
 
 
-def _mix_table(name: str, title: str, heading: str, counts: Counter, words: dict[str, str]) -> Table:
+def _mix_table(
+    name: str, title: str, heading: str, counts: Counter, words: dict[str, str]
+) -> Table:
     keys = list(words) + sorted(set(counts) - set(words))
     rows = [(words.get(key, key), counts[key]) for key in keys]
     return Table(name, title, (heading, "Disagreements"), rows,
@@ -289,7 +302,8 @@ def _matrix_table(matrix: Counter) -> Table:
     pairs = sorted(matrix.items(), key=lambda item: (-item[1], item[0]))
     return Table("organisations", "Who raises disagreements about whose decisions",
                  ("Raising organisation", *receivers, "Total"), rows,
-                 [Bar(f"{raiser} → {receiver}", count, str(count)) for (raiser, receiver), count in pairs],
+                 [Bar(f"{raiser} → {receiver}", count, str(count))
+                  for (raiser, receiver), count in pairs],
                  "Rows: the organisation that raised it. Columns: the organisation whose decision "
                  "was disputed.")
 

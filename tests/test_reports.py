@@ -87,7 +87,8 @@ def test_a_reporting_period_counts_only_what_was_raised_in_it(fixture):
             "practitioner": {"periods": 20, "breaches": 8, "median_hours": 1.0},
             "named_professional": {"periods": 8, "breaches": 0, "median_hours": 2.0},
         }
-        assert reports.category_mix(session, PARTNERSHIP, **day_of_t0) == {"referral": 12, "icpc_request": 8}
+        assert reports.category_mix(session, PARTNERSHIP, **day_of_t0) == {
+            "referral": 12, "icpc_request": 8}
         assert reports.repeat_children(session, PARTNERSHIP, **day_of_t0) == {"A-1": 2, "A-2": 2}
         assert reports.urgent_count(session, PARTNERSHIP, **day_of_t0) == 0
         assert reports.learning_theme_mix(session, PARTNERSHIP, **day_of_t0) == {

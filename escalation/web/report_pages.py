@@ -51,7 +51,8 @@ class Period:
 
     def query(self) -> str:
         """'?from=…&to=…' for links that keep the period, or ''."""
-        params = {name: day.isoformat() for name, day in (("from", self.first_day), ("to", self.last_day)) if day}
+        days = (("from", self.first_day), ("to", self.last_day))
+        params = {name: day.isoformat() for name, day in days if day}
         return "?" + urlencode(params) if params else ""
 
     def words(self) -> str:
@@ -119,7 +120,8 @@ def _render(request: Request, user: BoardUser, period: Period, *, printable: boo
                for table in _tables(request, user, period)]
     return page(request, "pages/board_reports.html", {
         "title": "Reports", "user": user, "printable": printable, "figures": figures,
-        "produced": local_text(request.app.state.clock()), "period": period, "query": period.query(),
+        "produced": local_text(request.app.state.clock()), "period": period,
+        "query": period.query(),
         "errors": period.errors,
         "error_list": [{"text": text, "href": f"#{name}"} for name, text in period.errors.items()],
     }, status)
