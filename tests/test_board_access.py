@@ -68,6 +68,10 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/board/directory/import"): {"manager", "other_manager"},
     ("GET", "/board/directory/{person_id}"): {"manager"},  # one of ours: 404 for the other
     ("POST", "/board/directory/{person_id}"): {"manager"},
+    # Reports: each board sees its own partnership's figures.
+    ("GET", "/board/reports"): BOARD_PEOPLE,
+    ("GET", "/board/reports/print"): BOARD_PEOPLE,
+    ("GET", "/board/reports/{figure}.csv"): BOARD_PEOPLE,
 }
 
 
@@ -119,7 +123,7 @@ def world(sessions):
 def _path(template: str, persona: str, world: dict) -> str:
     token = world["token"] if persona == "link_holder" else "not-a-real-token-" + "x" * 30
     return (template.replace("{reference}", world["reference"]).replace("{token}", token)
-            .replace("{name}", "nothing.eml").replace("{person_id}", str(world["person_id"])))
+            .replace("{name}", "nothing.eml").replace("{figure}", "categories").replace("{person_id}", str(world["person_id"])))
 
 
 def _succeeded(response) -> bool:

@@ -378,3 +378,10 @@ def test_links_in_emails_to_the_board_open_the_case_page(client, sessions, clock
         path = links.link_for(session, row, base_url="", now=MONDAY)
     board_sign_in(client, sessions, clock, MANAGER)
     assert path == f"/board/d/{reference}" and client.get(path).status_code == 200
+
+
+def test_the_case_page_forms_start_empty(client, sessions, clock):
+    reference = raise_one(sessions, MONDAY)
+    board_sign_in(client, sessions, clock, MANAGER)
+    html = client.get(f"/board/d/{reference}").text
+    assert ">None<" not in html and 'value="None"' not in html
