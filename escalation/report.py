@@ -115,6 +115,7 @@ def board_report(session: Session, partnership: str, now: datetime) -> str:
                      f"deadline, median {entry['median_hours']:.1f} h")
     lines.append("Outcomes: " + _mix(reports.outcome_mix(session, partnership)))
     lines.append("Categories: " + _mix(reports.category_mix(session, partnership)))
+    lines.append("Learning themes: " + _mix(reports.learning_theme_mix(session, partnership)))
     lines.append("Raised by -> about a decision of:")
     for (raiser, receiver), count in reports.organisation_matrix(session, partnership).most_common():
         lines.append(f"  {raiser} -> {receiver}: {count}")

@@ -56,6 +56,7 @@ def test_the_board_report_as_text(fixture):
     assert "Example Trust -> Example Council: 16" in text
     assert "Children with more than one disagreement: 2" in text and "Urgent track: 6" in text
     assert "never raised one: Example ICB, Example Partnership" in text
+    assert "Learning themes: thresholds 7, information_sharing 4, timeliness 3" in text
 
 
 def test_learning_themes_are_counted_over_the_disagreements_the_board_closed(fixture):
