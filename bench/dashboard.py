@@ -147,7 +147,7 @@ def measure(url: str, count: int, requests: int) -> None:
         "dashboard, all, page 1000": "/board?status=all&page=1000",
         "case page": f"/board/d/{reference}",
         "reports page": "/board/reports",
-        "report CSV": "/board/reports/outcome_mix.csv",
+        "report CSV": "/board/reports/outcomes.csv",
     }
     results = {}
     try:

@@ -107,7 +107,8 @@ def learning_theme_mix(
     """
     lists = session.execute(
         select(Disagreement.learning_themes)
-        .where(*_raised(partnership, since, until), Disagreement.status != "open")
+        .where(*_raised(partnership, since, until), Disagreement.status != "open",
+               Disagreement.learning_themes.is_not(None))
     ).scalars()
     return Counter(theme for themes in lists for theme in themes or [])
 
@@ -156,7 +157,7 @@ def never_raised(
         select(Person.organisation).where(Person.partnership == partnership, Person.active)
     ).scalars())
     raised = set(session.execute(
-        select(Disagreement.raiser_organisation).where(*_raised(partnership, since, until))
+        select(Disagreement.raiser_organisation).distinct().where(*_raised(partnership, since, until))
     ).scalars())
     return sorted(listed - raised)
 
