@@ -117,7 +117,7 @@ def request_extension(
     if problems:
         raise InvalidInput(problems)
     period = _current_period(disagreement)
-    if _extension_for(session, period.id) is not None:
+    if _extension_at_stage(session, disagreement) is not None:
         raise NotAllowed("this stage's deadline has already had an extension requested")
     extension = DeadlineExtension(
         disagreement_id=disagreement.id, stage_period_id=period.id, amount=amount, unit=unit,
@@ -134,7 +134,7 @@ def decide_extension(
 ) -> DeadlineExtension:
     disagreement, policy = _load_for_event(session, reference, "decide_extension")
     chair = _require_board(session, disagreement, actor, roles=("chair",))
-    extension = _extension_for(session, _current_period(disagreement).id)
+    extension = _extension_at_stage(session, disagreement)
     if extension is None or extension.decision is not None:
         raise NotAllowed("there is no extension waiting for a decision on this stage")
     if normalise_email(extension.requested_by) == chair.email:
@@ -158,9 +158,12 @@ def close(
     session: Session, *, reference: str, actor: str, now: datetime, outcome: str, summary: str,
     learning_themes: list[str],
 ) -> Disagreement:
-    unknown = [theme for theme in learning_themes if theme not in LEARNING_THEMES]
-    if unknown:
-        raise InvalidInput({"learning_themes": "Select learning themes from the list"})
+    problems = {}
+    if any(theme not in LEARNING_THEMES for theme in learning_themes):
+        problems["learning_themes"] = "Select learning themes from the list"
+    _check_lengths(problems, summary=summary)
+    if problems:
+        raise InvalidInput(problems)
     disagreement = session.execute(
         select(Disagreement).where(Disagreement.reference == reference.strip().upper())
     ).scalar_one_or_none()
@@ -170,6 +173,10 @@ def close(
     disagreement = resolve(session, reference=reference, actor=actor, now=now, outcome=outcome,
                            summary=summary)
     disagreement.learning_themes = sorted(set(learning_themes))
+    if disagreement.learning_themes:
+        words = "; ".join(LEARNING_THEMES[theme] for theme in disagreement.learning_themes)
+        _record(session, disagreement, now, actor, "add_note", disagreement.resolved_stage,
+                disagreement.resolved_stage, f"learning themes: {words}")
     return disagreement
 
 
@@ -196,7 +203,8 @@ def pending_extensions(session: Session, partnership: str) -> list[tuple[Deadlin
         select(DeadlineExtension, Disagreement.reference)
         .join(Disagreement, DeadlineExtension.disagreement_id == Disagreement.id)
         .where(Disagreement.partnership == partnership, DeadlineExtension.decision.is_(None),
-               Disagreement.status == "open")
+               Disagreement.status == "open",
+               DeadlineExtension.requested_at >= Disagreement.stage_entered_at)
         .order_by(DeadlineExtension.requested_at)
     )
     return [(row[0], row[1]) for row in rows]
@@ -221,9 +229,14 @@ def _clock_start(disagreement: Disagreement) -> datetime:
     return period.clock_started_at or period.entered_at
 
 
-def _extension_for(session: Session, period_id: int) -> DeadlineExtension | None:
+def _extension_at_stage(session: Session, disagreement: Disagreement) -> DeadlineExtension | None:
+    """The extension asked for since the current stage began (reassigning keeps the stage, so
+    it does not reset the once-per-stage limit); a request from an earlier stage has lapsed."""
     return session.execute(
-        select(DeadlineExtension).where(DeadlineExtension.stage_period_id == period_id)
+        select(DeadlineExtension).where(
+            DeadlineExtension.disagreement_id == disagreement.id,
+            DeadlineExtension.requested_at >= disagreement.stage_entered_at)
+        .order_by(DeadlineExtension.id.desc()).limit(1)
     ).scalar_one_or_none()
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pendulum
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from escalation.calendar import WorkingCalendar, _to_utc
@@ -79,7 +79,10 @@ def parse_filters(params: dict[str, str], *, stages: list[str], categories: list
         text = params.get(name, "")
         if text:
             try:
-                setattr(filters, name, date.fromisoformat(text))
+                day = date.fromisoformat(text)
+                if not 2000 <= day.year <= 9998:
+                    raise ValueError(text)
+                setattr(filters, name, day)
             except ValueError:
                 errors[name] = "Enter a real date, like 2026-11-24"
     if filters.raised_from and filters.raised_to and filters.raised_from > filters.raised_to:
@@ -145,9 +148,15 @@ def undelivered_count(session: Session, partnership: str) -> int:
     ).scalar_one()
 
 
-def open_alerts(session: Session) -> list[Alert]:
+def open_alerts(session: Session, partnership: str) -> list[Alert]:
+    """Open alerts this board may see: service-wide ones (mail relay, stalled sweep), and those
+    about one disagreement (key "blocked/REF") only when it is in this partnership."""
+    about_ours = exists().where(Disagreement.partnership == partnership,
+                                Alert.key == literal("blocked/") + Disagreement.reference)
     return list(session.execute(
-        select(Alert).where(Alert.cleared_at.is_(None)).order_by(Alert.last_at.desc()).limit(10)
+        select(Alert)
+        .where(Alert.cleared_at.is_(None), or_(~Alert.key.startswith("blocked/"), about_ours))
+        .order_by(Alert.last_at.desc()).limit(10)
     ).scalars())
 
 

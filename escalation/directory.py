@@ -201,7 +201,13 @@ def import_csv(session: Session, text: str) -> int:
     Raises DirectoryError listing every bad row ("row 3: email: ... is not an email address").
     Returns the number of people added or updated.
     """
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return _import_rows(session, csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    except csv.Error as error:
+        raise DirectoryError(f"the file could not be read as CSV ({error})") from None
+
+
+def _import_rows(session: Session, reader: csv.DictReader) -> int:
     missing = [column for column in ("name", "email", "organisation", "partnership", "roles")
                if column not in (reader.fieldnames or [])]
     if missing:

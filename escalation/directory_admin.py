@@ -188,6 +188,9 @@ def _keep_own_access(person: Person, form: PersonForm, problems: dict[str, str])
                              "ask another board manager")
     if not form.active:
         problems["active"] = "You cannot make yourself inactive; ask another board manager"
+    if "chair" in form.roles and "chair" not in person.roles:
+        # The chair approves what managers ask for (deadline extensions): two people.
+        problems.setdefault("roles", "You cannot make yourself the chair; ask another board manager")
 
 
 def _set_roles(person: Person, roles: Iterable[str]) -> None:
@@ -299,11 +302,17 @@ def export_partnership_csv(session: Session, partnership: str) -> str:
     return out.getvalue()
 
 
-def import_partnership_csv(session: Session, *, text: str, partnership: str) -> int:
+def import_partnership_csv(
+    session: Session, *, text: str, partnership: str, editor_email: str = ""
+) -> int:
     """import_csv, refusing the whole file if any row is for, or would take a person or deputy
-    from, another partnership. Raises DirectoryError with one line per problem ("row 3: ...");
-    nothing is changed then. Returns the number of people added or updated."""
-    problems = _foreign_rows(session, text, partnership)
+    from, another partnership, or would change the editor's own board roles (the same guard as
+    the form). Raises DirectoryError with one line per problem ("row 3: ..."); nothing is
+    changed then. Returns the number of people added or updated."""
+    try:
+        problems = _foreign_rows(session, text, partnership, normalise_email(editor_email))
+    except csv.Error as error:
+        raise DirectoryError(f"the file could not be read as CSV ({error})") from None
     with session.begin_nested():  # raising inside undoes import_csv's writes
         try:
             count = import_csv(session, text)
@@ -314,10 +323,12 @@ def import_partnership_csv(session: Session, *, text: str, partnership: str) -> 
     return count
 
 
-def _foreign_rows(session: Session, text: str, partnership: str) -> list[str]:
+def _foreign_rows(session: Session, text: str, partnership: str, editor_email: str) -> list[str]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     problems = []
     for number, raw in enumerate(reader, start=2):
+        if normalise_email(raw.get("email") or "") == editor_email:
+            problems += _own_row_problems(session, raw, editor_email, number)
         given = (raw.get("partnership") or "").strip()
         if given and given != partnership:
             problems.append(f"row {number}: partnership: {given!r} is not your partnership "
@@ -327,7 +338,18 @@ def _foreign_rows(session: Session, text: str, partnership: str) -> list[str]:
             other = find_person(session, raw.get(column) or "")
             if other is not None and other.partnership != partnership:
                 problems.append(f"row {number}: {column}: {normalise_email(raw[column])} "
-                                "is in another partnership's directory")
+                                "is already used in the directory and cannot be used here")
+    return problems
+
+
+def _own_row_problems(session: Session, raw: dict, editor_email: str, number: int) -> list[str]:
+    roles = set((raw.get("roles") or "").replace(",", ";").replace(" ", "").split(";"))
+    held = find_person(session, editor_email).roles
+    problems = []
+    if "board_manager" not in roles:
+        problems.append(f"row {number}: roles: you cannot remove your own board manager role")
+    if "chair" in roles - held:
+        problems.append(f"row {number}: roles: you cannot make yourself the chair")
     return problems
 
 

@@ -12,9 +12,11 @@ import secrets
 from datetime import datetime
 
 import pyotp
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from escalation.directory import find_person
+from escalation.directory import find_person, normalise_email
+from escalation.models import Person
 from escalation.errors import NotFound
 
 ISSUER = "Resolving professional disagreements"
@@ -37,7 +39,11 @@ def code_at(secret: str, now: datetime) -> str:
 
 
 def verify(session: Session, email: str, code: str, *, now: datetime) -> bool:
-    person = find_person(session, email)
+    # Locked, so two requests with the same code cannot both see it unused (PostgreSQL).
+    person = session.execute(
+        select(Person).where(Person.email == normalise_email(email)).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     code = "".join(code.split())
     if person is None or not person.totp_secret or not code.isdigit() or len(code) != 6:
         return False

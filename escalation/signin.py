@@ -77,11 +77,12 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def confirm_second_factor(session: Session, raw: str | None, *, now: datetime) -> str:
-    """Mark the session's second factor as checked and give it a new id (the new cookie value)."""
+def confirm_second_factor(session: Session, raw: str | None, *, now: datetime) -> str | None:
+    """Mark the session's second factor as checked and give it a new id (the new cookie value);
+    None if the session has ended meanwhile (signed out in another tab)."""
     web = current(session, raw, now=now)
     if web is None:
-        raise ValueError("no session to confirm")
+        return None
     new_raw = secrets.token_urlsafe(32)
     web.id_hash, web.second_factor_at, web.failed_codes = _hash(new_raw), now, 0
     return new_raw

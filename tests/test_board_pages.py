@@ -315,7 +315,8 @@ def test_close_with_outcome_and_learning_themes(client, sessions, clock):
         disagreement = d.get(session, reference)
         assert disagreement.status == "resolved" and disagreement.outcome == "decision_changed"
         assert disagreement.learning_themes == ["information_sharing", "thresholds"]
-    assert [e.kind for e in _events(sessions, reference) if e.kind != "view"][-1] == "resolve"
+    kinds = [e.kind for e in _events(sessions, reference) if e.kind != "view"]
+    assert kinds[-2:] == ["resolve", "add_note"]  # the learning themes, noted
 
 
 def test_board_posts_need_the_session_csrf_token(client, sessions, clock):

@@ -260,7 +260,8 @@ def test_an_import_touching_another_partnership_is_refused_whole(client, session
                    f"Olga Other,{OTHER},Example ICB,example-partnership,practitioner,,,,\n")
     assert page.status_code == 422
     assert "Row 3: partnership: &#39;lakeside-partnership&#39; is not your partnership" in page.text
-    assert f"Row 4: email: {OTHER} is in another partnership" in page.text
+    assert f"Row 4: email: {OTHER} is already used in the directory and cannot be used here" in page.text
+    assert "other-partnership" not in page.text.replace(OTHER, "")  # which partnership is not said
     assert _directory(sessions) == before
 
 

@@ -22,6 +22,7 @@ from escalation.db import transaction
 from escalation.directory import find_person
 from escalation.errors import NotFound
 from escalation.models import Disagreement
+from escalation.settings import get_settings
 from escalation.web.raise_pages import cookie_name
 
 BOARD_ROLES = ("board_manager", "chair")
@@ -86,6 +87,15 @@ def current_user(request: Request, roles: tuple[str, ...], *, second_factor: boo
             raise SecondFactorRequired()
         return BoardUser(person.id, person.email, person.name, person.partnership,
                          frozenset(person.roles), web.csrf_token)
+
+
+def policy_of(request: Request, user: BoardUser):
+    """The policy of the user's partnership (its stages, calendar), else the default one."""
+    policies = request.app.state.policies
+    default = policies[get_settings().default_policy]
+    if default.partnership == user.partnership:
+        return default
+    return next((p for _, p in sorted(policies.items()) if p.partnership == user.partnership), default)
 
 
 def case_for(session: Session, user: BoardUser, reference: str) -> Disagreement:

@@ -31,9 +31,16 @@ from escalation.db import transaction
 from escalation.directory import ROLE_WORDS
 from escalation.errors import InvalidInput, NotAllowed
 from escalation.models import Person
-from escalation.settings import get_settings
 from escalation.vocabulary import CATEGORIES, LEARNING_THEMES, OUTCOMES
-from escalation.web.board_auth import BOARD_ROLES, BoardUser, allow, case_for, current_user
+from escalation.web.board_auth import (
+    BOARD_ROLES,
+    BoardSignInRequired,
+    BoardUser,
+    allow,
+    case_for,
+    current_user,
+    policy_of,
+)
 from escalation.web.raise_pages import cookie_name
 from escalation.web.ratelimit import limited
 
@@ -87,6 +94,8 @@ async def check_code(request: Request) -> Response:
     with transaction(request.app.state.sessions) as session:
         if second_factor.verify(session, user.email, code, now=now):
             raw = signin.confirm_second_factor(session, request.cookies.get(cookie_name()), now=now)
+            if raw is None:
+                raise BoardSignInRequired()
             response = RedirectResponse("/board", status_code=303)
             response.set_cookie(cookie_name(), raw, httponly=True, samesite="lax", path="/",
                                 secure=cookie_name().startswith("__Host-"))
@@ -113,7 +122,7 @@ def _code_page(request: Request, user: BoardUser, errors: dict | None = None, st
 
 @router.get("/board")
 def dashboard(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
-    policy = request.app.state.policies[get_settings().default_policy]
+    policy = policy_of(request, user)
     stages = [stage.key for stage in policy.stages]
     filters = parse_filters(dict(request.query_params), stages=stages, categories=list(CATEGORIES))
     now = request.app.state.clock()
@@ -126,7 +135,7 @@ def dashboard(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
             "rows": [_row_view(row, policy, now) for row in rows], "total": total,
             "counts": [(stage, counts.get(stage.key, {})) for stage in policy.stages],
             "undelivered": undelivered_count(session, user.partnership),
-            "alerts": open_alerts(session), "pending": board_actions.pending_extensions(session, user.partnership),
+            "alerts": open_alerts(session, user.partnership), "pending": board_actions.pending_extensions(session, user.partnership),
             "organisation_options": [(o, o) for o in sorted({p.organisation for p in people})],
             "owner_options": [(str(p.id), f"{p.name}, {p.organisation}") for p in people],
             "stage_titles": {stage.key: stage.title for stage in policy.stages},
@@ -198,8 +207,8 @@ def _case(request: Request, user: BoardUser, reference: str, errors: dict | None
                           how="opened the board case page")
         file = casefile(session, disagreement)
         unit, limit = board_actions.extension_limit(disagreement, file.policy)
-        pending = next((e for e in file.extensions if e.decision is None
-                        and e.stage_period_id == disagreement.stages[-1].id), None)
+        this_stage = [e for e in file.extensions if e.requested_at >= disagreement.stage_entered_at]
+        pending = next((e for e in this_stage if e.decision is None), None)
         errors = errors or {}
         context = {
             "title": f"Disagreement {disagreement.reference}", "user": user, "file": file,
@@ -210,7 +219,8 @@ def _case(request: Request, user: BoardUser, reference: str, errors: dict | None
             "outcomes": OUTCOMES, "themes": LEARNING_THEMES, "role_words": ROLE_WORDS,
             "people": [p for p in _people(session, user.partnership) if p.id != disagreement.owner_id],
             "extension_unit": unit.replace("_", " "), "extension_limit": limit,
-            "pending": pending, "csrf": user.csrf, "values": values or {}, "errors": errors,
+            "pending": pending, "may_extend": not this_stage and disagreement.is_open,
+            "csrf": user.csrf, "values": values or {}, "errors": errors,
             "err": {name: {"text": text} for name, text in errors.items()},
             "message": message,
             "theme_words": "; ".join(LEARNING_THEMES.get(t, t) for t in disagreement.learning_themes or []),

@@ -128,7 +128,8 @@ async def import_file(request: Request, user: BoardUser = Depends(MANAGER)) -> R
         return _import_page(request, user, [problem], 422)
     try:
         with transaction(request.app.state.sessions) as session:
-            count = import_partnership_csv(session, text=text, partnership=user.partnership)
+            count = import_partnership_csv(session, text=text, partnership=user.partnership,
+                                               editor_email=user.email)
     except DirectoryError as error:
         problems = [_sentence(line) for line in str(error).splitlines()]
         return _import_page(request, user, problems, 422)

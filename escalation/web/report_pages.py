@@ -24,8 +24,7 @@ from escalation.calendar import local_text
 from escalation.charts import BLUE, bar_chart
 from escalation.db import transaction
 from escalation.errors import NotFound
-from escalation.settings import get_settings
-from escalation.web.board_auth import BoardUser, allow
+from escalation.web.board_auth import BoardUser, allow, policy_of
 from escalation.web.board_pages import page
 
 router = APIRouter(include_in_schema=False)
@@ -94,7 +93,10 @@ def parse_period(params: dict[str, str]) -> Period:
         text = params.get(name, "").strip()
         if text:
             try:
-                setattr(period, attribute, date.fromisoformat(text))
+                day = date.fromisoformat(text)
+                if not 2000 <= day.year <= 9998:  # and date.max + 1 day would overflow
+                    raise ValueError(text)
+                setattr(period, attribute, day)
             except ValueError:
                 period.errors[name] = "Enter a real date, like 2026-04-01"
     if period.first_day and period.last_day and period.first_day > period.last_day:
@@ -128,7 +130,7 @@ def _render(request: Request, user: BoardUser, period: Period, *, printable: boo
 
 
 def _tables(request: Request, user: BoardUser, period: Period) -> list[reports.Table]:
-    policy = request.app.state.policies[get_settings().default_policy]
+    policy = policy_of(request, user)
     with transaction(request.app.state.sessions) as session:
         return reports.tables(session, user.partnership, request.app.state.clock(), policy,
                               since=period.since, until=period.until)
