@@ -14,7 +14,7 @@ from escalation.db import transaction
 from escalation.models import DeadlineExtension, Disagreement, OutboxMessage, WebSession
 from escalation.sweep import run_sweep
 from tests.board_helpers import board_sign_in, csrf_of, enrol
-from tests.factories import CHAIR, DESIGNATED, MANAGER, NAMED, NAMED_DEPUTY, RAISER, raise_one, utc
+from tests.factories import CHAIR, MANAGER, NAMED_DEPUTY, RAISER, raise_one, utc
 from tests.test_sweep import _events
 from tests.test_web import MONDAY, _link, client, clock  # noqa: F401  (fixtures)
 
@@ -337,7 +337,6 @@ def test_escalated_by_the_sweep_then_seen_by_the_board(client, sessions, clock):
     assert "Escalate automatically" in html and "Named professional" in html
     with transaction(sessions) as session:
         assert session.execute(select(WebSession).where(WebSession.second_factor_at.is_not(None))).scalars().first()
-    _ = (NAMED, DESIGNATED)
 
 
 def test_demo_mode_enrols_the_board_and_shows_codes(sessions, clock, monkeypatch, tmp_path):
