@@ -146,6 +146,7 @@ def decide_extension(
         old_due = disagreement.due_at
         new_due = extended_due(max(old_due, now), extension.amount, extension.unit, policy)
         extension.new_due_at = new_due
+        extension.stage_period_id = _current_period(disagreement).id  # the period it moved
         _move_deadline(disagreement, policy, new_due, now)
         note = f"extension approved: now due {local_text(new_due)} (was {local_text(old_due)})"
     else:
