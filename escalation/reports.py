@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import NamedTuple
 
 from sqlalchemy import func, select
@@ -208,32 +209,88 @@ class Table:
     note: str = ""
 
 
+FIGURES = (
+    "open-by-stage-and-age", "resolved-by-stage", "time-at-stage", "breaches", "outcomes",
+    "organisations", "categories", "learning-themes", "repeat-children", "urgent-track",
+    "under-use",
+)
+
+
 def tables(
     session: Session, partnership: str, now: datetime, policy: Policy, *,
-    since: datetime | None = None, until: datetime | None = None,
+    since: datetime | None = None, until: datetime | None = None, only: str | None = None,
 ) -> list[Table]:
-    """Every figure, in the order the board's report reads; stages titled by `policy`."""
-    period = {"since": since, "until": until}
-    clock = stage_clock(session, partnership, now, **period)
-    matrix = organisation_matrix(session, partnership, **period)
-    categories = category_mix(session, partnership, **period)
-    return [
-        _open_table(open_by_stage_and_age(session, partnership, now, **period), policy),
-        _resolved_table(resolved_by_stage(session, partnership, **period), policy),
-        _clock_table(clock, policy),
-        _breaches_table(clock, policy),
-        _mix_table("outcomes", "Outcomes", "Outcome", outcome_mix(session, partnership, **period),
-                   OUTCOME_WORDS),
-        _matrix_table(matrix),
-        _mix_table("categories", "What the disagreements were about", "Category", categories,
-                   CATEGORIES),
-        _mix_table("learning-themes", "What the board learnt from the disagreements it closed",
-                   "Learning theme", learning_theme_mix(session, partnership, **period),
-                   LEARNING_THEMES),
-        _repeats_table(repeat_children(session, partnership, **period)),
-        _urgent_table(urgent_count(session, partnership, **period), sum(categories.values())),
-        _under_use_table(matrix, never_raised(session, partnership, **period)),
-    ]
+    """Every figure (or just `only`), in the order the board's report reads; stages titled by
+    `policy`. Each query runs once, and only for the figures asked for."""
+    figures = _Figures(session, partnership, now, {"since": since, "until": until})
+    builders = {
+        "open-by-stage-and-age": lambda: _open_table(figures.open_now, policy),
+        "resolved-by-stage": lambda: _resolved_table(figures.resolved, policy),
+        "time-at-stage": lambda: _clock_table(figures.clock, policy),
+        "breaches": lambda: _breaches_table(figures.clock, policy),
+        "outcomes": lambda: _mix_table("outcomes", "Outcomes", "Outcome", figures.outcomes,
+                                       OUTCOME_WORDS),
+        "organisations": lambda: _matrix_table(figures.matrix),
+        "categories": lambda: _mix_table("categories", "What the disagreements were about",
+                                         "Category", figures.categories, CATEGORIES),
+        "learning-themes": lambda: _mix_table(
+            "learning-themes", "What the board learnt from the disagreements it closed",
+            "Learning theme", figures.themes, LEARNING_THEMES),
+        "repeat-children": lambda: _repeats_table(figures.repeats),
+        "urgent-track": lambda: _urgent_table(figures.urgent, sum(figures.categories.values())),
+        "under-use": lambda: _under_use_table(figures.matrix, figures.never),
+    }
+    return [builders[name]() for name in FIGURES if only in (None, name)]
+
+
+class _Figures:
+    """The queries behind the tables, each run on first use (several tables share one)."""
+
+    def __init__(self, session: Session, partnership: str, now: datetime, period: dict) -> None:
+        self.session, self.partnership, self.now, self.period = session, partnership, now, period
+
+    def _run(self, query, *now):
+        return query(self.session, self.partnership, *now, **self.period)
+
+    @cached_property
+    def open_now(self):
+        return self._run(open_by_stage_and_age, self.now)
+
+    @cached_property
+    def resolved(self):
+        return self._run(resolved_by_stage)
+
+    @cached_property
+    def clock(self):
+        return self._run(stage_clock, self.now)
+
+    @cached_property
+    def outcomes(self):
+        return self._run(outcome_mix)
+
+    @cached_property
+    def matrix(self):
+        return self._run(organisation_matrix)
+
+    @cached_property
+    def categories(self):
+        return self._run(category_mix)
+
+    @cached_property
+    def themes(self):
+        return self._run(learning_theme_mix)
+
+    @cached_property
+    def repeats(self):
+        return self._run(repeat_children)
+
+    @cached_property
+    def urgent(self):
+        return self._run(urgent_count)
+
+    @cached_property
+    def never(self):
+        return self._run(never_raised)
 
 
 def _open_table(open_now: dict[str, Counter], policy: Policy) -> Table:

@@ -77,9 +77,9 @@ def download(request: Request, figure: str, user: BoardUser = Depends(EITHER)) -
     period = parse_period(dict(request.query_params))
     if period.errors:
         return _render(request, user, period, status=422)
-    table = next((t for t in _tables(request, user, period) if t.name == figure), None)
-    if table is None:
+    if figure not in reports.FIGURES:
         raise NotFound(f"no report called {figure!r}")
+    table = _tables(request, user, period, only=figure)[0]
     dates = _safe(period.query())
     filename = f"{_safe(user.partnership)}-{table.name}{'-' + dates if dates else ''}.csv"
     return Response(as_csv(table), media_type="text/csv; charset=utf-8",
@@ -129,11 +129,11 @@ def _render(request: Request, user: BoardUser, period: Period, *, printable: boo
     }, status)
 
 
-def _tables(request: Request, user: BoardUser, period: Period) -> list[reports.Table]:
+def _tables(request: Request, user: BoardUser, period: Period, only: str | None = None) -> list[reports.Table]:
     policy = policy_of(request, user)
     with transaction(request.app.state.sessions) as session:
         return reports.tables(session, user.partnership, request.app.state.clock(), policy,
-                              since=period.since, until=period.until)
+                              since=period.since, until=period.until, only=only)
 
 
 def _neutralised(cell: object) -> object:
