@@ -135,3 +135,19 @@ def test_a_partnership_on_another_policy_sees_its_own_stages(client, sessions, c
     assert page.status_code == 200 and "There is a problem" not in page.text
     assert "Step 4 - independently chaired resolution meeting" in page.text
     assert "Partnership business manager" not in page.text  # the default policy's stage
+
+
+def test_a_long_figure_is_cut_on_the_page_but_whole_in_the_csv(client, sessions, clock, monkeypatch):
+    from escalation.web import report_pages
+
+    monkeypatch.setattr(report_pages, "SHOWN_ROWS", 2)
+    for child in ("TEST-A", "TEST-B", "TEST-C"):
+        for _ in range(2):
+            raise_one(sessions, MONDAY, child_reference=child)
+    board_sign_in(client, sessions, clock, MANAGER)
+    page = client.get("/board/reports").text
+    section = page[page.index('id="repeat-children"'):page.index('id="urgent-track"')]
+    assert "TEST-A" in section and "TEST-B" in section and "TEST-C" not in section
+    assert "Showing the first 2 of 3; the CSV has them all." in section
+    csv_text = client.get("/board/reports/repeat-children.csv").text
+    assert all(child in csv_text for child in ("TEST-A", "TEST-B", "TEST-C"))

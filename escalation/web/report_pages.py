@@ -9,6 +9,7 @@ error summary and ignored; a CSV is never served for a period other than the one
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from escalation.web.board_auth import BoardUser, allow, policy_of
 from escalation.web.board_pages import page
 
 router = APIRouter(include_in_schema=False)
+SHOWN_ROWS = 40
 EITHER = allow("board_manager", "chair")
 LONDON = ZoneInfo("Europe/London")
 RED = "#d4351c"  # GOV.UK red, for the deadlines missed
@@ -117,9 +119,9 @@ def as_csv(table: reports.Table) -> str:
 
 def _render(request: Request, user: BoardUser, period: Period, *, printable: bool = False,
             status: int = 200) -> Response:
-    figures = [(table, bar_chart(f"chart-{table.name}", table.title, table.bars,
-                                 RED if table.name == "breaches" else BLUE))
-               for table in _tables(request, user, period)]
+    figures = [(shown, bar_chart(f"chart-{shown.name}", shown.title, shown.bars,
+                                 RED if shown.name == "breaches" else BLUE), len(table.rows))
+               for table in _tables(request, user, period) for shown in [_first_rows(table)]]
     return page(request, "pages/board_reports.html", {
         "title": "Reports", "user": user, "printable": printable, "figures": figures,
         "produced": local_text(request.app.state.clock()), "period": period,
@@ -127,6 +129,11 @@ def _render(request: Request, user: BoardUser, period: Period, *, printable: boo
         "errors": period.errors,
         "error_list": [{"text": text, "href": f"#{name}"} for name, text in period.errors.items()],
     }, status)
+
+
+def _first_rows(table: reports.Table) -> reports.Table:
+    """A long figure (repeat children over years) is cut on the page; its CSV has every row."""
+    return dataclasses.replace(table, rows=table.rows[:SHOWN_ROWS], bars=table.bars[:SHOWN_ROWS])
 
 
 def _tables(request: Request, user: BoardUser, period: Period, only: str | None = None) -> list[reports.Table]:
