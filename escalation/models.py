@@ -150,7 +150,7 @@ class Disagreement(Base):
     outcome: Mapped[str | None] = mapped_column(String(60))
     outcome_summary: Mapped[str | None] = mapped_column(Text)
     resolved_stage: Mapped[str | None] = mapped_column(String(60))
-    learning_themes: Mapped[list | None] = mapped_column(JSON)
+    learning_themes: Mapped[list | None] = mapped_column(JSON(none_as_null=True))  # NULL: none recorded
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     owner: Mapped[Person] = relationship(foreign_keys=[owner_id], lazy="joined", innerjoin=True)
