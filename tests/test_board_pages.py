@@ -183,12 +183,13 @@ def test_case_page_explains_the_deadline_over_christmas(client, sessions, clock)
 
 
 def test_opening_the_case_page_is_recorded_and_the_chronology_shows_views(client, sessions, clock):
-    reference = raise_one(sessions, MONDAY)
+    reference = raise_one(sessions, MONDAY, level_of_need="Level 3 (invented)")
     board_sign_in(client, sessions, clock, MANAGER)
     html = client.get(f"/board/d/{reference}").text
     views = [e for e in _events(sessions, reference) if e.kind == "view"]
     assert [(v.actor, v.note) for v in views] == [(MANAGER, "opened the board case page")]
     assert "TEST-CHILD" in html and "Raise" in html  # the record and the chronology
+    assert "Level 3 (invented)" in html
 
 
 # --- board actions ----------------------------------------------------------------------------
