@@ -156,9 +156,10 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BoardSignInRequired)
     async def board_sign_in(request: Request, error: BoardSignInRequired):
+        from escalation.web.board_pages import BOARD_SIGN_IN
+
         return request.app.state.templates.TemplateResponse(
-            request, "pages/board_signin.html", {"title": "Sign in to the board pages", "errors": {}},
-            status_code=401)
+            request, "pages/signin.html", {**BOARD_SIGN_IN, "errors": {}}, status_code=401)
 
     @app.exception_handler(SecondFactorRequired)
     async def board_second_factor(request: Request, error: SecondFactorRequired):

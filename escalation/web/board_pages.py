@@ -41,7 +41,7 @@ from escalation.web.board_auth import (
     current_user,
     policy_of,
 )
-from escalation.web.raise_pages import cookie_name
+from escalation.web.raise_pages import cookie_name, send_sign_in_link
 from escalation.web.ratelimit import limited
 
 router = APIRouter(include_in_schema=False)
@@ -55,25 +55,24 @@ CHAIR = allow("chair")
 # --- sign-in ----------------------------------------------------------------------------------
 
 
+BOARD_SIGN_IN = {
+    "title": "Sign in to the board pages", "layout": "pages/board_base.html", "action": "/board/signin",
+    "intro": "For board managers and chairs. We will email you a link to sign in; then you will "
+             "need the 6-digit code from your authenticator app.",
+}
+
+
 @router.get("/board/signin")
 def signin_form(request: Request) -> Response:
-    return page(request, "pages/board_signin.html", {"title": "Sign in to the board pages"})
+    return page(request, "pages/signin.html", dict(BOARD_SIGN_IN))
 
 
 @router.post("/board/signin", dependencies=[Depends(limited("signin", 10, 600))])
 async def ask_for_link(request: Request) -> Response:
-    form = await request.form()
-    email = str(form.get("email", "")).strip()
-    if not signin.looks_like_email(email):
-        return page(request, "pages/board_signin.html", {
-            "title": "Sign in to the board pages", "email": email,
-            "errors": {"email": "Enter your work email address, like name@example.org.uk"}}, 422)
-    with transaction(request.app.state.sessions) as session:
-        signin.request_link(session, email, allowed_domains=[], now=request.app.state.clock())
-    return page(request, "pages/message.html", {
-        "title": "Check your email",
-        "message": "If that address is in the directory, we have sent it a sign-in link. "
-                   "It works once, for 30 minutes. You will then need your authenticator app."})
+    return await send_sign_in_link(
+        request, dict(BOARD_SIGN_IN), allowed_domains=[],
+        sent="If that address is in the directory, we have sent it a sign-in link. It works "
+             "once, for 30 minutes. You will then need your authenticator app.")
 
 
 @router.get("/board/verify")

@@ -56,19 +56,26 @@ def raise_form(request: Request) -> Response:
 
 @router.post("/signin", dependencies=[Depends(limited("signin", 10, 600))])
 async def ask_for_link(request: Request) -> Response:
+    return await send_sign_in_link(
+        request, {"title": "Sign in to raise a disagreement"},
+        allowed_domains=get_settings().allowed_email_domains,
+        sent="If that address can raise disagreements here, we have sent it a sign-in link. "
+             "It works once, for 30 minutes.")
+
+
+async def send_sign_in_link(request: Request, page_context: dict, *, allowed_domains: list[str],
+                            sent: str) -> Response:
+    """The sign-in form's POST (practitioners' and the board's): the same answer for any address."""
     form = await request.form()
     email = str(form.get("email", "")).strip()
     if not signin.looks_like_email(email):
         return _page(request, "pages/signin.html", {
-            "title": "Sign in to raise a disagreement", "email": email,
+            **page_context, "email": email,
             "errors": {"email": "Enter your work email address, like name@example.nhs.uk"}}, 422)
     with transaction(request.app.state.sessions) as session:
-        signin.request_link(session, email, allowed_domains=get_settings().allowed_email_domains,
+        signin.request_link(session, email, allowed_domains=allowed_domains,
                             now=request.app.state.clock())
-    return _page(request, "pages/message.html", {
-        "title": "Check your email",
-        "message": "If that address can raise disagreements here, we have sent it a sign-in link. "
-                   "It works once, for 30 minutes."})
+    return _page(request, "pages/message.html", {"title": "Check your email", "message": sent})
 
 
 @router.get("/signin/{token}")
