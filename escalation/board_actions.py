@@ -22,12 +22,9 @@ from sqlalchemy.orm import Session
 from escalation import notifications
 from escalation.calendar import local_text
 from escalation.directory import find_person, normalise_email
-from escalation.errors import InvalidInput, NotAllowed, NotFound
-from escalation.models import DeadlineExtension, Disagreement, Person, ResolutionMeeting
-from escalation.policy import Policy
 
 # The life-cycle helpers are shared with disagreements.py, which owns them.
-from escalation.disagreements import (  # noqa: E402
+from escalation.disagreements import (
     BOARD_ROLES,
     _current_period,
     _day,
@@ -37,14 +34,23 @@ from escalation.disagreements import (  # noqa: E402
     _record,
     resolve,
 )
+from escalation.errors import InvalidInput, NotAllowed, NotFound
+from escalation.models import DeadlineExtension, Disagreement, Person, ResolutionMeeting
+from escalation.policy import Policy
 from escalation.vocabulary import LEARNING_THEMES
 
 MAX_TEXT = 5000
 
 
 def record_meeting(
-    session: Session, *, reference: str, actor: str, now: datetime, held_on: date | None,
-    attendees: str, outcome: str,
+    session: Session,
+    *,
+    reference: str,
+    actor: str,
+    now: datetime,
+    held_on: date | None,
+    attendees: str,
+    outcome: str,
 ) -> ResolutionMeeting:
     problems = {}
     if held_on is None:
@@ -64,17 +70,29 @@ def record_meeting(
         raise InvalidInput(problems)
     board = _require_board(session, disagreement, actor)
     meeting = ResolutionMeeting(
-        disagreement_id=disagreement.id, held_on=held_on, attendees=attendees, outcome=outcome,
-        recorded_by=board.email, recorded_at=now)
+        disagreement_id=disagreement.id,
+        held_on=held_on,
+        attendees=attendees,
+        outcome=outcome,
+        recorded_by=board.email,
+        recorded_at=now,
+    )
     session.add(meeting)
-    note = f"resolution meeting on {held_on:%a} {held_on.day} {held_on:%b %Y}; attendees: {attendees}; outcome: {outcome}"
+    day = f"{held_on:%a} {held_on.day} {held_on:%b %Y}"
+    note = f"resolution meeting on {day}; attendees: {attendees}; outcome: {outcome}"
     stage = disagreement.stage_key
     _record(session, disagreement, now, board.email, "meeting", stage, stage, note)
     return meeting
 
 
 def reassign(
-    session: Session, *, reference: str, actor: str, now: datetime, new_owner_email: str, reason: str
+    session: Session,
+    *,
+    reference: str,
+    actor: str,
+    now: datetime,
+    new_owner_email: str,
+    reason: str,
 ) -> Disagreement:
     reason = reason.strip()
     problems = {} if reason else {"reason": "Enter why the stage is being reassigned"}
@@ -82,7 +100,11 @@ def reassign(
     new_owner = find_person(session, new_owner_email) if new_owner_email.strip() else None
     disagreement, policy = _load_for_event(session, reference, "reassign")
     board = _require_board(session, disagreement, actor)
-    if new_owner is None or not new_owner.active or new_owner.partnership != disagreement.partnership:
+    if (
+        new_owner is None
+        or not new_owner.active
+        or new_owner.partnership != disagreement.partnership
+    ):
         problems["new_owner"] = "Select someone in this partnership's directory"
     elif new_owner.id == disagreement.owner_id:
         problems["new_owner"] = "Select someone other than the current owner"
@@ -120,8 +142,14 @@ def request_extension(
     if _extension_at_stage(session, disagreement) is not None:
         raise NotAllowed("this stage's deadline has already had an extension requested")
     extension = DeadlineExtension(
-        disagreement_id=disagreement.id, stage_period_id=period.id, amount=amount, unit=unit,
-        reason=reason, requested_by=board.email, requested_at=now)
+        disagreement_id=disagreement.id,
+        stage_period_id=period.id,
+        amount=amount,
+        unit=unit,
+        reason=reason,
+        requested_by=board.email,
+        requested_at=now,
+    )
     session.add(extension)
     stage = disagreement.stage_key
     note = f"asked the chair to extend the deadline by {amount} {unit.replace('_', ' ')}: {reason}"
@@ -156,7 +184,13 @@ def decide_extension(
 
 
 def close(
-    session: Session, *, reference: str, actor: str, now: datetime, outcome: str, summary: str,
+    session: Session,
+    *,
+    reference: str,
+    actor: str,
+    now: datetime,
+    outcome: str,
+    summary: str,
     learning_themes: list[str],
 ) -> Disagreement:
     problems = {}
@@ -171,13 +205,22 @@ def close(
     if disagreement is None:
         raise NotFound(f"no disagreement with reference {reference!r}")
     _require_board(session, disagreement, actor)
-    disagreement = resolve(session, reference=reference, actor=actor, now=now, outcome=outcome,
-                           summary=summary)
+    disagreement = resolve(
+        session, reference=reference, actor=actor, now=now, outcome=outcome, summary=summary
+    )
     disagreement.learning_themes = sorted(set(learning_themes))
     if disagreement.learning_themes:
         words = "; ".join(LEARNING_THEMES[theme] for theme in disagreement.learning_themes)
-        _record(session, disagreement, now, actor, "add_note", disagreement.resolved_stage,
-                disagreement.resolved_stage, f"learning themes: {words}")
+        _record(
+            session,
+            disagreement,
+            now,
+            actor,
+            "add_note",
+            disagreement.resolved_stage,
+            disagreement.resolved_stage,
+            f"learning themes: {words}",
+        )
     return disagreement
 
 
@@ -203,9 +246,12 @@ def pending_extensions(session: Session, partnership: str) -> list[tuple[Deadlin
     rows = session.execute(
         select(DeadlineExtension, Disagreement.reference)
         .join(Disagreement, DeadlineExtension.disagreement_id == Disagreement.id)
-        .where(Disagreement.partnership == partnership, DeadlineExtension.decision.is_(None),
-               Disagreement.status == "open",
-               DeadlineExtension.requested_at >= Disagreement.stage_entered_at)
+        .where(
+            Disagreement.partnership == partnership,
+            DeadlineExtension.decision.is_(None),
+            Disagreement.status == "open",
+            DeadlineExtension.requested_at >= Disagreement.stage_entered_at,
+        )
         .order_by(DeadlineExtension.requested_at)
     )
     return [(row[0], row[1]) for row in rows]
@@ -218,10 +264,17 @@ def _require_board(
     session: Session, disagreement: Disagreement, actor: str, roles: tuple[str, ...] = BOARD_ROLES
 ) -> Person:
     person = find_person(session, actor)
-    if (person is None or not person.active or person.partnership != disagreement.partnership
-            or not person.roles & set(roles)):
-        raise NotAllowed("only the partnership's " + " or ".join(r.replace("_", " ") for r in roles)
-                         + " can do this")
+    if (
+        person is None
+        or not person.active
+        or person.partnership != disagreement.partnership
+        or not person.roles & set(roles)
+    ):
+        raise NotAllowed(
+            "only the partnership's "
+            + " or ".join(r.replace("_", " ") for r in roles)
+            + " can do this"
+        )
     return person
 
 
@@ -234,14 +287,19 @@ def _extension_at_stage(session: Session, disagreement: Disagreement) -> Deadlin
     """The extension asked for since the current stage began (reassigning keeps the stage, so
     it does not reset the once-per-stage limit); a request from an earlier stage has lapsed."""
     return session.execute(
-        select(DeadlineExtension).where(
+        select(DeadlineExtension)
+        .where(
             DeadlineExtension.disagreement_id == disagreement.id,
-            DeadlineExtension.requested_at >= disagreement.stage_entered_at)
-        .order_by(DeadlineExtension.id.desc()).limit(1)
+            DeadlineExtension.requested_at >= disagreement.stage_entered_at,
+        )
+        .order_by(DeadlineExtension.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
-def _move_deadline(disagreement: Disagreement, policy: Policy, new_due: datetime, now: datetime) -> None:
+def _move_deadline(
+    disagreement: Disagreement, policy: Policy, new_due: datetime, now: datetime
+) -> None:
     _current_period(disagreement).due_at = new_due
     disagreement.due_at = new_due
     lead = timedelta(hours=policy.reminder_before_hours)
@@ -257,4 +315,3 @@ def _check_lengths(problems: dict, **texts: str) -> None:
             problems.setdefault(field, f"Use {MAX_TEXT} characters or fewer")
         if "\0" in value:
             problems.setdefault(field, "Remove the invisible control character")
-

@@ -37,13 +37,24 @@ class Casefile:
 
 def casefile(session: Session, disagreement: Disagreement) -> Casefile:
     policy = policy_for(session, disagreement)
-    periods = session.execute(
-        select(StagePeriod).where(StagePeriod.disagreement_id == disagreement.id).order_by(StagePeriod.id)
-    ).scalars().all()
-    extensions = session.execute(
-        select(DeadlineExtension).where(DeadlineExtension.disagreement_id == disagreement.id)
-        .order_by(DeadlineExtension.id)
-    ).scalars().all()
+    periods = (
+        session.execute(
+            select(StagePeriod)
+            .where(StagePeriod.disagreement_id == disagreement.id)
+            .order_by(StagePeriod.id)
+        )
+        .scalars()
+        .all()
+    )
+    extensions = (
+        session.execute(
+            select(DeadlineExtension)
+            .where(DeadlineExtension.disagreement_id == disagreement.id)
+            .order_by(DeadlineExtension.id)
+        )
+        .scalars()
+        .all()
+    )
     approved = {e.stage_period_id: e for e in extensions if e.decision == "approved"}
     stages = [
         StageLine(
@@ -51,17 +62,28 @@ def casefile(session: Session, disagreement: Disagreement) -> Casefile:
             owner=period.owner.name,
             entered=local_text(period.entered_at),
             deadline=explain_deadline(policy, disagreement.urgent, period, approved.get(period.id)),
-            ended=f"{_ending(period.ended_by)} {local_text(period.ended_at)}" if period.ended_at else "",
+            ended=f"{_ending(period.ended_by)} {local_text(period.ended_at)}"
+            if period.ended_at
+            else "",
         )
         for period in periods
     ]
-    events = session.execute(
-        select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
-    ).scalars().all()
-    meetings = session.execute(
-        select(ResolutionMeeting).where(ResolutionMeeting.disagreement_id == disagreement.id)
-        .order_by(ResolutionMeeting.held_on, ResolutionMeeting.id)
-    ).scalars().all()
+    events = (
+        session.execute(
+            select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
+        )
+        .scalars()
+        .all()
+    )
+    meetings = (
+        session.execute(
+            select(ResolutionMeeting)
+            .where(ResolutionMeeting.disagreement_id == disagreement.id)
+            .order_by(ResolutionMeeting.held_on, ResolutionMeeting.id)
+        )
+        .scalars()
+        .all()
+    )
     return Casefile(disagreement, policy, stages, list(events), list(meetings), list(extensions))
 
 
@@ -76,15 +98,18 @@ def explain_deadline(
     if timescale.hours is not None:
         words = f"due {local_text(original)}: {timescale.describe()} after {local_text(start)}"
     else:
-        words = f"due {local_text(original)}: {timescale.describe()} after {_counted_from(policy, start)}"
+        counted_from = _counted_from(policy, start)
+        words = f"due {local_text(original)}: {timescale.describe()} after {counted_from}"
         skipped = policy.calendar.skipped_days(start, timescale.working_days)
         if skipped:
             words += "; not counted: " + ", ".join(f"{_day(day)} ({why})" for day, why in skipped)
     if period.clock_started_at and period.clock_started_at != period.entered_at:
         words += " (the stage's clock, kept when it changed hands)"
     if extension is not None and extension.new_due_at is not None:
-        words += (f"; extended by {extension.amount} {extension.unit.replace('_', ' ')} to "
-                  f"{local_text(extension.new_due_at)}, approved by the chair")
+        words += (
+            f"; extended by {extension.amount} {extension.unit.replace('_', ' ')} to "
+            f"{local_text(extension.new_due_at)}, approved by the chair"
+        )
     elif period.due_at != original:
         words += f"; now due {local_text(period.due_at)}"
     return words
@@ -107,6 +132,9 @@ def _day(day: date) -> str:
 
 def _ending(how: str | None) -> str:
     return {
-        "escalate": "escalated", "resolve": "resolved", "withdraw": "withdrawn",
-        "hand_to_deputy": "handed to deputy", "reassign": "reassigned",
+        "escalate": "escalated",
+        "resolve": "resolved",
+        "withdraw": "withdrawn",
+        "hand_to_deputy": "handed to deputy",
+        "reassign": "reassigned",
     }.get(how or "", how or "ended")

@@ -39,9 +39,17 @@ def bar_chart(
         'aria-labelledby="{id}-title" aria-describedby="{id}-desc" width="100%" '
         'viewBox="0 0 {width} {height}" font-family="{font}" font-size="{size}" fill="{text}">'
         '<title id="{id}-title">{title}</title><desc id="{id}-desc">{summary}</desc>{rows}</svg>'
-    ).format(id=chart_id, width=WIDTH, height=max(len(bars), 1) * ROW_HEIGHT, text=TEXT,
-             font=FONT, size=FONT_SIZE,
-             title=title, summary=summary, rows=rows)
+    ).format(
+        id=chart_id,
+        width=WIDTH,
+        height=max(len(bars), 1) * ROW_HEIGHT,
+        text=TEXT,
+        font=FONT,
+        size=FONT_SIZE,
+        title=title,
+        summary=summary,
+        rows=rows,
+    )
 
 
 def _bar(index: int, label: str, length: float, text: str, colour: str) -> Markup:
@@ -51,9 +59,18 @@ def _bar(index: int, label: str, length: float, text: str, colour: str) -> Marku
         '<text x="0" y="{label_y}">{short}</text>'
         '<rect x="0" y="{bar_y}" width="{length:.1f}" height="{bar_height}" fill="{colour}"/>'
         '<text x="{number_x:.1f}" y="{number_y}" font-weight="bold">{text}</text></g>'
-    ).format(label=label, text=text, short=_fit(label), label_y=top + 18, bar_y=top + 25,
-             length=length, bar_height=BAR_HEIGHT, colour=colour, number_x=length + 6,
-             number_y=top + 40)
+    ).format(
+        label=label,
+        text=text,
+        short=_fit(label),
+        label_y=top + 18,
+        bar_y=top + 25,
+        length=length,
+        bar_height=BAR_HEIGHT,
+        colour=colour,
+        number_x=length + 6,
+        number_y=top + 40,
+    )
 
 
 def _length(value: float, largest: float) -> float:

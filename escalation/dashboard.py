@@ -103,10 +103,14 @@ def counts_by_stage(session: Session, partnership: str, now: datetime) -> dict[s
             func.count(),
             func.sum(case_when(Disagreement.due_at <= now)),
             func.sum(case_when(Disagreement.urgent)),
-        ).where(open_here).group_by(Disagreement.stage_key)
+        )
+        .where(open_here)
+        .group_by(Disagreement.stage_key)
     )
-    return {stage: {"open": total, "overdue": int(overdue or 0), "urgent": int(urgent or 0)}
-            for stage, total, overdue, urgent in rows}
+    return {
+        stage: {"open": total, "overdue": int(overdue or 0), "urgent": int(urgent or 0)}
+        for stage, total, overdue, urgent in rows
+    }
 
 
 def case_when(condition):
@@ -116,19 +120,30 @@ def case_when(condition):
 def page_of_rows(session: Session, partnership: str, filters: Filters) -> tuple[list[Row], int]:
     """One page of rows and the number of rows matching the filters."""
     where = _conditions(partnership, filters)
-    total = session.execute(select(func.count()).select_from(Disagreement).where(*where)).scalar_one()
-    undelivered = exists().where(OutboxMessage.disagreement_id == Disagreement.id,
-                                 OutboxMessage.status.in_(UNDELIVERED))
+    total = session.execute(
+        select(func.count()).select_from(Disagreement).where(*where)
+    ).scalar_one()
+    undelivered = exists().where(
+        OutboxMessage.disagreement_id == Disagreement.id, OutboxMessage.status.in_(UNDELIVERED)
+    )
     if filters.status == "open":
         order = (Disagreement.urgent.desc(), Disagreement.due_at, Disagreement.id)
     else:
         order = (Disagreement.raised_at.desc(), Disagreement.id.desc())
     query = (
         select(
-            Disagreement.reference, Disagreement.stage_key, Disagreement.status,
-            Disagreement.urgent, Disagreement.due_at, Disagreement.raised_at,
-            Disagreement.closed_at, Disagreement.category, Disagreement.raiser_organisation,
-            Disagreement.counterpart_organisation, Person.name, undelivered.label("undelivered"),
+            Disagreement.reference,
+            Disagreement.stage_key,
+            Disagreement.status,
+            Disagreement.urgent,
+            Disagreement.due_at,
+            Disagreement.raised_at,
+            Disagreement.closed_at,
+            Disagreement.category,
+            Disagreement.raiser_organisation,
+            Disagreement.counterpart_organisation,
+            Person.name,
+            undelivered.label("undelivered"),
             Disagreement.final_stage_overdue_at.is_not(None),
         )
         .join(Person, Person.id == Disagreement.owner_id)
@@ -142,7 +157,8 @@ def page_of_rows(session: Session, partnership: str, filters: Filters) -> tuple[
 
 def undelivered_count(session: Session, partnership: str) -> int:
     return session.execute(
-        select(func.count()).select_from(OutboxMessage)
+        select(func.count())
+        .select_from(OutboxMessage)
         .join(Disagreement, OutboxMessage.disagreement_id == Disagreement.id)
         .where(Disagreement.partnership == partnership, OutboxMessage.status.in_(UNDELIVERED))
     ).scalar_one()
@@ -151,13 +167,18 @@ def undelivered_count(session: Session, partnership: str) -> int:
 def open_alerts(session: Session, partnership: str) -> list[Alert]:
     """Open alerts this board may see: service-wide ones (mail relay, stalled sweep), and those
     about one disagreement (key "blocked/REF") only when it is in this partnership."""
-    about_ours = exists().where(Disagreement.partnership == partnership,
-                                Alert.key == literal("blocked/") + Disagreement.reference)
-    return list(session.execute(
-        select(Alert)
-        .where(Alert.cleared_at.is_(None), or_(~Alert.key.startswith("blocked/"), about_ours))
-        .order_by(Alert.last_at.desc()).limit(10)
-    ).scalars())
+    about_ours = exists().where(
+        Disagreement.partnership == partnership,
+        Alert.key == literal("blocked/") + Disagreement.reference,
+    )
+    return list(
+        session.execute(
+            select(Alert)
+            .where(Alert.cleared_at.is_(None), or_(~Alert.key.startswith("blocked/"), about_ours))
+            .order_by(Alert.last_at.desc())
+            .limit(10)
+        ).scalars()
+    )
 
 
 def working_days_overdue(calendar: WorkingCalendar, due_at: datetime, now: datetime) -> int:
@@ -189,7 +210,9 @@ def _conditions(partnership: str, filters: Filters) -> list:
     if filters.raised_from:
         where.append(Disagreement.raised_at >= _london_midnight(filters.raised_from))
     if filters.raised_to:
-        where.append(Disagreement.raised_at < _london_midnight(filters.raised_to + timedelta(days=1)))
+        where.append(
+            Disagreement.raised_at < _london_midnight(filters.raised_to + timedelta(days=1))
+        )
     return where
 
 

@@ -42,16 +42,27 @@ FIELD_WORDS = {
     "absent_from": "The start of the absence must be a real date, like 27 3 2026",
     "absent_until": "The end of the absence must be a real date, like 27 3 2026",
 }
-ABSENCE_PROBE = {"name": "-", "email": "probe@example.org", "organisation": "-", "roles": [],
-                 "deputy_email": ""}
+ABSENCE_PROBE = {
+    "name": "-",
+    "email": "probe@example.org",
+    "organisation": "-",
+    "roles": [],
+    "deputy_email": "",
+}
 # DirectoryRow's rules across fields, by their message: the form field to show them on, in words.
 ROW_RULES = {
-    "absent_until: is before absent_from":
-        ("absent_until", "The end of the absence must be the same as or after its start"),
-    "absent_until: give absent_from as well":
-        ("absent_from", "Enter when the absence starts, as well as when it ends"),
-    "deputy_email: a person cannot be their own deputy":
-        ("deputy", "A person cannot be their own deputy"),
+    "absent_until: is before absent_from": (
+        "absent_until",
+        "The end of the absence must be the same as or after its start",
+    ),
+    "absent_until: give absent_from as well": (
+        "absent_from",
+        "Enter when the absence starts, as well as when it ends",
+    ),
+    "deputy_email: a person cannot be their own deputy": (
+        "deputy",
+        "A person cannot be their own deputy",
+    ),
 }
 
 
@@ -75,10 +86,15 @@ class PersonForm:
     @classmethod
     def of(cls, person: Person) -> PersonForm:
         return cls(
-            name=person.name, email=person.email, organisation=person.organisation,
-            job_title=person.job_title, roles=tuple(role for role in ROLES if role in person.roles),
-            deputy=str(person.deputy_id or ""), absent_from=_iso(person.absent_from),
-            absent_until=_iso(person.absent_until), active=person.active,
+            name=person.name,
+            email=person.email,
+            organisation=person.organisation,
+            job_title=person.job_title,
+            roles=tuple(role for role in ROLES if role in person.roles),
+            deputy=str(person.deputy_id or ""),
+            absent_from=_iso(person.absent_from),
+            absent_until=_iso(person.absent_until),
+            active=person.active,
         )
 
 
@@ -91,21 +107,30 @@ def person_in(session: Session, partnership: str, person_id: int) -> Person:
 
 
 def people_in(session: Session, partnership: str) -> list[Person]:
-    return list(session.execute(
-        select(Person).where(Person.partnership == partnership).order_by(Person.name, Person.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Person).where(Person.partnership == partnership).order_by(Person.name, Person.id)
+        ).scalars()
+    )
 
 
 def save_person(
-    session: Session, *, partnership: str, form: PersonForm, person: Person | None = None,
+    session: Session,
+    *,
+    partnership: str,
+    form: PersonForm,
+    person: Person | None = None,
     editor_id: int | None = None,
 ) -> Person:
     """Add a person (`person` None) or update one, in `partnership`.
 
     Raises InvalidInput mapping each form field to what is wrong; nothing is changed then.
     """
-    problems = {field: f"Must be {most} characters or fewer" for field, most in MAX_LENGTHS.items()
-                if len(getattr(form, field).strip()) > most}
+    problems = {
+        field: f"Must be {most} characters or fewer"
+        for field, most in MAX_LENGTHS.items()
+        if len(getattr(form, field).strip()) > most
+    }
     deputy = _deputy(session, partnership, form.deputy, person, problems)
     row = _row(form, partnership, deputy, problems)
     if row is not None:
@@ -127,12 +152,20 @@ def save_person(
     return person
 
 
-def _row(form: PersonForm, partnership: str, deputy: Person | None,
-         problems: dict[str, str]) -> DirectoryRow | None:
-    fields = {"name": form.name, "email": form.email, "organisation": form.organisation,
-              "partnership": partnership, "roles": list(form.roles), "job_title": form.job_title,
-              "deputy_email": deputy.email if deputy else "", "absent_from": form.absent_from,
-              "absent_until": form.absent_until}
+def _row(
+    form: PersonForm, partnership: str, deputy: Person | None, problems: dict[str, str]
+) -> DirectoryRow | None:
+    fields = {
+        "name": form.name,
+        "email": form.email,
+        "organisation": form.organisation,
+        "partnership": partnership,
+        "roles": list(form.roles),
+        "job_title": form.job_title,
+        "deputy_email": deputy.email if deputy else "",
+        "absent_from": form.absent_from,
+        "absent_until": form.absent_until,
+    }
     try:
         return DirectoryRow(**fields)
     except ValidationError as error:
@@ -163,8 +196,13 @@ def _form_problem(item: dict) -> tuple[str, str]:
     return field, FIELD_WORDS.get(field, message[:1].upper() + message[1:])
 
 
-def _deputy(session: Session, partnership: str, deputy_id: str, person: Person | None,
-            problems: dict[str, str]) -> Person | None:
+def _deputy(
+    session: Session,
+    partnership: str,
+    deputy_id: str,
+    person: Person | None,
+    problems: dict[str, str],
+) -> Person | None:
     deputy_id = deputy_id.strip()
     if not deputy_id:
         return None
@@ -184,13 +222,16 @@ def _keep_own_access(person: Person, form: PersonForm, problems: dict[str, str])
     if normalise_email(form.email) != person.email:
         problems["email"] = "You cannot change your own email address; ask another board manager"
     if "board_manager" not in form.roles:
-        problems["roles"] = ("You cannot remove your own board manager role; "
-                             "ask another board manager")
+        problems["roles"] = (
+            "You cannot remove your own board manager role; ask another board manager"
+        )
     if not form.active:
         problems["active"] = "You cannot make yourself inactive; ask another board manager"
     if "chair" in form.roles and "chair" not in person.roles:
         # The chair approves what managers ask for (deadline extensions): two people.
-        problems.setdefault("roles", "You cannot make yourself the chair; ask another board manager")
+        problems.setdefault(
+            "roles", "You cannot make yourself the chair; ask another board manager"
+        )
 
 
 def _set_roles(person: Person, roles: Iterable[str]) -> None:
@@ -207,7 +248,8 @@ def is_id(text: str) -> bool:
 
 def open_stages_owned(session: Session, person_id: int) -> int:
     return session.execute(
-        select(func.count()).select_from(Disagreement)
+        select(func.count())
+        .select_from(Disagreement)
         .where(Disagreement.owner_id == person_id, Disagreement.status == "open")
     ).scalar_one()
 
@@ -244,19 +286,24 @@ def _gap(role: str, holders: list[Person], on: date, where: str) -> list[str]:
     words = ROLE_WORDS[role]
     if not holders:
         if role == "board_manager":
-            return ["Nobody is an active board manager: a stage whose owner is missing has "
-                    "nobody to hold it, and escalation will stall."]
+            return [
+                "Nobody is an active board manager: a stage whose owner is missing has "
+                "nobody to hold it, and escalation will stall."
+            ]
         return [f"Nobody is an active {words}{where}: their stages will go to the board manager."]
     if all(holder.is_absent_on(on) for holder in holders):
         names = ", ".join(holder.name for holder in holders)
-        return [f"Every {words}{where} is absent today ({names}): their stages go to a "
-                "deputy, or the board manager."]
+        return [
+            f"Every {words}{where} is absent today ({names}): their stages go to a "
+            "deputy, or the board manager."
+        ]
     return []
 
 
 def _organisations_with_practitioners(session: Session, partnership: str) -> list[str]:
     names = session.execute(
-        select(Person.organisation).join(PersonRole)
+        select(Person.organisation)
+        .join(PersonRole)
         .where(PersonRole.role == "practitioner", Person.partnership == partnership, Person.active)
     ).scalars()
     by_key = {name.strip().lower(): name.strip() for name in names}
@@ -267,12 +314,19 @@ def _inactive_owners(session: Session, partnership: str) -> list[str]:
     rows = session.execute(
         select(Person.name, func.count(Disagreement.id))
         .join(Disagreement, Disagreement.owner_id == Person.id)
-        .where(Person.partnership == partnership, Person.active.is_(False),
-               Disagreement.status == "open")
-        .group_by(Person.id, Person.name).order_by(Person.name)
+        .where(
+            Person.partnership == partnership,
+            Person.active.is_(False),
+            Disagreement.status == "open",
+        )
+        .group_by(Person.id, Person.name)
+        .order_by(Person.name)
     ).all()
-    return [f"{name} is inactive but still owns {stages_words(count)}: "
-            "reassign them from the dashboard." for name, count in rows]
+    return [
+        f"{name} is inactive but still owns {stages_words(count)}: "
+        "reassign them from the dashboard."
+        for name, count in rows
+    ]
 
 
 def stages_words(count: int) -> str:
@@ -293,12 +347,19 @@ def export_partnership_csv(session: Session, partnership: str) -> str:
     writer.writerow(CSV_COLUMNS)
     for person in people_in(session, partnership):
         if person.active:
-            writer.writerow([
-                person.name, person.email, person.organisation, person.partnership,
-                ";".join(sorted(person.roles)), person.job_title,
-                person.deputy.email if person.deputy else "",
-                _iso(person.absent_from), _iso(person.absent_until),
-            ])
+            writer.writerow(
+                [
+                    person.name,
+                    person.email,
+                    person.organisation,
+                    person.partnership,
+                    ";".join(sorted(person.roles)),
+                    person.job_title,
+                    person.deputy.email if person.deputy else "",
+                    _iso(person.absent_from),
+                    _iso(person.absent_until),
+                ]
+            )
     return out.getvalue()
 
 
@@ -331,14 +392,17 @@ def _foreign_rows(session: Session, text: str, partnership: str, editor_email: s
             problems += _own_row_problems(session, raw, editor_email, number)
         given = (raw.get("partnership") or "").strip()
         if given and given != partnership:
-            problems.append(f"row {number}: partnership: {given!r} is not your partnership "
-                            f"({partnership})")
+            problems.append(
+                f"row {number}: partnership: {given!r} is not your partnership ({partnership})"
+            )
             continue
         for column in ("email", "deputy_email"):
             other = find_person(session, raw.get(column) or "")
             if other is not None and other.partnership != partnership:
-                problems.append(f"row {number}: {column}: {normalise_email(raw[column])} "
-                                "is already used in the directory and cannot be used here")
+                problems.append(
+                    f"row {number}: {column}: {normalise_email(raw[column])} "
+                    "is already used in the directory and cannot be used here"
+                )
     return problems
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.directory import find_person, normalise_email
-from escalation.models import Person
 from escalation.errors import NotFound
+from escalation.models import Person
 
 ISSUER = "Resolving professional disagreements"
 STEP_SECONDS = 30
@@ -41,7 +41,9 @@ def code_at(secret: str, now: datetime) -> str:
 def verify(session: Session, email: str, code: str, *, now: datetime) -> bool:
     # Locked, so two requests with the same code cannot both see it unused (PostgreSQL).
     person = session.execute(
-        select(Person).where(Person.email == normalise_email(email)).with_for_update()
+        select(Person)
+        .where(Person.email == normalise_email(email))
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     code = "".join(code.split())

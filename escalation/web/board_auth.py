@@ -68,16 +68,22 @@ def allow(*roles: str):
         if request.method not in ("GET", "HEAD"):
             form = await request.form()
             if not secrets.compare_digest(str(form.get("csrf", "")), user.csrf):
-                raise BoardForbidden("This form had expired. Nothing was changed. Go back, reload and try again.")
+                raise BoardForbidden(
+                    "This form had expired. Nothing was changed. Go back, reload and try again."
+                )
         return user
 
     dependency.allowed_roles = frozenset(roles)
     return dependency
 
 
-def current_user(request: Request, roles: tuple[str, ...], *, second_factor: bool = True) -> BoardUser:
+def current_user(
+    request: Request, roles: tuple[str, ...], *, second_factor: bool = True
+) -> BoardUser:
     with transaction(request.app.state.sessions) as session:
-        web = signin.current(session, request.cookies.get(cookie_name()), now=request.app.state.clock())
+        web = signin.current(
+            session, request.cookies.get(cookie_name()), now=request.app.state.clock()
+        )
         if web is None:
             raise BoardSignInRequired()
         person = find_person(session, web.email)
@@ -85,8 +91,14 @@ def current_user(request: Request, roles: tuple[str, ...], *, second_factor: boo
             raise BoardForbidden("Your account cannot use this page.")
         if second_factor and web.second_factor_at is None:
             raise SecondFactorRequired()
-        return BoardUser(person.id, person.email, person.name, person.partnership,
-                         frozenset(person.roles), web.csrf_token)
+        return BoardUser(
+            person.id,
+            person.email,
+            person.name,
+            person.partnership,
+            frozenset(person.roles),
+            web.csrf_token,
+        )
 
 
 def policy_of(request: Request, user: BoardUser):
@@ -95,13 +107,17 @@ def policy_of(request: Request, user: BoardUser):
     default = policies[get_settings().default_policy]
     if default.partnership == user.partnership:
         return default
-    return next((p for _, p in sorted(policies.items()) if p.partnership == user.partnership), default)
+    return next(
+        (p for _, p in sorted(policies.items()) if p.partnership == user.partnership), default
+    )
 
 
 def case_for(session: Session, user: BoardUser, reference: str) -> Disagreement:
     disagreement = session.execute(
-        select(Disagreement).where(Disagreement.reference == reference.strip().upper(),
-                                   Disagreement.partnership == user.partnership)
+        select(Disagreement).where(
+            Disagreement.reference == reference.strip().upper(),
+            Disagreement.partnership == user.partnership,
+        )
     ).scalar_one_or_none()
     if disagreement is None:
         raise NotFound("no such disagreement in your partnership")

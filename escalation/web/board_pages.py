@@ -8,6 +8,7 @@ Viewing a case page is recorded in its chronology, like every other view of the 
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from urllib.parse import urlencode
 
@@ -56,9 +57,11 @@ CHAIR = allow("chair")
 
 
 BOARD_SIGN_IN = {
-    "title": "Sign in to the board pages", "layout": "pages/board_base.html", "action": "/board/signin",
+    "title": "Sign in to the board pages",
+    "layout": "pages/board_base.html",
+    "action": "/board/signin",
     "intro": "For board managers and chairs. We will email you a link to sign in; then you will "
-             "need the 6-digit code from your authenticator app.",
+    "need the 6-digit code from your authenticator app.",
 }
 
 
@@ -70,9 +73,12 @@ def signin_form(request: Request) -> Response:
 @router.post("/board/signin", dependencies=[Depends(limited("signin", 10, 600))])
 async def ask_for_link(request: Request) -> Response:
     return await send_sign_in_link(
-        request, dict(BOARD_SIGN_IN), allowed_domains=[],
+        request,
+        dict(BOARD_SIGN_IN),
+        allowed_domains=[],
         sent="If that address is in the directory, we have sent it a sign-in link. It works "
-             "once, for 30 minutes. You will then need your authenticator app.")
+        "once, for 30 minutes. You will then need your authenticator app.",
+    )
 
 
 @router.get("/board/verify")
@@ -85,9 +91,16 @@ def code_form(request: Request) -> Response:
 async def check_code(request: Request) -> Response:
     user = current_user(request, BOARD_ROLES, second_factor=False)
     form = await request.form()
-    if str(form.get("csrf", "")) != user.csrf:
-        return page(request, "pages/message.html", {"title": "Sorry, there is a problem",
-                    "message": "This form had expired. Reload it and try again."}, 403)
+    if not secrets.compare_digest(str(form.get("csrf", "")), user.csrf):
+        return page(
+            request,
+            "pages/message.html",
+            {
+                "title": "Sorry, there is a problem",
+                "message": "This form had expired. Reload it and try again.",
+            },
+            403,
+        )
     code = str(form.get("code", ""))[:20]
     now = request.app.state.clock()
     with transaction(request.app.state.sessions) as session:
@@ -96,24 +109,49 @@ async def check_code(request: Request) -> Response:
             if raw is None:
                 raise BoardSignInRequired()
             response = RedirectResponse("/board", status_code=303)
-            response.set_cookie(cookie_name(), raw, httponly=True, samesite="lax", path="/",
-                                secure=cookie_name().startswith("__Host-"))
+            response.set_cookie(
+                cookie_name(),
+                raw,
+                httponly=True,
+                samesite="lax",
+                path="/",
+                secure=cookie_name().startswith("__Host-"),
+            )
             return response
-        failures = signin.count_failed_code(session, request.cookies.get(cookie_name()), now=now,
-                                            limit=MAX_FAILED_CODES)
+        failures = signin.count_failed_code(
+            session, request.cookies.get(cookie_name()), now=now, limit=MAX_FAILED_CODES
+        )
     if failures >= MAX_FAILED_CODES:
-        return page(request, "pages/message.html", {
-            "title": "You have been signed out",
-            "message": "Too many wrong codes. Ask for a new sign-in link to try again."}, 403)
-    return _code_page(request, user, {"code": "Enter the 6-digit code shown in your authenticator app now"}, 422)
+        return page(
+            request,
+            "pages/message.html",
+            {
+                "title": "You have been signed out",
+                "message": "Too many wrong codes. Ask for a new sign-in link to try again.",
+            },
+            403,
+        )
+    return _code_page(
+        request, user, {"code": "Enter the 6-digit code shown in your authenticator app now"}, 422
+    )
 
 
-def _code_page(request: Request, user: BoardUser, errors: dict | None = None, status: int = 200) -> Response:
+def _code_page(
+    request: Request, user: BoardUser, errors: dict | None = None, status: int = 200
+) -> Response:
     with transaction(request.app.state.sessions) as session:
         enrolled = session.get(Person, user.person_id).totp_secret is not None
-    return page(request, "pages/board_verify.html", {
-        "title": "Enter your security code", "csrf": user.csrf, "enrolled": enrolled,
-        "errors": errors or {}}, status)
+    return page(
+        request,
+        "pages/board_verify.html",
+        {
+            "title": "Enter your security code",
+            "csrf": user.csrf,
+            "enrolled": enrolled,
+            "errors": errors or {},
+        },
+        status,
+    )
 
 
 # --- dashboard --------------------------------------------------------------------------------
@@ -130,17 +168,24 @@ def dashboard(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
         counts = counts_by_stage(session, user.partnership, now)
         people = _people(session, user.partnership)
         context = {
-            "title": "Open disagreements", "user": user, "filters": filters,
-            "rows": [_row_view(row, policy, now) for row in rows], "total": total,
+            "title": "Open disagreements",
+            "user": user,
+            "filters": filters,
+            "rows": [_row_view(row, policy, now) for row in rows],
+            "total": total,
             "counts": [(stage, counts.get(stage.key, {})) for stage in policy.stages],
             "undelivered": undelivered_count(session, user.partnership),
-            "alerts": open_alerts(session, user.partnership), "pending": board_actions.pending_extensions(session, user.partnership),
+            "alerts": open_alerts(session, user.partnership),
+            "pending": board_actions.pending_extensions(session, user.partnership),
             "organisation_options": [(o, o) for o in sorted({p.organisation for p in people})],
             "owner_options": [(str(p.id), f"{p.name}, {p.organisation}") for p in people],
             "stage_titles": {stage.key: stage.title for stage in policy.stages},
-            "categories": CATEGORIES, "pages": _pagination(request, filters.page, total),
+            "categories": CATEGORIES,
+            "pages": _pagination(request, filters.page, total),
             "errors": filters.errors,
-            "error_list": [{"text": text, "href": f"#{name}"} for name, text in filters.errors.items()],
+            "error_list": [
+                {"text": text, "href": f"#{name}"} for name, text in filters.errors.items()
+            ],
         }
     return page(request, "pages/board_dashboard.html", context)
 
@@ -148,8 +193,12 @@ def dashboard(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
 def _row_view(row, policy, now) -> dict:
     overdue = row.status == "open" and row.due_at <= now
     days = working_days_overdue(policy.calendar, row.due_at, now) if overdue else 0
-    return {"row": row, "due": local_text(row.due_at), "overdue": overdue,
-            "overdue_words": _overdue_words(days) if overdue else ""}
+    return {
+        "row": row,
+        "due": local_text(row.due_at),
+        "overdue": overdue,
+        "overdue_words": _overdue_words(days) if overdue else "",
+    }
 
 
 def _overdue_words(days: int) -> str:
@@ -176,16 +225,21 @@ def _pagination(request: Request, current: int, total: int) -> dict:
         "items": items if last > 1 else [],
         "previous": {"href": href(current - 1)} if current > 1 else None,
         "next": {"href": href(current + 1)} if current < last else None,
-        "first_row": (current - 1) * PAGE_SIZE + 1, "last": last,
+        "first_row": (current - 1) * PAGE_SIZE + 1,
+        "last": last,
     }
 
 
 def _people(session, partnership: str) -> list[Person]:
     from sqlalchemy import select
 
-    return list(session.execute(
-        select(Person).where(Person.partnership == partnership, Person.active).order_by(Person.name)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Person)
+            .where(Person.partnership == partnership, Person.active)
+            .order_by(Person.name)
+        ).scalars()
+    )
 
 
 # --- the case page and its actions ------------------------------------------------------------
@@ -196,41 +250,71 @@ def case_page(request: Request, reference: str, user: BoardUser = Depends(EITHER
     return _case(request, user, reference)
 
 
-def _case(request: Request, user: BoardUser, reference: str, errors: dict | None = None,
-          values: dict | None = None, status: int = 200, message: str = "") -> Response:
+def _case(
+    request: Request,
+    user: BoardUser,
+    reference: str,
+    errors: dict | None = None,
+    values: dict | None = None,
+    status: int = 200,
+    message: str = "",
+) -> Response:
     now = request.app.state.clock()
     with transaction(request.app.state.sessions) as session:
         disagreement = case_for(session, user, reference)
         if status == 200 and request.method == "GET":
-            d.record_view(session, reference=disagreement.reference, actor=user.email, now=now,
-                          how="opened the board case page")
+            d.record_view(
+                session,
+                reference=disagreement.reference,
+                actor=user.email,
+                now=now,
+                how="opened the board case page",
+            )
         file = casefile(session, disagreement)
         unit, limit = board_actions.extension_limit(disagreement, file.policy)
         this_stage = [e for e in file.extensions if e.requested_at >= disagreement.stage_entered_at]
         pending = next((e for e in this_stage if e.decision is None), None)
         errors = errors or {}
         context = {
-            "title": f"Disagreement {disagreement.reference}", "user": user, "file": file,
-            "d": disagreement, "due": local_text(disagreement.due_at),
-            "overdue": disagreement.is_overdue(now), "local_text": local_text,
+            "title": f"Disagreement {disagreement.reference}",
+            "user": user,
+            "file": file,
+            "d": disagreement,
+            "due": local_text(disagreement.due_at),
+            "overdue": disagreement.is_overdue(now),
+            "local_text": local_text,
             "stage_title": file.policy.stage(disagreement.stage_key).title,
             "category": CATEGORIES.get(disagreement.category, disagreement.category),
-            "outcomes": OUTCOMES, "themes": LEARNING_THEMES, "role_words": ROLE_WORDS,
-            "people": [p for p in _people(session, user.partnership) if p.id != disagreement.owner_id],
-            "extension_unit": unit.replace("_", " "), "extension_limit": limit,
-            "pending": pending, "may_extend": not this_stage and disagreement.is_open,
-            "csrf": user.csrf, "values": values or {}, "errors": errors,
+            "outcomes": OUTCOMES,
+            "themes": LEARNING_THEMES,
+            "role_words": ROLE_WORDS,
+            "people": [
+                p for p in _people(session, user.partnership) if p.id != disagreement.owner_id
+            ],
+            "extension_unit": unit.replace("_", " "),
+            "extension_limit": limit,
+            "pending": pending,
+            "may_extend": not this_stage and disagreement.is_open,
+            "csrf": user.csrf,
+            "values": values or {},
+            "errors": errors,
             "err": {name: {"text": text} for name, text in errors.items()},
             "message": message,
-            "theme_words": "; ".join(LEARNING_THEMES.get(t, t) for t in disagreement.learning_themes or []),
-            "error_list": [{"text": text, "href": "#" + ANCHORS.get(name, name)}
-                           for name, text in errors.items() if name != "form"],
+            "theme_words": "; ".join(
+                LEARNING_THEMES.get(t, t) for t in disagreement.learning_themes or []
+            ),
+            "error_list": [
+                {"text": text, "href": "#" + ANCHORS.get(name, name)}
+                for name, text in errors.items()
+                if name != "form"
+            ],
         }
         return page(request, "pages/board_case.html", context, status)
 
 
-async def _act(request: Request, user: BoardUser, reference: str, action, fields: tuple[str, ...],
-               done: str) -> Response:
+async def _act(
+    request: Request, user: BoardUser, reference: str, action, fields: tuple[str, ...], done: str
+) -> Response:
     form = await request.form()
     values = {name: str(form.get(name, "")) for name in fields}
     values["learning_themes"] = [str(v) for v in form.getlist("learning_themes")]
@@ -247,44 +331,73 @@ async def _act(request: Request, user: BoardUser, reference: str, action, fields
 
 
 @router.post("/board/d/{reference}/meeting")
-async def record_meeting(request: Request, reference: str, user: BoardUser = Depends(EITHER)) -> Response:
+async def record_meeting(
+    request: Request, reference: str, user: BoardUser = Depends(EITHER)
+) -> Response:
     def action(session, ref, values, now):
         board_actions.record_meeting(
-            session, reference=ref, actor=user.email, now=now, held_on=_date(values, "held_on"),
-            attendees=values["attendees"], outcome=values["meeting_outcome"])
+            session,
+            reference=ref,
+            actor=user.email,
+            now=now,
+            held_on=_date(values, "held_on"),
+            attendees=values["attendees"],
+            outcome=values["meeting_outcome"],
+        )
 
     fields = ("held_on-day", "held_on-month", "held_on-year", "attendees", "meeting_outcome")
     return await _act(request, user, reference, action, fields, "meeting")
 
 
 @router.post("/board/d/{reference}/reassign")
-async def reassign(request: Request, reference: str, user: BoardUser = Depends(MANAGER)) -> Response:
+async def reassign(
+    request: Request, reference: str, user: BoardUser = Depends(MANAGER)
+) -> Response:
     def action(session, ref, values, now):
-        board_actions.reassign(session, reference=ref, actor=user.email, now=now,
-                               new_owner_email=values["new_owner"], reason=values["reason"])
+        board_actions.reassign(
+            session,
+            reference=ref,
+            actor=user.email,
+            now=now,
+            new_owner_email=values["new_owner"],
+            reason=values["reason"],
+        )
 
     return await _act(request, user, reference, action, ("new_owner", "reason"), "reassign")
 
 
 @router.post("/board/d/{reference}/extension")
-async def request_extension(request: Request, reference: str, user: BoardUser = Depends(MANAGER)) -> Response:
+async def request_extension(
+    request: Request, reference: str, user: BoardUser = Depends(MANAGER)
+) -> Response:
     def action(session, ref, values, now):
         amount = values["amount"].strip()
         board_actions.request_extension(
-            session, reference=ref, actor=user.email, now=now,
+            session,
+            reference=ref,
+            actor=user.email,
+            now=now,
             amount=int(amount) if amount.isdigit() and len(amount) < 5 else None,
-            reason=values["extension_reason"])
+            reason=values["extension_reason"],
+        )
 
     return await _act(request, user, reference, action, ("amount", "extension_reason"), "extension")
 
 
 @router.post("/board/d/{reference}/extension/decision")
-async def decide_extension(request: Request, reference: str, user: BoardUser = Depends(CHAIR)) -> Response:
+async def decide_extension(
+    request: Request, reference: str, user: BoardUser = Depends(CHAIR)
+) -> Response:
     def action(session, ref, values, now):
         if values["decision"] not in ("approve", "refuse"):
             raise InvalidInput({"decision": "Select approve or refuse"})
-        board_actions.decide_extension(session, reference=ref, actor=user.email, now=now,
-                                       approve=values["decision"] == "approve")
+        board_actions.decide_extension(
+            session,
+            reference=ref,
+            actor=user.email,
+            now=now,
+            approve=values["decision"] == "approve",
+        )
 
     return await _act(request, user, reference, action, ("decision",), "decision")
 
@@ -294,23 +407,34 @@ async def close(request: Request, reference: str, user: BoardUser = Depends(EITH
     def action(session, ref, values, now):
         if values["outcome"] not in OUTCOMES:
             raise InvalidInput({"outcome": "Select the outcome"})
-        board_actions.close(session, reference=ref, actor=user.email, now=now,
-                            outcome=values["outcome"], summary=values["summary"],
-                            learning_themes=values["learning_themes"])
+        board_actions.close(
+            session,
+            reference=ref,
+            actor=user.email,
+            now=now,
+            outcome=values["outcome"],
+            summary=values["summary"],
+            learning_themes=values["learning_themes"],
+        )
 
     return await _act(request, user, reference, action, ("outcome", "summary"), "close")
 
 
 def _date(values: dict, name: str) -> date | None:
     try:
-        return date(int(values[f"{name}-year"]), int(values[f"{name}-month"]), int(values[f"{name}-day"]))
+        return date(
+            int(values[f"{name}-year"]), int(values[f"{name}-month"]), int(values[f"{name}-day"])
+        )
     except (ValueError, OverflowError):
         return None
 
 
 def _form_errors(problems: dict[str, str]) -> dict[str, str]:
     words = {"summary": "Enter how it was resolved", "outcome": "Select the outcome"}
-    return {field: words.get(field, message[:1].upper() + message[1:]) for field, message in problems.items()}
+    return {
+        field: words.get(field, message[:1].upper() + message[1:])
+        for field, message in problems.items()
+    }
 
 
 def page(request: Request, name: str, context: dict, status: int = 200) -> Response:

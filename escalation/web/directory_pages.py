@@ -39,8 +39,17 @@ EITHER = allow("board_manager", "chair")
 MANAGER = allow("board_manager")
 MAX_UPLOAD_BYTES = 2_000_000
 DATE_PARTS = ("day", "month", "year")
-FIELD_ORDER = ("name", "email", "organisation", "job_title", "roles", "deputy", "absent_from",
-               "absent_until", "active")
+FIELD_ORDER = (
+    "name",
+    "email",
+    "organisation",
+    "job_title",
+    "roles",
+    "deputy",
+    "absent_from",
+    "absent_until",
+    "active",
+)
 ANCHORS = {"absent_from": "absent_from-day", "absent_until": "absent_until-day", "form": "name"}
 
 
@@ -53,10 +62,15 @@ def directory(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
     with transaction(request.app.state.sessions) as session:
         people = people_in(session, user.partnership)
         context = {
-            "title": "Directory", "user": user,
+            "title": "Directory",
+            "user": user,
             "rows": [_row_view(person, today) for person in people],
-            "warnings": role_gaps(session, partnership=user.partnership,
-                                  policies=request.app.state.policies.values(), on=today),
+            "warnings": role_gaps(
+                session,
+                partnership=user.partnership,
+                policies=request.app.state.policies.values(),
+                on=today,
+            ),
             "message": _done_message(session, user, request.query_params),
         }
     return page(request, "pages/board_directory.html", context)
@@ -98,8 +112,10 @@ def _done_message(session, user: BoardUser, query) -> str:
         return ""
     owned = 0 if person.active else open_stages_owned(session, person.id)
     if owned:
-        return (f"Saved {person.name}. They are inactive but still own {stages_words(owned)}, "
-                "which are not reassigned automatically: reassign them from the dashboard.")
+        return (
+            f"Saved {person.name}. They are inactive but still own {stages_words(owned)}, "
+            "which are not reassigned automatically: reassign them from the dashboard."
+        )
     return f"Saved {person.name}."
 
 
@@ -111,8 +127,11 @@ def export(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
     with transaction(request.app.state.sessions) as session:
         text = export_partnership_csv(session, user.partnership)
     name = re.sub(r"[^a-z0-9-]+", "-", user.partnership.lower()).strip("-") or "directory"
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="directory-{name}.csv"'})
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="directory-{name}.csv"'},
+    )
 
 
 @router.get("/board/directory/import")
@@ -128,8 +147,9 @@ async def import_file(request: Request, user: BoardUser = Depends(MANAGER)) -> R
         return _import_page(request, user, [problem], 422)
     try:
         with transaction(request.app.state.sessions) as session:
-            count = import_partnership_csv(session, text=text, partnership=user.partnership,
-                                               editor_email=user.email)
+            count = import_partnership_csv(
+                session, text=text, partnership=user.partnership, editor_email=user.email
+            )
     except DirectoryError as error:
         problems = [_sentence(line) for line in str(error).splitlines()]
         return _import_page(request, user, problems, 422)
@@ -156,11 +176,19 @@ def _sentence(line: str) -> str:
 def _import_page(
     request: Request, user: BoardUser, problems: list[str], status: int = 200
 ) -> Response:
-    return page(request, "pages/board_directory_import.html", {
-        "title": "Import people from a CSV file", "user": user, "csrf": user.csrf,
-        "problems": problems, "errors": {"csv_file": problems[0]} if problems else {},
-        "error_list": [{"text": text, "href": "#csv_file"} for text in problems],
-    }, status)
+    return page(
+        request,
+        "pages/board_directory_import.html",
+        {
+            "title": "Import people from a CSV file",
+            "user": user,
+            "csrf": user.csrf,
+            "problems": problems,
+            "errors": {"csv_file": problems[0]} if problems else {},
+            "error_list": [{"text": text, "href": "#csv_file"} for text in problems],
+        },
+        status,
+    )
 
 
 # --- add and edit -----------------------------------------------------------------------------
@@ -198,8 +226,13 @@ async def _save(request: Request, user: BoardUser, person_id: str | None) -> Res
     try:
         with transaction(request.app.state.sessions) as session:
             person = _person(session, user, person_id) if person_id else None
-            saved = save_person(session, partnership=user.partnership, form=_form_from(values),
-                                person=person, editor_id=user.person_id)
+            saved = save_person(
+                session,
+                partnership=user.partnership,
+                form=_form_from(values),
+                person=person,
+                editor_id=user.person_id,
+            )
     except InvalidInput as error:
         with transaction(request.app.state.sessions) as session:
             person = _person(session, user, person_id) if person_id else None
@@ -218,35 +251,63 @@ def _person(session, user: BoardUser, person_id: str) -> Person:
 
 
 def _person_page(
-    request: Request, session, user: BoardUser, person: Person | None, values: dict,
-    problems: dict | None = None, status: int = 200,
+    request: Request,
+    session,
+    user: BoardUser,
+    person: Person | None,
+    values: dict,
+    problems: dict | None = None,
+    status: int = 200,
 ) -> Response:
     problems = problems or {}
-    others = [p for p in people_in(session, user.partnership)
-              if person is None or p.id != person.id]
-    return page(request, "pages/board_person.html", {
-        "title": f"Edit {person.name}" if person else "Add a person",
-        "user": user, "csrf": user.csrf,
-        "action": f"/board/directory/{person.id}" if person else "/board/directory/new",
-        "values": values, "errors": problems,
-        "err": {field: {"text": text} for field, text in problems.items()},
-        "error_list": [{"text": problems[field], "href": f"#{ANCHORS.get(field, field)}"}
-                       for field in sorted(problems, key=_form_order)],
-        "role_items": [{"value": role, "text": ROLE_WORDS[role].capitalize(),
-                        "checked": role in values["roles"]} for role in ROLES],
-        "deputy_items": [{"value": "", "text": "No deputy"}] + [
-            {"value": str(p.id), "selected": str(p.id) == values["deputy"],
-             "text": f"{p.name}, {p.organisation}" + ("" if p.active else " (inactive)")}
-            for p in others],
-    }, status)
+    others = [
+        p for p in people_in(session, user.partnership) if person is None or p.id != person.id
+    ]
+    return page(
+        request,
+        "pages/board_person.html",
+        {
+            "title": f"Edit {person.name}" if person else "Add a person",
+            "user": user,
+            "csrf": user.csrf,
+            "action": f"/board/directory/{person.id}" if person else "/board/directory/new",
+            "values": values,
+            "errors": problems,
+            "err": {field: {"text": text} for field, text in problems.items()},
+            "error_list": [
+                {"text": problems[field], "href": f"#{ANCHORS.get(field, field)}"}
+                for field in sorted(problems, key=_form_order)
+            ],
+            "role_items": [
+                {
+                    "value": role,
+                    "text": ROLE_WORDS[role].capitalize(),
+                    "checked": role in values["roles"],
+                }
+                for role in ROLES
+            ],
+            "deputy_items": [{"value": "", "text": "No deputy"}]
+            + [
+                {
+                    "value": str(p.id),
+                    "selected": str(p.id) == values["deputy"],
+                    "text": f"{p.name}, {p.organisation}" + ("" if p.active else " (inactive)"),
+                }
+                for p in others
+            ],
+        },
+        status,
+    )
 
 
 # --- the form's values: as typed, and as a PersonForm -----------------------------------------
 
 
 def _typed_values(form) -> dict:
-    values = {name: str(form.get(name, ""))[:400] for name in
-              ("name", "email", "organisation", "job_title", "deputy")}
+    values = {
+        name: str(form.get(name, ""))[:400]
+        for name in ("name", "email", "organisation", "job_title", "deputy")
+    }
     values["roles"] = [str(role) for role in form.getlist("roles")]
     values["active"] = form.get("active") == "yes"
     for name in ("absent_from", "absent_until"):
@@ -256,20 +317,35 @@ def _typed_values(form) -> dict:
 
 
 def _values_of(form: PersonForm) -> dict:
-    values = {"name": form.name, "email": form.email, "organisation": form.organisation,
-              "job_title": form.job_title, "deputy": form.deputy, "roles": list(form.roles),
-              "active": form.active}
+    values = {
+        "name": form.name,
+        "email": form.email,
+        "organisation": form.organisation,
+        "job_title": form.job_title,
+        "deputy": form.deputy,
+        "roles": list(form.roles),
+        "active": form.active,
+    }
     for name in ("absent_from", "absent_until"):
         year, month, day = (getattr(form, name).split("-") + ["", "", ""])[:3]
-        values.update({f"{name}-day": day.lstrip("0"), f"{name}-month": month.lstrip("0"),
-                       f"{name}-year": year})
+        values.update(
+            {
+                f"{name}-day": day.lstrip("0"),
+                f"{name}-month": month.lstrip("0"),
+                f"{name}-year": year,
+            }
+        )
     return values
 
 
 def _form_from(values: dict) -> PersonForm:
     return PersonForm(
-        name=values["name"], email=values["email"], organisation=values["organisation"],
-        job_title=values["job_title"], roles=tuple(values["roles"]), deputy=values["deputy"],
+        name=values["name"],
+        email=values["email"],
+        organisation=values["organisation"],
+        job_title=values["job_title"],
+        roles=tuple(values["roles"]),
+        deputy=values["deputy"],
         absent_from=_date_text(values, "absent_from"),
         absent_until=_date_text(values, "absent_until"),
         active=values["active"],

@@ -84,8 +84,11 @@ def download(request: Request, figure: str, user: BoardUser = Depends(EITHER)) -
     table = _tables(request, user, period, only=figure)[0]
     dates = _safe(period.query())
     filename = f"{_safe(user.partnership)}-{table.name}{'-' + dates if dates else ''}.csv"
-    return Response(as_csv(table), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        as_csv(table),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def parse_period(params: dict[str, str]) -> Period:
@@ -117,18 +120,41 @@ def as_csv(table: reports.Table) -> str:
     return "\ufeff" + out.getvalue()
 
 
-def _render(request: Request, user: BoardUser, period: Period, *, printable: bool = False,
-            status: int = 200) -> Response:
-    figures = [(shown, bar_chart(f"chart-{shown.name}", shown.title, shown.bars,
-                                 RED if shown.name == "breaches" else BLUE), len(table.rows))
-               for table in _tables(request, user, period) for shown in [_first_rows(table)]]
-    return page(request, "pages/board_reports.html", {
-        "title": "Reports", "user": user, "printable": printable, "figures": figures,
-        "produced": local_text(request.app.state.clock()), "period": period,
-        "query": period.query(),
-        "errors": period.errors,
-        "error_list": [{"text": text, "href": f"#{name}"} for name, text in period.errors.items()],
-    }, status)
+def _render(
+    request: Request, user: BoardUser, period: Period, *, printable: bool = False, status: int = 200
+) -> Response:
+    figures = [
+        (
+            shown,
+            bar_chart(
+                f"chart-{shown.name}",
+                shown.title,
+                shown.bars,
+                RED if shown.name == "breaches" else BLUE,
+            ),
+            len(table.rows),
+        )
+        for table in _tables(request, user, period)
+        for shown in [_first_rows(table)]
+    ]
+    return page(
+        request,
+        "pages/board_reports.html",
+        {
+            "title": "Reports",
+            "user": user,
+            "printable": printable,
+            "figures": figures,
+            "produced": local_text(request.app.state.clock()),
+            "period": period,
+            "query": period.query(),
+            "errors": period.errors,
+            "error_list": [
+                {"text": text, "href": f"#{name}"} for name, text in period.errors.items()
+            ],
+        },
+        status,
+    )
 
 
 def _first_rows(table: reports.Table) -> reports.Table:
@@ -136,11 +162,20 @@ def _first_rows(table: reports.Table) -> reports.Table:
     return dataclasses.replace(table, rows=table.rows[:SHOWN_ROWS], bars=table.bars[:SHOWN_ROWS])
 
 
-def _tables(request: Request, user: BoardUser, period: Period, only: str | None = None) -> list[reports.Table]:
+def _tables(
+    request: Request, user: BoardUser, period: Period, only: str | None = None
+) -> list[reports.Table]:
     policy = policy_of(request, user)
     with transaction(request.app.state.sessions) as session:
-        return reports.tables(session, user.partnership, request.app.state.clock(), policy,
-                              since=period.since, until=period.until, only=only)
+        return reports.tables(
+            session,
+            user.partnership,
+            request.app.state.clock(),
+            policy,
+            since=period.since,
+            until=period.until,
+            only=only,
+        )
 
 
 def _neutralised(cell: object) -> object:
