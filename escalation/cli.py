@@ -18,7 +18,7 @@ from escalation import disagreements as d
 from escalation import report
 from escalation.calendar import parse_instant
 from escalation.chronology import verify_chain
-from escalation.db import make_engine, session_factory, transaction
+from escalation.db import make_engine, refresh_statistics, session_factory, transaction
 from escalation.directory import export_csv, import_csv
 from escalation.errors import EscalationError, InvalidInput
 from escalation.intake import RaiseRequest
@@ -68,7 +68,9 @@ def _policies():
 def init() -> None:
     """Create the database schema, or upgrade it (safe to run again)."""
     settings = get_settings()
-    upgrade(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    refresh_statistics(engine)
     typer.echo(f"schema is up to date ({_safe_url(settings.database_url)})")
 
 

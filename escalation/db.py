@@ -55,6 +55,18 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """Give SQLite's query planner fresh table statistics (PostgreSQL's autovacuum does this).
+
+    Without them SQLite walks the single-column partnership index for whole-partnership
+    reports, which is 3-4 times slower than a plain scan when one partnership fills the table.
+    Run daily by the board-digest flow, and by `escalation init`.
+    """
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
+
+
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)

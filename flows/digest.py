@@ -3,6 +3,7 @@ is safe across clock changes, unlike sub-daily intervals).
 
 1. Queue one digest email per board manager (counts only); a second run that day queues none.
 The deliver-notifications flow sends them.
+2. Refresh SQLite's planner statistics (escalation.db.refresh_statistics), once a day.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from prefect.cache_policies import NO_CACHE
 
 from escalation import runtime
 from escalation.calendar import parse_instant
-from escalation.db import transaction
+from escalation.db import make_engine, refresh_statistics, transaction
 from escalation.digest import queue_digests
+from escalation.settings import get_settings
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
@@ -24,6 +26,15 @@ def queue_board_digests(now_iso: str) -> int:
         return queue_digests(session, parse_instant(now_iso))
 
 
+@task(cache_policy=NO_CACHE, persist_result=False)
+def refresh_planner_statistics() -> None:
+    engine = make_engine(get_settings().database_url)
+    refresh_statistics(engine)
+    engine.dispose()
+
+
 @flow(name="board-digest", persist_result=False)
 def board_digest(now: str | None = None) -> int:
-    return queue_board_digests(now or datetime.now(timezone.utc).isoformat())
+    queued = queue_board_digests(now or datetime.now(timezone.utc).isoformat())
+    refresh_planner_statistics()
+    return queued

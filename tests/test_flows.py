@@ -141,3 +141,17 @@ def test_prefect_yaml_matches_the_embedded_deployments():
     for deployment in by_name.values():
         path, _, function = deployment["entrypoint"].partition(":")
         assert f"def {function}(" in open(os.path.join(ROOT, path)).read()
+
+
+def test_the_digest_flow_queues_digests_and_refreshes_sqlites_statistics(prefect_api, directory):
+    from sqlalchemy import text
+
+    from flows.digest import board_digest
+
+    raise_one(directory, MONDAY)
+    assert board_digest(now=MONDAY.isoformat()) == 1  # a real flow run
+    # The statistics refresh is a no-op on PostgreSQL (autovacuum analyses).
+    with transaction(directory) as session:
+        if session.get_bind().dialect.name == "sqlite":
+            tables = session.execute(text("SELECT DISTINCT tbl FROM sqlite_stat1")).scalars().all()
+            assert "disagreements" in tables
