@@ -28,7 +28,7 @@ from sqlalchemy import insert, select
 
 from bench.common import temporary_schema
 from escalation import signin
-from escalation.db import make_engine, session_factory, transaction
+from escalation.db import make_engine, refresh_statistics, session_factory, transaction
 from escalation.disagreements import pin_policy
 from escalation.models import Disagreement, OutboxMessage, Person, StagePeriod, WebSession
 from escalation.policy import load_policies
@@ -111,9 +111,11 @@ def prepare(url: str, count: int) -> tuple[str, str]:
         session.add(WebSession(id_hash=signin._hash(raw), email=MANAGER, csrf_token="bench-csrf",
                                created_at=now, last_seen_at=now, second_factor_at=now))
         reference = open_ids[0][1]
+    # As after the daily board-digest flow (SQLite) or autovacuum (PostgreSQL).
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
+    refresh_statistics(engine)
     engine.dispose()
     return raw, reference
 
