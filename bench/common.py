@@ -1,12 +1,19 @@
-"""What every benchmark needs: a throwaway PostgreSQL schema."""
+"""What the benchmarks share: a throwaway PostgreSQL schema, the app served in uvicorn."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 from sqlalchemy import create_engine
+
+from tests.smtp_server import free_port
 
 
 @contextmanager
@@ -22,3 +29,28 @@ def temporary_schema(postgres_url: str) -> Iterator[str]:
         with admin.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+@contextmanager
+def served_app(url: str, cookie: str, timeout: float = 30) -> Iterator[httpx.Client]:
+    """The real app (bench.web_app) in uvicorn, one worker on loopback, in its own process, on
+    database `url`; a client already carrying the session `cookie`. Stopped afterwards."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "ESCALATION_DATABASE_URL": url, "ESCALATION_PUBLIC_BASE_URL": base}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.web_app:create", "--factory", "--host",
+         "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
+    try:
+        with httpx.Client(base_url=base, headers={"Origin": base}, timeout=timeout) as client:
+            for _ in range(200):
+                try:
+                    client.get("/board/signin")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            client.cookies.set("rpd_session", cookie)
+            yield client
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

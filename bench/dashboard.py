@@ -13,11 +13,8 @@ and p95 in milliseconds per page, on SQLite and on PostgreSQL when a URL is give
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -26,7 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 import httpx
 from sqlalchemy import insert, select
 
-from bench.common import temporary_schema
+from bench.common import served_app, temporary_schema
 from escalation import signin
 from escalation.db import make_engine, refresh_statistics, session_factory, transaction
 from escalation.disagreements import pin_policy
@@ -34,7 +31,6 @@ from escalation.models import Disagreement, OutboxMessage, Person, StagePeriod, 
 from escalation.policy import load_policies
 from escalation.schema import upgrade
 from tests.factories import MANAGER, load_directory
-from tests.smtp_server import free_port
 
 STAGES = ("practitioner", "named_professional", "designated_professional", "board_manager", "chair")
 CATEGORIES = ("referral", "icpc_request", "conference_decision", "plan_implementation",
@@ -103,7 +99,7 @@ def prepare(url: str, count: int) -> tuple[str, str]:
             {"disagreement_id": i, "stage_key": key, "stage_index": index, "owner_id": owner,
              "entered_at": entered, "due_at": due} for i, _, key, index, owner, entered, due in open_ids])
         session.execute(insert(OutboxMessage), [
-            {"idempotency_key": f"bench/{n}", "message_id": f"<bench-{n}@x>", "disagreement_id": open_ids[n * 7][0],
+            {"idempotency_key": f"bench/{n}", "message_id": f"<bench-{n}@x>", "disagreement_id": open_ids[n * 7 % len(open_ids)][0],
              "kind": "stage_assigned", "stage_key": "practitioner", "recipient_email": "x@x.example",
              "recipient_role": "owner", "context": {}, "status": "dead", "attempts": 8,
              "next_attempt_at": now, "created_at": now, "last_error": "bench"} for n in range(300)])
@@ -134,13 +130,6 @@ def measure(url: str, count: int, requests: int) -> None:
     started = time.perf_counter()
     cookie, reference = prepare(url, count)
     loaded = time.perf_counter() - started
-    port = free_port()
-    env = {**os.environ, "ESCALATION_DATABASE_URL": url,
-           "ESCALATION_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.web_app:create", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
-    base = f"http://127.0.0.1:{port}"
     pages = {
         "dashboard, first page": "/board",
         "dashboard, filtered": "/board?category=referral&raising=Raising+Organisation+3&stage=chair",
@@ -151,23 +140,8 @@ def measure(url: str, count: int, requests: int) -> None:
         "reports page": "/board/reports",
         "report CSV": "/board/reports/outcomes.csv",
     }
-    results = {}
-    try:
-        with httpx.Client(base_url=base, headers={"Origin": base}, timeout=120) as client:
-            for _ in range(200):
-                try:
-                    client.get("/board/signin")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            client.cookies.set("rpd_session", cookie)
-            for label, path in pages.items():
-                if client.get(path).status_code == 404 and path.startswith("/board/reports"):
-                    continue  # not built in this checkout
-                results[label] = timed(client, path, requests)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with served_app(url, cookie, timeout=120) as client:
+        results = {label: timed(client, path, requests) for label, path in pages.items()}
     name = make_engine(url).dialect.name
     print(f"{name}: {count:,} disagreements loaded in {loaded:.0f} s", flush=True)
     for label, (median, p95) in results.items():

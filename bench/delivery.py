@@ -16,9 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 
 from bench.common import temporary_schema
 from escalation.db import make_engine, session_factory, transaction

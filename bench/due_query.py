@@ -13,10 +13,9 @@ import argparse
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
 from bench.common import temporary_schema
 from escalation.db import make_engine, session_factory, transaction

@@ -20,12 +20,11 @@ import uuid
 from contextlib import ExitStack
 from datetime import timedelta
 
-from sqlalchemy import Engine, bindparam, create_engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from bench.common import temporary_schema
 from escalation.db import UTCDateTime, make_engine, session_factory, transaction
 from escalation.disagreements import pin_policy
-from escalation.models import Person
 from escalation.schema import upgrade
 from escalation.sweep import run_sweep
 from tests.factories import DEFAULT, RAISER, load_directory, utc

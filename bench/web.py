@@ -12,25 +12,20 @@ Requests are sent one after another from one client (latency, not a load test).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from datetime import datetime, timezone
 
-import httpx
 from sqlalchemy import select
 
 from escalation import apikeys, links, signin
-from bench.common import temporary_schema
+from bench.common import served_app, temporary_schema
 from escalation.db import make_engine, session_factory, transaction
 from escalation.models import OutboxMessage, WebSession
 from escalation.schema import upgrade
 from tests.factories import RAISER, load_directory, raise_data, raise_one, utc
-from tests.smtp_server import free_port
 
 NOW = utc(2026, 11, 23, 10)
 
@@ -84,34 +79,16 @@ def timed(send, count: int) -> tuple[float, float]:
 
 def measure(url: str, count: int) -> None:
     key, cookie, _, paths = prepare(url, count)
-    port = free_port()
-    env = {**os.environ, "ESCALATION_DATABASE_URL": url,
-           "ESCALATION_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.web_app:create", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=base, headers={"Origin": base}, timeout=30) as client:
-            for _ in range(100):
-                try:
-                    client.post("/bare")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            client.cookies.set("rpd_session", cookie)
-            results = {
-                "bare FastAPI POST": timed(lambda n: client.post("/bare"), count),
-                "API POST": timed(lambda n: client.post(
-                    "/api/v1/disagreements", headers={"X-API-Key": key},
-                    json=raise_data(child_reference=f"API-{n}")), count),
-                "form POST": timed(lambda n: client.post("/raise", data=form_data(n)), count),
-                "link POST": timed(lambda n: client.post(
-                    paths[n], data={"action": "acknowledge"}, follow_redirects=False), count),
-            }
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with served_app(url, cookie) as client:
+        results = {
+            "bare FastAPI POST": timed(lambda n: client.post("/bare"), count),
+            "API POST": timed(lambda n: client.post(
+                "/api/v1/disagreements", headers={"X-API-Key": key},
+                json=raise_data(child_reference=f"API-{n}")), count),
+            "form POST": timed(lambda n: client.post("/raise", data=form_data(n)), count),
+            "link POST": timed(lambda n: client.post(
+                paths[n], data={"action": "acknowledge"}, follow_redirects=False), count),
+        }
     name = make_engine(url).dialect.name
     bare_rate, bare_p95 = results["bare FastAPI POST"]
     for label, (rate, p95) in results.items():
