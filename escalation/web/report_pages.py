@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from escalation import reports
 from escalation.calendar import local_text
 from escalation.charts import BLUE, bar_chart
+from escalation.csv_cells import neutralised
 from escalation.db import transaction
 from escalation.errors import NotFound
 from escalation.web.board_auth import BoardUser, allow, policy_of
@@ -33,7 +34,6 @@ SHOWN_ROWS = 40
 EITHER = allow("board_manager", "chair")
 LONDON = ZoneInfo("Europe/London")
 RED = "#d4351c"  # GOV.UK red, for the deadlines missed
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -113,8 +113,8 @@ def parse_period(params: dict[str, str]) -> Period:
 def as_csv(table: reports.Table) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_neutralised(cell) for cell in table.headers])
-    writer.writerows([_neutralised(cell) for cell in row] for row in table.rows)
+    writer.writerow([neutralised(cell) for cell in table.headers])
+    writer.writerows([neutralised(cell) for cell in row] for row in table.rows)
     # The byte-order mark makes Excel read the file as UTF-8 (arrows, accented names) rather
     # than in the Windows code page.
     return "\ufeff" + out.getvalue()
@@ -176,14 +176,6 @@ def _tables(
             until=period.until,
             only=only,
         )
-
-
-def _neutralised(cell: object) -> object:
-    """A text cell a spreadsheet would run as a formula, made plain text (organisation names
-    and child references are typed by people)."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
-        return "'" + cell
-    return cell
 
 
 def _london_midnight(day: date) -> datetime:
