@@ -371,7 +371,9 @@ def health(now: NowOption = None) -> None:
 def serve() -> None:
     """Run the service: a local Prefect server, the scheduled flows and the local mail capture."""
     from escalation.serve import serve as run_service
+    from escalation.settings import require_safe
 
+    require_safe(get_settings())  # unsafe settings: one plain line, before anything is touched
     init()
     run_service()
 

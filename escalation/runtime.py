@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from escalation.db import make_engine, session_factory
 from escalation.delivery import Delivery
 from escalation.mail import Renderer, SmtpConfig
-from escalation.settings import get_settings
+from escalation.settings import get_settings, local_capture_url, require_safe
 
 
 @functools.cache
@@ -23,11 +23,13 @@ def sessions() -> sessionmaker[Session]:
 def smtp_url() -> str:
     """ESCALATION_SMTP_URL, or else the local mail capture on loopback."""
     settings = get_settings()
-    return settings.smtp_url or f"smtp://127.0.0.1:{settings.mail_capture_port}"
+    return settings.smtp_url or local_capture_url(settings)
 
 
 def delivery() -> Delivery:
+    """The outbox's sender; refuses (UnsafeSettings) settings that must not send email."""
     settings = get_settings()
+    require_safe(settings)
     return Delivery(
         sessions=sessions(),
         smtp=SmtpConfig.from_url(smtp_url(), timeout=settings.smtp_timeout_seconds),

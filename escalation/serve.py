@@ -1,5 +1,6 @@
 """`escalation serve`: the whole service on one machine, with nothing else installed.
 
+0. Refuse unsafe settings (escalation.settings.require_safe) before starting anything.
 1. Prefect state goes under ./var/prefect. Unless PREFECT_API_URL points at a Prefect server
    already, start `prefect server start` on loopback as a child and wait until it is healthy
    (a serve process without a real server schedules nothing).
@@ -25,14 +26,17 @@ from pathlib import Path
 from escalation import health, runtime
 from escalation.db import transaction
 from escalation.mailcapture import start_capture
-from escalation.settings import get_settings
+from escalation.settings import get_settings, require_safe
 from escalation.sweep import SWEEP
 
 STARTUP_TIMEOUT = 180
 
 
 def serve() -> None:
+    """Run the service until Ctrl-C or SIGTERM; UnsafeSettings (before anything starts) if the
+    settings must not serve or send."""
     settings = get_settings()
+    require_safe(settings)
     prefect_port = settings.prefect_port
     runtime.prefect_environment()
     server = None
@@ -43,14 +47,30 @@ def serve() -> None:
     if not settings.smtp_url:
         capture = start_capture(settings.mail_dir, settings.mail_capture_port)
         os.environ["ESCALATION_SMTP_URL"] = runtime.smtp_url()  # for the flow-run processes
-        print(f"mail capture: smtp://127.0.0.1:{settings.mail_capture_port} -> {settings.mail_dir}/")
+        print(
+            f"mail capture: smtp://127.0.0.1:{settings.mail_capture_port} -> {settings.mail_dir}/"
+        )
     web = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "escalation.web.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(settings.web_port), "--log-level", "warning",
-         "--no-access-log"],  # paths carry link tokens: never log them
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "escalation.web.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(settings.web_port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],  # paths carry link tokens: never log them
         start_new_session=True,
     )
-    print(f"web app: http://127.0.0.1:{settings.web_port} (raise a disagreement at /raise; API described at /api/openapi.json)", flush=True)
+    print(
+        f"web app: http://127.0.0.1:{settings.web_port} (raise a disagreement at /raise; API described at /api/openapi.json)",
+        flush=True,
+    )
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         with transaction(runtime.sessions()) as session:
@@ -74,9 +94,20 @@ def start_prefect_server(port: int) -> subprocess.Popen:
     log = open(home / "server.log", "ab")
     print(f"starting Prefect server on 127.0.0.1:{port} (log: {home / 'server.log'})", flush=True)
     server = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:

@@ -19,6 +19,9 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-test-")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
+# Outside demo mode the service refuses to start without a public base URL (escalation.settings):
+# the tests serve and send on loopback.
+os.environ.setdefault("ESCALATION_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from escalation import disagreements as d
@@ -340,6 +341,8 @@ def test_escalated_by_the_sweep_then_seen_by_the_board(client, sessions, clock):
         assert session.execute(select(WebSession).where(WebSession.second_factor_at.is_not(None))).scalars().first()
 
 
+# Demo mode runs only on SQLite (tests/test_settings.py shows PostgreSQL refused).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_demo_mode_enrols_the_board_and_shows_codes(sessions, clock, monkeypatch, tmp_path):
     from fastapi.testclient import TestClient
 
@@ -356,7 +359,8 @@ def test_demo_mode_enrols_the_board_and_shows_codes(sessions, clock, monkeypatch
         with transaction(sessions) as session:
             summary = demo.load(session, POLICIES, MONDAY)
         assert "bea.manager@partnership.example" in summary and "/demo/authenticator" in summary
-        with TestClient(create_app(sessions, clock=lambda: clock["now"]), headers={"Origin": ORIGIN}) as client:
+        with TestClient(create_app(sessions, clock=lambda: clock["now"]), headers={"Origin": ORIGIN},
+                        client=("127.0.0.1", 50000)) as client:
             page = client.get("/demo/authenticator").text
             code = re.search(r"bea.manager@partnership.example</td><td[^>]*><strong[^>]*>(\d{6})<", page).group(1)
             with transaction(sessions) as session:
@@ -365,7 +369,8 @@ def test_demo_mode_enrols_the_board_and_shows_codes(sessions, clock, monkeypatch
         monkeypatch.delenv("ESCALATION_DEMO")
         monkeypatch.delenv("ESCALATION_MAIL_DIR")
         get_settings.cache_clear()
-    with TestClient(create_app(sessions, clock=lambda: clock["now"]), headers={"Origin": ORIGIN}) as client:
+    with TestClient(create_app(sessions, clock=lambda: clock["now"]), headers={"Origin": ORIGIN},
+                    client=("127.0.0.1", 50000)) as client:
         assert client.get("/demo/authenticator").status_code == 404  # never outside demo mode
 
 

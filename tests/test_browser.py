@@ -17,6 +17,7 @@ import uvicorn
 
 from escalation.settings import get_settings
 from escalation.web.app import create_app
+from escalation.web.demo_pages import database_of
 from tests.factories import NAMED, RAISER, load_directory, utc
 from tests.smtp_server import Server, free_port
 from escalation.delivery import deliver
@@ -32,11 +33,13 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's ch
 
 @pytest.fixture
 def site(sessions, monkeypatch, tmp_path):
-    """The app on a free loopback port, with its public base URL pointing there (demo mode on,
-    its captured-email viewer reading one invented email)."""
+    """The app on a free loopback port, with its public base URL pointing there (on SQLite demo
+    mode on, its captured-email viewer reading one invented email; demo mode never runs on
+    PostgreSQL)."""
     port = free_port()
     monkeypatch.setenv("ESCALATION_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("ESCALATION_DEMO", "true")
+    if database_of(sessions) == "sqlite":
+        monkeypatch.setenv("ESCALATION_DEMO", "true")
     monkeypatch.setenv("ESCALATION_MAIL_DIR", str(tmp_path))
     (tmp_path / "20261123T100000000000-000001.eml").write_bytes(
         b"To: hana.visitor@trust.example\r\nSubject: RPD-TEST-0001: you now own stage 1\r\n"
@@ -180,6 +183,9 @@ def test_a_health_visitor_raises_and_the_named_professional_resolves(site, page,
         assert page.inner_text("h1") == "You have signed out"
         _check(page, "14-signed-out")
 
+        if database_of(sessions) != "sqlite":
+            assert page.goto(f"{site}/demo/mail").status == 404  # demo mode: SQLite only
+            return
         page.goto(f"{site}/demo/mail")
         _check(page, "15-demo-captured-emails")
         page.click("text=RPD-TEST-0001: you now own stage 1")

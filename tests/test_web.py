@@ -273,9 +273,12 @@ def test_a_null_origin_is_judged_by_fetch_metadata(client, sessions):
     assert same.status_code == 303
 
 
+# Demo mode runs only on SQLite (tests/test_settings.py shows PostgreSQL refused).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_captured_email_viewer_exists_only_in_demo_mode(client, sessions, tmp_path, monkeypatch):
     from escalation.settings import get_settings
 
+    client = TestClient(client.app, headers={"Origin": ORIGIN}, client=("127.0.0.1", 50000))
     assert client.get("/demo/mail").status_code == 404
     (tmp_path / "20261123T100000000000-000001.eml").write_bytes(
         b"To: hana.visitor@trust.example\r\nSubject: RPD-TEST-0001: you now own stage 1\r\n"

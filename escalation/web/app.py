@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 
 from escalation.errors import InvalidInput, NotAllowed, NotFound
 from escalation.policy import load_policies
-from escalation.settings import get_settings
+from escalation.settings import get_settings, require_safe
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parents[2] / "node_modules" / "govuk-frontend" / "dist" / "govuk"
@@ -55,6 +55,9 @@ def create_app(
         openapi_url="/api/openapi.json",
     )
     app.state.sessions = sessions or runtime.sessions()
+    # Unsafe settings (demo mode outside loopback/SQLite/local capture, a public base URL that
+    # is not https) stop the app here, before it serves anything: UnsafeSettings names the setting.
+    require_safe(settings, database=demo_pages.database_of(app.state.sessions))
     app.state.clock = clock
     # Read once: a changed policy file takes effect when the app restarts (and must bump its
     # version anyway, see pin_policy).
