@@ -2,27 +2,30 @@
 recipient, one disagreement and one stage; it is minted when the email is sent, so the raw
 token exists only in the email itself.
 
-Tokens expire after `TOKEN_LIFETIME` at most; a token is also dead as soon as its stage ends
-(checked when it is used: the disagreement must still be open at that stage).
-Board links carry no token: the board signs in.
+A case link (act, respond, status, view) works while its stage lasts: it dies when the stage
+moves on, the case closes, the owner changes (for the owner's link) or after `TOKEN_LIFETIME`.
+It is not spent by use: opening it shows only whom it is for and a Continue button, and each
+Continue starts a short `LinkSession` bound to that link, in which the case is shown and acted
+on (so the owner can acknowledge today and resolve tomorrow from the same email). A sign-in
+token is spent by its one use. Board links carry no token: the board signs in.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
-
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from escalation.models import Disagreement, LinkToken, OutboxMessage
+from escalation.models import Disagreement, LinkSession, LinkToken, OutboxMessage
 
 TOKEN_PURPOSES = ("act", "respond", "status", "view")
 TOKEN_LIFETIME = timedelta(days=30)
 SIGN_IN_LIFETIME = timedelta(minutes=30)
+SESSION_LIFETIME = timedelta(hours=2)  # long enough to write a resolution, no longer
 
 
 def hash_token(token: str) -> str:
@@ -75,20 +78,17 @@ class LinkHolder:
 
 
 def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder | None:
-    """The holder of `raw_token`, or None if it is unknown, used, expired or superseded (the
-    stage it was sent for has ended, or the owner has changed). All of those look the same."""
+    """The holder of `raw_token`, or None if it is unknown, expired or superseded (the case has
+    closed, the stage it was sent for has ended, or the owner has changed). All look the same."""
     if not raw_token or len(raw_token) > 100:
         return None
     token = session.execute(
         select(LinkToken).where(LinkToken.token_hash == hash_token(raw_token))
     ).scalar_one_or_none()
-    if token is None or token.purpose not in TOKEN_PURPOSES or token.used_at is not None \
-            or token.expires_at <= now:
+    if token is None or token.purpose not in TOKEN_PURPOSES or token.expires_at <= now:
         return None
     disagreement = session.get(Disagreement, token.disagreement_id)
-    if disagreement is None or disagreement.stage_key != token.stage_key:
-        return None
-    if token.purpose in ("act", "respond") and not disagreement.is_open:
+    if disagreement is None or not disagreement.is_open or disagreement.stage_key != token.stage_key:
         return None
     holder = LinkHolder(token, disagreement)
     if token.purpose == "act" and not holder.may_act:
@@ -96,8 +96,39 @@ def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder 
     return holder
 
 
-def use_link(session: Session, holder: LinkHolder, *, now: datetime) -> bool:
-    return spend(session, holder.token, now=now)
+def start_session(session: Session, holder: LinkHolder, *, now: datetime) -> str:
+    """A new session for this link (Continue was pressed); the cookie's raw value."""
+    raw = secrets.token_urlsafe(32)
+    session.add(LinkSession(id_hash=hash_token(raw), token_id=holder.token.id,
+                            csrf_token=secrets.token_urlsafe(32), created_at=now,
+                            expires_at=now + SESSION_LIFETIME))
+    return raw
+
+
+def session_for(session: Session, holder: LinkHolder, raw: str | None, *,
+                now: datetime) -> LinkSession | None:
+    """The live session this cookie value names, if it was started from this very link."""
+    if not raw or len(raw) > 100:
+        return None
+    found = session.execute(
+        select(LinkSession).where(LinkSession.id_hash == hash_token(raw))
+    ).scalar_one_or_none()
+    if found is None or found.token_id != holder.token.id or found.expires_at <= now:
+        return None
+    return found
+
+
+def claim_form(session: Session, link_session: LinkSession, csrf: str) -> bool:
+    """Spend the form's CSRF token (compare-and-set), so a form acts once however often it is
+    sent: True for exactly one of any number of concurrent posts of the page's current form."""
+    if not csrf or not secrets.compare_digest(csrf, link_session.csrf_token):
+        return False
+    claimed = session.execute(
+        update(LinkSession)
+        .where(LinkSession.id == link_session.id, LinkSession.csrf_token == csrf)
+        .values(csrf_token=secrets.token_urlsafe(32))
+    )
+    return claimed.rowcount == 1
 
 
 def find_token(session: Session, raw_token: str, *, purpose: str, now: datetime) -> LinkToken | None:
@@ -118,15 +149,3 @@ def spend(session: Session, token: LinkToken, *, now: datetime) -> bool:
         update(LinkToken).where(LinkToken.id == token.id, LinkToken.used_at.is_(None)).values(used_at=now)
     )
     return spent.rowcount == 1
-
-
-def renew_link(session: Session, holder: LinkHolder, *, now: datetime) -> str:
-    """A fresh link (its path) for the same person and stage: after acknowledging, to go on."""
-    token = secrets.token_urlsafe(32)
-    old = holder.token
-    session.add(LinkToken(
-        token_hash=hash_token(token), outbox_id=old.outbox_id, disagreement_id=old.disagreement_id,
-        stage_key=old.stage_key, recipient_email=old.recipient_email, purpose=old.purpose,
-        created_at=now, expires_at=old.expires_at,
-    ))
-    return f"/l/{token}"

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -42,6 +43,10 @@ class Person(Base):
     absent_from: Mapped[date | None] = mapped_column(Date)
     absent_until: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # False for a raiser an agency system named through the API and nobody has listed since: kept
+    # as the owner of their own first stage, but not a directory entry that lets them sign in
+    # (signin.may_sign_in). A CSV import or the board's form lists them (True).
+    listed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Board sign-in's second factor (RFC 6238). The server must read the secret to check a code,
     # so it is stored as is: protect the database as the rest of the record is protected.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
@@ -265,6 +270,21 @@ class LinkToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class LinkSession(Base):
+    """A short browser session started by pressing Continue on an emailed link's page: bound to
+    that link (so to one recipient, disagreement and stage). The cookie holds a random id; only
+    its SHA-256 is stored. `csrf_token` changes after every action, so a form acts once."""
+
+    __tablename__ = "link_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("link_tokens.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Alert(Base):
     """Something the board manager and operators must see (a stalled sweep, a refused login to
     the mail relay, a disagreement the sweep could not move). One row per `key`, counted."""
@@ -303,6 +323,7 @@ class ApiKey(Base):
     organisation: Mapped[str] = mapped_column(String(200))
     partnership: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: until revoked
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -36,6 +36,8 @@ LINK_PURPOSES = {
     "designated_professional": "view",
     "practitioner": "signin",
 }
+# A closed case's links all stop working, so its emails carry none.
+WITHOUT_LINKS = {"closed"}
 QUEUED = "queued_emails"  # session.info counter: rows this session actually inserted
 
 
@@ -178,7 +180,7 @@ def _insert(
         stage_key=disagreement.stage_key if disagreement else None,
         recipient_email=recipient.email,
         recipient_role=recipient.role,
-        link_purpose=LINK_PURPOSES.get(recipient.role),
+        link_purpose=None if kind in WITHOUT_LINKS else LINK_PURPOSES.get(recipient.role),
         context={**context, "recipient_role": recipient.role},
         status="pending",
         attempts=0,

@@ -47,3 +47,17 @@ def link_path(sessions, recipient: str, kind: str, now) -> str:
             .order_by(OutboxMessage.id.desc())
         ).scalars().first()
         return links.link_for(session, row, base_url="", now=now)
+
+
+def open_case(client, path: str):
+    """Press Continue on an emailed link's page: the case page, within the link's session."""
+    started = client.post(f"{path}/continue", follow_redirects=False)
+    assert started.status_code == 303, started.text
+    return client.get(path)
+
+
+def act_on_link(client, path: str, action: str, **fields):
+    """Continue on the link, then send the case page's form for `action`."""
+    page = open_case(client, path)
+    assert page.status_code == 200, page.text
+    return client.post(path, data={"action": action, "csrf": csrf_of(page.text), **fields})

@@ -107,7 +107,7 @@ def _truncate(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
         tables = (
-            "web_sessions, api_keys, link_tokens, outbox, alerts, heartbeats, events, stage_periods, disagreements, "
+            "link_sessions, web_sessions, api_keys, link_tokens, outbox, alerts, heartbeats, events, stage_periods, disagreements, "
             "person_roles, people, policy_versions, chain_head"
         )
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

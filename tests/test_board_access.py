@@ -17,7 +17,7 @@ from escalation.db import transaction
 from escalation.directory import import_csv
 from escalation.models import Person, WebSession
 from escalation.web.app import create_app
-from tests.board_helpers import board_sign_in, link_path
+from tests.board_helpers import board_sign_in, csrf_of, link_path, open_case
 from tests.factories import CHAIR, MANAGER, NAMED, RAISER, load_directory, raise_one
 from tests.test_web import MONDAY, ORIGIN
 
@@ -37,6 +37,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     # An emailed link works for whoever holds it; the others do not have it.
     ("GET", "/l/{token}"): {"link_holder"},
     ("POST", "/l/{token}"): {"link_holder"},
+    ("POST", "/l/{token}/continue"): {"link_holder"},
     ("POST", "/l/resend"): EVERYONE,  # "email me fresh links": same answer for every address
     ("GET", "/"): EVERYONE,
     ("GET", "/raise"): EVERYONE,  # the sign-in page, or the form once signed in
@@ -106,7 +107,7 @@ def world(sessions):
     clients["practitioner"].post("/signin", data={"email": RAISER})
     clients["practitioner"].post(link_path(sessions, RAISER, "sign_in", MONDAY))
     token = link_path(sessions, NAMED, "stage_assigned", MONDAY).rsplit("/", 1)[1]
-    csrf = {}
+    csrf = {"link_holder": csrf_of(open_case(clients["link_holder"], f"/l/{token}").text)}
     with transaction(sessions) as session:
         for persona, email in (("manager", MANAGER), ("chair", CHAIR), ("other_manager", OTHER_MANAGER),
                                ("practitioner", RAISER)):

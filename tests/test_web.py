@@ -17,7 +17,7 @@ from escalation.db import transaction
 from escalation.models import Event, LinkToken, OutboxMessage
 from escalation.sweep import run_sweep
 from escalation.web.app import create_app
-from tests.board_helpers import link_path
+from tests.board_helpers import act_on_link, csrf_of, link_path, open_case
 from tests.factories import NAMED, RAISER, due_at, load_directory, raise_data, raise_one
 from tests.test_sweep import COUNTERPART, MONDAY
 
@@ -117,7 +117,7 @@ def test_a_key_sees_only_its_organisations_disagreements(client, key, sessions):
 
 # --- emailed links -------------------------------------------------------------------------------
 
-def test_a_get_shows_the_case_and_changes_nothing(client, sessions):
+def test_a_get_shows_only_whom_the_link_is_for_and_changes_nothing(client, sessions):
     reference = raise_one(sessions, MONDAY)
     path = _link(sessions, RAISER)
     before = _snapshot(sessions, reference)
@@ -128,63 +128,107 @@ def test_a_get_shows_the_case_and_changes_nothing(client, sessions):
     assert client.head(path).status_code == 200
     assert _snapshot(sessions, reference) == before
     html = page.text
-    assert "TEST-CHILD-1" in html and reference in html
+    assert reference in html and "Hana (the owner of this stage)" in html
+    for case_text in ("TEST-CHILD-1", "Weight static", "Sam Social", "sam.social", RAISER):
+        assert case_text not in html
     buttons = [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", html, re.S)]
-    assert buttons == ["Acknowledge", "Resolve", "Escalate now", "Hand to deputy"]
+    assert buttons == ["Continue"]
     with transaction(sessions) as session:
-        views = session.execute(select(Event).where(Event.kind == "view")).scalars().all()
-    assert len(views) == 3 and {v.actor for v in views} == {RAISER}  # the HEAD is not a view
+        assert session.execute(select(Event).where(Event.kind == "view")).scalars().all() == []
     assert page.headers["Cache-Control"] == "no-store"
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert "object-src 'none'" in page.headers["Content-Security-Policy"]
 
 
-def test_resolve_once_then_the_link_is_spent(client, sessions):
+def test_continue_opens_the_case_in_a_session_and_records_one_view(client, sessions):
     reference = raise_one(sessions, MONDAY)
     path = _link(sessions, RAISER)
-    missing = client.post(path, data={"action": "resolve", "summary": "We agreed (typed text kept)"})
+    case = open_case(client, path)
+    assert case.status_code == 200 and "TEST-CHILD-1" in case.text and reference in case.text
+    buttons = [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", case.text, re.S)]
+    assert buttons == ["Acknowledge", "Resolve", "Escalate now", "Hand to deputy"]
+    assert "TEST-CHILD-1" in client.get(path).text  # reloading within the session
+    with transaction(sessions) as session:
+        views = session.execute(select(Event).where(Event.kind == "view")).scalars().all()
+    assert [v.actor for v in views] == [RAISER]  # Continue is the view; reloading is not
+    stranger = TestClient(client.app, headers={"Origin": ORIGIN})
+    assert "TEST-CHILD-1" not in stranger.get(path).text  # no session there
+    client.cookies.set("rpd_link", "forged-session-id")
+    assert "TEST-CHILD-1" not in client.get(path).text
+
+
+def test_resolve_once_then_every_link_of_the_case_ends(client, sessions):
+    reference = raise_one(sessions, MONDAY)
+    path = _link(sessions, RAISER)
+    counterpart = _link(sessions, COUNTERPART, kind="stage_update")
+    csrf = csrf_of(open_case(client, path).text)
+    missing = client.post(path, data={"action": "resolve", "csrf": csrf,
+                                      "summary": "We agreed (typed text kept)"})
     assert missing.status_code == 422
     assert "There is a problem" in missing.text and 'href="#outcome"' in missing.text
     assert "We agreed (typed text kept)" in missing.text
     done = client.post(path, data={"action": "resolve", "outcome": "decision_changed",
-                                   "summary": "Strategy discussion agreed"})
+                                   "csrf": csrf_of(missing.text), "summary": "Strategy discussion agreed"})
     assert done.status_code == 200 and "You have resolved" in done.text
     with transaction(sessions) as session:
         assert d.get(session, reference).status == "resolved"
-    for second in (client.get(path), client.post(path, data={"action": "acknowledge"})):
+    for second in (client.get(path), client.post(path, data={"action": "acknowledge"}),
+                   client.get(counterpart), client.post(f"{counterpart}/continue")):
         assert second.status_code == 404 and "This link cannot be used" in second.text
         assert "TEST-CHILD-1" not in second.text and reference not in second.text
 
 
-def test_acknowledge_moves_to_a_fresh_link(client, sessions):
+def test_the_owner_acknowledges_today_and_resolves_tomorrow_from_the_same_link(client, sessions, clock):
     reference = raise_one(sessions, MONDAY)
     path = _link(sessions, RAISER)
-    response = client.post(path, data={"action": "acknowledge"}, follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] != path
-    page = client.get(response.headers["location"])
-    buttons = [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", page.text, re.S)]
-    assert page.status_code == 200 and buttons == ["Resolve", "Escalate now", "Hand to deputy"]
-    assert client.get(path).status_code == 404
+    response = act_on_link(client, path, "acknowledge")
+    assert response.status_code == 200 and response.url.path == path
+    buttons = [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", response.text, re.S)]
+    assert buttons == ["Resolve", "Escalate now", "Hand to deputy"]
     with transaction(sessions) as session:
         assert d.get(session, reference).stage_acknowledged_at == MONDAY
+    clock["now"] = MONDAY + timedelta(days=1)  # the session has ended; the link has not
+    assert "Continue" in client.get(path).text and "TEST-CHILD-1" not in client.get(path).text
+    done = act_on_link(client, path, "resolve", outcome="decision_changed", summary="Agreed")
+    assert done.status_code == 200 and "You have resolved" in done.text
 
 
-def test_two_concurrent_posts_with_one_token_act_once(client, sessions):
+def test_a_form_sent_twice_acts_once(client, sessions):
+    reference = raise_one(sessions, MONDAY)
+    path = _link(sessions, COUNTERPART, kind="stage_update")
+    csrf = csrf_of(open_case(client, path).text)
+    form = {"action": "respond", "csrf": csrf, "position": "decision_stands", "response": "Once"}
+    assert client.post(path, data=form).status_code == 200
+    again = client.post(path, data=form)
+    assert again.status_code == 409 and "already been sent" in again.text
+    no_csrf = client.post(path, data={**form, "csrf": ""})
+    assert no_csrf.status_code == 409
+    with transaction(sessions) as session:
+        assert session.execute(select(func.count()).select_from(Event).where(
+            Event.kind == "respond")).scalar_one() == 1
+    # The counterpart may still update their response, from a freshly shown page.
+    assert act_on_link(client, path, "respond", position="decision_changed",
+                       response="Now changed").status_code == 200
+
+
+def test_two_concurrent_posts_of_one_form_act_once(client, sessions):
     reference = raise_one(sessions, MONDAY)
     path = _link(sessions, RAISER)
+    csrf = csrf_of(open_case(client, path).text)
     barrier, statuses = threading.Barrier(2), []
 
     def post():
         barrier.wait()
-        statuses.append(client.post(path, data={"action": "escalate", "reason": "No reply"}).status_code)
+        statuses.append(client.post(path, data={"action": "escalate", "reason": "No reply",
+                                                "csrf": csrf}).status_code)
 
     threads = [threading.Thread(target=post) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert sorted(statuses) == [200, 404]
+    assert statuses.count(200) == 1 and set(statuses) - {200} <= {404, 409}
     with transaction(sessions) as session:
         assert d.get(session, reference).stage_key == "named_professional"
         assert session.execute(select(func.count()).select_from(Event).where(
@@ -226,7 +270,7 @@ def test_nul_characters_are_refused_and_markup_is_shown_as_text(client, key, ses
     created = client.post("/api/v1/disagreements", json=raise_data(reason=payload),
                           headers={"X-API-Key": key})
     assert created.status_code == 201 and created.json()["reason"] == payload
-    page = client.get(_link(sessions, RAISER)).text
+    page = open_case(client, _link(sessions, RAISER)).text
     assert "<script>alert(1)</script>" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "{{7*7}}" in page
 
@@ -234,12 +278,13 @@ def test_nul_characters_are_refused_and_markup_is_shown_as_text(client, key, ses
 def test_the_counterpart_records_a_response_that_reaches_the_owner(client, sessions):
     reference = raise_one(sessions, MONDAY)
     path = _link(sessions, COUNTERPART, kind="stage_update")
-    page = client.get(path).text
+    page = open_case(client, path).text
     buttons = [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", page, re.S)]
     assert buttons == ["Record your response"]
-    empty = client.post(path, data={"action": "respond", "response": "kept text"})
+    empty = client.post(path, data={"action": "respond", "response": "kept text", "csrf": csrf_of(page)})
     assert empty.status_code == 422 and 'href="#position"' in empty.text and "kept text" in empty.text
     done = client.post(path, data={"action": "respond", "position": "decision_stands",
+                                   "csrf": csrf_of(empty.text),
                                    "response": "Threshold not met; reviewed by the team manager"})
     assert done.status_code == 200 and "recorded" in done.text
     with transaction(sessions) as session:
@@ -248,8 +293,6 @@ def test_the_counterpart_records_a_response_that_reaches_the_owner(client, sessi
         sent = session.execute(select(OutboxMessage).where(
             OutboxMessage.kind == "counterpart_response")).scalar_one()
         assert sent.recipient_email == RAISER and d.get(session, reference).status == "open"
-    assert client.post(path, data={"action": "respond", "position": "decision_changed",
-                                   "response": "again"}).status_code == 404
 
 
 def test_guessing_links_is_rate_limited(client, clock):
@@ -264,11 +307,13 @@ def test_guessing_links_is_rate_limited(client, clock):
 def test_a_null_origin_is_judged_by_fetch_metadata(client, sessions):
     reference = raise_one(sessions, MONDAY)
     path = _link(sessions, RAISER)
+    csrf = csrf_of(open_case(client, path).text)
     before = _snapshot(sessions, reference)
-    cross = client.post(path, data={"action": "acknowledge"},
-                        headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"})
-    assert cross.status_code == 403 and _snapshot(sessions, reference) == before
-    same = client.post(path, data={"action": "acknowledge"}, follow_redirects=False,
+    form = {"action": "acknowledge", "csrf": csrf}
+    for refused in ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}):
+        cross = client.post(path, data=form, headers=refused)
+        assert cross.status_code == 403 and _snapshot(sessions, reference) == before
+    same = client.post(path, data=form, follow_redirects=False,
                        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
     assert same.status_code == 303
 
@@ -308,7 +353,7 @@ def test_a_fresh_link_goes_only_to_the_address_on_record(client, sessions):
             OutboxMessage.kind == "fresh_link")).scalars().all()
     assert [(row.recipient_email, row.recipient_role) for row in fresh] == [(RAISER, "owner")]
     path = _link(sessions, RAISER, kind="fresh_link")
-    page = client.get(path)
+    page = open_case(client, path)
     assert page.status_code == 200 and reference in page.text and "Acknowledge" in page.text
 
 
@@ -320,15 +365,16 @@ def test_no_raw_token_reaches_the_database_or_the_logs(client, sessions, caplog)
     path = _link(sessions, RAISER)
     token = path.rsplit("/", 1)[1]
     client.get(path)
-    client.post(path, data={"action": "resolve", "summary": "missing outcome"})
-    client.post(path, data={"action": "resolve", "outcome": "decision_changed", "summary": "Done"})
+    act_on_link(client, path, "resolve", summary="missing outcome")
+    act_on_link(client, path, "resolve", outcome="decision_changed", summary="Done")
     client.get(path)
     # Every log record the service wrote (the test client's own httpx log names its URLs).
     service_logs = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))
     assert caplog.records and token not in service_logs
     with transaction(sessions) as session:
         connection = session.connection()
-        for table in ("link_tokens", "outbox", "events", "disagreements", "web_sessions"):
+        for table in ("link_tokens", "link_sessions", "outbox", "events", "disagreements",
+                      "web_sessions"):
             for row in connection.exec_driver_sql(f"SELECT * FROM {table}"):
                 assert token not in " ".join(str(value) for value in row), table
 

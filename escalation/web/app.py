@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException
 from escalation.errors import InvalidInput, NotAllowed, NotFound
 from escalation.policy import load_policies
 from escalation.settings import get_settings, require_safe
+from escalation.web.forms import FormRefused, posted_form
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parents[2] / "node_modules" / "govuk-frontend" / "dist" / "govuk"
@@ -71,12 +72,9 @@ def create_app(
         app.mount("/assets", StaticFiles(directory=ASSETS / "assets"), name="assets")
         app.mount("/static", StaticFiles(directory=ASSETS), name="static")
     app.include_router(api.router)
-    app.include_router(link_pages.router)
-    app.include_router(raise_pages.router)
-    app.include_router(demo_pages.router)
-    app.include_router(board_pages.router)
-    app.include_router(directory_pages.router)
-    app.include_router(report_pages.router)
+    # Every page's posted fields are checked, whether or not its route reads them.
+    for pages in (link_pages, raise_pages, demo_pages, board_pages, directory_pages, report_pages):
+        app.include_router(pages.router, dependencies=[Depends(posted_form)])
     return app
 
 
@@ -96,7 +94,10 @@ async def _security(request: Request, call_next) -> Response:
     if request.method in UNSAFE and not _same_origin(request):
         response: Response = JSONResponse({"error": "cross-site request refused"}, status_code=403)
     else:
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as error:  # handled here: Starlette's last resort would log its text
+            response = _unexpected(request, error)
     nonce = request.state.csp_nonce
     response.headers["Content-Security-Policy"] = (
         f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; object-src 'none'; "
@@ -118,8 +119,13 @@ def _same_origin(request: Request) -> bool:
     if origin not in (None, "null"):
         return origin == request.app.state.public_origin
     # Our Referrer-Policy (no-referrer) makes browsers send `Origin: null` even from our own
-    # pages; then Fetch Metadata says where the request came from.
-    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+    # pages; then Fetch Metadata says where the request came from. `null` without it comes from
+    # a sandboxed frame, a data: URL or a redirect chain: never from our own pages. No Origin at
+    # all is not a browser (browsers send one on every POST), so not a forged cross-site post.
+    site = request.headers.get("sec-fetch-site")
+    if site is None:
+        return origin is None
+    return site in ("same-origin", "none")
 
 
 def _origin(url: str) -> str:
@@ -176,10 +182,18 @@ def _error_handlers(app: FastAPI) -> None:
     async def not_allowed(request: Request, error: NotAllowed):
         return JSONResponse({"error": str(error)}, status_code=409)
 
+    @app.exception_handler(FormRefused)
+    async def form_refused(request: Request, error: FormRefused):
+        return request.app.state.templates.TemplateResponse(
+            request, "pages/form_refused.html",
+            {"title": "This form could not be sent", "field": f"“{error.field}”",
+             "problem": error.message}, status_code=422)
+
     @app.exception_handler(DBAPIError)
     async def database_down(request: Request, error: DBAPIError):
-        log.error("database error on %s %s: %s", request.method, request.url.path, error)
-        return _problem(request, 503, "The service is briefly unavailable. Nothing was changed; please try again.")
+        incident = _log_incident(request, error, "database error")
+        return _problem(request, 503, "The service is briefly unavailable. Nothing was changed; "
+                        f"please try again (incident {incident}).")
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):
@@ -189,9 +203,24 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception):
-        incident = uuid.uuid4().hex[:12]
-        log.exception("unexpected error %s on %s %s", incident, request.method, request.url.path)
-        return _problem(request, 500, f"Something went wrong (incident {incident}). Nothing was changed.")
+        return _unexpected(request, error)
+
+
+def _unexpected(request: Request, error: Exception) -> Response:
+    incident = _log_incident(request, error, "unexpected error")
+    return _problem(request, 500, f"Something went wrong (incident {incident}). Nothing was changed.")
+
+
+def _log_incident(request: Request, error: Exception, what: str) -> str:
+    """Log an incident id, the method, the route *template* (`/l/{token}`, never the path, which
+    carries tokens and references) and the exception's class: never its message or traceback,
+    which carry SQL parameters (a disagreement's text, a token's hash) and local values."""
+    incident = uuid.uuid4().hex[:12]
+    route = request.scope.get("route")
+    template = getattr(route, "path", None) or "(no route)"
+    log.error("%s (incident %s) on %s %s: %s.%s", what, incident, request.method, template,
+              type(error).__module__, type(error).__qualname__)
+    return incident
 
 
 def _problem(request: Request, status: int, message: str) -> Response:

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 
 from escalation import signin
 from escalation.db import transaction
+from escalation.disagreements import reference_key
 from escalation.directory import find_person
 from escalation.errors import NotFound
 from escalation.models import Disagreement
 from escalation.settings import get_settings
+from escalation.web.forms import PostedForm
 from escalation.web.raise_pages import cookie_name
 
 BOARD_ROLES = ("board_manager", "chair")
@@ -63,10 +65,9 @@ def allow(*roles: str):
     if not roles or not set(roles) <= set(BOARD_ROLES):
         raise ValueError(f"board routes admit some of {BOARD_ROLES}, not {roles}")
 
-    async def dependency(request: Request) -> BoardUser:
+    def dependency(request: Request, form: PostedForm) -> BoardUser:
         user = current_user(request, roles)
         if request.method not in ("GET", "HEAD"):
-            form = await request.form()
             if not secrets.compare_digest(str(form.get("csrf", "")), user.csrf):
                 raise BoardForbidden(
                     "This form had expired. Nothing was changed. Go back, reload and try again."
@@ -115,7 +116,7 @@ def policy_of(request: Request, user: BoardUser):
 def case_for(session: Session, user: BoardUser, reference: str) -> Disagreement:
     disagreement = session.execute(
         select(Disagreement).where(
-            Disagreement.reference == reference.strip().upper(),
+            Disagreement.reference == reference_key(reference),
             Disagreement.partnership == user.partnership,
         )
     ).scalar_one_or_none()

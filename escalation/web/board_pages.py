@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from escalation import board_actions, second_factor, signin
 from escalation import disagreements as d
@@ -42,6 +43,7 @@ from escalation.web.board_auth import (
     current_user,
     policy_of,
 )
+from escalation.web.forms import PostedForm
 from escalation.web.raise_pages import cookie_name, send_sign_in_link
 from escalation.web.ratelimit import limited
 
@@ -71,9 +73,10 @@ def signin_form(request: Request) -> Response:
 
 
 @router.post("/board/signin", dependencies=[Depends(limited("signin", 10, 600))])
-async def ask_for_link(request: Request) -> Response:
-    return await send_sign_in_link(
+def ask_for_link(request: Request, form: PostedForm) -> Response:
+    return send_sign_in_link(
         request,
+        form,
         dict(BOARD_SIGN_IN),
         allowed_domains=[],
         sent="If that address is in the directory, we have sent it a sign-in link. It works "
@@ -88,9 +91,8 @@ def code_form(request: Request) -> Response:
 
 
 @router.post("/board/verify", dependencies=[Depends(limited("board-code", 20, 600))])
-async def check_code(request: Request) -> Response:
+def check_code(request: Request, form: PostedForm) -> Response:
     user = current_user(request, BOARD_ROLES, second_factor=False)
-    form = await request.form()
     if not secrets.compare_digest(str(form.get("csrf", "")), user.csrf):
         return page(
             request,
@@ -312,10 +314,15 @@ def _case(
         return page(request, "pages/board_case.html", context, status)
 
 
-async def _act(
-    request: Request, user: BoardUser, reference: str, action, fields: tuple[str, ...], done: str
+def _act(
+    request: Request,
+    form: FormData,
+    user: BoardUser,
+    reference: str,
+    action,
+    fields: tuple[str, ...],
+    done: str,
 ) -> Response:
-    form = await request.form()
     values = {name: str(form.get(name, "")) for name in fields}
     values["learning_themes"] = [str(v) for v in form.getlist("learning_themes")]
     now = request.app.state.clock()
@@ -331,8 +338,8 @@ async def _act(
 
 
 @router.post("/board/d/{reference}/meeting")
-async def record_meeting(
-    request: Request, reference: str, user: BoardUser = Depends(EITHER)
+def record_meeting(
+    request: Request, reference: str, form: PostedForm, user: BoardUser = Depends(EITHER)
 ) -> Response:
     def action(session, ref, values, now):
         board_actions.record_meeting(
@@ -346,12 +353,12 @@ async def record_meeting(
         )
 
     fields = ("held_on-day", "held_on-month", "held_on-year", "attendees", "meeting_outcome")
-    return await _act(request, user, reference, action, fields, "meeting")
+    return _act(request, form, user, reference, action, fields, "meeting")
 
 
 @router.post("/board/d/{reference}/reassign")
-async def reassign(
-    request: Request, reference: str, user: BoardUser = Depends(MANAGER)
+def reassign(
+    request: Request, reference: str, form: PostedForm, user: BoardUser = Depends(MANAGER)
 ) -> Response:
     def action(session, ref, values, now):
         board_actions.reassign(
@@ -363,12 +370,12 @@ async def reassign(
             reason=values["reason"],
         )
 
-    return await _act(request, user, reference, action, ("new_owner", "reason"), "reassign")
+    return _act(request, form, user, reference, action, ("new_owner", "reason"), "reassign")
 
 
 @router.post("/board/d/{reference}/extension")
-async def request_extension(
-    request: Request, reference: str, user: BoardUser = Depends(MANAGER)
+def request_extension(
+    request: Request, reference: str, form: PostedForm, user: BoardUser = Depends(MANAGER)
 ) -> Response:
     def action(session, ref, values, now):
         amount = values["amount"].strip()
@@ -381,12 +388,12 @@ async def request_extension(
             reason=values["extension_reason"],
         )
 
-    return await _act(request, user, reference, action, ("amount", "extension_reason"), "extension")
+    return _act(request, form, user, reference, action, ("amount", "extension_reason"), "extension")
 
 
 @router.post("/board/d/{reference}/extension/decision")
-async def decide_extension(
-    request: Request, reference: str, user: BoardUser = Depends(CHAIR)
+def decide_extension(
+    request: Request, reference: str, form: PostedForm, user: BoardUser = Depends(CHAIR)
 ) -> Response:
     def action(session, ref, values, now):
         if values["decision"] not in ("approve", "refuse"):
@@ -399,11 +406,11 @@ async def decide_extension(
             approve=values["decision"] == "approve",
         )
 
-    return await _act(request, user, reference, action, ("decision",), "decision")
+    return _act(request, form, user, reference, action, ("decision",), "decision")
 
 
 @router.post("/board/d/{reference}/close")
-async def close(request: Request, reference: str, user: BoardUser = Depends(EITHER)) -> Response:
+def close(request: Request, reference: str, form: PostedForm, user: BoardUser = Depends(EITHER)) -> Response:
     def action(session, ref, values, now):
         if values["outcome"] not in OUTCOMES:
             raise InvalidInput({"outcome": "Select the outcome"})
@@ -417,7 +424,7 @@ async def close(request: Request, reference: str, user: BoardUser = Depends(EITH
             learning_themes=values["learning_themes"],
         )
 
-    return await _act(request, user, reference, action, ("outcome", "summary"), "close")
+    return _act(request, form, user, reference, action, ("outcome", "summary"), "close")
 
 
 def _date(values: dict, name: str) -> date | None:

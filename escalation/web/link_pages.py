@@ -1,13 +1,15 @@
 """The pages behind emailed links.
 
-A GET (or HEAD) never changes anything: mail filters and link scanners open links. It shows
-the case, its chronology and due time, and, to the stage owner, the buttons Acknowledge,
-Resolve, Escalate now and Hand to deputy; each is a form that POSTs back to the same link. The
-link's token is the proof of who is acting (and so also the form's CSRF token); the Origin
-check refuses cross-site posts. A POST spends the token in the same transaction as the action,
-so it acts once however many times it is sent. Unknown, used, expired, superseded and tampered
-links all get the same neutral page, showing nothing of the case.
-Each view by a link holder is written to the chronology (GET only; HEAD is not a view).
+A GET (or HEAD) of a link changes nothing and shows nothing of the case: only whom the link is
+for (a first name or a role), the reference and a Continue button, because mail scanners open
+links and emails get forwarded or mistyped. Continue (a POST) records that the holder opened it
+and starts a short server-side session bound to that link (`links.LinkSession`, cookie
+`rpd_link`); within it the same URL shows the case, its chronology and due time, and, to the
+stage owner, the buttons Acknowledge, Resolve, Escalate now and Hand to deputy, each a form that
+POSTs back to the same link with the session's CSRF token (spent by each action, so a form acts
+once). The link is not spent by use: the owner can acknowledge today and resolve tomorrow by
+pressing Continue again. Unknown, expired and superseded links (the stage has moved on, the case
+has closed, the owner has changed) all get the same neutral page, showing nothing of the case.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from escalation import disagreements as d
 from escalation import links, notifications
 from escalation.calendar import local_text
 from escalation.db import transaction
+from escalation.directory import find_person
 from escalation.errors import InvalidInput, NotAllowed
 from escalation.models import Event
 from escalation.vocabulary import CATEGORIES, OUTCOMES
+from escalation.web.forms import PostedForm
 from escalation.web.ratelimit import limited
+from escalation.web.raise_pages import cookie_name
 
 # A person opens a handful of links a day; a guesser needs billions.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(limited("link", 60, 60))])
@@ -39,26 +44,38 @@ DONE = {
     "escalate": "You have escalated this disagreement",
     "hand_to_deputy": "You have handed this stage to your deputy",
 }
+ADDRESSEES = {  # whom a link is for, when the directory does not give a first name
+    "act": "the owner of this stage",
+    "respond": "the professional whose decision is disputed",
+    "status": "the professional who raised this disagreement",
+    "view": "a professional kept informed of this disagreement",
+}
+ROLES = {"act": "the owner of this stage", "respond": "whose decision is disputed",
+         "status": "who raised it", "view": "kept informed"}
+
+
+def link_cookie() -> str:
+    return "__Host-rpd_link" if cookie_name().startswith("__Host-") else "rpd_link"
 
 
 @router.api_route("/l/{token}", methods=["GET", "HEAD"])
 def show(request: Request, token: str) -> Response:
+    """The case within this link's session; otherwise whom the link is for and Continue."""
     now = request.app.state.clock()
     with transaction(request.app.state.sessions) as session:
         holder = links.open_link(session, token, now=now)
         if holder is None:
             return _neutral(request)
-        if request.method == "GET":
-            d.record_view(session, reference=holder.disagreement.reference,
-                          actor=holder.token.recipient_email, now=now,
-                          how=f"opened the emailed link ({holder.token.purpose})")
-        return _case_page(request, session, holder, now)
+        link_session = links.session_for(session, holder, request.cookies.get(link_cookie()),
+                                         now=now)
+        if link_session is None:
+            return _continue_page(request, session, holder, token)
+        return _case_page(request, session, holder, now, csrf=link_session.csrf_token)
 
 
 @router.post("/l/resend", dependencies=[Depends(limited("resend", 10, 600))])
-async def resend(request: Request) -> Response:
+def resend(request: Request, form: PostedForm) -> Response:
     """New links, only ever to the address on record; the same answer whatever was typed."""
-    form = await request.form()
     email = str(form.get("email", "")).strip()[:320]
     if "@" in email and not any(c in email for c in "\r\n\0"):
         with transaction(request.app.state.sessions) as session:
@@ -67,9 +84,27 @@ async def resend(request: Request) -> Response:
                     "disagreement, we have sent it a new link for each one.")
 
 
+@router.post("/l/{token}/continue")
+def start(request: Request, token: str) -> Response:
+    """Continue: the holder opens the case; recorded as a view, and a session starts."""
+    now = request.app.state.clock()
+    with transaction(request.app.state.sessions) as session:
+        holder = links.open_link(session, token, now=now)
+        if holder is None:
+            return _neutral(request)
+        d.record_view(session, reference=holder.disagreement.reference,
+                      actor=holder.token.recipient_email, now=now,
+                      how=f"opened the emailed link ({holder.token.purpose})")
+        raw = links.start_session(session, holder, now=now)
+    response = RedirectResponse(f"/l/{token}", status_code=303)
+    response.set_cookie(link_cookie(), raw, max_age=int(links.SESSION_LIFETIME.total_seconds()),
+                        httponly=True, samesite="strict", path="/",
+                        secure=link_cookie().startswith("__Host-"))
+    return response
+
+
 @router.post("/l/{token}")
-async def act(request: Request, token: str) -> Response:
-    form = await request.form()
+def act(request: Request, token: str, form: PostedForm) -> Response:
     action = str(form.get("action", ""))
     values = {name: str(form.get(name, "")).strip()
               for name in ("outcome", "summary", "reason", "position", "response")}
@@ -79,20 +114,27 @@ async def act(request: Request, token: str) -> Response:
             holder = links.open_link(session, token, now=now)
             if holder is None or action not in _allowed(holder):
                 return _neutral(request)
+            link_session = links.session_for(
+                session, holder, request.cookies.get(link_cookie()), now=now)
+            if link_session is None:
+                return _continue_page(request, session, holder, token, status=403,
+                                      notice="Your session on this link has ended. Nothing "
+                                      "was changed. Continue, then try again.")
             errors = _form_errors(action, values)
             if errors:
-                return _case_page(request, session, holder, now, errors=errors, values=values,
-                                  action=action, status=422)
-            if not links.use_link(session, holder, now=now):
-                return _neutral(request)
+                return _case_page(request, session, holder, now, csrf=link_session.csrf_token,
+                                  errors=errors, values=values, action=action, status=422)
+            if not links.claim_form(session, link_session, str(form.get("csrf", ""))):
+                return _message(request, "This form has already been sent",
+                                "Nothing more was changed. Open the link again to see where the "
+                                "disagreement is now.", status=409)
             reference = holder.disagreement.reference
             _apply(session, action, reference, holder.token.recipient_email, now, values)
-            next_page = links.renew_link(session, holder, now=now) if action == "acknowledge" else ""
-    except (NotAllowed, InvalidInput) as refusal:  # rolled back: the link is not spent either
+    except (NotAllowed, InvalidInput) as refusal:  # rolled back: the form is not spent either
         return _message(request, "This could not be done", str(refusal), status=409)
-    if next_page:
-        return RedirectResponse(next_page, status_code=303)
-    return _message(request, DONE[action], f"Reference {reference}. This link has now been used.")
+    if action == "acknowledge":
+        return RedirectResponse(f"/l/{token}", status_code=303)
+    return _message(request, DONE[action], f"Reference {reference}.")
 
 
 def _allowed(holder: links.LinkHolder) -> dict[str, str]:
@@ -137,7 +179,20 @@ def _form_errors(action: str, values: dict) -> dict[str, str]:
     return errors
 
 
-def _case_page(request, session, holder, now, *, errors=None, values=None, action="", status=200):
+def _continue_page(request, session, holder, token: str, *, status: int = 200, notice: str = ""):
+    person = find_person(session, holder.token.recipient_email)
+    purpose = holder.token.purpose
+    addressee = ADDRESSEES[purpose]
+    if person is not None and person.name.split():
+        addressee = f"{person.name.split()[0]} ({ROLES[purpose]})"
+    return request.app.state.templates.TemplateResponse(request, "pages/link_continue.html", {
+        "title": "Open this disagreement", "reference": holder.disagreement.reference,
+        "addressee": addressee, "may_act": holder.may_act, "notice": notice,
+        "continue_action": f"/l/{token}/continue"}, status_code=status)
+
+
+def _case_page(request, session, holder, now, *, csrf: str, errors=None, values=None, action="",
+               status=200):
     disagreement = holder.disagreement
     policy = d.policy_for(session, disagreement)
     events = session.execute(
@@ -170,6 +225,7 @@ def _case_page(request, session, holder, now, *, errors=None, values=None, actio
         ],
         "values": values or {"outcome": "", "summary": "", "reason": "", "position": "", "response": ""},
         "open_action": action,
+        "csrf": csrf,
     }
     return request.app.state.templates.TemplateResponse(
         request, "pages/link_case.html", context, status_code=status)
