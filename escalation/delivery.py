@@ -201,7 +201,8 @@ def _prepare(delivery: Delivery, row_id: int, now: datetime) -> EmailMessage | N
         if row is None or row.status != "pending":
             return None
         link = links.link_for(session, row, base_url=delivery.base_url, now=now)
-        return delivery.renderer.render(row, link=link, now=now)
+        several = links.links_for(session, row, base_url=delivery.base_url, now=now)
+        return delivery.renderer.render(row, link=link, links=several, now=now)
 
 
 def _record(delivery, row_id, outcome, detail, now, rng, summary) -> None:

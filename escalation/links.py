@@ -65,6 +65,22 @@ def link_for(session: Session, row: OutboxMessage, *, base_url: str, now: dateti
     return None
 
 
+def links_for(session: Session, row: OutboxMessage, *, base_url: str, now: datetime) -> list[str]:
+    """A message that lists several cases (fresh links): one link for each, in its order."""
+    if row.link_purpose != "several":
+        return []
+    found = []
+    for case in row.context["cases"]:
+        token = secrets.token_urlsafe(32)
+        session.add(LinkToken(
+            token_hash=hash_token(token), outbox_id=row.id, disagreement_id=case["disagreement_id"],
+            stage_key=case["stage_key"], recipient_email=row.recipient_email,
+            purpose=case["purpose"], created_at=now, expires_at=now + TOKEN_LIFETIME,
+        ))
+        found.append(f"{base_url.rstrip('/')}/l/{token}")
+    return found
+
+
 @dataclass(frozen=True)
 class LinkHolder:
     """A valid link: who holds it, for what, on which disagreement."""

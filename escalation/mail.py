@@ -91,8 +91,11 @@ class Renderer:
             keep_trailing_newline=True,
         )
 
-    def render(self, row: OutboxMessage, *, link: str | None, now: datetime) -> EmailMessage:
-        context = {**row.context, "link": link, "role_words": ROLE_WORDS[row.recipient_role]}
+    def render(self, row: OutboxMessage, *, link: str | None, now: datetime,
+               links: list[str] = ()) -> EmailMessage:
+        """The message; `links` are the per-case links of a message listing several cases."""
+        context = {**row.context, "link": link, "links": list(links),
+                   "role_words": ROLE_WORDS[row.recipient_role]}
         subject = self._template(row.kind, "subject.txt").render(context)
         message = EmailMessage()
         message["From"] = self.mail_from

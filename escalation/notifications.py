@@ -13,7 +13,7 @@ email A a second "you own this stage" message for that stage; the chronology sti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import make_msgid, parseaddr
 
 from sqlalchemy import bindparam, select, text
@@ -36,8 +36,10 @@ LINK_PURPOSES = {
     "designated_professional": "view",
     "practitioner": "signin",
 }
-# A closed case's links all stop working, so its emails carry none.
-WITHOUT_LINKS = {"closed"}
+# Kinds whose link is not the recipient's part: a closed case's links all stop working, so its
+# emails carry none; a fresh-links email carries one link per case it lists.
+LINKS_BY_KIND = {"closed": None, "fresh_links": "several"}
+LINK_EMAIL_INTERVAL = timedelta(minutes=5)
 QUEUED = "queued_emails"  # session.info counter: rows this session actually inserted
 
 
@@ -102,8 +104,9 @@ def undeliverable(
 
 
 def fresh_links(session: Session, email: str, now: datetime) -> None:
-    """New links for someone whose link no longer works: one per open disagreement in which the
-    address is the stage owner, the counterpart or the raiser (never to any other address)."""
+    """New links for someone whose link no longer works: one email with a link for each open
+    disagreement in which the address is the stage owner, the counterpart or the raiser (never
+    to any other address), and at most one such email per address per `LINK_EMAIL_INTERVAL`."""
     email = email.strip().lower()
     queries = {
         "owner": select(Disagreement).join(Person, Disagreement.owner_id == Person.id)
@@ -111,11 +114,17 @@ def fresh_links(session: Session, email: str, now: datetime) -> None:
         "counterpart": select(Disagreement).where(Disagreement.counterpart_email == email),
         "raiser": select(Disagreement).where(Disagreement.raiser_email == email),
     }
+    cases: dict[int, dict] = {}
     for role, query in queries.items():
         for disagreement in session.execute(query.where(Disagreement.status == "open")).scalars():
-            policy = _policy_for(session, disagreement)
-            _queue(session, disagreement, policy, "fresh_link", [Recipient(email, role)], now,
-                   key_extra=now.isoformat())
+            cases.setdefault(disagreement.id, {
+                **_case_context(disagreement, _policy_for(session, disagreement)),
+                "disagreement_id": disagreement.id, "stage_key": disagreement.stage_key,
+                "purpose": LINK_PURPOSES[role]})
+    if cases:
+        _insert(session, kind="fresh_links", key=f"fresh_links/{email}/{_interval(now)}",
+                recipient=Recipient(email, "practitioner"),
+                context={"cases": sorted(cases.values(), key=lambda c: c["reference"])}, now=now)
 
 
 def _policy_for(session: Session, disagreement: Disagreement) -> Policy:
@@ -125,9 +134,16 @@ def _policy_for(session: Session, disagreement: Disagreement) -> Policy:
 
 
 def sign_in_link(session: Session, email: str, now: datetime) -> None:
-    """A one-time sign-in link for a practitioner (no case content at all)."""
-    _insert(session, kind="sign_in", key=f"sign_in/{email}/{now.isoformat()}",
+    """A one-time sign-in link (no case content at all); at most one email per address per
+    `LINK_EMAIL_INTERVAL` (the first one's link works for 30 minutes)."""
+    _insert(session, kind="sign_in", key=f"sign_in/{email}/{_interval(now)}",
             recipient=Recipient(email, "practitioner"), context={}, now=now)
+
+
+def _interval(now: datetime) -> int:
+    """Which `LINK_EMAIL_INTERVAL` `now` falls in: the outbox's unique key then refuses a second
+    email of the kind to the address in it, across every web process and however it is asked."""
+    return int(now.timestamp() // LINK_EMAIL_INTERVAL.total_seconds())
 
 
 def alert_board_managers(
@@ -180,7 +196,7 @@ def _insert(
         stage_key=disagreement.stage_key if disagreement else None,
         recipient_email=recipient.email,
         recipient_role=recipient.role,
-        link_purpose=None if kind in WITHOUT_LINKS else LINK_PURPOSES.get(recipient.role),
+        link_purpose=LINKS_BY_KIND.get(kind, LINK_PURPOSES.get(recipient.role)),
         context={**context, "recipient_role": recipient.role},
         status="pending",
         attempts=0,

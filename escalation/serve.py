@@ -26,7 +26,7 @@ from pathlib import Path
 from escalation import health, runtime
 from escalation.db import transaction
 from escalation.mailcapture import start_capture
-from escalation.settings import get_settings, require_safe
+from escalation.settings import Settings, get_settings, require_safe
 from escalation.sweep import SWEEP
 
 STARTUP_TIMEOUT = 180
@@ -50,23 +50,7 @@ def serve() -> None:
         print(
             f"mail capture: smtp://127.0.0.1:{settings.mail_capture_port} -> {settings.mail_dir}/"
         )
-    web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "escalation.web.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(settings.web_port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],  # paths carry link tokens: never log them
-        start_new_session=True,
-    )
+    web = subprocess.Popen(web_command(settings), start_new_session=True)
     print(
         f"web app: http://127.0.0.1:{settings.web_port} (raise a disagreement at /raise; API described at /api/openapi.json)",
         flush=True,
@@ -86,6 +70,17 @@ def serve() -> None:
             capture.stop()
         if server is not None:
             _stop(server)
+
+
+def web_command(settings: Settings) -> list[str]:
+    """The web app under uvicorn on loopback: no access log (paths carry link tokens), and
+    `X-Forwarded-For` believed only from ESCALATION_TRUSTED_PROXIES (uvicorn's own default
+    trusts 127.0.0.1, so anyone on the machine could pose as any client to the rate limits)."""
+    proxies = (["--proxy-headers", "--forwarded-allow-ips", ",".join(settings.trusted_proxies)]
+               if settings.trusted_proxies else ["--no-proxy-headers"])
+    return [sys.executable, "-m", "uvicorn", "escalation.web.app:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(settings.web_port), "--log-level", "warning",
+            "--no-access-log", *proxies]
 
 
 def start_prefect_server(port: int) -> subprocess.Popen:

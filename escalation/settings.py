@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         "capture (see require_safe).",
     )
     web_port: int = Field(default=8000, description="The embedded web app's port (loopback)")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of the reverse proxies whose X-Forwarded-For names the client "
+        '(JSON list, e.g. ["10.0.0.7"]); default none: the client is the connection\'s peer',
+    )
     prefect_port: int = Field(default=4200, description="The embedded Prefect server's port")
     sweep_interval_seconds: int = Field(default=60, ge=5)
     delivery_interval_seconds: int = Field(default=30, ge=5)

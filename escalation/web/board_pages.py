@@ -72,7 +72,8 @@ def signin_form(request: Request) -> Response:
     return page(request, "pages/signin.html", dict(BOARD_SIGN_IN))
 
 
-@router.post("/board/signin", dependencies=[Depends(limited("signin", 10, 600))])
+@router.post("/board/signin", dependencies=[Depends(limited("signin", 10, 600)),
+                                             Depends(limited("signin", 3, 600, by="email"))])
 def ask_for_link(request: Request, form: PostedForm) -> Response:
     return send_sign_in_link(
         request,

@@ -32,6 +32,7 @@ from escalation.web.raise_pages import cookie_name
 
 # A person opens a handful of links a day; a guesser needs billions.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(limited("link", 60, 60))])
+ONE_LINK = [Depends(limited("link", 30, 60, by="token"))]  # a person, not a script
 ACTIONS = {
     "acknowledge": "Acknowledge",
     "resolve": "Resolve",
@@ -58,7 +59,7 @@ def link_cookie() -> str:
     return "__Host-rpd_link" if cookie_name().startswith("__Host-") else "rpd_link"
 
 
-@router.api_route("/l/{token}", methods=["GET", "HEAD"])
+@router.api_route("/l/{token}", methods=["GET", "HEAD"], dependencies=ONE_LINK)
 def show(request: Request, token: str) -> Response:
     """The case within this link's session; otherwise whom the link is for and Continue."""
     now = request.app.state.clock()
@@ -73,7 +74,8 @@ def show(request: Request, token: str) -> Response:
         return _case_page(request, session, holder, now, csrf=link_session.csrf_token)
 
 
-@router.post("/l/resend", dependencies=[Depends(limited("resend", 10, 600))])
+@router.post("/l/resend", dependencies=[Depends(limited("resend", 10, 600)),
+                                         Depends(limited("resend", 3, 600, by="email"))])
 def resend(request: Request, form: PostedForm) -> Response:
     """New links, only ever to the address on record; the same answer whatever was typed."""
     email = str(form.get("email", "")).strip()[:320]
@@ -84,7 +86,7 @@ def resend(request: Request, form: PostedForm) -> Response:
                     "disagreement, we have sent it a new link for each one.")
 
 
-@router.post("/l/{token}/continue")
+@router.post("/l/{token}/continue", dependencies=ONE_LINK)
 def start(request: Request, token: str) -> Response:
     """Continue: the holder opens the case; recorded as a view, and a session starts."""
     now = request.app.state.clock()
@@ -103,7 +105,7 @@ def start(request: Request, token: str) -> Response:
     return response
 
 
-@router.post("/l/{token}")
+@router.post("/l/{token}", dependencies=ONE_LINK)
 def act(request: Request, token: str, form: PostedForm) -> Response:
     action = str(form.get("action", ""))
     values = {name: str(form.get(name, "")).strip()
