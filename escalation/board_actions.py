@@ -32,6 +32,7 @@ from escalation.disagreements import (
     _load_for_event,
     _open_stage_period,
     _record,
+    reference_key,
     resolve,
 )
 from escalation.errors import InvalidInput, NotAllowed, NotFound
@@ -200,7 +201,7 @@ def close(
     if problems:
         raise InvalidInput(problems)
     disagreement = session.execute(
-        select(Disagreement).where(Disagreement.reference == reference.strip().upper())
+        select(Disagreement).where(Disagreement.reference == reference_key(reference))
     ).scalar_one_or_none()
     if disagreement is None:
         raise NotFound(f"no disagreement with reference {reference!r}")

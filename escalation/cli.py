@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -258,6 +258,11 @@ def apikey_create(
     organisation: Annotated[str, typer.Option("--organisation", help="The organisation it acts for.")],
     partnership: Annotated[Optional[str], typer.Option(
         "--partnership", help="Default: the default policy's partnership.")] = None,
+    expires_in_days: Annotated[Optional[int], typer.Option(
+        "--expires-in-days", help="It stops working this many days from now.")] = None,
+    expires: Annotated[Optional[str], typer.Option(
+        "--expires", help="Its last day of use, YYYY-MM-DD (UK time). Default: until revoked.")
+    ] = None,
     now: NowOption = None,
 ) -> None:
     """Create a key for one organisation. It is printed once; only its hash is stored."""
@@ -265,12 +270,60 @@ def apikey_create(
 
     settings = get_settings()
     partnership = partnership or _policies()[settings.default_policy].partnership
+    instant = _now(now)
+    expires_at = apikeys.expiry(instant, in_days=expires_in_days, last_day=_day(expires, "--expires"))
     with transaction(_sessions()) as session:
         raw = apikeys.create_key(session, organisation=organisation, partnership=partnership,
-                                 now=_now(now))
+                                 now=instant, expires_at=expires_at)
+    until = f"expires {_instant(expires_at)}" if expires_at else "until revoked"
     typer.echo(raw)
-    typer.echo(f"(for {organisation}, {partnership}; send it as the X-API-Key header; it is not "
-               "shown again)", err=True)
+    typer.echo(f"(for {organisation}, {partnership}, {until}; send it as the X-API-Key header; "
+               "it is not shown again)", err=True)
+
+
+@apikey_app.command("list")
+def apikey_list(now: NowOption = None) -> None:
+    """Every key: prefix, organisation, partnership, created, expires, revoked, status (tab
+    separated, "-" for none). Never the key itself."""
+    from escalation import apikeys
+
+    instant = _now(now)
+    with transaction(_sessions()) as session:
+        listings = apikeys.list_keys(session)
+    typer.echo("prefix\torganisation\tpartnership\tcreated\texpires\trevoked\tstatus")
+    for key in listings:
+        status = ("revoked" if key.revoked_at else
+                  "expired" if key.expires_at and key.expires_at <= instant else "in force")
+        typer.echo("\t".join([key.prefix, key.organisation, key.partnership,
+                              _instant(key.created_at), _instant(key.expires_at),
+                              _instant(key.revoked_at), status]))
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix, as `apikey list` shows it.")],
+    now: NowOption = None,
+) -> None:
+    """Revoke a key: from now on it gets 401."""
+    from escalation import apikeys
+
+    with transaction(_sessions()) as session:
+        key = apikeys.revoke(session, prefix, now=_now(now))
+        typer.echo(f"revoked {key.prefix} ({key.organisation}, {key.partnership}) "
+                   f"at {_instant(key.revoked_at)}")
+
+
+def _day(text: str | None, option: str):
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput({option: f"{text[:40]!r} is not a date like 2027-03-31"}) from None
+
+
+def _instant(at: datetime | None) -> str:
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ") if at else "-"
 
 
 @app.command("board-enrol")

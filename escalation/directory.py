@@ -256,7 +256,7 @@ def _upsert(session: Session, row: DirectoryRow) -> Person:
     person.name, person.organisation = row.name, row.organisation
     person.partnership, person.job_title = row.partnership, row.job_title
     person.absent_from, person.absent_until = row.absent_from, row.absent_until
-    person.active = True
+    person.active = person.listed = True  # in the file: a directory person (may sign in)
     person.role_rows = [PersonRole(role=role) for role in dict.fromkeys(row.roles)]
     session.add(person)
     return person

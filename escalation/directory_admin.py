@@ -146,6 +146,7 @@ def save_person(
     person.job_title = row.job_title.strip()
     person.absent_from, person.absent_until = row.absent_from, row.absent_until
     person.deputy, person.active = deputy, form.active
+    person.listed = True  # saved by the board: a directory person (may sign in if active)
     _set_roles(person, row.roles)
     session.add(person)
     session.flush()

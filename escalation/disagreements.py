@@ -8,6 +8,7 @@ SYSTEM for the automatic sweep.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,15 +37,27 @@ SYSTEM = "system"
 # A literal, not a bound parameter, so the planners can use the partial indexes on open rows.
 IS_OPEN = Disagreement.status == literal_column("'open'")
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
+REFERENCE_SHAPE = re.compile(r"RPD-[0-9A-Z]{4}-[0-9A-Z]{4}")
 BOARD_ROLES = ("board_manager", "chair")
 
 
 def raise_disagreement(
-    session: Session, *, request: RaiseRequest, policy: Policy, now: datetime
+    session: Session,
+    *,
+    request: RaiseRequest,
+    policy: Policy,
+    now: datetime,
+    from_agency: bool = False,
 ) -> Disagreement:
     """Record a new disagreement at its first stage (a later one on the urgent track).
 
-    A repeated `idempotency_key` returns the disagreement it first created, unchanged.
+    A repeated `idempotency_key` returns the disagreement it first created, unchanged. Dates
+    later than `now` are refused (InvalidInput, see RaiseRequest.check_against).
+
+    `from_agency`: an agency system sent it (the JSON API), so the raiser is only that system's
+    word: a board manager or chair cannot be named as the raiser (InvalidInput on raiser.email),
+    and a raiser not yet in the directory is recorded unlisted (they own their first stage but
+    this does not let them sign in; see signin.may_sign_in).
     """
     if request.idempotency_key:
         existing = session.execute(
@@ -52,11 +65,10 @@ def raise_disagreement(
         ).scalar_one_or_none()
         if existing is not None:
             return existing
+    request.check_against(now)
     raised_at = request.raised_at or now
-    if raised_at > now:
-        raise InvalidInput({"raised_at": "must not be in the future"})
     pin_policy(session, policy, now=now)
-    raiser = _raiser_person(session, request, policy)
+    raiser = _raiser_person(session, request, policy, from_agency=from_agency)
     stage = policy.first_stage(request.immediate_risk)
     assignment = _assign(session, policy, stage, raiser, raised_at)
     disagreement = _new_disagreement(request, policy, raiser, stage, assignment, raised_at, now)
@@ -303,9 +315,18 @@ def due_query(*, now: datetime, limit: int = 1000) -> Select:
     )
 
 
+def reference_key(reference: str) -> str:
+    """The reference as stored (trimmed, upper case). Text not shaped like one (RPD-XXXX-XXXX)
+    is NotFound here, before any query: a NUL or a megabyte never reaches the database."""
+    key = reference.strip().upper()
+    if not REFERENCE_SHAPE.fullmatch(key):
+        raise NotFound(f"no disagreement with reference {reference[:40]!r}")
+    return key
+
+
 def get(session: Session, reference: str) -> Disagreement:
     disagreement = session.execute(
-        select(Disagreement).where(Disagreement.reference == reference.strip().upper())
+        select(Disagreement).where(Disagreement.reference == reference_key(reference))
     ).scalar_one_or_none()
     if disagreement is None:
         raise NotFound(f"no disagreement with reference {reference!r}")
@@ -378,7 +399,7 @@ def _load_for_event(
     disagreement = session.execute(
         select(Disagreement)
         .options(lazyload(Disagreement.owner))
-        .where(Disagreement.reference == reference.strip().upper())
+        .where(Disagreement.reference == reference_key(reference))
         .with_for_update(of=Disagreement)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
@@ -403,10 +424,17 @@ def _require_owner_or_board(session: Session, disagreement: Disagreement, actor:
     )
 
 
-def _raiser_person(session: Session, request: RaiseRequest, policy: Policy) -> Person:
-    """The raiser as a directory entry; a practitioner not yet listed is added as one."""
+def _raiser_person(
+    session: Session, request: RaiseRequest, policy: Policy, *, from_agency: bool
+) -> Person:
+    """The raiser as a directory entry; a practitioner not yet in it is added as one (unlisted,
+    when an agency system named them). An agency system may not name the board as the raiser."""
     person = find_person(session, request.raiser.email)
     if person is not None:
+        if from_agency and person.roles & set(BOARD_ROLES):
+            raise InvalidInput(
+                {"raiser.email": "must be a practitioner's address, not a board manager's or chair's"}
+            )
         return person
     person = Person(
         name=request.raiser.name,
@@ -415,6 +443,7 @@ def _raiser_person(session: Session, request: RaiseRequest, policy: Policy) -> P
         partnership=policy.partnership,
         job_title=request.raiser.role,
         role_rows=[PersonRole(role="practitioner")],
+        listed=not from_agency,
     )
     session.add(person)
     session.flush()

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
+from escalation.calendar import local_time
 from escalation.directory import EMAIL, normalise_email
 from escalation.errors import InvalidInput
 from escalation.vocabulary import CATEGORIES
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+# The range a decision date and a raised_at may take. The form words them in GOV.UK's style by
+# these messages (escalation.web.raise_pages); the API and the CLI show them as they are.
+EARLIEST_DECISION_DATE = date(1900, 1, 1)
+EARLIEST_RAISED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+NOT_A_REAL_DATE = "must be a real date, like 2026-11-20"
+DATE_TOO_EARLY = "must be 1900-01-01 or later"
+NOT_IN_THE_PAST = "must be today or in the past"
+NOT_A_REAL_TIME = "must be a real date and time, like 2026-11-24T09:30:00+00:00"
 
 
 def _no_nul(value: object) -> object:
@@ -62,11 +80,35 @@ class RaiseRequest(BaseModel):
             raise ValueError(f"must be one of {', '.join(CATEGORIES)}")
         return value
 
+    @field_validator("decision_date", mode="wrap")
+    @classmethod
+    def real_decision_date(cls, value: object, handler: ValidatorFunctionWrapHandler) -> date:
+        """A calendar date from 1900 on (whether it is past is check_against's, with a clock)."""
+        if value is None:
+            raise ValueError("is required")
+        try:
+            day = handler(value)
+        except ValidationError:
+            raise ValueError(NOT_A_REAL_DATE) from None
+        if day < EARLIEST_DECISION_DATE:
+            raise ValueError(DATE_TOO_EARLY)
+        return day
+
     @field_validator("raised_at")
     @classmethod
     def aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        """An instant with a UTC offset, from 2000 on, as UTC (so later arithmetic cannot
+        overflow: 0001-01-01T00:00:00+01:00 has no UTC equivalent)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("give a UTC offset, e.g. 2026-11-24T09:30:00+00:00")
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(NOT_A_REAL_TIME) from None
+        if value < EARLIEST_RAISED_AT:
+            raise ValueError("must be 2000-01-01 or later")
         return value
 
     @model_validator(mode="after")
@@ -78,7 +120,20 @@ class RaiseRequest(BaseModel):
             )
         if self.raiser.email == self.counterpart.email:
             raise ValueError("counterpart.email: the counterpart must be someone other than you")
+        if self.raised_at is not None and uk_date(self.raised_at) < self.decision_date:
+            raise ValueError("raised_at: must not be before the decision_date")
         return self
+
+    def check_against(self, now: datetime) -> None:
+        """The rules that need the caller's clock: the decision was made on or before today's
+        date in the UK, and `raised_at` is not later than `now`. InvalidInput names each field."""
+        problems = {}
+        if self.decision_date > uk_date(now):
+            problems["decision_date"] = NOT_IN_THE_PAST
+        if self.raised_at is not None and self.raised_at > now:
+            problems["raised_at"] = "must not be in the future"
+        if problems:
+            raise InvalidInput(problems)
 
     @classmethod
     def parse(cls, data: object) -> RaiseRequest:
@@ -87,6 +142,11 @@ class RaiseRequest(BaseModel):
             return cls.model_validate(data)
         except ValidationError as error:
             raise InvalidInput(field_problems(error)) from None
+
+
+def uk_date(instant: datetime) -> date:
+    """The calendar date in the UK at `instant` (an aware datetime)."""
+    return local_time(instant).date()
 
 
 def field_problems(error: ValidationError) -> dict[str, str]:

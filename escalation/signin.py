@@ -29,9 +29,13 @@ def looks_like_email(email: str) -> bool:
 
 
 def may_sign_in(session: Session, email: str, allowed_domains: list[str]) -> bool:
+    """An active, listed directory person may; an inactive one may not; anyone else (including
+    a raiser an agency system named, whom nobody has listed) only at an allowed domain."""
     person = find_person(session, email)
-    if person is not None:
-        return person.active
+    if person is not None and not person.active:
+        return False
+    if person is not None and person.listed:
+        return True
     domain = email.rpartition("@")[2]
     return domain in {d.lower().lstrip("@") for d in allowed_domains}
 

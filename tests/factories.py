@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from escalation.db import transaction
 from escalation.directory import import_csv
@@ -62,9 +62,11 @@ def raise_request(**overrides) -> RaiseRequest:
 
 
 def raise_one(sessions, now: datetime, policy=DEFAULT, **overrides) -> str:
-    """Raise one disagreement at `now`; its reference."""
+    """Raise one disagreement at `now`; its reference. The decision was made on 20 November
+    2026, or on the day it is raised if that is earlier (a decision date is never ahead)."""
     from escalation import disagreements
 
+    overrides.setdefault("decision_date", min(date(2026, 11, 20), now.date()).isoformat())
     with transaction(sessions) as session:
         return disagreements.raise_disagreement(
             session, request=raise_request(**overrides), policy=policy, now=now

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from escalation.calendar import parse_instant
 from tests.factories import DIRECTORY_CSV, MANAGER, NAMED, RAISER, raise_data
 
 
@@ -173,6 +174,55 @@ def test_apikey_create_prints_a_key_stored_only_hashed(run, database_url):
     engine.dispose()
     assert raw not in stored.key_hash and stored.organisation == "Example Trust"
     assert stored.partnership == "example-partnership"
+
+
+def test_apikey_list_shows_each_key_but_never_the_key_and_revoke_stops_it(run, database_url):
+    from escalation import apikeys
+    from escalation.db import make_engine, session_factory, transaction
+
+    run("init")
+    now = "2026-11-23T10:00:00+00:00"
+    expiring = run("apikey", "create", "--organisation", "Example Trust", "--expires-in-days",
+                   "30", "--now", now)
+    assert "expires 2026-12-23T10:00Z" in expiring.stderr
+    dated = run("apikey", "create", "--organisation", "Example Council", "--expires",
+                "2027-06-30", "--now", now).stdout.strip()
+    listed = run("apikey", "list", "--now", now).stdout
+    raw = expiring.stdout.strip()
+    assert raw not in listed and dated not in listed and raw[12:20] not in listed
+    assert listed.splitlines() == [
+        "prefix\torganisation\tpartnership\tcreated\texpires\trevoked\tstatus",
+        f"{raw[:12]}\tExample Trust\texample-partnership\t2026-11-23T10:00Z\t2026-12-23T10:00Z\t-"
+        "\tin force",
+        f"{dated[:12]}\tExample Council\texample-partnership\t2026-11-23T10:00Z\t"
+        "2027-06-30T23:00Z\t-\tin force",  # the end of 30 June, UK time (BST)
+    ]
+    assert "\texpired" in run("apikey", "list", "--now", "2026-12-23T10:00:00+00:00").stdout
+    revoked = run("apikey", "revoke", raw[:12], "--now", "2026-11-24T09:00:00+00:00").stdout
+    assert revoked.startswith(f"revoked {raw[:12]} (Example Trust, example-partnership)")
+    assert f"{raw[:12]}\tExample Trust" in run("apikey", "list").stdout
+    assert "2026-11-24T09:00Z\trevoked" in run("apikey", "list").stdout
+    engine = make_engine(database_url)
+    with transaction(session_factory(engine)) as session:
+        now_instant = parse_instant("2026-11-24T09:00:00+00:00")
+        assert apikeys.find_key(session, raw, now=now_instant) is None
+        assert apikeys.find_key(session, dated, now=now_instant) is not None
+    engine.dispose()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["apikey", "revoke", "rpd_nosuchkey"], "error: no API key with prefix 'rpd_nosuchkey'"),
+    (["apikey", "create", "--organisation", "X", "--expires", "31/12/2026"],
+     "error: --expires: '31/12/2026' is not a date like 2027-03-31"),
+    (["apikey", "create", "--organisation", "X", "--expires", "2020-01-01"],
+     "error: --expires: must be today or later"),
+    (["apikey", "create", "--organisation", "X", "--expires-in-days", "0"],
+     "error: --expires-in-days: must be 1 to 3660"),
+])
+def test_apikey_mistakes_are_one_plain_line(run, args, message):
+    run("init")
+    assert run(*args, ok=False).stderr.startswith(message)
+    assert run("apikey", "list").stdout.count("\n") == 1  # the header only: no key was made
 
 
 def test_board_report_on_the_command_line(run, tmp_path):

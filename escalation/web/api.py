@@ -1,8 +1,10 @@
 """JSON API for agency case-management systems (documented by /api/openapi.json).
 
-Every call carries `X-API-Key`. A key acts for one organisation: it may raise disagreements
-whose raiser belongs to that organisation, and read the ones its organisation raised or is the
-counterpart in; anything else is 404, as if it did not exist.
+Every call carries `X-API-Key`; a revoked or expired key is 401 at once. A key acts for one
+organisation of one partnership: it may raise disagreements whose raiser belongs to that
+organisation, under its partnership's own policies, and read the ones its organisation raised or
+is the counterpart in; anything else is 404, as if it did not exist. The raiser it names is the
+agency system's word only: never a board manager or chair, and not thereby someone who may sign in.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from escalation.models import ApiKey, Disagreement, Event
 from escalation.settings import get_settings
 from escalation.web.ratelimit import limited
 
-router = APIRouter(prefix="/api/v1", tags=["disagreements"],
-                   dependencies=[Depends(limited("api", 600, 60))])
+router = APIRouter(
+    prefix="/api/v1", tags=["disagreements"], dependencies=[Depends(limited("api", 600, 60))]
+)
 
 
 class Unauthorised(EscalationError):
@@ -97,7 +100,7 @@ ERRORS = {code: {"model": ErrorBody} for code in (401, 404, 409, 422, 429, 503)}
 
 def api_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> ApiKey:
     with transaction(request.app.state.sessions) as session:
-        key = apikeys.find_key(session, x_api_key)
+        key = apikeys.find_key(session, x_api_key, now=request.app.state.clock())
     if key is None:
         raise Unauthorised("a valid X-API-Key header is required")
     return key
@@ -120,14 +123,16 @@ def raise_disagreement(
     if body.raiser.organisation.strip().lower() != key.organisation.lower():
         raise_invalid("raiser.organisation", f"this key raises for {key.organisation} only")
     now = request.app.state.clock()
-    policy = _policy(request, body.policy)
+    policy = _policy(request, body.policy, key)
     if idempotency_key:
         body = body.model_copy(update={"idempotency_key": f"api:{key.id}:{idempotency_key}"})
     with transaction(request.app.state.sessions) as session:
         if body.idempotency_key and (earlier := _by_idempotency_key(session, body.idempotency_key)):
             response.status_code = 200
             return _record(session, earlier, now)
-        disagreement = d.raise_disagreement(session, request=body, policy=policy, now=now)
+        disagreement = d.raise_disagreement(
+            session, request=body, policy=policy, now=now, from_agency=True
+        )
         return _record(session, disagreement, now)
 
 
@@ -145,8 +150,13 @@ def get_disagreement(request: Request, reference: str, key: Key) -> Disagreement
         disagreement = d.get(session, reference)
         if not _visible(disagreement, key):
             raise NotFound(reference)
-        d.record_view(session, reference=disagreement.reference, actor=f"api:{key.organisation}",
-                      now=now, how=f"read through the API with key {key.prefix}...")
+        d.record_view(
+            session,
+            reference=disagreement.reference,
+            actor=f"api:{key.organisation}",
+            now=now,
+            how=f"read through the API with key {key.prefix}...",
+        )
         return _record(session, disagreement, now)
 
 
@@ -165,8 +175,10 @@ def list_disagreements(
         select(Disagreement)
         .where(
             Disagreement.partnership == key.partnership,
-            or_(func.lower(Disagreement.raiser_organisation) == organisation,
-                func.lower(Disagreement.counterpart_organisation) == organisation),
+            or_(
+                func.lower(Disagreement.raiser_organisation) == organisation,
+                func.lower(Disagreement.counterpart_organisation) == organisation,
+            ),
         )
         .order_by(Disagreement.due_at)
         .limit(limit)
@@ -185,18 +197,33 @@ def raise_invalid(field: str, message: str):
     raise InvalidInput({field: message})
 
 
-def _policy(request: Request, policy_id: str | None):
-    policies = request.app.state.policies
-    wanted = policy_id or get_settings().default_policy
-    if wanted not in policies:
-        raise_invalid("policy", f"no policy {wanted!r}; known: {', '.join(sorted(policies))}")
-    return policies[wanted]
+def _policy(request: Request, policy_id: str | None, key: ApiKey):
+    """The policy named, if it is one of the key's partnership's (422 on `policy` otherwise, and
+    naming only that partnership's policies); none named: the default policy if it is the
+    partnership's, else the partnership's first by id."""
+    own = {
+        name: policy
+        for name, policy in sorted(request.app.state.policies.items())
+        if policy.partnership == key.partnership
+    }
+    if not own:
+        raise_invalid("policy", f"no policy is loaded for {key.partnership}")
+    if policy_id is None:
+        default = get_settings().default_policy
+        return own.get(default) or next(iter(own.values()))
+    if policy_id not in own:
+        raise_invalid(
+            "policy", f"no policy {policy_id[:100]!r} for this key; known: {', '.join(own)}"
+        )
+    return own[policy_id]
 
 
 def _visible(disagreement: Disagreement, key: ApiKey) -> bool:
     organisation = key.organisation.lower()
     return disagreement.partnership == key.partnership and organisation in (
-        disagreement.raiser_organisation.lower(), disagreement.counterpart_organisation.lower())
+        disagreement.raiser_organisation.lower(),
+        disagreement.counterpart_organisation.lower(),
+    )
 
 
 def _summary(disagreement: Disagreement, now: datetime) -> DisagreementSummary:
@@ -208,33 +235,66 @@ def _summary_fields(disagreement: Disagreement, now: datetime) -> dict:
     if disagreement.is_open:
         owner = disagreement.owner
         stage = CurrentStage(
-            key=disagreement.stage_key, title=disagreement.stage_key.replace("_", " "),
+            key=disagreement.stage_key,
+            title=disagreement.stage_key.replace("_", " "),
             number=disagreement.stage_index + 1,
             owner=Owner(name=owner.name, email=owner.email, organisation=owner.organisation),
-            due_at=disagreement.due_at, acknowledged_at=disagreement.stage_acknowledged_at,
+            due_at=disagreement.due_at,
+            acknowledged_at=disagreement.stage_acknowledged_at,
             overdue=disagreement.is_overdue(now),
         )
     return dict(
-        reference=disagreement.reference, status=disagreement.status, urgent=disagreement.urgent,
-        category=disagreement.category, raiser_organisation=disagreement.raiser_organisation,
+        reference=disagreement.reference,
+        status=disagreement.status,
+        urgent=disagreement.urgent,
+        category=disagreement.category,
+        raiser_organisation=disagreement.raiser_organisation,
         counterpart_organisation=disagreement.counterpart_organisation,
-        raised_at=disagreement.raised_at, stage=stage,
+        raised_at=disagreement.raised_at,
+        stage=stage,
     )
 
 
 def _record(session: Session, disagreement: Disagreement, now: datetime) -> DisagreementRecord:
     fields = _summary_fields(disagreement, now)
     if fields["stage"] is not None:
-        fields["stage"].title = d.policy_for(session, disagreement).stage(disagreement.stage_key).title
+        fields["stage"].title = (
+            d.policy_for(session, disagreement).stage(disagreement.stage_key).title
+        )
     events = session.execute(
         select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
     ).scalars()
     return DisagreementRecord(
         **fields,
-        **{name: getattr(disagreement, name) for name in (
-            "child_reference", "raiser_name", "raiser_email", "raiser_role", "counterpart_name",
-            "counterpart_email", "counterpart_role", "decision_disputed", "decision_date", "reason",
-            "outcome_sought", "immediate_risk", "protective_action", "outcome", "outcome_summary")},
-        chronology=[ChronologyEntry(at=e.at, actor=e.actor, kind=e.kind, from_stage=e.from_stage,
-                                    to_stage=e.to_stage, note=e.note) for e in events],
+        **{
+            name: getattr(disagreement, name)
+            for name in (
+                "child_reference",
+                "raiser_name",
+                "raiser_email",
+                "raiser_role",
+                "counterpart_name",
+                "counterpart_email",
+                "counterpart_role",
+                "decision_disputed",
+                "decision_date",
+                "reason",
+                "outcome_sought",
+                "immediate_risk",
+                "protective_action",
+                "outcome",
+                "outcome_summary",
+            )
+        },
+        chronology=[
+            ChronologyEntry(
+                at=e.at,
+                actor=e.actor,
+                kind=e.kind,
+                from_stage=e.from_stage,
+                to_stage=e.to_stage,
+                note=e.note,
+            )
+            for e in events
+        ],
     )

@@ -21,7 +21,7 @@ from escalation.calendar import local_text
 from escalation.db import transaction
 from escalation.directory import find_person
 from escalation.errors import InvalidInput, NotAllowed
-from escalation.intake import RaiseRequest
+from escalation.intake import DATE_TOO_EARLY, NOT_A_REAL_DATE, NOT_IN_THE_PAST, RaiseRequest
 from escalation.settings import get_settings
 from escalation.vocabulary import CATEGORIES
 from escalation.web.ratelimit import limited
@@ -171,11 +171,17 @@ def _as_request(values: dict, email: str) -> dict:
 
 
 def _date(values: dict) -> str | None:
-    try:
-        return date(int(values["decision_date_year"]), int(values["decision_date_month"]),
-                    int(values["decision_date_day"])).isoformat()
-    except ValueError:
+    """The date the three boxes make, as ISO text; None if all are blank; otherwise text the
+    model refuses as not a real date (never an exception here, whatever was typed)."""
+    parts = [values[f"decision_date_{part}"] for part in ("year", "month", "day")]
+    if not any(parts):
         return None
+    if all(part.isascii() and part.isdigit() and len(part) <= 4 for part in parts):
+        try:
+            return date(*(int(part) for part in parts)).isoformat()
+        except ValueError:
+            pass
+    return "not a real date"
 
 
 ENTER = {
@@ -191,6 +197,11 @@ MESSAGES = {
     "decision_date": "Enter the date of the decision, like 20 11 2026",
     "category": "Select what the disagreement is about",
 }
+DECISION_DATE = {  # the model's messages about decision_date, in GOV.UK's words
+    NOT_A_REAL_DATE: "The date of the decision must be a real date",
+    NOT_IN_THE_PAST: "The date of the decision must be today or in the past",
+    DATE_TOO_EARLY: "The date of the decision must be the same as or after 1 January 1900",
+}
 
 
 def _field_errors(problems: dict[str, str]) -> dict[str, str]:
@@ -200,6 +211,8 @@ def _field_errors(problems: dict[str, str]) -> dict[str, str]:
         name = field.replace(".", "_")
         if name in ENTER and "empty" in message:
             errors[name] = ENTER[name]
+        elif name == "decision_date" and message in DECISION_DATE:
+            errors[name] = DECISION_DATE[message]
         else:
             errors[name] = MESSAGES.get(name, message[:1].upper() + message[1:])
     return errors
