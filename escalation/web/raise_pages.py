@@ -14,6 +14,7 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from escalation import signin
 from escalation import disagreements as d
@@ -24,6 +25,7 @@ from escalation.errors import InvalidInput, NotAllowed
 from escalation.intake import DATE_TOO_EARLY, NOT_A_REAL_DATE, NOT_IN_THE_PAST, RaiseRequest
 from escalation.settings import get_settings
 from escalation.vocabulary import CATEGORIES
+from escalation.web.forms import PostedForm
 from escalation.web.ratelimit import limited
 
 router = APIRouter(include_in_schema=False)
@@ -54,19 +56,19 @@ def raise_form(request: Request) -> Response:
         return _form(request, SignedIn(web.email, web.csrf_token), _prefill(session, web.email))
 
 
-@router.post("/signin", dependencies=[Depends(limited("signin", 10, 600))])
-async def ask_for_link(request: Request) -> Response:
-    return await send_sign_in_link(
-        request, {"title": "Sign in to raise a disagreement"},
+@router.post("/signin", dependencies=[Depends(limited("signin", 10, 600)),
+                                       Depends(limited("signin", 3, 600, by="email"))])
+def ask_for_link(request: Request, form: PostedForm) -> Response:
+    return send_sign_in_link(
+        request, form, {"title": "Sign in to raise a disagreement"},
         allowed_domains=get_settings().allowed_email_domains,
         sent="If that address can raise disagreements here, we have sent it a sign-in link. "
              "It works once, for 30 minutes.")
 
 
-async def send_sign_in_link(request: Request, page_context: dict, *, allowed_domains: list[str],
-                            sent: str) -> Response:
+def send_sign_in_link(request: Request, form: FormData, page_context: dict, *,
+                      allowed_domains: list[str], sent: str) -> Response:
     """The sign-in form's POST (practitioners' and the board's): the same answer for any address."""
-    form = await request.form()
     email = str(form.get("email", "")).strip()
     if not signin.looks_like_email(email):
         return _page(request, "pages/signin.html", {
@@ -78,7 +80,7 @@ async def send_sign_in_link(request: Request, page_context: dict, *, allowed_dom
     return _page(request, "pages/message.html", {"title": "Check your email", "message": sent})
 
 
-@router.get("/signin/{token}")
+@router.api_route("/signin/{token}", methods=["GET", "HEAD"])  # scanners send HEAD
 def confirm_sign_in(request: Request, token: str) -> Response:
     """Shows a button only: a mail scanner opening the link signs nobody in."""
     return _page(request, "pages/signin_confirm.html", {"title": "Sign in"})
@@ -115,8 +117,7 @@ def sign_out(request: Request) -> Response:
 
 
 @router.post("/raise")
-async def submit(request: Request) -> Response:
-    form = await request.form()
+def submit(request: Request, form: PostedForm) -> Response:
     # GOV.UK's date input names its parts decision_date-day, -month, -year.
     values = {name: str(form.get(name.replace("decision_date_", "decision_date-"), "")).strip()
               for name in TEXT_FIELDS}
