@@ -13,7 +13,7 @@ from escalation import second_factor
 
 from escalation.disagreements import raise_disagreement
 from escalation.directory import import_csv
-from escalation.intake import RaiseRequest
+from escalation.intake import RaiseRequest, uk_date
 from escalation.models import Person, PersonRole
 from escalation.policy import Policy
 from escalation.report import summary_line
@@ -24,6 +24,8 @@ def load(session: Session, policies: dict[str, Policy], now: datetime) -> str:
     data = resources.files("escalation") / "demo_data"
     count = import_csv(session, (data / "directory.csv").read_text(encoding="utf-8"))
     request = RaiseRequest.parse(json.loads((data / "disagreement.json").read_text()))
+    # A demo set before the file's decision date (--now) has the decision made that day instead.
+    request.decision_date = min(request.decision_date, uk_date(now))
     disagreement = raise_disagreement(session, request=request, policy=policies["default"], now=now)
     enrolled = _enrol_board(session)
     return (f"demo directory: {count} people\ndemo disagreement: {summary_line(disagreement, now)}\n"
