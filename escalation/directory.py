@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,10 +22,17 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from escalation.csv_cells import neutralised, unneutralised
 from escalation.errors import DirectoryError
 from escalation.models import ROLES, Person, PersonRole
 
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+# Control characters (C0 with tab, CR, LF and NUL; DEL; C1) and the Unicode line and paragraph
+# separators: never part of a name, a role, an organisation or an address. NUL cannot be stored
+# on PostgreSQL; a line break forges lines in emails, logs and CSV files.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+NO_CONTROL = "must not contain line breaks, tabs or other control characters"
+LOOKUP_CHUNK = 500
 ROLE_WORDS = {
     "named_professional": "named professional",
     "designated_professional": "designated professional",
@@ -49,9 +57,27 @@ def normalise_email(email: str) -> str:
 
 
 def find_person(session: Session, email: str) -> Person | None:
+    """The person with this address (any case, surrounding spaces ignored), or None. An address
+    with a control character is nobody's (and is never sent to the database)."""
+    if CONTROL.search(email.strip()):
+        return None
     return session.execute(
         select(Person).where(Person.email == normalise_email(email))
     ).scalar_one_or_none()
+
+
+def people_by_email(session: Session, emails: Iterable[str]) -> dict[str, Person]:
+    """The people holding any of `emails`, by normalised address: one query per 500 addresses
+    (an import reads its people at once, not one by one). Blank addresses and addresses with a
+    control character match nobody."""
+    wanted = sorted({normalise_email(email) for email in emails} - {""})
+    wanted = [email for email in wanted if not CONTROL.search(email)]
+    found: dict[str, Person] = {}
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        chunk = wanted[start : start + LOOKUP_CHUNK]
+        people = session.execute(select(Person).where(Person.email.in_(chunk))).scalars()
+        found.update({person.email: person for person in people})
+    return found
 
 
 def role_holders(
@@ -137,13 +163,26 @@ def _board_manager(
 # --- CSV import -------------------------------------------------------------------------------
 
 CSV_COLUMNS = (
-    "name", "email", "organisation", "partnership", "roles", "job_title",
-    "deputy_email", "absent_from", "absent_until",
+    "name",
+    "email",
+    "organisation",
+    "partnership",
+    "roles",
+    "job_title",
+    "deputy_email",
+    "absent_from",
+    "absent_until",
 )
+REQUIRED_COLUMNS = ("name", "email", "organisation", "partnership", "roles")
 
 
 class DirectoryRow(BaseModel):
-    # Lengths are the columns' (models.Person), so a long value is named, not a database error.
+    """One person as the form or a CSV row gives them: the one set of rules for both.
+
+    Lengths are the columns' (models.Person), so a long value is named, not a database error;
+    a control character (NUL, CR, LF, tab...) in any text is refused with NO_CONTROL, never
+    stored or stripped."""
+
     name: str = Field(max_length=200)
     email: str = Field(max_length=320)
     organisation: str = Field(max_length=200)
@@ -153,6 +192,15 @@ class DirectoryRow(BaseModel):
     deputy_email: str = Field(default="", max_length=320)
     absent_from: date | None = None
     absent_until: date | None = None
+
+    @field_validator(
+        "name", "email", "organisation", "partnership", "job_title", "deputy_email", mode="before"
+    )
+    @classmethod
+    def no_control_characters(cls, value: object) -> object:
+        if isinstance(value, str) and CONTROL.search(value):
+            raise ValueError(NO_CONTROL)
+        return value
 
     @field_validator("name", "organisation", "partnership")
     @classmethod
@@ -202,32 +250,58 @@ def import_csv(session: Session, text: str) -> int:
     Returns the number of people added or updated.
     """
     try:
-        return _import_rows(session, csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+        header, records = csv_records(text)
     except csv.Error as error:
         raise DirectoryError(f"the file could not be read as CSV ({error})") from None
+    return import_records(session, header, records)
 
 
-def _import_rows(session: Session, reader: csv.DictReader) -> int:
-    missing = [column for column in ("name", "email", "organisation", "partnership", "roles")
-               if column not in (reader.fieldnames or [])]
+def csv_records(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and the rows of directory CSV text, each row numbered as a spreadsheet shows
+    it (the header is row 1) with its cells by column (CSV_COLUMNS only; a column the file lacks
+    is left out) and the export's formula neutralising undone (csv_cells.unneutralised), so an
+    export imports back unchanged. Raises csv.Error when the text cannot be read as CSV."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    records = [
+        (number, {key: unneutralised(raw[key] or "") for key in CSV_COLUMNS if key in raw})
+        for number, raw in enumerate(reader, start=2)
+    ]
+    return list(reader.fieldnames or []), records
+
+
+def import_records(
+    session: Session, header: list[str], records: list[tuple[int, dict[str, str]]]
+) -> int:
+    """import_csv for rows already read by csv_records: the same checks, the same result."""
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise DirectoryError(f"header: missing column(s) {', '.join(missing)}")
-    rows, problems = _parse_rows(reader)
-    problems += _deputy_problems(session, rows)
+    rows, problems = _parse_rows(records)
+    known = people_by_email(
+        session, [row.email for _, row in rows] + [row.deputy_email for _, row in rows]
+    )
+    problems += _deputy_problems(rows, known)
     if problems:
         raise DirectoryError("\n".join(problems))
-    people = {row.email: _upsert(session, row) for _, row in rows}
+    people = {row.email: _upsert(session, row, known.get(row.email)) for _, row in rows}
     session.flush()
     for _, row in rows:
-        deputy = people.get(row.deputy_email) or find_person(session, row.deputy_email)
+        deputy = people.get(row.deputy_email) or known.get(row.deputy_email)
         people[row.email].deputy = deputy if row.deputy_email else None
     return len(rows)
 
 
-def _parse_rows(reader: csv.DictReader) -> tuple[list[tuple[int, DirectoryRow]], list[str]]:
+def unknown_deputy(number: int, address: str) -> str:
+    """The problem for a deputy the importer cannot use: worded the same whether the address
+    is nobody's or someone's elsewhere, so an import discloses nothing of other partnerships."""
+    return f"row {number}: deputy_email: {address} is not in this file or the directory"
+
+
+def _parse_rows(
+    records: list[tuple[int, dict[str, str]]],
+) -> tuple[list[tuple[int, DirectoryRow]], list[str]]:
     rows, problems, seen = [], [], {}
-    for number, raw in enumerate(reader, start=2):
-        values = {key: (value or "") for key, value in raw.items() if key in CSV_COLUMNS}
+    for number, values in records:
         try:
             row = DirectoryRow.model_validate(values)
         except ValidationError as error:
@@ -240,19 +314,17 @@ def _parse_rows(reader: csv.DictReader) -> tuple[list[tuple[int, DirectoryRow]],
     return rows, problems
 
 
-def _deputy_problems(session: Session, rows: list[tuple[int, DirectoryRow]]) -> list[str]:
+def _deputy_problems(rows: list[tuple[int, DirectoryRow]], known: dict[str, Person]) -> list[str]:
     in_file = {row.email for _, row in rows}
     return [
-        f"row {number}: deputy_email: {row.deputy_email} is not in this file or the directory"
+        unknown_deputy(number, row.deputy_email)
         for number, row in rows
-        if row.deputy_email
-        and row.deputy_email not in in_file
-        and find_person(session, row.deputy_email) is None
+        if row.deputy_email and row.deputy_email not in in_file and row.deputy_email not in known
     ]
 
 
-def _upsert(session: Session, row: DirectoryRow) -> Person:
-    person = find_person(session, row.email) or Person(email=row.email)
+def _upsert(session: Session, row: DirectoryRow, person: Person | None) -> Person:
+    person = person or Person(email=row.email)
     person.name, person.organisation = row.name, row.organisation
     person.partnership, person.job_title = row.partnership, row.job_title
     person.absent_from, person.absent_until = row.absent_from, row.absent_until
@@ -273,14 +345,29 @@ def _row_message(item: dict) -> str:
 
 
 def export_csv(session: Session) -> str:
+    """Every person of every partnership, in the columns import_csv reads; text cells a
+    spreadsheet would run as a formula are neutralised (csv_cells.neutralised)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for person in session.execute(select(Person).order_by(Person.name, Person.id)).scalars():
-        writer.writerow([
-            person.name, person.email, person.organisation, person.partnership,
-            ";".join(sorted(person.roles)), person.job_title,
-            person.deputy.email if person.deputy else "",
-            person.absent_from or "", person.absent_until or "",
-        ])
+        writer.writerow([neutralised(cell) for cell in csv_cells_of(person)])
     return out.getvalue()
+
+
+def csv_cells_of(person: Person, deputy_email: str | None = None) -> list[str]:
+    """The person's row in CSV_COLUMNS order, as text (not yet neutralised). `deputy_email`
+    saves loading the deputy when the caller already has it."""
+    if deputy_email is None:
+        deputy_email = person.deputy.email if person.deputy else ""
+    return [
+        person.name,
+        person.email,
+        person.organisation,
+        person.partnership,
+        ";".join(sorted(person.roles)),
+        person.job_title,
+        deputy_email,
+        person.absent_from.isoformat() if person.absent_from else "",
+        person.absent_until.isoformat() if person.absent_until else "",
+    ]

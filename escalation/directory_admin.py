@@ -17,22 +17,32 @@ from datetime import date
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased, selectinload
 
+from escalation.csv_cells import neutralised
 from escalation.directory import (
     CSV_COLUMNS,
+    NO_CONTROL,
     ROLE_WORDS,
     DirectoryRow,
+    csv_cells_of,
+    csv_records,
     find_person,
-    import_csv,
+    import_records,
     normalise_email,
+    people_by_email,
     role_holders,
+    unknown_deputy,
 )
 from escalation.errors import DirectoryError, InvalidInput, NotFound
 from escalation.models import ROLES, Disagreement, Person, PersonRole
 from escalation.policy import Policy
 
 PARTNERSHIP_ROLES = ("designated_professional", "board_manager", "chair")
+PAGE_SIZE = 100  # people on one page of the directory
+# A board import is refused whole above this many rows: checking and writing 5,000 people takes
+# a few seconds, and the file's transaction holds the database's write lock all that time.
+MAX_IMPORT_ROWS = 5_000
 MAX_LENGTHS = {"name": 200, "email": 320, "organisation": 200, "job_title": 200}  # the columns'
 FIELD_WORDS = {
     "name": "Enter their name",
@@ -42,6 +52,16 @@ FIELD_WORDS = {
     "absent_from": "The start of the absence must be a real date, like 27 3 2026",
     "absent_until": "The end of the absence must be a real date, like 27 3 2026",
 }
+FIELD_LABELS = {
+    "name": "Name",
+    "email": "Email address",
+    "organisation": "Organisation",
+    "job_title": "Job title",
+}
+# An address held in ANOTHER partnership: the words say neither that it exists nor where (a
+# board manager may not learn another partnership's people); the service administrator, who
+# sees every partnership, can move the person.
+FOREIGN_ADDRESS = "cannot be added to your directory; check it, or ask the service administrator"
 ABSENCE_PROBE = {
     "name": "-",
     "email": "probe@example.org",
@@ -114,6 +134,29 @@ def people_in(session: Session, partnership: str) -> list[Person]:
     )
 
 
+def page_count(total: int) -> int:
+    """How many directory pages `total` people fill (at least one, even when there is nobody)."""
+    return max(1, -(-total // PAGE_SIZE))
+
+
+def page_of_people(session: Session, partnership: str, page: int) -> tuple[list[Person], int]:
+    """Page `page` (1 is the first; past the last gives the last) of the partnership's people,
+    PAGE_SIZE of them by name, with their deputies loaded; and how many people there are."""
+    total = session.execute(
+        select(func.count()).select_from(Person).where(Person.partnership == partnership)
+    ).scalar_one()
+    page = min(max(page, 1), page_count(total))
+    people = session.execute(
+        select(Person)
+        .where(Person.partnership == partnership)
+        .order_by(Person.name, Person.id)
+        .options(selectinload(Person.deputy))
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).scalars()
+    return list(people), total
+
+
 def save_person(
     session: Session,
     *,
@@ -136,7 +179,7 @@ def save_person(
     if row is not None:
         holder = find_person(session, row.email)
         if holder is not None and holder is not person:
-            problems.setdefault("email", "Someone in the directory already has this email address")
+            problems.setdefault("email", _taken_words(holder, partnership))
     if person is not None and person.id == editor_id:
         _keep_own_access(person, form, problems)
     if problems:
@@ -179,6 +222,12 @@ def _row(
     return None
 
 
+def _taken_words(holder: Person, partnership: str) -> str:
+    if holder.partnership != partnership:
+        return f"This email address {FOREIGN_ADDRESS}"
+    return f"{holder.name} already has this email address in your directory"
+
+
 def _absence_errors(fields: dict) -> list:
     # Pydantic skips the row-wide rules when any field is wrong; check the absence on its own
     # (same rules, other fields set aside) so the form shows every problem at once.
@@ -194,6 +243,8 @@ def _form_problem(item: dict) -> tuple[str, str]:
     if not item["loc"]:
         return ROW_RULES.get(message, ("form", message))
     field = str(item["loc"][0])
+    if message == NO_CONTROL:
+        return field, f"{FIELD_LABELS.get(field, field)} {NO_CONTROL}"
     return field, FIELD_WORDS.get(field, message[:1].upper() + message[1:])
 
 
@@ -274,8 +325,9 @@ def role_gaps(
     needed = {stage.owner for policy in policies for stage in policy.stages} | {"board_manager"}
     warnings = []
     if "named_professional" in needed:
+        named = _named_professionals_by_organisation(session, partnership)
         for organisation in _organisations_with_practitioners(session, partnership):
-            holders = role_holders(session, "named_professional", partnership, organisation)
+            holders = named.get(organisation.lower(), [])
             warnings += _gap("named_professional", holders, on, f" in {organisation}")
     for role in PARTNERSHIP_ROLES:
         if role in needed:
@@ -301,9 +353,20 @@ def _gap(role: str, holders: list[Person], on: date, where: str) -> list[str]:
     return []
 
 
+def _named_professionals_by_organisation(
+    session: Session, partnership: str
+) -> dict[str, list[Person]]:
+    """role_holders("named_professional") of every organisation at once, by lower-case name."""
+    by_key: dict[str, list[Person]] = {}
+    for person in role_holders(session, "named_professional", partnership):
+        by_key.setdefault(person.organisation.strip().lower(), []).append(person)
+    return by_key
+
+
 def _organisations_with_practitioners(session: Session, partnership: str) -> list[str]:
     names = session.execute(
         select(Person.organisation)
+        .distinct()
         .join(PersonRole)
         .where(PersonRole.role == "practitioner", Person.partnership == partnership, Person.active)
     ).scalars()
@@ -338,46 +401,50 @@ def stages_words(count: int) -> str:
 
 
 def export_partnership_csv(session: Session, partnership: str) -> str:
-    """The partnership's active people, in the columns import_csv reads.
+    """The partnership's active people, in the columns import_csv reads; text cells a
+    spreadsheet would run as a formula are neutralised (csv_cells.neutralised), and the import
+    takes the neutralising off again, so the file round-trips.
 
     Inactive people are left out: the CSV has no "active" column and an import makes everyone
     in the file active, so exporting them would bring them back on the round trip.
     """
+    deputy = aliased(Person)
+    rows = session.execute(
+        select(Person, deputy.email)
+        .outerjoin(deputy, Person.deputy_id == deputy.id)
+        .where(Person.partnership == partnership, Person.active)
+        .order_by(Person.name, Person.id)
+    )
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for person in people_in(session, partnership):
-        if person.active:
-            writer.writerow(
-                [
-                    person.name,
-                    person.email,
-                    person.organisation,
-                    person.partnership,
-                    ";".join(sorted(person.roles)),
-                    person.job_title,
-                    person.deputy.email if person.deputy else "",
-                    _iso(person.absent_from),
-                    _iso(person.absent_until),
-                ]
-            )
+    for person, deputy_email in rows:
+        writer.writerow([neutralised(cell) for cell in csv_cells_of(person, deputy_email or "")])
     return out.getvalue()
 
 
 def import_partnership_csv(
     session: Session, *, text: str, partnership: str, editor_email: str = ""
 ) -> int:
-    """import_csv, refusing the whole file if any row is for, or would take a person or deputy
-    from, another partnership, or would change the editor's own board roles (the same guard as
-    the form). Raises DirectoryError with one line per problem ("row 3: ..."); nothing is
-    changed then. Returns the number of people added or updated."""
+    """import_csv, refusing the whole file if it has more than MAX_IMPORT_ROWS rows, or if any
+    row is for, or would take a person or deputy from, another partnership, or would change the
+    editor's own board roles (the same guard as the form). Raises DirectoryError with one line
+    per problem ("row 3: ..."); nothing is changed then. Another partnership's address is
+    refused in words that do not say it exists (FOREIGN_ADDRESS, unknown_deputy). Returns the
+    number of people added or updated."""
     try:
-        problems = _foreign_rows(session, text, partnership, normalise_email(editor_email))
+        header, records = csv_records(text)
     except csv.Error as error:
         raise DirectoryError(f"the file could not be read as CSV ({error})") from None
-    with session.begin_nested():  # raising inside undoes import_csv's writes
+    if len(records) > MAX_IMPORT_ROWS:
+        raise DirectoryError(
+            f"the file has {len(records):,} rows; import at most {MAX_IMPORT_ROWS:,} people at "
+            "a time (split the file)"
+        )
+    problems = _foreign_rows(session, records, partnership, normalise_email(editor_email))
+    with session.begin_nested():  # raising inside undoes import_records' writes
         try:
-            count = import_csv(session, text)
+            count = import_records(session, header, records)
         except DirectoryError as error:
             problems += str(error).splitlines()
         if problems:
@@ -385,30 +452,37 @@ def import_partnership_csv(
     return count
 
 
-def _foreign_rows(session: Session, text: str, partnership: str, editor_email: str) -> list[str]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+def _foreign_rows(
+    session: Session, records: list[tuple[int, dict[str, str]]], partnership: str, editor: str
+) -> list[str]:
+    known = people_by_email(
+        session, [cells.get(key, "") for _, cells in records for key in ("email", "deputy_email")]
+    )
     problems = []
-    for number, raw in enumerate(reader, start=2):
-        if normalise_email(raw.get("email") or "") == editor_email:
-            problems += _own_row_problems(session, raw, editor_email, number)
-        given = (raw.get("partnership") or "").strip()
+    for number, cells in records:
+        email = normalise_email(cells.get("email", ""))
+        if email == editor:
+            problems += _own_row_problems(session, cells, editor, number)
+        given = cells.get("partnership", "").strip()
         if given and given != partnership:
             problems.append(
                 f"row {number}: partnership: {given!r} is not your partnership ({partnership})"
             )
             continue
-        for column in ("email", "deputy_email"):
-            other = find_person(session, raw.get(column) or "")
-            if other is not None and other.partnership != partnership:
-                problems.append(
-                    f"row {number}: {column}: {normalise_email(raw[column])} "
-                    "is already used in the directory and cannot be used here"
-                )
+        if _elsewhere(known.get(email), partnership):
+            problems.append(f"row {number}: email: {email} {FOREIGN_ADDRESS}")
+        deputy = normalise_email(cells.get("deputy_email", ""))
+        if _elsewhere(known.get(deputy), partnership):
+            problems.append(unknown_deputy(number, deputy))
     return problems
 
 
-def _own_row_problems(session: Session, raw: dict, editor_email: str, number: int) -> list[str]:
-    roles = set((raw.get("roles") or "").replace(",", ";").replace(" ", "").split(";"))
+def _elsewhere(person: Person | None, partnership: str) -> bool:
+    return person is not None and person.partnership != partnership
+
+
+def _own_row_problems(session: Session, cells: dict, editor_email: str, number: int) -> list[str]:
+    roles = set(cells.get("roles", "").replace(",", ";").replace(" ", "").split(";"))
     held = find_person(session, editor_email).roles
     problems = []
     if "board_manager" not in roles:

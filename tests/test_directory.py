@@ -1,5 +1,8 @@
 """Directory import: clear per-row errors, all-or-nothing, updates in place."""
 
+import csv
+import io
+
 import pytest
 from sqlalchemy import func, select
 
@@ -99,3 +102,33 @@ def test_an_over_long_value_is_named_not_a_database_error(sessions):
                 f"{long_name},long@x.example,Org,example-partnership,practitioner,,,,\n")
     with transaction(sessions) as session, pytest.raises(DirectoryError, match="row 2: name"):
         import_csv(session, csv_text)
+
+
+def test_control_characters_are_refused_by_the_command_line_import(sessions):
+    text = (f"{HEADER}\nNell\x00New,nell@x.example,Org,p,practitioner,,,,\n"
+            '"Two\nLines",two@x.example,Org,p,practitioner,,,,\n'
+            'C,c@x.example,"Org\r",p,practitioner,,,,\n'
+            "D,d\x00@x.example,Org,p,practitioner,Lead\tnurse,,,\n")
+    with pytest.raises(DirectoryError) as caught:
+        _import(sessions, text)
+    rule = "must not contain line breaks, tabs or other control characters"
+    assert str(caught.value).splitlines() == [
+        f"row 2: name: {rule}", f"row 3: name: {rule}", f"row 4: organisation: {rule}",
+        f"row 5: email: {rule}", f"row 5: job_title: {rule}"]
+    assert _count(sessions) == 0
+
+
+def test_the_command_line_export_neutralises_formulas_and_imports_back_unchanged(sessions):
+    _import(sessions, f'{HEADER}\n"=HYPERLINK(""https://x.example"")",+plus@x.example,-Org,p,'
+                      "practitioner,@SUM(A1),,,\n")
+    with transaction(sessions) as session:
+        exported = export_csv(session)
+    row = list(csv.reader(io.StringIO(exported)))[1]
+    assert row[:3] == ["'=HYPERLINK(\"https://x.example\")", "'+plus@x.example", "'-Org"]
+    assert row[5] == "'@SUM(A1)"
+    _import(sessions, exported)
+    with transaction(sessions) as session:
+        person = find_person(session, "+plus@x.example")
+        assert (person.name, person.organisation, person.job_title) == (
+            '=HYPERLINK("https://x.example")', "-Org", "@SUM(A1)")
+    assert _count(sessions) == 1

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from escalation import disagreements as d
 from escalation.db import transaction
 from escalation.directory import find_person, import_csv
-from escalation.models import Person, WebSession
+from escalation.models import Person, PersonRole, WebSession
 from tests.board_helpers import board_sign_in, csrf_of
 from tests.factories import CHAIR, DESIGNATED, MANAGER, NAMED, NAMED_DEPUTY, RAISER, raise_one
 from tests.test_web import MONDAY, client, clock  # noqa: F401  (fixtures)
@@ -96,6 +96,35 @@ def test_the_list_shows_only_our_partnerships_people(client, sessions, manager, 
     assert _gaps(client) == ""  # the factory directory has every role the default policy needs
 
 
+def test_the_list_shows_100_people_a_page_and_the_gaps_of_the_whole_partnership(
+        client, sessions, manager):
+    with transaction(sessions) as session:
+        for n in range(230):
+            session.add(_practitioner(f"Pat {n:03d}", f"pat.{n}@icb.example", "Example Trust"))
+        session.add(_practitioner("Zed Zulu", "zed@zulu.example", "Zulu Trust"))
+    first = client.get("/board/directory").text
+    assert _people_shown(first) == 100
+    assert "237 people" in first and "showing 1 to 100" in first
+    for number in (2, 3):
+        assert f'href="/board/directory?page={number}"' in first
+    assert "Zed Zulu" not in first  # on the last page, but its gap is warned on every page
+    assert "Nobody is an active named professional in Zulu Trust" in _gaps(client)
+    last = client.get("/board/directory?page=3").text
+    assert _people_shown(last) == 37 and "Zed Zulu" in last and "showing 201 to 237" in last
+    assert "showing 201 to 237" in client.get("/board/directory?page=99").text
+    assert "showing 1 to 100" in client.get("/board/directory?page=x").text
+
+
+def _practitioner(name: str, email: str, organisation: str) -> Person:
+    return Person(name=name, email=email, organisation=organisation,
+                  partnership="example-partnership", role_rows=[PersonRole(role="practitioner")])
+
+
+def _people_shown(page: str) -> int:
+    table = page.split('id="people"', 1)[1]
+    return table.split("<tbody", 1)[1].split("</tbody>", 1)[0].count("<tr")
+
+
 def test_deactivating_the_designated_professional_warns_until_another_is_added(client, sessions, manager):
     done = client.post(f"/board/directory/{_id(sessions, DESIGNATED)}",
                        data=_form_of(sessions, manager, DESIGNATED, active=""), follow_redirects=False)
@@ -170,11 +199,53 @@ def test_a_date_that_does_not_exist_is_refused(client, manager, day, month, year
     assert 'href="#absent_from-day"' in page.text and f'value="{year}"' in page.text
 
 
-def test_an_email_already_in_the_directory_is_refused(client, sessions, manager, other_partnership):
-    for email in (NAMED.upper(), OTHER):
-        page = client.post("/board/directory/new", data=_form(manager, email=email))
-        assert page.status_code == 422 and "already has this email address" in page.text
+def test_an_address_in_use_names_our_holder_but_says_nothing_of_another_partnership(
+        client, sessions, manager, other_partnership):
+    ours = client.post("/board/directory/new", data=_form(manager, email=NAMED.upper()))
+    assert ours.status_code == 422
+    assert "Nadia Named already has this email address in your directory" in ours.text
+    for email in (OTHER, OTHER.upper()):
+        theirs = client.post("/board/directory/new", data=_form(manager, email=email))
+        assert theirs.status_code == 422 and 'href="#email"' in theirs.text
+        assert ("This email address cannot be added to your directory; check it, or ask the "
+                "service administrator") in theirs.text
+        assert "already" not in theirs.text and "Olga" not in theirs.text
+    edited = client.post(f"/board/directory/{_id(sessions, NAMED)}",
+                         data={**_form_of(sessions, manager, NAMED), "email": OTHER})
+    assert edited.status_code == 422 and "cannot be added to your directory" in edited.text
     assert _person(sessions, OTHER).partnership == "other-partnership"
+    assert _person(sessions, NAMED).name == "Nadia Named"
+
+
+@pytest.mark.parametrize("field, value", [
+    ("name", "Nell New\r\nBcc: someone@elsewhere.example"),
+    ("name", "Nell\u2028New"),
+    ("organisation", "Example\nICB"),
+    ("job_title", "Designated\tnurse"),
+    ("job_title", "Designated nurse\x1b[8m"),
+    ("email", "nell.new@icb.example\r\n"),
+])
+def test_line_breaks_and_control_characters_are_refused_naming_the_field(
+        client, sessions, manager, field, value):
+    before = _directory(sessions)
+    page = client.post("/board/directory/new", data=_form(manager, **{field: value}))
+    assert page.status_code == 422 and f'href="#{field}"' in page.text
+    assert "must not contain line breaks, tabs or other control characters" in page.text
+    edit = client.post(f"/board/directory/{_id(sessions, NAMED)}",
+                       data={**_form_of(sessions, manager, NAMED), field: value})
+    assert edit.status_code == 422 and f'href="#{field}"' in edit.text
+    assert _directory(sessions) == before
+
+
+@pytest.mark.parametrize("field", ["name", "email", "organisation", "job_title"])
+def test_a_nul_in_a_field_is_refused_naming_the_field_not_a_database_error(
+        client, sessions, manager, field):
+    before = _directory(sessions)
+    value = "nell\x00@icb.example" if field == "email" else "Nell\x00New"
+    page = client.post("/board/directory/new", data=_form(manager, **{field: value}))
+    assert page.status_code == 422
+    assert f'href="#{field}"' in page.text or f"“{field}”" in page.text  # the form's, or forms.py's
+    assert _directory(sessions) == before
 
 
 def test_editing_sets_the_deputy_and_the_absence(client, sessions, manager):
@@ -242,6 +313,61 @@ def test_the_export_round_trips_through_the_import(client, sessions, manager, ot
     assert _directory(sessions) == before
 
 
+def test_the_export_neutralises_formulas_and_imports_back_unchanged(client, sessions, manager):
+    with transaction(sessions) as session:
+        import_csv(session, HEADER
+                   + '"=HYPERLINK(""https://x.example"",""Open"")",+nell@icb.example,-Example ICB,'
+                   'example-partnership,practitioner,@SUM(A1),,,\n')
+    before = _directory(sessions)
+    exported = client.get("/board/directory.csv").text
+    cells = [cell for row in csv.reader(io.StringIO(exported)) for cell in row]
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert {"'=HYPERLINK(\"https://x.example\",\"Open\")", "'+nell@icb.example", "'-Example ICB",
+            "'@SUM(A1)"} <= set(cells)
+    assert _upload(client, manager, exported).status_code == 303
+    assert _directory(sessions) == before
+
+
+def test_a_file_over_1_mb_is_refused_before_it_is_read(client, sessions, manager):
+    before = _directory(sessions)
+    padding = "x" * 100_000  # an unnamed extra column: a file that is big, not many rows
+    text = HEADER + "".join(f"Pat {n},pat.{n}@icb.example,Example ICB,example-partnership,"
+                            f"practitioner,,,,,{padding}\n" for n in range(11))
+    assert 1024 * 1024 < len(text) < 2 * 1024 * 1024
+    page = _upload(client, manager, text)
+    assert page.status_code == 413 and 'href="#csv_file"' in page.text
+    assert "The selected file must be smaller than 1 MB" in page.text
+    assert _directory(sessions) == before
+
+
+def test_a_file_of_more_than_5000_rows_is_refused_whole(client, sessions, manager):
+    before = _directory(sessions)
+    text = HEADER + "".join(f"P{n},p{n}@icb.example,Example ICB,example-partnership,practitioner,,,,\n"
+                            for n in range(5001))
+    page = _upload(client, manager, text)
+    assert page.status_code == 422 and 'href="#csv_file"' in page.text
+    assert "The file has 5,001 rows; import at most 5,000 people at a time" in page.text
+    assert _directory(sessions) == before
+
+
+def test_an_import_with_control_characters_names_each_row_and_field(client, sessions, manager):
+    before = _directory(sessions)
+    page = _upload(client, manager, HEADER
+                   + "Nell\x00New,nell.new@icb.example,Example ICB,example-partnership,practitioner,,,,\n"
+                   + '"Two\nLines",two@icb.example,Example ICB,example-partnership,practitioner,,,,\n'
+                   + 'Cr Org,cr@icb.example,"Example\rICB",example-partnership,practitioner,,,,\n'
+                   + "Tab Title,tab@icb.example,Example ICB,example-partnership,practitioner,A\tB,,,\n"
+                   + "Nul Mail,nul\x00@icb.example,Example ICB,example-partnership,practitioner,,,,\n"
+                   + "Nul Deputy,nd@icb.example,Example ICB,example-partnership,practitioner,,"
+                   "d\x00@icb.example,,\n")
+    assert page.status_code == 422 and "Nothing was changed" in page.text
+    for row, field in ((2, "name"), (3, "name"), (4, "organisation"), (5, "job_title"), (6, "email"),
+                       (7, "deputy_email")):
+        assert (f"Row {row}: {field}: must not contain line breaks, tabs or other control "
+                "characters") in page.text
+    assert _directory(sessions) == before
+
+
 def test_an_import_with_a_bad_row_changes_nothing_and_names_line_and_field(client, sessions, manager):
     before = _directory(sessions)
     page = _upload(client, manager, HEADER + f"Nell New,{NEW},Example ICB,example-partnership,designated_professional,,,,\n"
@@ -260,8 +386,24 @@ def test_an_import_touching_another_partnership_is_refused_whole(client, session
                    f"Olga Other,{OTHER},Example ICB,example-partnership,practitioner,,,,\n")
     assert page.status_code == 422
     assert "Row 3: partnership: &#39;lakeside-partnership&#39; is not your partnership" in page.text
-    assert f"Row 4: email: {OTHER} is already used in the directory and cannot be used here" in page.text
+    assert (f"Row 4: email: {OTHER} cannot be added to your directory; check it, or ask the "
+            "service administrator") in page.text
     assert "other-partnership" not in page.text.replace(OTHER, "")  # which partnership is not said
+    assert "already used" not in page.text
+    assert _directory(sessions) == before
+
+
+def test_another_partnerships_deputy_is_refused_in_the_words_for_an_unknown_one(
+        client, sessions, manager, other_partnership):
+    before = _directory(sessions)
+    page = _upload(client, manager, HEADER
+                   + f"Nell New,{NEW},Example ICB,example-partnership,practitioner,,{OTHER},,\n"
+                   + "Sam New,sam.new@icb.example,Example ICB,example-partnership,practitioner,,"
+                   "ghost@nowhere.example,,\n")
+    assert page.status_code == 422
+    assert f"Row 2: deputy_email: {OTHER} is not in this file or the directory" in page.text
+    assert "Row 3: deputy_email: ghost@nowhere.example is not in this file or the directory" in page.text
+    assert "already used" not in page.text
     assert _directory(sessions) == before
 
 

@@ -10,19 +10,24 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from escalation.calendar import local_time
 from escalation.db import transaction
 from escalation.directory import ROLE_WORDS
 from escalation.directory_admin import (
+    PAGE_SIZE,
     PersonForm,
     export_partnership_csv,
     import_partnership_csv,
     is_id,
     open_stages_owned,
+    page_count,
+    page_of_people,
     people_in,
     person_in,
     role_gaps,
@@ -33,11 +38,15 @@ from escalation.errors import DirectoryError, InvalidInput, NotFound
 from escalation.models import ROLES, Person
 from escalation.web.board_auth import BoardUser, allow
 from escalation.web.board_pages import page
+from escalation.web.forms import PostedForm
 
 router = APIRouter(include_in_schema=False)
 EITHER = allow("board_manager", "chair")
 MANAGER = allow("board_manager")
-MAX_UPLOAD_BYTES = 2_000_000
+# An upload larger than this is refused before it is parsed: 1 MB is about 10,000 rows, twice
+# the import's row cap (directory_admin.MAX_IMPORT_ROWS), and is read 64 KB at a time.
+MAX_UPLOAD_BYTES = 1024 * 1024
+UPLOAD_CHUNK = 64 * 1024
 DATE_PARTS = ("day", "month", "year")
 FIELD_ORDER = (
     "name",
@@ -59,12 +68,17 @@ ANCHORS = {"absent_from": "absent_from-day", "absent_until": "absent_until-day",
 @router.get("/board/directory")
 def directory(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
     today = local_time(request.app.state.clock()).date()
+    wanted = _page_number(request.query_params.get("page", "1"))
     with transaction(request.app.state.sessions) as session:
-        people = people_in(session, user.partnership)
+        people, total = page_of_people(session, user.partnership, wanted)
+        current = min(wanted, page_count(total))
         context = {
             "title": "Directory",
             "user": user,
             "rows": [_row_view(person, today) for person in people],
+            "total": total,
+            "first_row": (current - 1) * PAGE_SIZE + 1,
+            "pages": _pagination(current, page_count(total)),
             "warnings": role_gaps(
                 session,
                 partnership=user.partnership,
@@ -74,6 +88,32 @@ def directory(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
             "message": _done_message(session, user, request.query_params),
         }
     return page(request, "pages/board_directory.html", context)
+
+
+def _page_number(text: str) -> int:
+    """A page number from the query string; anything that is not one is the first page."""
+    return int(text) if text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
+
+
+def _pagination(current: int, last: int) -> dict:
+    """GOV.UK pagination's items: the first and last pages and two either side of `current`."""
+
+    def href(number: int) -> str:
+        return "/board/directory?" + urlencode({"page": number})
+
+    numbers = sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
+    items, previous = [], 0
+    for number in numbers:
+        if number - previous > 1:
+            items.append({"ellipsis": True})
+        items.append({"number": number, "href": href(number), "current": number == current})
+        previous = number
+    return {
+        "items": items if last > 1 else [],
+        "previous": {"href": href(current - 1)} if current > 1 else None,
+        "next": {"href": href(current + 1)} if current < last else None,
+        "last": last,
+    }
 
 
 def _row_view(person: Person, today: date) -> dict:
@@ -140,11 +180,10 @@ def import_form(request: Request, user: BoardUser = Depends(MANAGER)) -> Respons
 
 
 @router.post("/board/directory/import")
-async def import_file(request: Request, user: BoardUser = Depends(MANAGER)) -> Response:
-    form = await request.form()
-    text, problem = await _uploaded_text(form.get("csv_file"))
+def import_file(request: Request, form: PostedForm, user: BoardUser = Depends(MANAGER)) -> Response:
+    text, problem, status = _uploaded_text(form.get("csv_file"))
     if problem:
-        return _import_page(request, user, [problem], 422)
+        return _import_page(request, user, [problem], status)
     try:
         with transaction(request.app.state.sessions) as session:
             count = import_partnership_csv(
@@ -156,17 +195,31 @@ async def import_file(request: Request, user: BoardUser = Depends(MANAGER)) -> R
     return RedirectResponse(f"/board/directory?imported={count}", status_code=303)
 
 
-async def _uploaded_text(upload) -> tuple[str, str]:
-    """The file's text, or a problem in words."""
+def _uploaded_text(upload) -> tuple[str, str, int]:
+    """The file's text; or "", a problem in words and the status to answer with.
+
+    A file over MAX_UPLOAD_BYTES is refused (413) as soon as reading passes the cap, before it
+    is decoded or parsed, so no more than the cap and one chunk is ever held in memory."""
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return "", "Select a CSV file"
-    data = await upload.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        return "", "The file must be smaller than 2 MB"
+        return "", "Select a CSV file", 422
+    data = _read_at_most(upload.file, MAX_UPLOAD_BYTES)
+    if data is None:
+        return "", "The selected file must be smaller than 1 MB", 413
     try:
-        return data.decode("utf-8"), ""
+        return data.decode("utf-8"), "", 200
     except UnicodeDecodeError:
-        return "", "The file must be saved as CSV UTF-8"
+        return "", "The file must be saved as CSV UTF-8", 422
+
+
+def _read_at_most(file, limit: int) -> bytes | None:
+    """The file's bytes, read UPLOAD_CHUNK at a time; None once it holds more than `limit`."""
+    chunks, size = [], 0
+    while chunk := file.read(UPLOAD_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _sentence(line: str) -> str:
@@ -201,8 +254,8 @@ def new_person_form(request: Request, user: BoardUser = Depends(MANAGER)) -> Res
 
 
 @router.post("/board/directory/new")
-async def add_person(request: Request, user: BoardUser = Depends(MANAGER)) -> Response:
-    return await _save(request, user, None)
+def add_person(request: Request, form: PostedForm, user: BoardUser = Depends(MANAGER)) -> Response:
+    return _save(request, form, user, None)
 
 
 @router.get("/board/directory/{person_id}")
@@ -215,14 +268,14 @@ def edit_person_form(
 
 
 @router.post("/board/directory/{person_id}")
-async def edit_person(
-    request: Request, person_id: str, user: BoardUser = Depends(MANAGER)
+def edit_person(
+    request: Request, person_id: str, form: PostedForm, user: BoardUser = Depends(MANAGER)
 ) -> Response:
-    return await _save(request, user, person_id)
+    return _save(request, form, user, person_id)
 
 
-async def _save(request: Request, user: BoardUser, person_id: str | None) -> Response:
-    values = _typed_values(await request.form())
+def _save(request: Request, form: FormData, user: BoardUser, person_id: str | None) -> Response:
+    values = _typed_values(form)
     try:
         with transaction(request.app.state.sessions) as session:
             person = _person(session, user, person_id) if person_id else None
