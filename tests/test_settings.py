@@ -187,6 +187,12 @@ def test_the_web_app_factory_refuses_demo_mode_on_postgresql_sessions(environmen
         create_app(postgres)
 
 
+def test_the_web_app_factory_falls_back_to_the_settings_database_for_opaque_sessions(environment):
+    environment(demo="true", database_url=POSTGRES)
+    with pytest.raises(UnsafeSettings, match="needs SQLite, not postgresql"):
+        create_app(object())
+
+
 def test_delivery_refuses_to_send_links_to_a_public_http_address(environment):
     environment(public_base_url="http://disagreements.example.org")
     with pytest.raises(UnsafeSettings, match="ESCALATION_PUBLIC_BASE_URL must be https"):

@@ -105,6 +105,8 @@ def demo_allowed(request: Request) -> bool:
 
 
 def database_of(sessions: sessionmaker[Session]) -> str | None:
-    """The backend ("sqlite", "postgresql") of the engine these sessions are bound to, if any."""
-    engine = sessions.kw.get("bind")
-    return engine.dialect.name if engine is not None else None
+    """The backend ("sqlite", "postgresql") of the engine these sessions are bound to; None when
+    that cannot be told (the settings' ESCALATION_DATABASE_URL then decides)."""
+    engine = getattr(sessions, "kw", {}).get("bind")
+    dialect = getattr(engine, "dialect", None)
+    return dialect.name if dialect is not None else None
