@@ -66,6 +66,19 @@ def test_a_key_cannot_raise_under_another_partnerships_policy(client, key, sessi
     assert _post(client, key, _as_newcomer(policy="default")).status_code == 201
 
 
+def test_a_key_that_names_no_policy_raises_under_its_own_partnerships(client, sessions):
+    with transaction(sessions) as session:
+        lakeside = apikeys.create_key(
+            session, organisation="Example Trust", partnership="lakeside-partnership", now=MONDAY
+        )
+    created = _post(client, lakeside, _as_newcomer())
+    assert created.status_code == 201, created.text
+    with transaction(sessions) as session:
+        row = session.execute(select(Disagreement)).scalar_one()
+        assert (row.partnership, row.policy_id) == ("lakeside-partnership", "four-stage")
+        assert find_person(session, NEWCOMER).partnership == "lakeside-partnership"
+
+
 def test_a_raiser_named_by_an_agency_system_owns_the_stage_but_cannot_sign_in(
     client, key, sessions
 ):
