@@ -17,16 +17,15 @@ from datetime import date
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, selectinload
 
-from escalation.csv_cells import neutralised
 from escalation.directory import (
     CSV_COLUMNS,
     NO_CONTROL,
     ROLE_WORDS,
     DirectoryRow,
-    csv_cells_of,
     csv_records,
+    csv_rows,
     find_person,
     import_records,
     normalise_email,
@@ -402,24 +401,16 @@ def stages_words(count: int) -> str:
 
 def export_partnership_csv(session: Session, partnership: str) -> str:
     """The partnership's active people, in the columns import_csv reads; text cells a
-    spreadsheet would run as a formula are neutralised (csv_cells.neutralised), and the import
+    spreadsheet would run as a formula are neutralised (directory.csv_rows), and the import
     takes the neutralising off again, so the file round-trips.
 
     Inactive people are left out: the CSV has no "active" column and an import makes everyone
     in the file active, so exporting them would bring them back on the round trip.
     """
-    deputy = aliased(Person)
-    rows = session.execute(
-        select(Person, deputy.email)
-        .outerjoin(deputy, Person.deputy_id == deputy.id)
-        .where(Person.partnership == partnership, Person.active)
-        .order_by(Person.name, Person.id)
-    )
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for person, deputy_email in rows:
-        writer.writerow([neutralised(cell) for cell in csv_cells_of(person, deputy_email or "")])
+    writer.writerows(csv_rows(session, Person.partnership == partnership, Person.active))
     return out.getvalue()
 
 
