@@ -7,6 +7,7 @@ from __future__ import annotations
 from escalation import second_factor
 from escalation.db import transaction
 from escalation.directory import find_person
+from escalation.models import Person, PersonRole
 from tests.board_helpers import enrol
 from tests.factories import DESIGNATED, MANAGER, NAMED
 from tests.smtp_server import Server
@@ -76,3 +77,19 @@ def test_the_board_manager_fills_a_gap_and_records_an_absence(site, page, sessio
     page.click("button:has-text('Import')")
     assert "Row 2: email" in page.inner_text(".govuk-error-summary")
     _check(page, "directory-06-import-refused")
+
+
+def test_a_long_directory_is_paged_and_the_pages_pass_axe(site, page, sessions):
+    with transaction(sessions) as session:
+        session.add_all(Person(name=f"Pat {n:03d}", email=f"pat.{n}@icb.example", organisation="Example Trust",
+                               partnership="example-partnership", role_rows=[PersonRole(role="practitioner")])
+                        for n in range(150))
+    _sign_in_as_board_manager(site, page, sessions)
+    page.goto(f"{site}/board/directory")
+    assert "156 people (showing 1 to 100, by name)" in page.inner_text("#people caption")
+    assert page.locator("#people tbody tr").count() == 100
+    _check(page, "directory-07-first-of-two-pages")
+    page.click(".govuk-pagination__next a")
+    assert "showing 101 to 156" in page.inner_text("#people caption")
+    assert page.locator("#people tbody tr").count() == 56
+    _check(page, "directory-08-second-page")
