@@ -152,6 +152,10 @@ def test_a_health_visitor_raises_and_the_named_professional_resolves(site, page,
         _send_emails(sessions, mail)
         link = _link_in_latest_email(mail, NAMED, urgent)
         page.goto(link)
+        assert page.inner_text("h1") == "Open this disagreement" and urgent in page.inner_text("main")
+        assert "TEST-CHILD-B1" not in page.content()  # what a mail scanner sees
+        _check(page, "08-link-continue")
+        page.click("button:has-text('Continue')")
         assert urgent in page.inner_text("h1") and "TEST-CHILD-B1" in page.inner_text("main")
         _check(page, "08-named-professional-case")
         page.check("#outcome")
@@ -166,6 +170,7 @@ def test_a_health_visitor_raises_and_the_named_professional_resolves(site, page,
         _check(page, "10-link-used")
 
         page.goto(_link_in_latest_email(mail, "sam.social@council.example", routine))
+        page.click("button:has-text('Continue')")
         assert "Record your response" in page.inner_text("main")
         _check(page, "11-counterpart-response-form")
         page.click("button:has-text('Record your response')")

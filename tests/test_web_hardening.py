@@ -45,8 +45,8 @@ def _dependencies(dependant):
         yield from _dependencies(dependency)
 
 
-def test_no_route_or_dependency_runs_on_the_event_loop_but_reading_the_form():
-    app = create_app(sessions=object())  # the routes, not a database, are under test
+def test_no_route_or_dependency_runs_on_the_event_loop_but_reading_the_form(sessions):
+    app = create_app(sessions)
     coroutines = []
     for route in _api_routes(app):
         calls = [route.endpoint, *_dependencies(route.dependant)]
