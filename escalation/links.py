@@ -52,11 +52,18 @@ def link_for(session: Session, row: OutboxMessage, *, base_url: str, now: dateti
         return f"{base}/l/{token}"
     if row.link_purpose == "signin":
         token = secrets.token_urlsafe(32)
-        session.add(LinkToken(
-            token_hash=hash_token(token), outbox_id=row.id, disagreement_id=None, stage_key=None,
-            recipient_email=row.recipient_email, purpose="signin", created_at=now,
-            expires_at=now + SIGN_IN_LIFETIME,
-        ))
+        session.add(
+            LinkToken(
+                token_hash=hash_token(token),
+                outbox_id=row.id,
+                disagreement_id=None,
+                stage_key=None,
+                recipient_email=row.recipient_email,
+                purpose="signin",
+                created_at=now,
+                expires_at=now + SIGN_IN_LIFETIME,
+            )
+        )
         return f"{base}/signin/{token}"
     if row.link_purpose == "board" and row.context.get("reference"):
         return f"{base}/board/d/{row.context['reference']}"
@@ -72,11 +79,18 @@ def links_for(session: Session, row: OutboxMessage, *, base_url: str, now: datet
     found = []
     for case in row.context["cases"]:
         token = secrets.token_urlsafe(32)
-        session.add(LinkToken(
-            token_hash=hash_token(token), outbox_id=row.id, disagreement_id=case["disagreement_id"],
-            stage_key=case["stage_key"], recipient_email=row.recipient_email,
-            purpose=case["purpose"], created_at=now, expires_at=now + TOKEN_LIFETIME,
-        ))
+        session.add(
+            LinkToken(
+                token_hash=hash_token(token),
+                outbox_id=row.id,
+                disagreement_id=case["disagreement_id"],
+                stage_key=case["stage_key"],
+                recipient_email=row.recipient_email,
+                purpose=case["purpose"],
+                created_at=now,
+                expires_at=now + TOKEN_LIFETIME,
+            )
+        )
         found.append(f"{base_url.rstrip('/')}/l/{token}")
     return found
 
@@ -90,7 +104,10 @@ class LinkHolder:
 
     @property
     def may_act(self) -> bool:
-        return self.token.purpose == "act" and self.disagreement.owner.email == self.token.recipient_email
+        return (
+            self.token.purpose == "act"
+            and self.disagreement.owner.email == self.token.recipient_email
+        )
 
 
 def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder | None:
@@ -104,7 +121,11 @@ def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder 
     if token is None or token.purpose not in TOKEN_PURPOSES or token.expires_at <= now:
         return None
     disagreement = session.get(Disagreement, token.disagreement_id)
-    if disagreement is None or not disagreement.is_open or disagreement.stage_key != token.stage_key:
+    if (
+        disagreement is None
+        or not disagreement.is_open
+        or disagreement.stage_key != token.stage_key
+    ):
         return None
     holder = LinkHolder(token, disagreement)
     if token.purpose == "act" and not holder.may_act:
@@ -115,14 +136,21 @@ def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder 
 def start_session(session: Session, holder: LinkHolder, *, now: datetime) -> str:
     """A new session for this link (Continue was pressed); the cookie's raw value."""
     raw = secrets.token_urlsafe(32)
-    session.add(LinkSession(id_hash=hash_token(raw), token_id=holder.token.id,
-                            csrf_token=secrets.token_urlsafe(32), created_at=now,
-                            expires_at=now + SESSION_LIFETIME))
+    session.add(
+        LinkSession(
+            id_hash=hash_token(raw),
+            token_id=holder.token.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
     return raw
 
 
-def session_for(session: Session, holder: LinkHolder, raw: str | None, *,
-                now: datetime) -> LinkSession | None:
+def session_for(
+    session: Session, holder: LinkHolder, raw: str | None, *, now: datetime
+) -> LinkSession | None:
     """The live session this cookie value names, if it was started from this very link."""
     if not raw or len(raw) > 100:
         return None
@@ -147,14 +175,21 @@ def claim_form(session: Session, link_session: LinkSession, csrf: str) -> bool:
     return claimed.rowcount == 1
 
 
-def find_token(session: Session, raw_token: str, *, purpose: str, now: datetime) -> LinkToken | None:
+def find_token(
+    session: Session, raw_token: str, *, purpose: str, now: datetime
+) -> LinkToken | None:
     """An unused, unexpired token for `purpose`, or None."""
     if not raw_token or len(raw_token) > 100:
         return None
     token = session.execute(
         select(LinkToken).where(LinkToken.token_hash == hash_token(raw_token))
     ).scalar_one_or_none()
-    if token is None or token.purpose != purpose or token.used_at is not None or token.expires_at <= now:
+    if (
+        token is None
+        or token.purpose != purpose
+        or token.used_at is not None
+        or token.expires_at <= now
+    ):
         return None
     return token
 
@@ -162,6 +197,8 @@ def find_token(session: Session, raw_token: str, *, purpose: str, now: datetime)
 def spend(session: Session, token: LinkToken, *, now: datetime) -> bool:
     """Spend the token (compare-and-set): True for exactly one of any number of concurrent uses."""
     spent = session.execute(
-        update(LinkToken).where(LinkToken.id == token.id, LinkToken.used_at.is_(None)).values(used_at=now)
+        update(LinkToken)
+        .where(LinkToken.id == token.id, LinkToken.used_at.is_(None))
+        .values(used_at=now)
     )
     return spent.rowcount == 1

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from escalation import health, runtime
@@ -58,7 +58,7 @@ def serve() -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         with transaction(runtime.sessions()) as session:
-            health.expect_sweeps(session, SWEEP, datetime.now(timezone.utc))
+            health.expect_sweeps(session, SWEEP, datetime.now(UTC))
         from prefect import serve as prefect_serve
 
         from flows.deployments import deployments

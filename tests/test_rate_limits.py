@@ -44,13 +44,19 @@ def client(sessions, clock):
 
 def _emails(sessions, kind: str) -> list[OutboxMessage]:
     with transaction(sessions) as session:
-        return session.execute(
-            select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
-        ).scalars().all()
+        return (
+            session.execute(
+                select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
+            )
+            .scalars()
+            .all()
+        )
 
 
 def test_forty_requests_for_fresh_links_send_one_email_carrying_every_link(client, sessions, clock):
-    references = sorted(raise_one(sessions, MONDAY, child_reference=f"TEST-CHILD-{n}") for n in range(3))
+    references = sorted(
+        raise_one(sessions, MONDAY, child_reference=f"TEST-CHILD-{n}") for n in range(3)
+    )
     statuses = [client.post("/l/resend", data={"email": RAISER}).status_code for _ in range(40)]
     assert statuses[:3] == [200] * 3 and set(statuses[3:]) == {429}
     [email] = _emails(sessions, "fresh_links")
@@ -92,16 +98,23 @@ def test_one_link_is_limited_whatever_the_client(client, sessions):
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_forwarded_for_header_does_not_reset_the_limit_unless_its_proxy_is_trusted(
-        database_url, tmp_path):
+    database_url, tmp_path
+):
     port = free_port()
-    env = {**os.environ, "ESCALATION_DATABASE_URL": database_url, "ESCALATION_DEMO": "false",
-           "ESCALATION_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    env = {
+        **os.environ,
+        "ESCALATION_DATABASE_URL": database_url,
+        "ESCALATION_DEMO": "false",
+        "ESCALATION_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    }
     env.pop("ESCALATION_TRUSTED_PROXIES", None)
     server = subprocess.Popen(web_command(Settings(web_port=port)), cwd=ROOT, env=env)
     try:
         _wait_until_up(port)
-        statuses = [_sign_in(port, f"person{n}@trust.example", forwarded_for=f"203.0.113.{n}")
-                    for n in range(12)]
+        statuses = [
+            _sign_in(port, f"person{n}@trust.example", forwarded_for=f"203.0.113.{n}")
+            for n in range(12)
+        ]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -127,8 +140,10 @@ def _wait_until_up(port: int) -> None:
 
 def _sign_in(port: int, email: str, *, forwarded_for: str) -> int:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/signin", data=urllib.parse.urlencode({"email": email}).encode(),
-        headers={"X-Forwarded-For": forwarded_for, "Origin": f"http://127.0.0.1:{port}"})
+        f"http://127.0.0.1:{port}/signin",
+        data=urllib.parse.urlencode({"email": email}).encode(),
+        headers={"X-Forwarded-For": forwarded_for, "Origin": f"http://127.0.0.1:{port}"},
+    )
     try:
         return urllib.request.urlopen(request, timeout=10).status
     except urllib.error.HTTPError as error:

@@ -29,9 +29,13 @@ SENTINELS = (CHILD, FAMILY, "Qwertyuiop")
 
 def _disagreement_with_every_kind_of_link(sessions) -> tuple[str, object]:
     load_directory(sessions)
-    reference = raise_one(sessions, MONDAY, child_reference=CHILD,
-                          reason=f"The {FAMILY} has missed four appointments (invented)",
-                          decision_disputed=f"No further action for the {FAMILY}")
+    reference = raise_one(
+        sessions,
+        MONDAY,
+        child_reference=CHILD,
+        reason=f"The {FAMILY} has missed four appointments (invented)",
+        decision_disputed=f"No further action for the {FAMILY}",
+    )
     for _ in range(3):  # up to the board manager; each stage tells its own people
         later = due_at(sessions, reference)
         run_sweep(sessions, now=later)
@@ -77,8 +81,13 @@ def test_no_link_shows_case_text_to_a_browser_without_its_session(sessions):
 def test_no_email_carries_the_sentinels(sessions):
     _disagreement_with_every_kind_of_link(sessions)
     with Server() as server:
-        summary = asyncio.run(deliver(_delivery(sessions, server.url()),
-                                      now=MONDAY + timedelta(days=30), rng=random.Random(1)))
+        summary = asyncio.run(
+            deliver(
+                _delivery(sessions, server.url()),
+                now=MONDAY + timedelta(days=30),
+                rng=random.Random(1),
+            )
+        )
         messages = server.messages
     assert summary.sent == len(messages) >= 6
     for message in messages:

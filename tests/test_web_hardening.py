@@ -17,7 +17,7 @@ from escalation.models import Event
 from escalation.web.app import create_app
 from escalation.web.forms import MAX_TEXT, posted_form
 from tests.board_helpers import act_on_link, link_path
-from tests.factories import raise_one, load_directory
+from tests.factories import load_directory, raise_one
 from tests.test_sweep import COUNTERPART, MONDAY
 
 ORIGIN = "http://127.0.0.1:8000"
@@ -62,8 +62,11 @@ def test_no_route_or_dependency_runs_on_the_event_loop_but_reading_the_form(sess
 def _form_routes(app):
     for route in _api_routes(app):
         if "POST" in route.methods and not route.path.startswith("/api"):
-            yield route.path.replace("{token}", "x" * 43).replace("{reference}", "RPD-AAAA-AAAA") \
+            yield (
+                route.path.replace("{token}", "x" * 43)
+                .replace("{reference}", "RPD-AAAA-AAAA")
                 .replace("{person_id}", "1")
+            )
 
 
 def test_every_form_refuses_a_nul_or_overlong_field_naming_it(client):
@@ -81,8 +84,9 @@ def test_a_nul_in_a_link_page_text_is_refused_and_nothing_is_stored(client, sess
     reference = raise_one(sessions, now=MONDAY)
     path = link_path(sessions, COUNTERPART, "stage_update", MONDAY)
     before = _chronology_length(sessions, reference)
-    response = act_on_link(client, path, "respond", position="decision_stands",
-                           response="because\x00")
+    response = act_on_link(
+        client, path, "respond", position="decision_stands", response="because\x00"
+    )
     assert response.status_code == 422 and "response" in response.text
     assert _chronology_length(sessions, reference) == before
 
@@ -91,7 +95,8 @@ def _chronology_length(sessions, reference: str) -> int:
     with transaction(sessions) as session:
         row = d.get(session, reference)
         return session.execute(
-            select(func.count()).select_from(Event)
+            select(func.count())
+            .select_from(Event)
             .where(Event.disagreement_id == row.id, Event.kind != "view")
         ).scalar_one()
 
@@ -114,16 +119,20 @@ def _unexpected_error(session, text_value):
     raise RuntimeError(f"could not store {text_value}")
 
 
-@pytest.mark.parametrize("error_factory, status", [(_database_error, 503), (_unexpected_error, 500)])
-def test_an_error_logs_no_token_and_no_case_text(client, sessions, monkeypatch, caplog,
-                                                 error_factory, status):
+@pytest.mark.parametrize(
+    "error_factory, status", [(_database_error, 503), (_unexpected_error, 500)]
+)
+def test_an_error_logs_no_token_and_no_case_text(
+    client, sessions, monkeypatch, caplog, error_factory, status
+):
     raise_one(sessions, now=MONDAY)
     path = link_path(sessions, COUNTERPART, "stage_update", MONDAY)
     token = path.rsplit("/", 1)[1]
     _fail_with(monkeypatch, error_factory)
     with caplog.at_level(logging.DEBUG):
-        response = act_on_link(client, path, "respond", position="decision_stands",
-                               response=f"{SENTINEL} {token}")
+        response = act_on_link(
+            client, path, "respond", position="decision_stands", response=f"{SENTINEL} {token}"
+        )
     assert response.status_code == status
     logged = "\n".join(  # the service's records (httpx, the test's client, logs its URLs)
         record.getMessage() + (record.exc_text or "") + str(record.exc_info or "")
@@ -135,12 +144,17 @@ def test_an_error_logs_no_token_and_no_case_text(client, sessions, monkeypatch, 
 
 
 def test_origin_null_without_fetch_metadata_is_refused(client):
-    refused = client.post("/l/resend", data={"email": "a@b.example"},
-                          headers={"Origin": "null"})
+    refused = client.post("/l/resend", data={"email": "a@b.example"}, headers={"Origin": "null"})
     assert refused.status_code == 403
-    allowed = client.post("/l/resend", data={"email": "a@b.example"},
-                          headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+    allowed = client.post(
+        "/l/resend",
+        data={"email": "a@b.example"},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    )
     assert allowed.status_code == 200
-    cross = client.post("/l/resend", data={"email": "a@b.example"},
-                        headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"})
+    cross = client.post(
+        "/l/resend",
+        data={"email": "a@b.example"},
+        headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+    )
     assert cross.status_code == 403

@@ -11,7 +11,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,14 +36,22 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def create_app(
     sessions: sessionmaker[Session] | None = None, clock: Callable[[], datetime] = utc_now
 ) -> FastAPI:
     from escalation import runtime
-    from escalation.web import api, board_pages, demo_pages, directory_pages, link_pages, raise_pages, report_pages
+    from escalation.web import (
+        api,
+        board_pages,
+        demo_pages,
+        directory_pages,
+        link_pages,
+        raise_pages,
+        report_pages,
+    )
 
     settings = get_settings()
     app = FastAPI(

@@ -27,8 +27,8 @@ from escalation.errors import InvalidInput, NotAllowed
 from escalation.models import Event
 from escalation.vocabulary import CATEGORIES, OUTCOMES
 from escalation.web.forms import PostedForm
-from escalation.web.ratelimit import limited
 from escalation.web.raise_pages import cookie_name
+from escalation.web.ratelimit import limited
 
 # A person opens a handful of links a day; a guesser needs billions.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(limited("link", 60, 60))])
@@ -51,8 +51,12 @@ ADDRESSEES = {  # whom a link is for, when the directory does not give a first n
     "status": "the professional who raised this disagreement",
     "view": "a professional kept informed of this disagreement",
 }
-ROLES = {"act": "the owner of this stage", "respond": "whose decision is disputed",
-         "status": "who raised it", "view": "kept informed"}
+ROLES = {
+    "act": "the owner of this stage",
+    "respond": "whose decision is disputed",
+    "status": "who raised it",
+    "view": "kept informed",
+}
 
 
 def link_cookie() -> str:
@@ -67,23 +71,33 @@ def show(request: Request, token: str) -> Response:
         holder = links.open_link(session, token, now=now)
         if holder is None:
             return _neutral(request)
-        link_session = links.session_for(session, holder, request.cookies.get(link_cookie()),
-                                         now=now)
+        link_session = links.session_for(
+            session, holder, request.cookies.get(link_cookie()), now=now
+        )
         if link_session is None:
             return _continue_page(request, session, holder, token)
         return _case_page(request, session, holder, now, csrf=link_session.csrf_token)
 
 
-@router.post("/l/resend", dependencies=[Depends(limited("resend", 10, 600)),
-                                         Depends(limited("resend", 3, 600, by="email"))])
+@router.post(
+    "/l/resend",
+    dependencies=[
+        Depends(limited("resend", 10, 600)),
+        Depends(limited("resend", 3, 600, by="email")),
+    ],
+)
 def resend(request: Request, form: PostedForm) -> Response:
     """New links, only ever to the address on record; the same answer whatever was typed."""
     email = str(form.get("email", "")).strip()[:320]
     if "@" in email and not any(c in email for c in "\r\n\0"):
         with transaction(request.app.state.sessions) as session:
             notifications.fresh_links(session, email, request.app.state.clock())
-    return _message(request, "Check your email", "If that address has a part in an open "
-                    "disagreement, we have sent it a new link for each one.")
+    return _message(
+        request,
+        "Check your email",
+        "If that address has a part in an open "
+        "disagreement, we have sent it a new link for each one.",
+    )
 
 
 @router.post("/l/{token}/continue", dependencies=ONE_LINK)
@@ -94,22 +108,34 @@ def start(request: Request, token: str) -> Response:
         holder = links.open_link(session, token, now=now)
         if holder is None:
             return _neutral(request)
-        d.record_view(session, reference=holder.disagreement.reference,
-                      actor=holder.token.recipient_email, now=now,
-                      how=f"opened the emailed link ({holder.token.purpose})")
+        d.record_view(
+            session,
+            reference=holder.disagreement.reference,
+            actor=holder.token.recipient_email,
+            now=now,
+            how=f"opened the emailed link ({holder.token.purpose})",
+        )
         raw = links.start_session(session, holder, now=now)
     response = RedirectResponse(f"/l/{token}", status_code=303)
-    response.set_cookie(link_cookie(), raw, max_age=int(links.SESSION_LIFETIME.total_seconds()),
-                        httponly=True, samesite="strict", path="/",
-                        secure=link_cookie().startswith("__Host-"))
+    response.set_cookie(
+        link_cookie(),
+        raw,
+        max_age=int(links.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=link_cookie().startswith("__Host-"),
+    )
     return response
 
 
 @router.post("/l/{token}", dependencies=ONE_LINK)
 def act(request: Request, token: str, form: PostedForm) -> Response:
     action = str(form.get("action", ""))
-    values = {name: str(form.get(name, "")).strip()
-              for name in ("outcome", "summary", "reason", "position", "response")}
+    values = {
+        name: str(form.get(name, "")).strip()
+        for name in ("outcome", "summary", "reason", "position", "response")
+    }
     now = request.app.state.clock()
     try:
         with transaction(request.app.state.sessions) as session:
@@ -117,19 +143,39 @@ def act(request: Request, token: str, form: PostedForm) -> Response:
             if holder is None or action not in _allowed(holder):
                 return _neutral(request)
             link_session = links.session_for(
-                session, holder, request.cookies.get(link_cookie()), now=now)
+                session, holder, request.cookies.get(link_cookie()), now=now
+            )
             if link_session is None:
-                return _continue_page(request, session, holder, token, status=403,
-                                      notice="Your session on this link has ended. Nothing "
-                                      "was changed. Continue, then try again.")
+                return _continue_page(
+                    request,
+                    session,
+                    holder,
+                    token,
+                    status=403,
+                    notice="Your session on this link has ended. Nothing "
+                    "was changed. Continue, then try again.",
+                )
             errors = _form_errors(action, values)
             if errors:
-                return _case_page(request, session, holder, now, csrf=link_session.csrf_token,
-                                  errors=errors, values=values, action=action, status=422)
+                return _case_page(
+                    request,
+                    session,
+                    holder,
+                    now,
+                    csrf=link_session.csrf_token,
+                    errors=errors,
+                    values=values,
+                    action=action,
+                    status=422,
+                )
             if not links.claim_form(session, link_session, str(form.get("csrf", ""))):
-                return _message(request, "This form has already been sent",
-                                "Nothing more was changed. Open the link again to see where the "
-                                "disagreement is now.", status=409)
+                return _message(
+                    request,
+                    "This form has already been sent",
+                    "Nothing more was changed. Open the link again to see where the "
+                    "disagreement is now.",
+                    status=409,
+                )
             reference = holder.disagreement.reference
             _apply(session, action, reference, holder.token.recipient_email, now, values)
     except (NotAllowed, InvalidInput) as refusal:  # rolled back: the form is not spent either
@@ -149,13 +195,25 @@ def _allowed(holder: links.LinkHolder) -> dict[str, str]:
 
 def _apply(session, action: str, reference: str, actor: str, now, values: dict) -> None:
     if action == "respond":
-        d.record_response(session, reference=reference, actor=actor, now=now,
-                          position=values["position"], text=values["response"])
+        d.record_response(
+            session,
+            reference=reference,
+            actor=actor,
+            now=now,
+            position=values["position"],
+            text=values["response"],
+        )
     elif action == "acknowledge":
         d.acknowledge(session, reference=reference, actor=actor, now=now)
     elif action == "resolve":
-        d.resolve(session, reference=reference, actor=actor, now=now,
-                  outcome=values["outcome"], summary=values["summary"])
+        d.resolve(
+            session,
+            reference=reference,
+            actor=actor,
+            now=now,
+            outcome=values["outcome"],
+            summary=values["summary"],
+        )
     elif action == "escalate":
         d.escalate(session, reference=reference, actor=actor, now=now, reason=values["reason"])
     else:
@@ -187,19 +245,33 @@ def _continue_page(request, session, holder, token: str, *, status: int = 200, n
     addressee = ADDRESSEES[purpose]
     if person is not None and person.name.split():
         addressee = f"{person.name.split()[0]} ({ROLES[purpose]})"
-    return request.app.state.templates.TemplateResponse(request, "pages/link_continue.html", {
-        "title": "Open this disagreement", "reference": holder.disagreement.reference,
-        "addressee": addressee, "may_act": holder.may_act, "notice": notice,
-        "continue_action": f"/l/{token}/continue"}, status_code=status)
+    return request.app.state.templates.TemplateResponse(
+        request,
+        "pages/link_continue.html",
+        {
+            "title": "Open this disagreement",
+            "reference": holder.disagreement.reference,
+            "addressee": addressee,
+            "may_act": holder.may_act,
+            "notice": notice,
+            "continue_action": f"/l/{token}/continue",
+        },
+        status_code=status,
+    )
 
 
-def _case_page(request, session, holder, now, *, csrf: str, errors=None, values=None, action="",
-               status=200):
+def _case_page(
+    request, session, holder, now, *, csrf: str, errors=None, values=None, action="", status=200
+):
     disagreement = holder.disagreement
     policy = d.policy_for(session, disagreement)
-    events = session.execute(
-        select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
-    ).scalars().all()
+    events = (
+        session.execute(
+            select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
+        )
+        .scalars()
+        .all()
+    )
     context = {
         "title": f"Disagreement {disagreement.reference}",
         "d": disagreement,
@@ -214,30 +286,39 @@ def _case_page(request, session, holder, now, *, csrf: str, errors=None, values=
         "actions": ACTIONS if holder.may_act else {},
         "may_respond": "respond" in _allowed(holder),
         "position_items": [
-            {"value": key, "text": words.removesuffix("; the rationale is"),
-             "checked": (values or {}).get("position") == key}
+            {
+                "value": key,
+                "text": words.removesuffix("; the rationale is"),
+                "checked": (values or {}).get("position") == key,
+            }
             for key, words in d.RESPONSES.items()
         ],
         "outcomes": OUTCOMES,
         "errors": errors or {},
-        "error_list": [{"text": text, "href": f"#{field}"} for field, text in (errors or {}).items()],
+        "error_list": [
+            {"text": text, "href": f"#{field}"} for field, text in (errors or {}).items()
+        ],
         "outcome_items": [
             {"value": key, "text": words, "checked": (values or {}).get("outcome") == key}
             for key, words in OUTCOMES.items()
         ],
-        "values": values or {"outcome": "", "summary": "", "reason": "", "position": "", "response": ""},
+        "values": values
+        or {"outcome": "", "summary": "", "reason": "", "position": "", "response": ""},
         "open_action": action,
         "csrf": csrf,
     }
     return request.app.state.templates.TemplateResponse(
-        request, "pages/link_case.html", context, status_code=status)
+        request, "pages/link_case.html", context, status_code=status
+    )
 
 
 def _neutral(request: Request) -> Response:
     return request.app.state.templates.TemplateResponse(
-        request, "pages/link_neutral.html", {"title": "This link cannot be used"}, status_code=404)
+        request, "pages/link_neutral.html", {"title": "This link cannot be used"}, status_code=404
+    )
 
 
 def _message(request: Request, title: str, message: str, status: int = 200) -> Response:
     return request.app.state.templates.TemplateResponse(
-        request, "pages/message.html", {"title": title, "message": message}, status_code=status)
+        request, "pages/message.html", {"title": title, "message": message}, status_code=status
+    )

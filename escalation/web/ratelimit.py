@@ -48,8 +48,11 @@ def limited(name: str, limit: int, seconds: float, *, by: str = "client"):
         windows = request.app.state.rate_windows
         window = windows.setdefault(f"{name}/{by}", SlidingWindow(limit, seconds))
         if not window.allow(key, request.app.state.clock().timestamp()):
-            raise HTTPException(429, "Too many requests. Please wait a few minutes and try again.",
-                                headers={"Retry-After": str(int(seconds))})
+            raise HTTPException(
+                429,
+                "Too many requests. Please wait a few minutes and try again.",
+                headers={"Retry-After": str(int(seconds))},
+            )
 
     return check
 
