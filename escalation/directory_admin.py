@@ -1,9 +1,12 @@
 """The board manager's directory admin: add and edit people, import and export one partnership's
 CSV, and the gaps in the directory that would stall escalation.
 
-The form and the CSV share one set of rules (escalation.directory.DirectoryRow). Everything is
-scoped to one partnership: a person of another partnership is "not found", and an import that
-touches another partnership is refused whole.
+The form and the CSV share one set of rules (escalation.directory.DirectoryRow), which refuses
+control characters (NUL, CR, LF, tab...) in every text field. Everything is scoped to one
+partnership: a person of another partnership is "not found", an import that touches another
+partnership is refused whole, and an address held in another partnership is refused in words
+that do not say so (FOREIGN_ADDRESS). An import has at most MAX_IMPORT_ROWS (5,000) rows; the
+export neutralises cells a spreadsheet would run as a formula (escalation.csv_cells).
 """
 
 from __future__ import annotations
@@ -125,12 +128,17 @@ def person_in(session: Session, partnership: str, person_id: int) -> Person:
     return person
 
 
-def people_in(session: Session, partnership: str) -> list[Person]:
-    return list(
-        session.execute(
-            select(Person).where(Person.partnership == partnership).order_by(Person.name, Person.id)
-        ).scalars()
+def deputy_choices(session: Session, partnership: str, person: Person | None) -> list:
+    """Everyone in the partnership but `person`, by name, as rows of (id, name, organisation,
+    active): the form's deputy list. Columns, not Person objects (a list of 52,000 people)."""
+    query = (
+        select(Person.id, Person.name, Person.organisation, Person.active)
+        .where(Person.partnership == partnership)
+        .order_by(Person.name, Person.id)
     )
+    if person is not None:
+        query = query.where(Person.id != person.id)
+    return list(session.execute(query))
 
 
 def page_count(total: int) -> int:

@@ -337,6 +337,7 @@ def test_a_file_over_1_mb_is_refused_before_it_is_read(client, sessions, manager
     page = _upload(client, manager, text)
     assert page.status_code == 413 and 'href="#csv_file"' in page.text
     assert "The selected file must be smaller than 1 MB" in page.text
+    assert "at most 1 MB and 5,000 people" in client.get("/board/directory/import").text
     assert _directory(sessions) == before
 
 

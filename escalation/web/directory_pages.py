@@ -1,8 +1,10 @@
-"""The board's directory pages: the partnership's people with the gaps that would stall
-escalation, add and edit a person, CSV export and import.
+"""The board's directory pages: the partnership's people (100 a page) with the gaps that would
+stall escalation (read across the whole partnership), add and edit a person, CSV export and
+import.
 
 The chair may look and export; only a board manager changes anything. Everything is scoped to the
 user's partnership (escalation.directory_admin); another partnership's person is "not found".
+An upload over MAX_UPLOAD_BYTES (1 MB) is refused (413) before it is parsed, read 64 KB at a time.
 """
 
 from __future__ import annotations
@@ -20,15 +22,16 @@ from escalation.calendar import local_time
 from escalation.db import transaction
 from escalation.directory import ROLE_WORDS
 from escalation.directory_admin import (
+    MAX_IMPORT_ROWS,
     PAGE_SIZE,
     PersonForm,
+    deputy_choices,
     export_partnership_csv,
     import_partnership_csv,
     is_id,
     open_stages_owned,
     page_count,
     page_of_people,
-    people_in,
     person_in,
     role_gaps,
     save_person,
@@ -204,7 +207,7 @@ def _uploaded_text(upload) -> tuple[str, str, int]:
         return "", "Select a CSV file", 422
     data = _read_at_most(upload.file, MAX_UPLOAD_BYTES)
     if data is None:
-        return "", "The selected file must be smaller than 1 MB", 413
+        return "", f"The selected file must be smaller than {MAX_UPLOAD_BYTES // 2**20} MB", 413
     try:
         return data.decode("utf-8"), "", 200
     except UnicodeDecodeError:
@@ -237,6 +240,7 @@ def _import_page(
             "user": user,
             "csrf": user.csrf,
             "problems": problems,
+            "limits": f"{MAX_UPLOAD_BYTES // 2**20} MB and {MAX_IMPORT_ROWS:,} people",
             "errors": {"csv_file": problems[0]} if problems else {},
             "error_list": [{"text": text, "href": "#csv_file"} for text in problems],
         },
@@ -313,9 +317,7 @@ def _person_page(
     status: int = 200,
 ) -> Response:
     problems = problems or {}
-    others = [
-        p for p in people_in(session, user.partnership) if person is None or p.id != person.id
-    ]
+    others = deputy_choices(session, user.partnership, person)
     return page(
         request,
         "pages/board_person.html",
