@@ -413,12 +413,16 @@ def export_partnership_csv(session: Session, partnership: str) -> str:
     takes the neutralising off again, so the file round-trips.
 
     Inactive people are left out: the CSV has no "active" column and an import makes everyone
-    in the file active, so exporting them would bring them back on the round trip.
+    in the file active, so exporting them would bring them back on the round trip. So are
+    raisers an agency system named (not listed): an import lists everyone in the file, which
+    would let them sign in.
     """
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    writer.writerows(csv_rows(session, Person.partnership == partnership, Person.active))
+    writer.writerows(
+        csv_rows(session, Person.partnership == partnership, Person.active, Person.listed)
+    )
     return out.getvalue()
 
 

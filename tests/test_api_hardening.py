@@ -11,8 +11,8 @@ from sqlalchemy import event, func, select
 
 from escalation import apikeys
 from escalation.db import transaction
-from escalation.directory import find_person
-from escalation.directory_admin import PersonForm, save_person
+from escalation.directory import export_csv, find_person
+from escalation.directory_admin import PersonForm, export_partnership_csv, save_person
 from escalation.models import Disagreement, OutboxMessage
 from tests.board_helpers import board_sign_in
 from tests.factories import CHAIR, DIRECTORY_CSV, MANAGER, load_directory, raise_data, raise_one
@@ -87,6 +87,14 @@ def test_a_raiser_named_by_an_agency_system_owns_the_stage_but_cannot_sign_in(
     assert created.json()["stage"]["owner"]["email"] == NEWCOMER  # stage 1 is the raiser's
     assert client.post("/signin", data={"email": NEWCOMER}).status_code == 200
     assert _sign_in_emails(sessions, NEWCOMER) == 0
+
+
+def test_an_agency_named_raiser_is_left_out_of_directory_exports(client, key, sessions):
+    assert _post(client, key, _as_newcomer()).status_code == 201
+    with transaction(sessions) as session:
+        exports = (export_csv(session), export_partnership_csv(session, "example-partnership"))
+    for text in exports:
+        assert NEWCOMER not in text and "hana.visitor@trust.example" in text
 
 
 def test_a_directory_import_lets_an_agency_named_raiser_sign_in(client, key, sessions):
