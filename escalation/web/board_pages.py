@@ -211,11 +211,19 @@ def _overdue_words(days: int) -> str:
 
 
 def _pagination(request: Request, current: int, total: int) -> dict:
-    last = max(1, -(-total // PAGE_SIZE))
     params = {k: v for k, v in request.query_params.items() if k != "page"}
+    return {
+        **pagination("/board", params, current, max(1, -(-total // PAGE_SIZE))),
+        "first_row": (current - 1) * PAGE_SIZE + 1,
+    }
+
+
+def pagination(path: str, params: dict, current: int, last: int) -> dict:
+    """GOV.UK pagination's items for page `current` of `last` at `path` with the query `params`:
+    the first and last pages and two either side of `current`."""
 
     def href(number: int) -> str:
-        return "/board?" + urlencode({**params, "page": number})
+        return f"{path}?" + urlencode({**params, "page": number})
 
     numbers = sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
     items, previous = [], 0
@@ -228,7 +236,6 @@ def _pagination(request: Request, current: int, total: int) -> dict:
         "items": items if last > 1 else [],
         "previous": {"href": href(current - 1)} if current > 1 else None,
         "next": {"href": href(current + 1)} if current < last else None,
-        "first_row": (current - 1) * PAGE_SIZE + 1,
         "last": last,
     }
 

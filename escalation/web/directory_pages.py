@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
@@ -40,7 +38,7 @@ from escalation.directory_admin import (
 from escalation.errors import DirectoryError, InvalidInput, NotFound
 from escalation.models import ROLES, Person
 from escalation.web.board_auth import BoardUser, allow
-from escalation.web.board_pages import page
+from escalation.web.board_pages import page, pagination
 from escalation.web.forms import PostedForm
 
 router = APIRouter(include_in_schema=False)
@@ -81,7 +79,7 @@ def directory(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
             "rows": [_row_view(person, today) for person in people],
             "total": total,
             "first_row": (current - 1) * PAGE_SIZE + 1,
-            "pages": _pagination(current, page_count(total)),
+            "pages": pagination("/board/directory", {}, current, page_count(total)),
             "warnings": role_gaps(
                 session,
                 partnership=user.partnership,
@@ -96,27 +94,6 @@ def directory(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
 def _page_number(text: str) -> int:
     """A page number from the query string; anything that is not one is the first page."""
     return int(text) if text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
-
-
-def _pagination(current: int, last: int) -> dict:
-    """GOV.UK pagination's items: the first and last pages and two either side of `current`."""
-
-    def href(number: int) -> str:
-        return "/board/directory?" + urlencode({"page": number})
-
-    numbers = sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
-    items, previous = [], 0
-    for number in numbers:
-        if number - previous > 1:
-            items.append({"ellipsis": True})
-        items.append({"number": number, "href": href(number), "current": number == current})
-        previous = number
-    return {
-        "items": items if last > 1 else [],
-        "previous": {"href": href(current - 1)} if current > 1 else None,
-        "next": {"href": href(current + 1)} if current < last else None,
-        "last": last,
-    }
 
 
 def _row_view(person: Person, today: date) -> dict:
