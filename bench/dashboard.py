@@ -24,12 +24,12 @@ import httpx
 from sqlalchemy import insert, select
 
 from bench.common import served_app, temporary_schema
-from escalation import signin
-from escalation.db import make_engine, refresh_statistics, session_factory, transaction
-from escalation.disagreements import pin_policy
-from escalation.models import Disagreement, OutboxMessage, Person, StagePeriod, WebSession
-from escalation.policy import load_policies
-from escalation.schema import upgrade
+from escalation.access import signin
+from escalation.store.db import make_engine, refresh_statistics, session_factory, transaction
+from escalation.casework.disagreements import pin_policy
+from escalation.store.models import Disagreement, OutboxMessage, Person, StagePeriod, WebSession
+from escalation.rules.policy import load_policies
+from escalation.store.schema import upgrade
 from tests.factories import MANAGER, load_directory
 
 STAGES = ("practitioner", "named_professional", "designated_professional", "board_manager", "chair")

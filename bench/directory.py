@@ -25,10 +25,10 @@ import httpx
 from sqlalchemy import insert, select
 
 from bench.common import served_app, temporary_schema
-from escalation import signin
-from escalation.db import make_engine, refresh_statistics, session_factory, transaction
-from escalation.models import Person, PersonRole, WebSession
-from escalation.schema import upgrade
+from escalation.access import signin
+from escalation.store.db import make_engine, refresh_statistics, session_factory, transaction
+from escalation.store.models import Person, PersonRole, WebSession
+from escalation.store.schema import upgrade
 from tests.factories import MANAGER, load_directory
 
 PARTNERSHIP = "example-partnership"

@@ -18,10 +18,10 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import insert, text
 
 from bench.common import temporary_schema
-from escalation.db import make_engine, session_factory, transaction
-from escalation.disagreements import due_references
-from escalation.models import Disagreement, Person
-from escalation.schema import upgrade
+from escalation.store.db import make_engine, session_factory, transaction
+from escalation.casework.disagreements import due_references
+from escalation.store.models import Disagreement, Person
+from escalation.store.schema import upgrade
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
 

@@ -20,11 +20,13 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from escalation import apikeys, links, signin
+from escalation.access import apikeys
+from escalation.outbox import links
+from escalation.access import signin
 from bench.common import served_app, temporary_schema
-from escalation.db import make_engine, session_factory, transaction
-from escalation.models import OutboxMessage, WebSession
-from escalation.schema import upgrade
+from escalation.store.db import make_engine, session_factory, transaction
+from escalation.store.models import OutboxMessage, WebSession
+from escalation.store.schema import upgrade
 from tests.factories import RAISER, load_directory, raise_data, raise_one, utc
 
 NOW = utc(2026, 11, 23, 10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from escalation.db import make_engine, session_factory
+from escalation.store.db import make_engine, session_factory
 from escalation.web.app import create_app
 from escalation.web.ratelimit import SlidingWindow
 

@@ -14,17 +14,17 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from escalation import disagreements as d
-from escalation import report
-from escalation.calendar import parse_instant
-from escalation.chronology import verify_chain
-from escalation.db import make_engine, refresh_statistics, session_factory, transaction
-from escalation.directory import export_csv, import_csv
-from escalation.errors import EscalationError, InvalidInput
-from escalation.intake import RaiseRequest
-from escalation.models import Disagreement
-from escalation.policy import load_policies, load_policy
-from escalation.schema import upgrade
+from escalation.casework import disagreements as d
+from escalation.reads import report_text as report
+from escalation.rules.calendar import parse_instant
+from escalation.casework.chronology import verify_chain
+from escalation.store.db import make_engine, refresh_statistics, session_factory, transaction
+from escalation.directory.people import export_csv, import_csv
+from escalation.rules.errors import EscalationError, InvalidInput
+from escalation.casework.intake import RaiseRequest
+from escalation.store.models import Disagreement
+from escalation.rules.policy import load_policies, load_policy
+from escalation.store.schema import upgrade
 from escalation.settings import get_settings
 
 app = typer.Typer(
@@ -266,7 +266,7 @@ def apikey_create(
     now: NowOption = None,
 ) -> None:
     """Create a key for one organisation. It is printed once; only its hash is stored."""
-    from escalation import apikeys
+    from escalation.access import apikeys
 
     settings = get_settings()
     partnership = partnership or _policies()[settings.default_policy].partnership
@@ -285,7 +285,7 @@ def apikey_create(
 def apikey_list(now: NowOption = None) -> None:
     """Every key: prefix, organisation, partnership, created, expires, revoked, status (tab
     separated, "-" for none). Never the key itself."""
-    from escalation import apikeys
+    from escalation.access import apikeys
 
     instant = _now(now)
     with transaction(_sessions()) as session:
@@ -305,7 +305,7 @@ def apikey_revoke(
     now: NowOption = None,
 ) -> None:
     """Revoke a key: from now on it gets 401."""
-    from escalation import apikeys
+    from escalation.access import apikeys
 
     with transaction(_sessions()) as session:
         key = apikeys.revoke(session, prefix, now=_now(now))
@@ -333,8 +333,8 @@ def board_enrol(email: Annotated[str, typer.Argument(help="A board manager's or 
     Prints the otpauth:// URI (make it a QR code, or type the secret into the app). Hand it over
     in person or by another channel than their email: it is their second factor.
     """
-    from escalation import second_factor
-    from escalation.directory import find_person
+    from escalation.access import second_factor
+    from escalation.directory.people import find_person
 
     with transaction(_sessions()) as session:
         person = find_person(session, email)
@@ -369,7 +369,7 @@ def sweep(
     instant = _now(now).isoformat()
     if direct:
         from escalation import runtime
-        from escalation.sweep import run_sweep
+        from escalation.casework.sweep import run_sweep
 
         summary = run_sweep(runtime.sessions(), now=parse_instant(instant)).as_dict()
     else:
@@ -387,7 +387,8 @@ def deliver(
 
     instant = _now(now).isoformat()
     if direct:
-        from escalation import delivery, runtime
+        from escalation import runtime
+        from escalation.outbox import delivery
 
         result = asyncio.run(delivery.deliver(runtime.delivery(), now=parse_instant(instant)))
         summary = result.as_dict()
@@ -406,8 +407,8 @@ def digest(now: NowOption = None) -> None:
 @app.command()
 def health(now: NowOption = None) -> None:
     """Is the sweep running, and what alerts are open? Exit 1 if anything needs attention."""
-    from escalation import health as health_checks
-    from escalation.sweep import SWEEP
+    from escalation.casework import health as health_checks
+    from escalation.casework.sweep import SWEEP
 
     settings = get_settings()
     with transaction(_sessions()) as session:

@@ -9,14 +9,14 @@ from importlib import resources
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from escalation import second_factor
+from escalation.access import second_factor
 
-from escalation.disagreements import raise_disagreement
-from escalation.directory import import_csv
-from escalation.intake import RaiseRequest, uk_date
-from escalation.models import Person, PersonRole
-from escalation.policy import Policy
-from escalation.report import summary_line
+from escalation.casework.disagreements import raise_disagreement
+from escalation.directory.people import import_csv
+from escalation.casework.intake import RaiseRequest, uk_date
+from escalation.store.models import Person, PersonRole
+from escalation.rules.policy import Policy
+from escalation.reads.report_text import summary_line
 
 
 def load(session: Session, policies: dict[str, Policy], now: datetime) -> str:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from escalation.db import make_engine, session_factory
-from escalation.delivery import Delivery
-from escalation.mail import Renderer, SmtpConfig
+from escalation.store.db import make_engine, session_factory
+from escalation.outbox.delivery import Delivery
+from escalation.outbox.mail import Renderer, SmtpConfig
 from escalation.settings import get_settings, local_capture_url, require_safe
 
 

@@ -23,11 +23,12 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from escalation import health, runtime
-from escalation.db import transaction
-from escalation.mailcapture import start_capture
+from escalation import runtime
+from escalation.casework import health
+from escalation.store.db import transaction
+from escalation.outbox.mailcapture import start_capture
 from escalation.settings import Settings, get_settings, require_safe
-from escalation.sweep import SWEEP
+from escalation.casework.sweep import SWEEP
 
 STARTUP_TIMEOUT = 180
 

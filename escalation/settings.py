@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from escalation.errors import EscalationError
+from escalation.rules.errors import EscalationError
 
 EXAMPLE_BASE_URL = "https://disagreements.example.org"
 LOOPBACK_EXAMPLE = "http://127.0.0.1:8000"
@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ESCALATION_", extra="ignore")
 
     database_url: str = Field(
-        default="sqlite:///./var/escalation.db",
+        default="sqlite:///./var/escalation.store.db",
         description="SQLAlchemy URL; PostgreSQL as postgresql+psycopg://user@host/db",
     )
     policies_dir: Path = Path("policies")

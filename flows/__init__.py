@@ -1,3 +1,3 @@
-"""Prefect flows: thin, scheduled wrappers around the domain (escalation.sweep, .delivery,
+"""Prefect flows: thin, scheduled wrappers around the domain (escalation.casework.sweep, .delivery,
 .digest). Deployments are defined in flows/deployments.py (embedded) and prefect.yaml
 (production workers)."""

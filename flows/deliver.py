@@ -4,7 +4,7 @@ CANCEL_NEW.
 1. Check the sweep is alive (no completed sweep in 3x its interval raises the alarm and emails
    the board managers: this flow is a separate deployment, so it watches the sweep).
 2. Send what is due in the outbox, as one task (aiosmtplib, reused connections, bounded
-   concurrency; see escalation.delivery for the outcomes).
+   concurrency; see escalation.outbox.delivery for the outcomes).
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from datetime import datetime, timezone
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from escalation import health, runtime
-from escalation.calendar import parse_instant
-from escalation.db import transaction
-from escalation.delivery import deliver
+from escalation import runtime
+from escalation.casework import health
+from escalation.rules.calendar import parse_instant
+from escalation.store.db import transaction
+from escalation.outbox.delivery import deliver
 from escalation.settings import get_settings
-from escalation.sweep import SWEEP
+from escalation.casework.sweep import SWEEP
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)

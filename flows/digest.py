@@ -3,7 +3,7 @@ is safe across clock changes, unlike sub-daily intervals).
 
 1. Queue one digest email per board manager (counts only); a second run that day queues none.
 The deliver-notifications flow sends them.
-2. Refresh SQLite's planner statistics (escalation.db.refresh_statistics), once a day.
+2. Refresh SQLite's planner statistics (escalation.store.db.refresh_statistics), once a day.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from escalation import runtime
-from escalation.calendar import parse_instant
-from escalation.db import make_engine, refresh_statistics, transaction
-from escalation.digest import queue_digests
+from escalation.rules.calendar import parse_instant
+from escalation.store.db import make_engine, refresh_statistics, transaction
+from escalation.outbox.digest import queue_digests
 from escalation.settings import get_settings
 
 

@@ -6,7 +6,7 @@ CANCEL_NEW, so an overlapping or late-burst run is cancelled rather than queued.
 3. Return its summary.
 
 Prefect may run this more than once (retries, late runs, duplicates): the database makes it
-exactly-once in effect (see escalation.sweep).
+exactly-once in effect (see escalation.casework.sweep).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from escalation import runtime
-from escalation.calendar import parse_instant
-from escalation.sweep import run_sweep
+from escalation.rules.calendar import parse_instant
+from escalation.casework.sweep import run_sweep
 
 
 @task(cache_policy=NO_CACHE, persist_result=False, retries=2, retry_delay_seconds=[5, 30])

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from escalation import second_factor
-from escalation.db import transaction
-from escalation.directory import find_person
+from escalation.access import second_factor
+from escalation.store.db import transaction
+from escalation.directory.people import find_person
 from sqlalchemy import select
 
-from escalation import links
-from escalation.models import OutboxMessage
+from escalation.outbox import links
+from escalation.store.models import OutboxMessage
 
 
 def enrol(sessions, email: str) -> str:

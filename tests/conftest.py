@@ -26,8 +26,8 @@ os.environ.setdefault("ESCALATION_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from escalation.db import make_engine, session_factory  # noqa: E402
-from escalation.schema import upgrade  # noqa: E402
+from escalation.store.db import make_engine, session_factory  # noqa: E402
+from escalation.store.schema import upgrade  # noqa: E402
 
 POSTGRES_URL = os.environ.get(
     "ESCALATION_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -88,7 +88,7 @@ def _with_search_path(url: str, schema: str) -> str:
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path):
     if request.param == "sqlite":
-        path = tmp_path / "escalation.db"
+        path = tmp_path / "escalation.store.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_schema")

@@ -10,10 +10,10 @@ import asyncio
 import os
 import sys
 
-from escalation.calendar import parse_instant
-from escalation.db import make_engine, session_factory
-from escalation.delivery import Delivery, deliver
-from escalation.mail import Renderer, SmtpConfig
+from escalation.rules.calendar import parse_instant
+from escalation.store.db import make_engine, session_factory
+from escalation.outbox.delivery import Delivery, deliver
+from escalation.outbox.mail import Renderer, SmtpConfig
 from escalation.settings import get_settings
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from escalation.db import transaction
-from escalation.directory import import_csv
-from escalation.intake import RaiseRequest
-from escalation.policy import load_policies
+from escalation.store.db import transaction
+from escalation.directory.people import import_csv
+from escalation.casework.intake import RaiseRequest
+from escalation.rules.policy import load_policies
 
 POLICIES = load_policies("policies")
 DEFAULT = POLICIES["default"]
@@ -64,7 +64,7 @@ def raise_request(**overrides) -> RaiseRequest:
 def raise_one(sessions, now: datetime, policy=DEFAULT, **overrides) -> str:
     """Raise one disagreement at `now`; its reference. The decision was made on 20 November
     2026, or on the day it is raised if that is earlier (a decision date is never ahead)."""
-    from escalation import disagreements
+    from escalation.casework import disagreements
 
     overrides.setdefault("decision_date", min(date(2026, 11, 20), now.date()).isoformat())
     with transaction(sessions) as session:
@@ -74,7 +74,7 @@ def raise_one(sessions, now: datetime, policy=DEFAULT, **overrides) -> str:
 
 
 def due_at(sessions, reference: str) -> datetime:
-    from escalation import disagreements
+    from escalation.casework import disagreements
 
     with transaction(sessions) as session:
         return disagreements.get(session, reference).due_at

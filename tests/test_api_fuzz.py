@@ -9,8 +9,8 @@ import schemathesis
 from schemathesis import checks
 from hypothesis import HealthCheck, given, settings
 
-from escalation import apikeys
-from escalation.db import transaction
+from escalation.access import apikeys
+from escalation.store.db import transaction
 from escalation.web.app import create_app
 from tests.factories import load_directory, raise_one
 from tests.test_sweep import MONDAY

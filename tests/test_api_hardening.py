@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from escalation import apikeys
-from escalation.db import transaction
-from escalation.directory import export_csv, find_person
-from escalation.directory_admin import PersonForm, export_partnership_csv, save_person
-from escalation.models import Disagreement, OutboxMessage
+from escalation.access import apikeys
+from escalation.store.db import transaction
+from escalation.directory.people import export_csv, find_person
+from escalation.directory.admin import PersonForm, export_partnership_csv, save_person
+from escalation.store.models import Disagreement, OutboxMessage
 from tests.board_helpers import board_sign_in
 from tests.factories import CHAIR, DIRECTORY_CSV, MANAGER, load_directory, raise_data, raise_one
 from tests.test_raise_pages import FORM, _form_page, _sign_in

@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from escalation.db import transaction
-from escalation.directory import import_csv
-from escalation.models import Person, WebSession
+from escalation.store.db import transaction
+from escalation.directory.people import import_csv
+from escalation.store.models import Person, WebSession
 from escalation.web.app import create_app
 from tests.board_helpers import board_sign_in, csrf_of, link_path, open_case
 from tests.factories import CHAIR, MANAGER, NAMED, RAISER, load_directory, raise_one
@@ -95,7 +95,7 @@ def world(sessions):
         import_csv(session, "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
                    f"Olga Other,{OTHER_MANAGER},Other Partnership,other-partnership,board_manager,Business manager,,,\n")
     reference = raise_one(sessions, MONDAY)
-    from escalation import disagreements as d
+    from escalation.casework import disagreements as d
 
     with transaction(sessions) as session:
         d.escalate(session, reference=reference, actor=RAISER, now=MONDAY)

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from escalation import board_actions
-from escalation import disagreements as d
-from escalation.casefile import casefile
-from escalation.db import transaction
-from escalation.directory import import_csv
-from escalation.errors import InvalidInput, NotAllowed
-from escalation.sweep import run_sweep
+from escalation.casework import board_actions
+from escalation.casework import disagreements as d
+from escalation.reads.casefile import casefile
+from escalation.store.db import transaction
+from escalation.directory.people import import_csv
+from escalation.rules.errors import InvalidInput, NotAllowed
+from escalation.casework.sweep import run_sweep
 from tests.factories import CHAIR, MANAGER, NAMED_DEPUTY, RAISER, load_directory, raise_one, utc
 from tests.test_sweep import MONDAY
 
@@ -113,7 +113,7 @@ def test_only_the_board_acts(sessions, reference):
 
 
 def test_the_digest_names_the_longest_overdue_by_reference(sessions, reference):
-    from escalation.digest import digest_counts
+    from escalation.outbox.digest import digest_counts
 
     older = raise_one(sessions, MONDAY - timedelta(days=20), child_reference="TEST-CHILD-OLD")
     now = utc(2026, 11, 27, 9)

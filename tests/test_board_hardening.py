@@ -8,12 +8,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from escalation import board_actions, health
-from escalation import disagreements as d
-from escalation.db import transaction
-from escalation.directory import import_csv
-from escalation.errors import InvalidInput, NotAllowed
-from escalation.models import DeadlineExtension, Event
+from escalation.casework import board_actions
+from escalation.casework import health
+from escalation.casework import disagreements as d
+from escalation.store.db import transaction
+from escalation.directory.people import import_csv
+from escalation.rules.errors import InvalidInput, NotAllowed
+from escalation.store.models import DeadlineExtension, Event
 from tests.board_helpers import board_sign_in, csrf_of
 from tests.factories import CHAIR, FOUR_STAGE, MANAGER, NAMED_DEPUTY, RAISER, raise_one
 from tests.test_web import MONDAY, client, clock  # noqa: F401  (fixtures)
@@ -138,7 +139,7 @@ def test_a_partnership_on_another_policy_sees_its_own_stages(client, sessions, c
 
 
 def test_a_long_figure_is_cut_on_the_page_but_whole_in_the_csv(client, sessions, clock, monkeypatch):
-    from escalation.web import report_pages
+    from escalation.web.board import reports as report_pages
 
     monkeypatch.setattr(report_pages, "SHOWN_ROWS", 2)
     for child in ("TEST-A", "TEST-B", "TEST-C"):

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from escalation import disagreements as d
-from escalation import second_factor
-from escalation.db import transaction
-from escalation.models import DeadlineExtension, Disagreement, OutboxMessage, WebSession
-from escalation.sweep import run_sweep
+from escalation.casework import disagreements as d
+from escalation.access import second_factor
+from escalation.store.db import transaction
+from escalation.store.models import DeadlineExtension, Disagreement, OutboxMessage, WebSession
+from escalation.casework.sweep import run_sweep
 from tests.board_helpers import board_sign_in, csrf_of, enrol
 from tests.factories import CHAIR, MANAGER, NAMED_DEPUTY, RAISER, raise_one, utc
 from tests.test_sweep import _events
@@ -285,8 +285,8 @@ def test_an_extension_is_bounded_and_needs_the_chair(client, sessions, clock):
 
 def test_the_chair_cannot_approve_their_own_request(sessions):
     reference = raise_one(sessions, MONDAY)
-    from escalation import board_actions
-    from escalation.errors import NotAllowed
+    from escalation.casework import board_actions
+    from escalation.rules.errors import NotAllowed
     from tests.factories import load_directory
 
     load_directory(sessions)
@@ -375,7 +375,7 @@ def test_demo_mode_enrols_the_board_and_shows_codes(sessions, clock, monkeypatch
 
 
 def test_links_in_emails_to_the_board_open_the_case_page(client, sessions, clock):
-    from escalation import links
+    from escalation.outbox import links
 
     reference = raise_one(sessions, MONDAY)
     row = OutboxMessage(link_purpose="board", recipient_role="board_manager", disagreement_id=None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from escalation import second_factor
+from escalation.access import second_factor
 from tests.board_helpers import enrol
 from tests.factories import MANAGER, raise_one
 from tests.smtp_server import Server

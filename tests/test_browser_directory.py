@@ -4,10 +4,10 @@ list and the forms."""
 
 from __future__ import annotations
 
-from escalation import second_factor
-from escalation.db import transaction
-from escalation.directory import find_person
-from escalation.models import Person, PersonRole
+from escalation.access import second_factor
+from escalation.store.db import transaction
+from escalation.directory.people import find_person
+from escalation.store.models import Person, PersonRole
 from tests.board_helpers import enrol
 from tests.factories import DESIGNATED, MANAGER, NAMED
 from tests.smtp_server import Server

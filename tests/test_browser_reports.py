@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from escalation import second_factor
+from escalation.access import second_factor
 from tests.board_helpers import enrol, link_path
 from tests.factories import MANAGER
 from tests.report_fixture import raise_the_thirty

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
-from escalation.calendar import WorkingCalendar, add_hours, local_time, parse_instant
+from escalation.rules.calendar import WorkingCalendar, add_hours, local_time, parse_instant
 from tests.factories import utc
 
 ENGLAND = WorkingCalendar(nation="england-and-wales")

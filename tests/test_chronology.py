@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from escalation import disagreements as d
-from escalation.chronology import verify_chain
-from escalation.db import transaction
+from escalation.casework import disagreements as d
+from escalation.casework.chronology import verify_chain
+from escalation.store.db import transaction
 from tests.factories import DEFAULT, RAISER, load_directory, raise_request, utc
 
 NOW = utc(2026, 11, 23, 10)
@@ -92,8 +92,8 @@ def test_a_deleted_last_row_is_found(history, unguarded):
 
 def test_a_rehashed_row_still_breaks_the_next_link(history, unguarded):
     """Someone who edits a row and recomputes its hash breaks the following row's link."""
-    from escalation.chronology import event_hash
-    from escalation.models import Event
+    from escalation.casework.chronology import event_hash
+    from escalation.store.models import Event
 
     with transaction(history) as session:
         event = session.get(Event, 2)

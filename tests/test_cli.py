@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from escalation.calendar import parse_instant
+from escalation.rules.calendar import parse_instant
 from tests.factories import DIRECTORY_CSV, MANAGER, NAMED, RAISER, raise_data
 
 
@@ -177,8 +177,8 @@ def test_apikey_create_prints_a_key_stored_only_hashed(run, database_url):
 
 
 def test_apikey_list_shows_each_key_but_never_the_key_and_revoke_stops_it(run, database_url):
-    from escalation import apikeys
-    from escalation.db import make_engine, session_factory, transaction
+    from escalation.access import apikeys
+    from escalation.store.db import make_engine, session_factory, transaction
 
     run("init")
     now = "2026-11-23T10:00:00+00:00"

@@ -15,15 +15,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from escalation import disagreements as d
-from escalation import health
-from escalation.db import transaction
-from escalation.delivery import Delivery, RetryPolicy, deliver
-from escalation.links import hash_token
-from escalation.mail import Renderer, SmtpConfig
-from escalation.models import Alert, Event, LinkToken, OutboxMessage
+from escalation.casework import disagreements as d
+from escalation.casework import health
+from escalation.store.db import transaction
+from escalation.outbox.delivery import Delivery, RetryPolicy, deliver
+from escalation.outbox.links import hash_token
+from escalation.outbox.mail import Renderer, SmtpConfig
+from escalation.store.models import Alert, Event, LinkToken, OutboxMessage
 from escalation.settings import get_settings
-from escalation.sweep import run_sweep
+from escalation.casework.sweep import run_sweep
 from tests.factories import (
     MANAGER, NAMED, NAMED_DEPUTY, RAISER, due_at, load_directory, raise_one, utc,
 )

@@ -6,10 +6,10 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from escalation.db import transaction
-from escalation.directory import export_csv, find_person, import_csv
-from escalation.errors import DirectoryError
-from escalation.models import Person
+from escalation.store.db import transaction
+from escalation.directory.people import export_csv, find_person, import_csv
+from escalation.rules.errors import DirectoryError
+from escalation.store.models import Person
 from tests.factories import DIRECTORY_CSV, NAMED, NAMED_DEPUTY, load_directory
 
 HEADER = DIRECTORY_CSV.splitlines()[0]

@@ -9,10 +9,10 @@ import io
 import pytest
 from sqlalchemy import select
 
-from escalation import disagreements as d
-from escalation.db import transaction
-from escalation.directory import find_person, import_csv
-from escalation.models import Person, PersonRole, WebSession
+from escalation.casework import disagreements as d
+from escalation.store.db import transaction
+from escalation.directory.people import find_person, import_csv
+from escalation.store.models import Person, PersonRole, WebSession
 from tests.board_helpers import board_sign_in, csrf_of
 from tests.factories import CHAIR, DESIGNATED, MANAGER, NAMED, NAMED_DEPUTY, RAISER, raise_one
 from tests.test_web import MONDAY, client, clock  # noqa: F401  (fixtures)

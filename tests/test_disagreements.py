@@ -5,12 +5,12 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from escalation import disagreements as d
-from escalation.chronology import verify_chain
-from escalation.db import transaction
-from escalation.errors import InvalidInput, NotAllowed
-from escalation.models import Disagreement, Event, Person, StagePeriod
-from escalation.policy import policy_from_document
+from escalation.casework import disagreements as d
+from escalation.casework.chronology import verify_chain
+from escalation.store.db import transaction
+from escalation.rules.errors import InvalidInput, NotAllowed
+from escalation.store.models import Disagreement, Event, Person, StagePeriod
+from escalation.rules.policy import policy_from_document
 from tests.factories import (
     CHAIR, DEFAULT, DESIGNATED, DIRECTORY_CSV, FOUR_STAGE, MANAGER, NAMED, NAMED_DEPUTY, RAISER,
     load_directory, raise_request, utc,

@@ -11,13 +11,15 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from escalation import disagreements as d
-from escalation import health, notifications, signin
-from escalation.db import transaction
-from escalation.delivery import deliver
-from escalation.digest import queue_digests
-from escalation.models import OutboxMessage
-from escalation.sweep import SWEEP, run_sweep
+from escalation.casework import disagreements as d
+from escalation.casework import health
+from escalation.outbox import notifications
+from escalation.access import signin
+from escalation.store.db import transaction
+from escalation.outbox.delivery import deliver
+from escalation.outbox.digest import queue_digests
+from escalation.store.models import OutboxMessage
+from escalation.casework.sweep import SWEEP, run_sweep
 from tests.factories import CHAIR, NAMED, due_at, load_directory, raise_one
 from tests.smtp_server import Server
 from tests.test_delivery import _delivery

@@ -13,11 +13,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from escalation import health
-from escalation.db import transaction
-from escalation.models import Alert, OutboxMessage
+from escalation.casework import health
+from escalation.store.db import transaction
+from escalation.store.models import Alert, OutboxMessage
 from escalation.settings import Settings
-from escalation.sweep import SWEEP
+from escalation.casework.sweep import SWEEP
 from tests.factories import MANAGER, NAMED, due_at, load_directory, raise_one
 from tests.smtp_server import Server
 from tests.test_sweep import MONDAY, ROOT

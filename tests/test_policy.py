@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from escalation.errors import PolicyError
-from escalation.policy import load_policies, load_policy
+from escalation.rules.errors import PolicyError
+from escalation.rules.policy import load_policies, load_policy
 from tests.factories import utc
 
 GOOD = yaml.safe_load(Path("policies/default.yaml").read_text())

@@ -6,9 +6,9 @@ import re
 
 from sqlalchemy import func, select
 
-from escalation import disagreements as d
-from escalation.db import transaction
-from escalation.models import Disagreement, OutboxMessage, WebSession
+from escalation.casework import disagreements as d
+from escalation.store.db import transaction
+from escalation.store.models import Disagreement, OutboxMessage, WebSession
 from tests.factories import NAMED, RAISER
 from tests.test_web import MONDAY, _link, client, clock  # noqa: F401  (fixtures)
 

@@ -16,9 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from escalation import links, notifications
-from escalation.db import transaction
-from escalation.models import OutboxMessage
+from escalation.outbox import links
+from escalation.outbox import notifications
+from escalation.store.db import transaction
+from escalation.store.models import OutboxMessage
 from escalation.serve import web_command
 from escalation.settings import Settings
 from escalation.web.app import create_app

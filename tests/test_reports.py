@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from escalation import reports
-from escalation.db import transaction
-from escalation.models import Disagreement
+from escalation.reads import reports
+from escalation.store.db import transaction
+from escalation.store.models import Disagreement
 from tests.factories import DEFAULT, load_directory
 from tests.report_fixture import HAND_COUNTED, NOW, PARTNERSHIP, T0, raise_the_thirty
 
@@ -46,7 +46,7 @@ def test_the_board_figures_match_the_hand_count(fixture):
 
 
 def test_the_board_report_as_text(fixture):
-    from escalation.report import board_report
+    from escalation.reads.report_text import board_report
 
     with transaction(fixture) as session:
         text = board_report(session, PARTNERSHIP, NOW)

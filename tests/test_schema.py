@@ -6,10 +6,10 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from escalation import disagreements as d
-from escalation.sweep import due_claim, reminder_claim
-from escalation.db import make_engine, transaction
-from escalation.schema import upgrade
+from escalation.casework import disagreements as d
+from escalation.casework.sweep import due_claim, reminder_claim
+from escalation.store.db import make_engine, transaction
+from escalation.store.schema import upgrade
 from tests.conftest import POSTGRES, POSTGRES_URL, _with_search_path
 from tests.factories import utc
 
@@ -18,7 +18,7 @@ def _newest() -> str:
     """The newest migration's revision (each adds one on top of the last: a single head)."""
     from alembic.script import ScriptDirectory
 
-    from escalation.schema import alembic_config
+    from escalation.store.schema import alembic_config
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
@@ -85,7 +85,7 @@ def test_the_sweep_queries_are_index_range_searches(engine, name):
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/var/escalation.db")
+    engine = make_engine(f"sqlite:///{tmp_path}/var/escalation.store.db")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -99,7 +99,7 @@ def test_a_utc_column_refuses_naive_datetimes(sessions):
 
     from sqlalchemy.exc import StatementError
 
-    from escalation.models import PolicyVersion
+    from escalation.store.models import PolicyVersion
 
     with pytest.raises(StatementError, match="naive datetime"):
         with transaction(sessions) as session:

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import func, select
 
-from escalation import disagreements as d
-from escalation.chronology import verify_chain
-from escalation.db import make_engine, session_factory, transaction
-from escalation.errors import InvalidInput, NotAllowed
-from escalation.models import Event, StagePeriod
+from escalation.casework import disagreements as d
+from escalation.casework.chronology import verify_chain
+from escalation.store.db import make_engine, session_factory, transaction
+from escalation.rules.errors import InvalidInput, NotAllowed
+from escalation.store.models import Event, StagePeriod
 from tests.conftest import BACKENDS, _truncate
 from tests.factories import (
     CHAIR, DEFAULT, DIRECTORY_CSV, MANAGER, NAMED, NAMED_DEPUTY, RAISER, load_directory,

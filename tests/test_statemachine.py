@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from escalation import statemachine as sm
-from escalation.errors import NotAllowed
+from escalation.rules import statemachine as sm
+from escalation.rules.errors import NotAllowed
 
 OPEN = [sm.AWAITING, sm.ACKNOWLEDGED]
 

@@ -15,12 +15,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, event, func, select, text
 
-from escalation import disagreements as d
-from escalation import health
-from escalation.chronology import verify_chain
-from escalation.db import make_engine, session_factory, transaction
-from escalation.models import Alert, Disagreement, Event, OutboxMessage
-from escalation.sweep import SWEEP, run_sweep
+from escalation.casework import disagreements as d
+from escalation.casework import health
+from escalation.casework.chronology import verify_chain
+from escalation.store.db import make_engine, session_factory, transaction
+from escalation.store.models import Alert, Disagreement, Event, OutboxMessage
+from escalation.casework.sweep import SWEEP, run_sweep
 from tests.factories import (
     CHAIR, DESIGNATED, DIRECTORY_CSV, MANAGER, NAMED, RAISER, due_at, load_directory, raise_one,
     utc,
@@ -309,7 +309,7 @@ def test_postgresql_connection_dropped_mid_sweep(postgres_url):
 
 
 def test_an_unexpected_failure_on_one_disagreement_does_not_stop_the_sweep(directory, monkeypatch):
-    from escalation import notifications
+    from escalation.outbox import notifications
 
     references, due = _many_due(directory, 3)
     broken = references[1]

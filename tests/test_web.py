@@ -11,11 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from escalation import apikeys, links
-from escalation import disagreements as d
-from escalation.db import transaction
-from escalation.models import Event, LinkToken, OutboxMessage
-from escalation.sweep import run_sweep
+from escalation.access import apikeys
+from escalation.outbox import links
+from escalation.casework import disagreements as d
+from escalation.store.db import transaction
+from escalation.store.models import Event, LinkToken, OutboxMessage
+from escalation.casework.sweep import run_sweep
 from escalation.web.app import create_app
 from tests.board_helpers import act_on_link, csrf_of, link_path, open_case
 from tests.factories import NAMED, RAISER, due_at, load_directory, raise_data, raise_one
@@ -336,7 +337,7 @@ def test_the_captured_email_viewer_exists_only_in_demo_mode(client, sessions, tm
         assert inbox.status_code == 200 and "RPD-TEST-0001: you now own stage 1" in inbox.text
         one = client.get("/demo/mail/20261123T100000000000-000001.eml")
         assert 'href="http://127.0.0.1:8000/l/abc"' in one.text
-        assert client.get("/demo/mail/..%2Fescalation.db").status_code == 404
+        assert client.get("/demo/mail/..%2Fescalation.store.db").status_code == 404
     finally:
         get_settings.cache_clear()
 

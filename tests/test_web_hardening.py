@@ -11,9 +11,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from escalation import disagreements as d
-from escalation.db import transaction
-from escalation.models import Event
+from escalation.casework import disagreements as d
+from escalation.store.db import transaction
+from escalation.store.models import Event
 from escalation.web.app import create_app
 from escalation.web.forms import MAX_TEXT, posted_form
 from tests.board_helpers import act_on_link, link_path

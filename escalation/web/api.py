@@ -17,12 +17,12 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from escalation import apikeys
-from escalation import disagreements as d
-from escalation.db import transaction
-from escalation.errors import EscalationError, NotFound
-from escalation.intake import RaiseRequest
-from escalation.models import ApiKey, Disagreement, Event
+from escalation.access import apikeys
+from escalation.casework import disagreements as d
+from escalation.store.db import transaction
+from escalation.rules.errors import EscalationError, NotFound
+from escalation.casework.intake import RaiseRequest
+from escalation.store.models import ApiKey, Disagreement, Event
 from escalation.settings import get_settings
 from escalation.web.ratelimit import limited
 
@@ -192,7 +192,7 @@ def list_disagreements(
 
 
 def raise_invalid(field: str, message: str):
-    from escalation.errors import InvalidInput
+    from escalation.rules.errors import InvalidInput
 
     raise InvalidInput({field: message})
 

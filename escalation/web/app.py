@@ -25,8 +25,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
-from escalation.errors import InvalidInput, NotAllowed, NotFound
-from escalation.policy import load_policies
+from escalation.rules.errors import InvalidInput, NotAllowed, NotFound
+from escalation.rules.policy import load_policies
 from escalation.settings import get_settings, require_safe
 from escalation.web.forms import FormRefused, posted_form
 
@@ -43,15 +43,9 @@ def create_app(
     sessions: sessionmaker[Session] | None = None, clock: Callable[[], datetime] = utc_now
 ) -> FastAPI:
     from escalation import runtime
-    from escalation.web import (
-        api,
-        board_pages,
-        demo_pages,
-        directory_pages,
-        link_pages,
-        raise_pages,
-        report_pages,
-    )
+    from escalation.web import api, links, raising
+    from escalation.web import demo as demo_pages
+    from escalation.web.board import directory, pages, reports
 
     settings = get_settings()
     app = FastAPI(
@@ -81,8 +75,8 @@ def create_app(
         app.mount("/static", StaticFiles(directory=ASSETS), name="static")
     app.include_router(api.router)
     # Every page's posted fields are checked, whether or not its route reads them.
-    for pages in (link_pages, raise_pages, demo_pages, board_pages, directory_pages, report_pages):
-        app.include_router(pages.router, dependencies=[Depends(posted_form)])
+    for module in (links, raising, demo_pages, pages, directory, reports):
+        app.include_router(module.router, dependencies=[Depends(posted_form)])
     return app
 
 
@@ -169,11 +163,11 @@ def _error_handlers(app: FastAPI) -> None:
             return JSONResponse({"error": "not found"}, status_code=404)
         return _problem(request, 404, "There is no such page, or it is not in your partnership.")
 
-    from escalation.web.board_auth import BoardForbidden, BoardSignInRequired, SecondFactorRequired
+    from escalation.web.board.auth import BoardForbidden, BoardSignInRequired, SecondFactorRequired
 
     @app.exception_handler(BoardSignInRequired)
     async def board_sign_in(request: Request, error: BoardSignInRequired):
-        from escalation.web.board_pages import BOARD_SIGN_IN
+        from escalation.web.board.pages import BOARD_SIGN_IN
 
         return request.app.state.templates.TemplateResponse(
             request, "pages/signin.html", {**BOARD_SIGN_IN, "errors": {}}, status_code=401)

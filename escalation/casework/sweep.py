@@ -1,0 +1,142 @@
+"""The sweep: at `now`, escalate every disagreement whose deadline has passed, flag the overdue
+ones at the final stage, and remind owners whose deadline is near. Free of Prefect.
+
+Exactly once in effect, however many sweeps run at the same instant: each disagreement is
+claimed and changed in its own short transaction. PostgreSQL claims with FOR UPDATE SKIP LOCKED
+(a concurrent sweep takes the next one); SQLite's BEGIN IMMEDIATE serialises writers (the second
+sweep waits, then no longer sees the row as due). The claim re-reads the row, so it is a
+compare-and-set on the stage and deadline; the ORM's row_version check backs it up. The outbox
+rows are written in the same transaction, with unique keys. A sweep killed half-way leaves the
+finished disagreements done and the rest for the next sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from escalation.casework import disagreements as d
+from escalation.casework import health
+from escalation.outbox import notifications
+from escalation.store.db import transaction
+from escalation.rules.errors import EscalationError
+from escalation.store.models import Disagreement
+
+log = logging.getLogger(__name__)
+SWEEP = "escalation-sweep"
+
+
+@dataclass
+class SweepSummary:
+    escalated: int = 0
+    reminded: int = 0
+    final_stage_overdue: int = 0
+    queued_emails: int = 0
+    blocked: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def run_sweep(
+    sessions: sessionmaker[Session],
+    *,
+    now: datetime,
+    after_each: Callable[[str], None] | None = None,
+) -> SweepSummary:
+    """One whole sweep at `now`; records a heartbeat when it completes.
+
+    `after_each(reference)` is called after each committed disagreement (used to inject faults).
+    """
+    with transaction(sessions) as session:
+        health.sweep_started(session, SWEEP, now)
+    summary = SweepSummary()
+    _drain(sessions, now, summary, due_claim, _act_on_due, after_each)
+    _drain(sessions, now, summary, reminder_claim, _remind, after_each)
+    with transaction(sessions) as session:
+        health.sweep_completed(session, SWEEP, now, summary.as_dict())
+    return summary
+
+
+def due_claim(now: datetime, skip: set[int]) -> Select:
+    """The next disagreement past its deadline, locked; a range on the indexed due time."""
+    return _claim(d.due_query(now=now, limit=1), skip)
+
+
+def reminder_claim(now: datetime, skip: set[int]) -> Select:
+    """The next reminder due, locked; a range on the partial index of pending reminders."""
+    query = (
+        select(Disagreement.reference)
+        .where(
+            d.IS_OPEN,
+            Disagreement.remind_at.is_not(None),
+            Disagreement.remind_at <= now,
+        )
+        .order_by(Disagreement.remind_at)
+        .limit(1)
+    )
+    return _claim(query, skip)
+
+
+def _claim(query: Select, skip: set[int]) -> Select:
+    if skip:
+        query = query.where(Disagreement.id.not_in(skip))
+    return query.add_columns(Disagreement.id).with_for_update(skip_locked=True, of=Disagreement)
+
+
+def _drain(sessions, now, summary, claim, act, after_each) -> None:
+    skip: set[int] = set()
+    while True:
+        with transaction(sessions) as session:
+            row = session.execute(claim(now, skip)).first()
+            if row is None:
+                return
+            reference, row_id = row
+            try:
+                with session.begin_nested():
+                    act(session, reference, now, summary)
+            except DBAPIError:
+                raise  # the database itself failed: stop; the next sweep (or retry) goes on
+            except Exception as error:  # one bad case must not hold up all the others
+                session.info.pop(notifications.QUEUED, None)  # rolled back with the savepoint
+                skip.add(row_id)
+                problem = str(error) if isinstance(error, EscalationError) else (
+                    f"unexpected {type(error).__name__}: {error}")
+                if not isinstance(error, EscalationError):
+                    log.exception("sweep failed on %s", reference)
+                _blocked(session, reference, problem, now, summary)
+            summary.queued_emails += session.info.pop(notifications.QUEUED, 0)
+        if after_each is not None:
+            after_each(reference)
+
+
+def _act_on_due(session: Session, reference: str, now: datetime, summary: SweepSummary) -> None:
+    action = d.act_if_due(session, reference=reference, now=now)
+    if action is None:
+        return
+    if action.action == "escalate":
+        summary.escalated += 1
+    else:
+        summary.final_stage_overdue += 1
+
+
+def _remind(session: Session, reference: str, now: datetime, summary: SweepSummary) -> None:
+    if d.remind(session, reference=reference, now=now):
+        summary.reminded += 1
+
+
+def _blocked(session: Session, reference: str, problem: str, now: datetime, summary) -> None:
+    """The sweep could not act on one disagreement (e.g. nobody can own the next stage): it is
+    left as it was, the sweep goes on with the others, and the alert says why."""
+    log.error("sweep could not act on %s: %s", reference, problem)
+    summary.blocked.append(reference)
+    health.raise_alert(
+        session, key=f"blocked/{reference}", kind="escalation_blocked",
+        message=f"{reference}: the sweep could not act: {problem}", now=now,
+    )

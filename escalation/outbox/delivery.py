@@ -1,0 +1,277 @@
+"""Delivery: send pending outbox rows through aiosmtplib, then record what the server said.
+
+1. Claim a batch: rows due for an attempt get a short lease (PostgreSQL: FOR UPDATE SKIP LOCKED;
+   SQLite: BEGIN IMMEDIATE), so two relays never send the same row at the same time.
+2. A few connections (reused across messages) send in parallel; each message has one recipient.
+3. Each outcome is committed on its own:
+   - 2xx: `sent`. Only after the server's 250; a crash between the 250 and that commit sends the
+     message again once the lease ends, with the same Message-ID: a duplicate, never a loss.
+   - 4xx, disconnect, timeout (including no reply after DATA): retried with exponential backoff
+     and jitter until the attempt budget is spent, then `dead`.
+   - 5xx: `failed_permanent`, never retried.
+   - 530/535 (authentication) or a relay that will not do the TLS asked for: a configuration
+     fault, not the message's. Sending stops, the rows stay pending untouched, an alert is raised.
+   A `dead` or `failed_permanent` email to a stage owner offers the stage to their deputy and
+   tells the board manager (disagreements.offer_to_deputy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+import aiosmtplib
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from escalation.casework import disagreements
+from escalation.casework import health
+from escalation.outbox import links
+from escalation.store.db import transaction
+from escalation.outbox.mail import Renderer, SmtpConfig
+from escalation.store.models import Disagreement, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+SENT, RETRY, PERMANENT, CONFIG = "sent", "retry", "permanent", "config"
+AUTH_CODES = {530, 534, 535, 538}
+OWNER_KINDS = {"stage_assigned", "reminder"}
+LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: attempt n waits base*2^(n-1) (capped), between half and
+    all of it. After `max_attempts` the row is `dead` (defaults: about 17 hours in all)."""
+
+    base_seconds: float = 60
+    cap_seconds: float = 3600
+    max_attempts: int = 24
+
+    def next_attempt(self, attempts: int, now: datetime, rng: random.Random) -> datetime | None:
+        if attempts >= self.max_attempts:
+            return None
+        delay = min(self.cap_seconds, self.base_seconds * 2 ** (attempts - 1))
+        return now + timedelta(seconds=delay * (0.5 + rng.random() / 2))
+
+
+@dataclass
+class DeliverySummary:
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+    failed_permanent: int = 0
+    stopped: str = ""  # why sending stopped early (a configuration fault), if it did
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Everything one pass needs besides the clock."""
+
+    sessions: sessionmaker[Session]
+    smtp: SmtpConfig
+    renderer: Renderer
+    base_url: str
+    connections: int = 4
+    retry: RetryPolicy = RetryPolicy()
+    lease: timedelta = LEASE
+
+
+async def deliver(
+    delivery: Delivery,
+    *,
+    now: datetime,
+    limit: int = 500,
+    rng: random.Random | None = None,
+    after_send: Callable[[int], None] | None = None,
+) -> DeliverySummary:
+    """One pass over what is due to be sent at `now`. `after_send(row_id)` runs between the
+    server's 250 and recording it (used to inject a crash there)."""
+    rng = rng or random.Random()
+    ids = await asyncio.to_thread(claim, delivery.sessions, now, limit, delivery.lease)
+    summary = DeliverySummary()
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for row_id in ids:
+        queue.put_nowait(row_id)
+    stop = asyncio.Event()
+    workers = min(delivery.connections, len(ids))
+    await asyncio.gather(
+        *(_worker(delivery, queue, stop, summary, now, rng, after_send) for _ in range(workers))
+    )
+    if stop.is_set():
+        left = [queue.get_nowait() for _ in range(queue.qsize())]
+        await asyncio.to_thread(_release, delivery.sessions, left)
+    elif summary.sent:
+        await asyncio.to_thread(_relay_works_again, delivery.sessions, now)
+    return summary
+
+
+def claim(sessions: sessionmaker[Session], now: datetime, limit: int, lease: timedelta) -> list[int]:
+    with transaction(sessions) as session:
+        rows = session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= now,
+                (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
+            )
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).scalars().all()
+        for row in rows:
+            row.locked_until = now + lease
+        return [row.id for row in rows]
+
+
+async def _worker(delivery, queue, stop, summary, now, rng, after_send) -> None:
+    client: aiosmtplib.SMTP | None = None
+    try:
+        while not stop.is_set() and not queue.empty():
+            row_id = queue.get_nowait()
+            try:
+                message = await asyncio.to_thread(_prepare, delivery, row_id, now)
+            except DBAPIError:
+                raise
+            except Exception as error:  # a row that cannot be rendered must not block the rest
+                log.exception("could not prepare email %s", row_id)
+                detail = f"could not prepare the message: {type(error).__name__}: {error}"[:500]
+                await asyncio.to_thread(_record, delivery, row_id, RETRY, detail, now, rng, summary)
+                continue
+            if message is None:
+                continue
+            try:
+                if client is None or not client.is_connected:
+                    client = delivery.smtp.client()
+                    await client.connect()
+                await _send(client, message)
+                outcome, detail = SENT, "250"
+            except Exception as error:  # every failure is classified, none escapes silently
+                outcome, detail = classify(error)
+                client = await _discard(client)
+            if outcome == SENT and after_send is not None:
+                after_send(row_id)
+            if outcome == CONFIG:
+                stop.set()
+                await asyncio.to_thread(_stop_for_config, delivery, row_id, detail, now)
+                summary.stopped = detail
+                return
+            await asyncio.to_thread(_record, delivery, row_id, outcome, detail, now, rng, summary)
+    finally:
+        await _discard(client)
+
+
+async def _send(client: aiosmtplib.SMTP, message: EmailMessage) -> None:
+    refused, _ = await client.send_message(message)
+    if refused:  # one recipient per message, so any refusal is that recipient's
+        code, text = next(iter(refused.values()))
+        raise aiosmtplib.SMTPResponseException(code, text)
+
+
+def classify(error: BaseException) -> tuple[str, str]:
+    """(outcome, detail) for a failed send. Unknown errors are retried, never dropped."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
+        error = error.recipients[0]
+    # aiosmtplib raises a bare SMTPException when STARTTLS was asked for and is not offered.
+    if isinstance(error, aiosmtplib.SMTPNotSupported) or (
+        type(error) is aiosmtplib.SMTPException and "not supported" in str(error)
+    ):
+        return CONFIG, f"relay does not support what is configured: {error}"
+    code = getattr(error, "code", None)
+    if isinstance(error, aiosmtplib.SMTPResponseException) and code is not None:
+        detail = f"{code} {getattr(error, 'message', '')}".strip()
+        if code in AUTH_CODES:
+            return CONFIG, f"authentication refused: {detail}"
+        if 500 <= code < 600:
+            return PERMANENT, detail
+        return RETRY, detail
+    return RETRY, f"{type(error).__name__}: {error}"[:500]
+
+
+def _prepare(delivery: Delivery, row_id: int, now: datetime) -> EmailMessage | None:
+    with transaction(delivery.sessions) as session:
+        row = session.get(OutboxMessage, row_id)
+        if row is None or row.status != "pending":
+            return None
+        link = links.link_for(session, row, base_url=delivery.base_url, now=now)
+        several = links.links_for(session, row, base_url=delivery.base_url, now=now)
+        return delivery.renderer.render(row, link=link, links=several, now=now)
+
+
+def _record(delivery, row_id, outcome, detail, now, rng, summary) -> None:
+    with transaction(delivery.sessions) as session:
+        row = session.get(OutboxMessage, row_id, with_for_update=True)
+        if row is None or row.status != "pending":
+            return
+        row.attempts += 1
+        row.locked_until = None
+        if outcome == SENT:
+            row.status, row.sent_at, row.last_error = "sent", now, ""
+            summary.sent += 1
+            return
+        row.last_error = detail
+        next_attempt = delivery.retry.next_attempt(row.attempts, now, rng) if outcome == RETRY else None
+        if next_attempt is not None:
+            row.next_attempt_at = next_attempt
+            summary.retrying += 1
+            return
+        row.status = "dead" if outcome == RETRY else "failed_permanent"
+        if row.status == "dead":
+            summary.dead += 1
+        else:
+            summary.failed_permanent += 1
+        log.error("email %s to %s is %s: %s", row.message_id, row.recipient_email, row.status, detail)
+        _owner_unreachable(session, row, now)
+
+
+def _owner_unreachable(session: Session, row: OutboxMessage, now: datetime) -> None:
+    if row.kind not in OWNER_KINDS or row.recipient_role != "owner" or row.disagreement_id is None:
+        return
+    reference = session.get(Disagreement, row.disagreement_id).reference
+    what = disagreements.offer_to_deputy(
+        session, reference=reference, undeliverable_email=row.recipient_email, now=now,
+        error=row.last_error,
+    )
+    log.warning("%s: owner %s unreachable: %s", reference, row.recipient_email, what)
+
+
+def _stop_for_config(delivery: Delivery, row_id: int, detail: str, now: datetime) -> None:
+    log.error("mail relay refused us (%s): sending stopped, emails stay pending", detail)
+    _release(delivery.sessions, [row_id])
+    with transaction(delivery.sessions) as session:
+        health.raise_alert(
+            session, key="smtp/config", kind="smtp_config",
+            message=f"the mail relay refused to send ({detail}); emails are waiting, unsent", now=now,
+        )
+
+
+def _relay_works_again(sessions: sessionmaker[Session], now: datetime) -> None:
+    with transaction(sessions) as session:
+        health.clear_alert(session, key="smtp/config", now=now)
+
+
+def _release(sessions: sessionmaker[Session], ids: list[int]) -> None:
+    """Give claimed rows back untouched (not an attempt: nothing was their fault)."""
+    if not ids:
+        return
+    with transaction(sessions) as session:
+        for row in session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(ids))).scalars():
+            row.locked_until = None
+
+
+async def _discard(client: aiosmtplib.SMTP | None) -> None:
+    if client is not None and client.is_connected:
+        try:
+            await asyncio.wait_for(client.quit(), timeout=5)
+        except Exception:
+            client.close()
+    return None

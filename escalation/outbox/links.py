@@ -1,0 +1,204 @@
+"""Emailed links. A token is 256 random bits, stored only as its SHA-256, bound to one
+recipient, one disagreement and one stage; it is minted when the email is sent, so the raw
+token exists only in the email itself.
+
+A case link (act, respond, status, view) works while its stage lasts: it dies when the stage
+moves on, the case closes, the owner changes (for the owner's link) or after `TOKEN_LIFETIME`.
+It is not spent by use: opening it shows only whom it is for and a Continue button, and each
+Continue starts a short `LinkSession` bound to that link, in which the case is shown and acted
+on (so the owner can acknowledge today and resolve tomorrow from the same email). A sign-in
+token is spent by its one use. Board links carry no token: the board signs in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from escalation.store.models import Disagreement, LinkSession, LinkToken, OutboxMessage
+
+TOKEN_PURPOSES = ("act", "respond", "status", "view")
+TOKEN_LIFETIME = timedelta(days=30)
+SIGN_IN_LIFETIME = timedelta(minutes=30)
+SESSION_LIFETIME = timedelta(hours=2)  # long enough to write a resolution, no longer
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_for(session: Session, row: OutboxMessage, *, base_url: str, now: datetime) -> str | None:
+    """The URL this message's recipient follows (minting a token when the link needs one)."""
+    base = base_url.rstrip("/")
+    if row.link_purpose in TOKEN_PURPOSES and row.disagreement_id is not None:
+        token = secrets.token_urlsafe(32)
+        session.add(
+            LinkToken(
+                token_hash=hash_token(token),
+                outbox_id=row.id,
+                disagreement_id=row.disagreement_id,
+                stage_key=row.stage_key,
+                recipient_email=row.recipient_email,
+                purpose=row.link_purpose,
+                created_at=now,
+                expires_at=now + TOKEN_LIFETIME,
+            )
+        )
+        return f"{base}/l/{token}"
+    if row.link_purpose == "signin":
+        token = secrets.token_urlsafe(32)
+        session.add(
+            LinkToken(
+                token_hash=hash_token(token),
+                outbox_id=row.id,
+                disagreement_id=None,
+                stage_key=None,
+                recipient_email=row.recipient_email,
+                purpose="signin",
+                created_at=now,
+                expires_at=now + SIGN_IN_LIFETIME,
+            )
+        )
+        return f"{base}/signin/{token}"
+    if row.link_purpose == "board" and row.context.get("reference"):
+        return f"{base}/board/d/{row.context['reference']}"
+    if row.recipient_role in ("board_manager", "chair"):
+        return f"{base}/board"
+    return None
+
+
+def links_for(session: Session, row: OutboxMessage, *, base_url: str, now: datetime) -> list[str]:
+    """A message that lists several cases (fresh links): one link for each, in its order."""
+    if row.link_purpose != "several":
+        return []
+    found = []
+    for case in row.context["cases"]:
+        token = secrets.token_urlsafe(32)
+        session.add(
+            LinkToken(
+                token_hash=hash_token(token),
+                outbox_id=row.id,
+                disagreement_id=case["disagreement_id"],
+                stage_key=case["stage_key"],
+                recipient_email=row.recipient_email,
+                purpose=case["purpose"],
+                created_at=now,
+                expires_at=now + TOKEN_LIFETIME,
+            )
+        )
+        found.append(f"{base_url.rstrip('/')}/l/{token}")
+    return found
+
+
+@dataclass(frozen=True)
+class LinkHolder:
+    """A valid link: who holds it, for what, on which disagreement."""
+
+    token: LinkToken
+    disagreement: Disagreement
+
+    @property
+    def may_act(self) -> bool:
+        return (
+            self.token.purpose == "act"
+            and self.disagreement.owner.email == self.token.recipient_email
+        )
+
+
+def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder | None:
+    """The holder of `raw_token`, or None if it is unknown, expired or superseded (the case has
+    closed, the stage it was sent for has ended, or the owner has changed). All look the same."""
+    if not raw_token or len(raw_token) > 100:
+        return None
+    token = session.execute(
+        select(LinkToken).where(LinkToken.token_hash == hash_token(raw_token))
+    ).scalar_one_or_none()
+    if token is None or token.purpose not in TOKEN_PURPOSES or token.expires_at <= now:
+        return None
+    disagreement = session.get(Disagreement, token.disagreement_id)
+    if (
+        disagreement is None
+        or not disagreement.is_open
+        or disagreement.stage_key != token.stage_key
+    ):
+        return None
+    holder = LinkHolder(token, disagreement)
+    if token.purpose == "act" and not holder.may_act:
+        return None
+    return holder
+
+
+def start_session(session: Session, holder: LinkHolder, *, now: datetime) -> str:
+    """A new session for this link (Continue was pressed); the cookie's raw value."""
+    raw = secrets.token_urlsafe(32)
+    session.add(
+        LinkSession(
+            id_hash=hash_token(raw),
+            token_id=holder.token.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
+    return raw
+
+
+def session_for(
+    session: Session, holder: LinkHolder, raw: str | None, *, now: datetime
+) -> LinkSession | None:
+    """The live session this cookie value names, if it was started from this very link."""
+    if not raw or len(raw) > 100:
+        return None
+    found = session.execute(
+        select(LinkSession).where(LinkSession.id_hash == hash_token(raw))
+    ).scalar_one_or_none()
+    if found is None or found.token_id != holder.token.id or found.expires_at <= now:
+        return None
+    return found
+
+
+def claim_form(session: Session, link_session: LinkSession, csrf: str) -> bool:
+    """Spend the form's CSRF token (compare-and-set), so a form acts once however often it is
+    sent: True for exactly one of any number of concurrent posts of the page's current form."""
+    if not csrf or not secrets.compare_digest(csrf, link_session.csrf_token):
+        return False
+    claimed = session.execute(
+        update(LinkSession)
+        .where(LinkSession.id == link_session.id, LinkSession.csrf_token == csrf)
+        .values(csrf_token=secrets.token_urlsafe(32))
+    )
+    return claimed.rowcount == 1
+
+
+def find_token(
+    session: Session, raw_token: str, *, purpose: str, now: datetime
+) -> LinkToken | None:
+    """An unused, unexpired token for `purpose`, or None."""
+    if not raw_token or len(raw_token) > 100:
+        return None
+    token = session.execute(
+        select(LinkToken).where(LinkToken.token_hash == hash_token(raw_token))
+    ).scalar_one_or_none()
+    if (
+        token is None
+        or token.purpose != purpose
+        or token.used_at is not None
+        or token.expires_at <= now
+    ):
+        return None
+    return token
+
+
+def spend(session: Session, token: LinkToken, *, now: datetime) -> bool:
+    """Spend the token (compare-and-set): True for exactly one of any number of concurrent uses."""
+    spent = session.execute(
+        update(LinkToken)
+        .where(LinkToken.id == token.id, LinkToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return spent.rowcount == 1

@@ -1,0 +1,377 @@
+"""Tables. Instants are UTCDateTime; deadlines are indexed columns swept by due time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+    true,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from escalation.store.db import UTCDateTime
+
+ROLES = ("practitioner", "named_professional", "designated_professional", "board_manager", "chair")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Person(Base):
+    """Someone in the directory: a possible stage owner, deputy or raiser."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    partnership: Mapped[str] = mapped_column(String(100), index=True)
+    job_title: Mapped[str] = mapped_column(String(200), default="")
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    absent_from: Mapped[date | None] = mapped_column(Date)
+    absent_until: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # False for a raiser an agency system named through the API and nobody has listed since: kept
+    # as the owner of their own first stage, but not a directory entry that lets them sign in
+    # (signin.may_sign_in). A CSV import or the board's form lists them (True).
+    listed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Board sign-in's second factor (RFC 6238). The server must read the secret to check a code,
+    # so it is stored as is: protect the database as the rest of the record is protected.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)  # a code is accepted once
+
+    deputy: Mapped[Person | None] = relationship(remote_side=[id])
+    role_rows: Mapped[list[PersonRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> set[str]:
+        return {row.role for row in self.role_rows}
+
+    def is_absent_on(self, day: date) -> bool:
+        if self.absent_from is None:
+            return False
+        return self.absent_from <= day and (self.absent_until is None or day <= self.absent_until)
+
+    def label(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class PersonRole(Base):
+    __tablename__ = "person_roles"
+    __table_args__ = (Index("ix_person_roles_role", "role"),)
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class PolicyVersion(Base):
+    """A policy document as it was when a disagreement first used it (disagreements are pinned)."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("policy_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[str] = mapped_column(String(50))
+    digest: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict] = mapped_column(JSON)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Disagreement(Base):
+    __tablename__ = "disagreements"
+    __table_args__ = (
+        # The sweep's question "what needs action now?" reads only open, unflagged rows by due
+        # time, so its cost grows with what is due, not with what is open.
+        Index(
+            "ix_disagreements_actionable_due",
+            "due_at",
+            sqlite_where=text("status = 'open' AND final_stage_overdue_at IS NULL"),
+            postgresql_where=text("status = 'open' AND final_stage_overdue_at IS NULL"),
+        ),
+        Index("ix_disagreements_status_due", "status", "due_at"),
+        Index("ix_disagreements_status_remind", "status", "remind_at"),
+        # The board dashboard: one partnership's rows by status, urgent first, oldest due first.
+        Index("ix_disagreements_board", "partnership", "status", "urgent", "due_at", "id"),
+        Index("ix_disagreements_board_stage", "partnership", "status", "stage_key", "urgent", "due_at"),
+        Index("ix_disagreements_board_raised", "partnership", "raised_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    partnership: Mapped[str] = mapped_column(String(100), index=True)
+    policy_id: Mapped[str] = mapped_column(String(100))
+    policy_version: Mapped[str] = mapped_column(String(50))
+
+    status: Mapped[str] = mapped_column(String(20))
+    stage_key: Mapped[str] = mapped_column(String(60))
+    stage_index: Mapped[int] = mapped_column(Integer)
+    stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stage_acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    final_stage_overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # cleared once reminded
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    raised_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    raiser_name: Mapped[str] = mapped_column(String(200))
+    raiser_email: Mapped[str] = mapped_column(String(320))
+    raiser_role: Mapped[str] = mapped_column(String(200))
+    raiser_organisation: Mapped[str] = mapped_column(String(200))
+    counterpart_name: Mapped[str] = mapped_column(String(200))
+    counterpart_email: Mapped[str] = mapped_column(String(320))
+    counterpart_role: Mapped[str] = mapped_column(String(200))
+    counterpart_organisation: Mapped[str] = mapped_column(String(200))
+
+    child_reference: Mapped[str] = mapped_column(String(100), index=True)
+    category: Mapped[str] = mapped_column(String(40))
+    decision_disputed: Mapped[str] = mapped_column(Text)
+    decision_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    outcome_sought: Mapped[str] = mapped_column(Text)
+    immediate_risk: Mapped[bool] = mapped_column(Boolean)
+    protective_action: Mapped[str] = mapped_column(Text, default="")
+    level_of_need: Mapped[str] = mapped_column(String(100), default="")
+
+    outcome: Mapped[str | None] = mapped_column(String(60))
+    outcome_summary: Mapped[str | None] = mapped_column(Text)
+    resolved_stage: Mapped[str | None] = mapped_column(String(60))
+    learning_themes: Mapped[list | None] = mapped_column(JSON(none_as_null=True))  # NULL: none recorded
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    owner: Mapped[Person] = relationship(foreign_keys=[owner_id], lazy="joined", innerjoin=True)
+    raised_by: Mapped[Person] = relationship(foreign_keys=[raised_by_id])
+    stages: Mapped[list[StagePeriod]] = relationship(
+        order_by="StagePeriod.id", back_populates="disagreement"
+    )
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.is_open and self.due_at <= now
+
+
+class StagePeriod(Base):
+    """One stage of one disagreement: who owned it, from when, due when, how it ended."""
+
+    __tablename__ = "stage_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    disagreement_id: Mapped[int] = mapped_column(ForeignKey("disagreements.id"), index=True)
+    stage_key: Mapped[str] = mapped_column(String(60))
+    stage_index: Mapped[int] = mapped_column(Integer)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(40))
+    clock_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: entered_at
+
+    disagreement: Mapped[Disagreement] = relationship(back_populates="stages")
+    owner: Mapped[Person] = relationship()
+
+
+class Event(Base):
+    """The chronology: append-only, each row hash-chained to the one before (tamper-evident)."""
+
+    __tablename__ = "events"
+
+    # Ids are assigned by the chain (head + 1), never by the database, so a gap means a deletion.
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    disagreement_id: Mapped[int] = mapped_column(ForeignKey("disagreements.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(40))
+    from_stage: Mapped[str | None] = mapped_column(String(60))
+    to_stage: Mapped[str | None] = mapped_column(String(60))
+    note: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ChainHead(Base):
+    """The last event's id and hash; writers lock this row, so the chain has one order."""
+
+    __tablename__ = "chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboxMessage(Base):
+    """One email to one recipient, written in the transaction that caused it, sent later.
+
+    `context` holds only what the template may show: reference, stage, due time, the recipient's
+    role. Never a child's identifier or the disagreement's text. The link token is minted when
+    the message is sent, so no raw token is ever stored.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(500), unique=True)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    disagreement_id: Mapped[int | None] = mapped_column(ForeignKey("disagreements.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    stage_key: Mapped[str | None] = mapped_column(String(60))
+    recipient_email: Mapped[str] = mapped_column(String(320))
+    recipient_role: Mapped[str] = mapped_column(String(40))
+    link_purpose: Mapped[str | None] = mapped_column(String(20))
+    context: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))  # pending, sent, dead, failed_permanent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LinkToken(Base):
+    """An emailed link's token, stored only as its SHA-256; bound to one recipient and stage."""
+
+    __tablename__ = "link_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    disagreement_id: Mapped[int | None] = mapped_column(ForeignKey("disagreements.id"))
+    stage_key: Mapped[str | None] = mapped_column(String(60))
+    recipient_email: Mapped[str] = mapped_column(String(320))
+    purpose: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LinkSession(Base):
+    """A short browser session started by pressing Continue on an emailed link's page: bound to
+    that link (so to one recipient, disagreement and stage). The cookie holds a random id; only
+    its SHA-256 is stored. `csrf_token` changes after every action, so a form acts once."""
+
+    __tablename__ = "link_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("link_tokens.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """Something the board manager and operators must see (a stalled sweep, a refused login to
+    the mail relay, a disagreement the sweep could not move). One row per `key`, counted."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Heartbeat(Base):
+    """When a scheduled job last started and completed; the engine watches itself with it."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ApiKey(Base):
+    """An agency system's key for the JSON API, one organisation each; stored only hashed."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # shown in listings, to tell keys apart
+    organisation: Mapped[str] = mapped_column(String(200))
+    partnership: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: until revoked
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ResolutionMeeting(Base):
+    """A resolution meeting the board convened about one disagreement."""
+
+    __tablename__ = "resolution_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    disagreement_id: Mapped[int] = mapped_column(ForeignKey("disagreements.id"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    attendees: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(320))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeadlineExtension(Base):
+    """A request to move one stage's deadline; it takes effect only when the chair approves."""
+
+    __tablename__ = "deadline_extensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    disagreement_id: Mapped[int] = mapped_column(ForeignKey("disagreements.id"), index=True)
+    stage_period_id: Mapped[int] = mapped_column(ForeignKey("stage_periods.id"))
+    amount: Mapped[int] = mapped_column(Integer)  # in the stage's own unit: working days or hours
+    unit: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(320))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(String(20))  # approved, refused, lapsed
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    new_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """A signed-in browser: server-side, so signing out (or expiry) really ends it. The cookie
+    holds a random id; only its SHA-256 is stored."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # board pages need it
+    failed_codes: Mapped[int] = mapped_column(Integer, default=0)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,393 @@
+"""The board's directory pages: the partnership's people (100 a page) with the gaps that would
+stall escalation (read across the whole partnership), add and edit a person, CSV export and
+import.
+
+The chair may look and export; only a board manager changes anything. Everything is scoped to the
+user's partnership (escalation.directory.admin); another partnership's person is "not found".
+An upload over MAX_UPLOAD_BYTES (1 MB) is refused (413) before it is parsed, read 64 KB at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData, UploadFile
+
+from escalation.rules.calendar import local_time
+from escalation.store.db import transaction
+from escalation.directory.people import ROLE_WORDS
+from escalation.directory.admin import (
+    MAX_IMPORT_ROWS,
+    PAGE_SIZE,
+    PersonForm,
+    deputy_choices,
+    export_partnership_csv,
+    import_partnership_csv,
+    is_id,
+    open_stages_owned,
+    page_count,
+    page_of_people,
+    person_in,
+    role_gaps,
+    save_person,
+    stages_words,
+)
+from escalation.rules.errors import DirectoryError, InvalidInput, NotFound
+from escalation.store.models import ROLES, Person
+from escalation.web.board.auth import BoardUser, allow
+from escalation.web.board.pages import page, pagination
+from escalation.web.forms import PostedForm
+
+router = APIRouter(include_in_schema=False)
+EITHER = allow("board_manager", "chair")
+MANAGER = allow("board_manager")
+# An upload larger than this is refused before it is parsed: 1 MB is about 10,000 rows, twice
+# the import's row cap (directory_admin.MAX_IMPORT_ROWS), and is read 64 KB at a time.
+MAX_UPLOAD_BYTES = 1024 * 1024
+UPLOAD_CHUNK = 64 * 1024
+DATE_PARTS = ("day", "month", "year")
+FIELD_ORDER = (
+    "name",
+    "email",
+    "organisation",
+    "job_title",
+    "roles",
+    "deputy",
+    "absent_from",
+    "absent_until",
+    "active",
+)
+ANCHORS = {"absent_from": "absent_from-day", "absent_until": "absent_until-day", "form": "name"}
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+@router.get("/board/directory")
+def directory(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
+    today = local_time(request.app.state.clock()).date()
+    wanted = _page_number(request.query_params.get("page", "1"))
+    with transaction(request.app.state.sessions) as session:
+        people, total = page_of_people(session, user.partnership, wanted)
+        current = min(wanted, page_count(total))
+        context = {
+            "title": "Directory",
+            "user": user,
+            "rows": [_row_view(person, today) for person in people],
+            "total": total,
+            "first_row": (current - 1) * PAGE_SIZE + 1,
+            "pages": pagination("/board/directory", {}, current, page_count(total)),
+            "warnings": role_gaps(
+                session,
+                partnership=user.partnership,
+                policies=request.app.state.policies.values(),
+                on=today,
+            ),
+            "message": _done_message(session, user, request.query_params),
+        }
+    return page(request, "pages/board_directory.html", context)
+
+
+def _page_number(text: str) -> int:
+    """A page number from the query string; anything that is not one is the first page."""
+    return int(text) if text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
+
+
+def _row_view(person: Person, today: date) -> dict:
+    return {
+        "person": person,
+        "roles": ", ".join(ROLE_WORDS[r] for r in ROLES if r in person.roles).capitalize(),
+        "deputy": person.deputy.name if person.deputy else "",
+        "absence": _absence_words(person),
+        "absent_today": person.is_absent_on(today),
+    }
+
+
+def _absence_words(person: Person) -> str:
+    if person.absent_from is None:
+        return ""
+    if person.absent_until is None:
+        return f"From {_day(person.absent_from)}"
+    return f"{_day(person.absent_from)} to {_day(person.absent_until)}"
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def _done_message(session, user: BoardUser, query) -> str:
+    imported = query.get("imported", "")
+    if is_id(imported):
+        people = "person" if imported == "1" else "people"
+        return f"{imported} {people} added or updated from the file."
+    saved = query.get("saved", "")
+    if not is_id(saved):
+        return ""
+    try:
+        person = person_in(session, user.partnership, int(saved))
+    except NotFound:
+        return ""
+    owned = 0 if person.active else open_stages_owned(session, person.id)
+    if owned:
+        return (
+            f"Saved {person.name}. They are inactive but still own {stages_words(owned)}, "
+            "which are not reassigned automatically: reassign them from the dashboard."
+        )
+    return f"Saved {person.name}."
+
+
+# --- export and import ------------------------------------------------------------------------
+
+
+@router.get("/board/directory.csv")
+def export(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
+    with transaction(request.app.state.sessions) as session:
+        text = export_partnership_csv(session, user.partnership)
+    name = re.sub(r"[^a-z0-9-]+", "-", user.partnership.lower()).strip("-") or "directory"
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="directory-{name}.csv"'},
+    )
+
+
+@router.get("/board/directory/import")
+def import_form(request: Request, user: BoardUser = Depends(MANAGER)) -> Response:
+    return _import_page(request, user, [])
+
+
+@router.post("/board/directory/import")
+def import_file(request: Request, form: PostedForm, user: BoardUser = Depends(MANAGER)) -> Response:
+    text, problem, status = _uploaded_text(form.get("csv_file"))
+    if problem:
+        return _import_page(request, user, [problem], status)
+    try:
+        with transaction(request.app.state.sessions) as session:
+            count = import_partnership_csv(
+                session, text=text, partnership=user.partnership, editor_email=user.email
+            )
+    except DirectoryError as error:
+        problems = [_sentence(line) for line in str(error).splitlines()]
+        return _import_page(request, user, problems, 422)
+    return RedirectResponse(f"/board/directory?imported={count}", status_code=303)
+
+
+def _uploaded_text(upload) -> tuple[str, str, int]:
+    """The file's text; or "", a problem in words and the status to answer with.
+
+    A file over MAX_UPLOAD_BYTES is refused (413) as soon as reading passes the cap, before it
+    is decoded or parsed, so no more than the cap and one chunk is ever held in memory."""
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return "", "Select a CSV file", 422
+    data = _read_at_most(upload.file, MAX_UPLOAD_BYTES)
+    if data is None:
+        return "", f"The selected file must be smaller than {MAX_UPLOAD_BYTES // 2**20} MB", 413
+    try:
+        return data.decode("utf-8"), "", 200
+    except UnicodeDecodeError:
+        return "", "The file must be saved as CSV UTF-8", 422
+
+
+def _read_at_most(file, limit: int) -> bytes | None:
+    """The file's bytes, read UPLOAD_CHUNK at a time; None once it holds more than `limit`."""
+    chunks, size = [], 0
+    while chunk := file.read(UPLOAD_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _sentence(line: str) -> str:
+    return line[:1].upper() + line[1:]
+
+
+def _import_page(
+    request: Request, user: BoardUser, problems: list[str], status: int = 200
+) -> Response:
+    return page(
+        request,
+        "pages/board_directory_import.html",
+        {
+            "title": "Import people from a CSV file",
+            "user": user,
+            "csrf": user.csrf,
+            "problems": problems,
+            "limits": f"{MAX_UPLOAD_BYTES // 2**20} MB and {MAX_IMPORT_ROWS:,} people",
+            "errors": {"csv_file": problems[0]} if problems else {},
+            "error_list": [{"text": text, "href": "#csv_file"} for text in problems],
+        },
+        status,
+    )
+
+
+# --- add and edit -----------------------------------------------------------------------------
+
+
+@router.get("/board/directory/new")
+def new_person_form(request: Request, user: BoardUser = Depends(MANAGER)) -> Response:
+    with transaction(request.app.state.sessions) as session:
+        return _person_page(request, session, user, None, _values_of(PersonForm()))
+
+
+@router.post("/board/directory/new")
+def add_person(request: Request, form: PostedForm, user: BoardUser = Depends(MANAGER)) -> Response:
+    return _save(request, form, user, None)
+
+
+@router.get("/board/directory/{person_id}")
+def edit_person_form(
+    request: Request, person_id: str, user: BoardUser = Depends(MANAGER)
+) -> Response:
+    with transaction(request.app.state.sessions) as session:
+        person = _person(session, user, person_id)
+        return _person_page(request, session, user, person, _values_of(PersonForm.of(person)))
+
+
+@router.post("/board/directory/{person_id}")
+def edit_person(
+    request: Request, person_id: str, form: PostedForm, user: BoardUser = Depends(MANAGER)
+) -> Response:
+    return _save(request, form, user, person_id)
+
+
+def _save(request: Request, form: FormData, user: BoardUser, person_id: str | None) -> Response:
+    values = _typed_values(form)
+    try:
+        with transaction(request.app.state.sessions) as session:
+            person = _person(session, user, person_id) if person_id else None
+            saved = save_person(
+                session,
+                partnership=user.partnership,
+                form=_form_from(values),
+                person=person,
+                editor_id=user.person_id,
+            )
+    except InvalidInput as error:
+        with transaction(request.app.state.sessions) as session:
+            person = _person(session, user, person_id) if person_id else None
+            return _person_page(request, session, user, person, values, error.problems, 422)
+    return RedirectResponse(f"/board/directory?saved={saved.id}", status_code=303)
+
+
+def _form_order(field: str) -> int:
+    return FIELD_ORDER.index(field) if field in FIELD_ORDER else len(FIELD_ORDER)
+
+
+def _person(session, user: BoardUser, person_id: str) -> Person:
+    if not is_id(person_id):
+        raise NotFound("no such person")
+    return person_in(session, user.partnership, int(person_id))
+
+
+def _person_page(
+    request: Request,
+    session,
+    user: BoardUser,
+    person: Person | None,
+    values: dict,
+    problems: dict | None = None,
+    status: int = 200,
+) -> Response:
+    problems = problems or {}
+    others = deputy_choices(session, user.partnership, person)
+    return page(
+        request,
+        "pages/board_person.html",
+        {
+            "title": f"Edit {person.name}" if person else "Add a person",
+            "user": user,
+            "csrf": user.csrf,
+            "action": f"/board/directory/{person.id}" if person else "/board/directory/new",
+            "values": values,
+            "errors": problems,
+            "err": {field: {"text": text} for field, text in problems.items()},
+            "error_list": [
+                {"text": problems[field], "href": f"#{ANCHORS.get(field, field)}"}
+                for field in sorted(problems, key=_form_order)
+            ],
+            "role_items": [
+                {
+                    "value": role,
+                    "text": ROLE_WORDS[role].capitalize(),
+                    "checked": role in values["roles"],
+                }
+                for role in ROLES
+            ],
+            "deputy_items": [{"value": "", "text": "No deputy"}]
+            + [
+                {
+                    "value": str(p.id),
+                    "selected": str(p.id) == values["deputy"],
+                    "text": f"{p.name}, {p.organisation}" + ("" if p.active else " (inactive)"),
+                }
+                for p in others
+            ],
+        },
+        status,
+    )
+
+
+# --- the form's values: as typed, and as a PersonForm -----------------------------------------
+
+
+def _typed_values(form) -> dict:
+    values = {
+        name: str(form.get(name, ""))[:400]
+        for name in ("name", "email", "organisation", "job_title", "deputy")
+    }
+    values["roles"] = [str(role) for role in form.getlist("roles")]
+    values["active"] = form.get("active") == "yes"
+    for name in ("absent_from", "absent_until"):
+        for part in DATE_PARTS:
+            values[f"{name}-{part}"] = str(form.get(f"{name}-{part}", ""))[:10].strip()
+    return values
+
+
+def _values_of(form: PersonForm) -> dict:
+    values = {
+        "name": form.name,
+        "email": form.email,
+        "organisation": form.organisation,
+        "job_title": form.job_title,
+        "deputy": form.deputy,
+        "roles": list(form.roles),
+        "active": form.active,
+    }
+    for name in ("absent_from", "absent_until"):
+        year, month, day = (getattr(form, name).split("-") + ["", "", ""])[:3]
+        values.update(
+            {
+                f"{name}-day": day.lstrip("0"),
+                f"{name}-month": month.lstrip("0"),
+                f"{name}-year": year,
+            }
+        )
+    return values
+
+
+def _form_from(values: dict) -> PersonForm:
+    return PersonForm(
+        name=values["name"],
+        email=values["email"],
+        organisation=values["organisation"],
+        job_title=values["job_title"],
+        roles=tuple(values["roles"]),
+        deputy=values["deputy"],
+        absent_from=_date_text(values, "absent_from"),
+        absent_until=_date_text(values, "absent_until"),
+        active=values["active"],
+    )
+
+
+def _date_text(values: dict, name: str) -> str:
+    """GOV.UK's three boxes as ISO text ("" when all are blank); a bad part stays bad, and so
+    does a two-digit year (it is not padded into the first century)."""
+    day, month, year = (values[f"{name}-{part}"] for part in DATE_PARTS)
+    if not (day or month or year):
+        return ""
+    return f"{year}-{month.zfill(2)}-{day.zfill(2)}"

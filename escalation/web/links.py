@@ -1,0 +1,325 @@
+"""The pages behind emailed links.
+
+A GET (or HEAD) of a link changes nothing and shows nothing of the case: only whom the link is
+for (a first name or a role), the reference and a Continue button, because mail scanners open
+links and emails get forwarded or mistyped. Continue (a POST) records that the holder opened it
+and starts a short server-side session bound to that link (`links.LinkSession`, cookie
+`rpd_link`); within it the same URL shows the case, its chronology and due time, and, to the
+stage owner, the buttons Acknowledge, Resolve, Escalate now and Hand to deputy, each a form that
+POSTs back to the same link with the session's CSRF token (spent by each action, so a form acts
+once). The link is not spent by use: the owner can acknowledge today and resolve tomorrow by
+pressing Continue again. Unknown, expired and superseded links (the stage has moved on, the case
+has closed, the owner has changed) all get the same neutral page, showing nothing of the case.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from escalation.casework import disagreements as d
+from escalation.outbox import links
+from escalation.outbox import notifications
+from escalation.rules.calendar import local_text
+from escalation.store.db import transaction
+from escalation.directory.people import find_person
+from escalation.rules.errors import InvalidInput, NotAllowed
+from escalation.store.models import Event
+from escalation.rules.vocabulary import CATEGORIES, OUTCOMES
+from escalation.web.forms import PostedForm
+from escalation.web.raising import cookie_name
+from escalation.web.ratelimit import limited
+
+# A person opens a handful of links a day; a guesser needs billions.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(limited("link", 60, 60))])
+ONE_LINK = [Depends(limited("link", 30, 60, by="token"))]  # a person, not a script
+ACTIONS = {
+    "acknowledge": "Acknowledge",
+    "resolve": "Resolve",
+    "escalate": "Escalate now",
+    "hand_to_deputy": "Hand to deputy",
+}
+DONE = {
+    "respond": "Your response has been recorded and sent to the stage owner",
+    "resolve": "You have resolved this disagreement",
+    "escalate": "You have escalated this disagreement",
+    "hand_to_deputy": "You have handed this stage to your deputy",
+}
+ADDRESSEES = {  # whom a link is for, when the directory does not give a first name
+    "act": "the owner of this stage",
+    "respond": "the professional whose decision is disputed",
+    "status": "the professional who raised this disagreement",
+    "view": "a professional kept informed of this disagreement",
+}
+ROLES = {
+    "act": "the owner of this stage",
+    "respond": "whose decision is disputed",
+    "status": "who raised it",
+    "view": "kept informed",
+}
+
+
+def link_cookie() -> str:
+    return "__Host-rpd_link" if cookie_name().startswith("__Host-") else "rpd_link"
+
+
+@router.api_route("/l/{token}", methods=["GET", "HEAD"], dependencies=ONE_LINK)
+def show(request: Request, token: str) -> Response:
+    """The case within this link's session; otherwise whom the link is for and Continue."""
+    now = request.app.state.clock()
+    with transaction(request.app.state.sessions) as session:
+        holder = links.open_link(session, token, now=now)
+        if holder is None:
+            return _neutral(request)
+        link_session = links.session_for(
+            session, holder, request.cookies.get(link_cookie()), now=now
+        )
+        if link_session is None:
+            return _continue_page(request, session, holder, token)
+        return _case_page(request, session, holder, now, csrf=link_session.csrf_token)
+
+
+@router.post(
+    "/l/resend",
+    dependencies=[
+        Depends(limited("resend", 10, 600)),
+        Depends(limited("resend", 3, 600, by="email")),
+    ],
+)
+def resend(request: Request, form: PostedForm) -> Response:
+    """New links, only ever to the address on record; the same answer whatever was typed."""
+    email = str(form.get("email", "")).strip()[:320]
+    if "@" in email and not any(c in email for c in "\r\n\0"):
+        with transaction(request.app.state.sessions) as session:
+            notifications.fresh_links(session, email, request.app.state.clock())
+    return _message(
+        request,
+        "Check your email",
+        "If that address has a part in an open "
+        "disagreement, we have sent it a new link for each one.",
+    )
+
+
+@router.post("/l/{token}/continue", dependencies=ONE_LINK)
+def start(request: Request, token: str) -> Response:
+    """Continue: the holder opens the case; recorded as a view, and a session starts."""
+    now = request.app.state.clock()
+    with transaction(request.app.state.sessions) as session:
+        holder = links.open_link(session, token, now=now)
+        if holder is None:
+            return _neutral(request)
+        d.record_view(
+            session,
+            reference=holder.disagreement.reference,
+            actor=holder.token.recipient_email,
+            now=now,
+            how=f"opened the emailed link ({holder.token.purpose})",
+        )
+        raw = links.start_session(session, holder, now=now)
+    response = RedirectResponse(f"/l/{token}", status_code=303)
+    response.set_cookie(
+        link_cookie(),
+        raw,
+        max_age=int(links.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=link_cookie().startswith("__Host-"),
+    )
+    return response
+
+
+@router.post("/l/{token}", dependencies=ONE_LINK)
+def act(request: Request, token: str, form: PostedForm) -> Response:
+    action = str(form.get("action", ""))
+    values = {
+        name: str(form.get(name, "")).strip()
+        for name in ("outcome", "summary", "reason", "position", "response")
+    }
+    now = request.app.state.clock()
+    try:
+        with transaction(request.app.state.sessions) as session:
+            holder = links.open_link(session, token, now=now)
+            if holder is None or action not in _allowed(holder):
+                return _neutral(request)
+            link_session = links.session_for(
+                session, holder, request.cookies.get(link_cookie()), now=now
+            )
+            if link_session is None:
+                return _continue_page(
+                    request,
+                    session,
+                    holder,
+                    token,
+                    status=403,
+                    notice="Your session on this link has ended. Nothing "
+                    "was changed. Continue, then try again.",
+                )
+            errors = _form_errors(action, values)
+            if errors:
+                return _case_page(
+                    request,
+                    session,
+                    holder,
+                    now,
+                    csrf=link_session.csrf_token,
+                    errors=errors,
+                    values=values,
+                    action=action,
+                    status=422,
+                )
+            if not links.claim_form(session, link_session, str(form.get("csrf", ""))):
+                return _message(
+                    request,
+                    "This form has already been sent",
+                    "Nothing more was changed. Open the link again to see where the "
+                    "disagreement is now.",
+                    status=409,
+                )
+            reference = holder.disagreement.reference
+            _apply(session, action, reference, holder.token.recipient_email, now, values)
+    except (NotAllowed, InvalidInput) as refusal:  # rolled back: the form is not spent either
+        return _message(request, "This could not be done", str(refusal), status=409)
+    if action == "acknowledge":
+        return RedirectResponse(f"/l/{token}", status_code=303)
+    return _message(request, DONE[action], f"Reference {reference}.")
+
+
+def _allowed(holder: links.LinkHolder) -> dict[str, str]:
+    if holder.may_act:
+        return ACTIONS
+    if holder.token.purpose == "respond" and holder.disagreement.is_open:
+        return {"respond": "Record your response"}
+    return {}
+
+
+def _apply(session, action: str, reference: str, actor: str, now, values: dict) -> None:
+    if action == "respond":
+        d.record_response(
+            session,
+            reference=reference,
+            actor=actor,
+            now=now,
+            position=values["position"],
+            text=values["response"],
+        )
+    elif action == "acknowledge":
+        d.acknowledge(session, reference=reference, actor=actor, now=now)
+    elif action == "resolve":
+        d.resolve(
+            session,
+            reference=reference,
+            actor=actor,
+            now=now,
+            outcome=values["outcome"],
+            summary=values["summary"],
+        )
+    elif action == "escalate":
+        d.escalate(session, reference=reference, actor=actor, now=now, reason=values["reason"])
+    else:
+        d.hand_to_deputy(session, reference=reference, actor=actor, now=now)
+
+
+def _form_errors(action: str, values: dict) -> dict[str, str]:
+    errors = {}
+    if action == "resolve":
+        if values["outcome"] not in OUTCOMES:
+            errors["outcome"] = "Select the outcome"
+        if not values["summary"]:
+            errors["summary"] = "Enter a summary of how it was resolved"
+        elif len(values["summary"]) > 10_000:
+            errors["summary"] = "Summary must be 10,000 characters or fewer"
+    if action == "respond":
+        if values["position"] not in d.RESPONSES:
+            errors["position"] = "Select whether the decision has changed or stands"
+        if not values["response"]:
+            errors["response"] = "Enter what changed, or why the decision stands"
+    if action == "escalate" and not values["reason"]:
+        errors["reason"] = "Enter why you are escalating now"
+    return errors
+
+
+def _continue_page(request, session, holder, token: str, *, status: int = 200, notice: str = ""):
+    person = find_person(session, holder.token.recipient_email)
+    purpose = holder.token.purpose
+    addressee = ADDRESSEES[purpose]
+    if person is not None and person.name.split():
+        addressee = f"{person.name.split()[0]} ({ROLES[purpose]})"
+    return request.app.state.templates.TemplateResponse(
+        request,
+        "pages/link_continue.html",
+        {
+            "title": "Open this disagreement",
+            "reference": holder.disagreement.reference,
+            "addressee": addressee,
+            "may_act": holder.may_act,
+            "notice": notice,
+            "continue_action": f"/l/{token}/continue",
+        },
+        status_code=status,
+    )
+
+
+def _case_page(
+    request, session, holder, now, *, csrf: str, errors=None, values=None, action="", status=200
+):
+    disagreement = holder.disagreement
+    policy = d.policy_for(session, disagreement)
+    events = (
+        session.execute(
+            select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
+        )
+        .scalars()
+        .all()
+    )
+    context = {
+        "title": f"Disagreement {disagreement.reference}",
+        "d": disagreement,
+        "stage": policy.stage(disagreement.stage_key),
+        "category": CATEGORIES.get(disagreement.category, disagreement.category),
+        "stage_number": disagreement.stage_index + 1,
+        "stage_count": len(policy.stages),
+        "due": local_text(disagreement.due_at),
+        "overdue": disagreement.is_overdue(now),
+        "events": [(local_text(e.at), e) for e in events],
+        "holder": holder,
+        "actions": ACTIONS if holder.may_act else {},
+        "may_respond": "respond" in _allowed(holder),
+        "position_items": [
+            {
+                "value": key,
+                "text": words.removesuffix("; the rationale is"),
+                "checked": (values or {}).get("position") == key,
+            }
+            for key, words in d.RESPONSES.items()
+        ],
+        "outcomes": OUTCOMES,
+        "errors": errors or {},
+        "error_list": [
+            {"text": text, "href": f"#{field}"} for field, text in (errors or {}).items()
+        ],
+        "outcome_items": [
+            {"value": key, "text": words, "checked": (values or {}).get("outcome") == key}
+            for key, words in OUTCOMES.items()
+        ],
+        "values": values
+        or {"outcome": "", "summary": "", "reason": "", "position": "", "response": ""},
+        "open_action": action,
+        "csrf": csrf,
+    }
+    return request.app.state.templates.TemplateResponse(
+        request, "pages/link_case.html", context, status_code=status
+    )
+
+
+def _neutral(request: Request) -> Response:
+    return request.app.state.templates.TemplateResponse(
+        request, "pages/link_neutral.html", {"title": "This link cannot be used"}, status_code=404
+    )
+
+
+def _message(request: Request, title: str, message: str, status: int = 200) -> Response:
+    return request.app.state.templates.TemplateResponse(
+        request, "pages/message.html", {"title": title, "message": message}, status_code=status
+    )
