@@ -25,10 +25,10 @@ from sqlalchemy import insert, select
 
 from bench.common import served_app, temporary_schema
 from escalation.access import signin
-from escalation.store.db import make_engine, refresh_statistics, session_factory, transaction
-from escalation.casework.disagreements import pin_policy
-from escalation.store.models import Disagreement, OutboxMessage, Person, StagePeriod, WebSession
 from escalation.rules.policy import load_policies
+from escalation.store.db import make_engine, refresh_statistics, session_factory, transaction
+from escalation.store.models import Disagreement, OutboxMessage, Person, StagePeriod, WebSession
+from escalation.store.pinned_policies import pin_policy
 from escalation.store.schema import upgrade
 from tests.factories import MANAGER, load_directory
 

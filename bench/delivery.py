@@ -20,12 +20,12 @@ import time
 from sqlalchemy import func, select
 
 from bench.common import temporary_schema
-from escalation.store.db import make_engine, session_factory, transaction
 from escalation.outbox.delivery import Delivery, deliver
 from escalation.outbox.mail import Renderer, SmtpConfig
+from escalation.settings import get_settings
+from escalation.store.db import make_engine, session_factory, transaction
 from escalation.store.models import OutboxMessage
 from escalation.store.schema import upgrade
-from escalation.settings import get_settings
 from tests.factories import load_directory, raise_one, utc
 from tests.smtp_server import free_port
 

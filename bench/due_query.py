@@ -18,8 +18,8 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import insert, text
 
 from bench.common import temporary_schema
-from escalation.store.db import make_engine, session_factory, transaction
 from escalation.casework.disagreements import due_references
+from escalation.store.db import make_engine, session_factory, transaction
 from escalation.store.models import Disagreement, Person
 from escalation.store.schema import upgrade
 

@@ -23,10 +23,10 @@ from datetime import timedelta
 from sqlalchemy import Engine, bindparam, text
 
 from bench.common import temporary_schema
-from escalation.store.db import UTCDateTime, make_engine, session_factory, transaction
-from escalation.casework.disagreements import pin_policy
-from escalation.store.schema import upgrade
 from escalation.casework.sweep import run_sweep
+from escalation.store.db import UTCDateTime, make_engine, session_factory, transaction
+from escalation.store.pinned_policies import pin_policy
+from escalation.store.schema import upgrade
 from tests.factories import DEFAULT, RAISER, load_directory, utc
 
 NOW = utc(2026, 11, 30, 12)

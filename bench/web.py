@@ -20,10 +20,9 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from escalation.access import apikeys
-from escalation.outbox import links
-from escalation.access import signin
 from bench.common import served_app, temporary_schema
+from escalation.access import apikeys, signin
+from escalation.outbox import links
 from escalation.store.db import make_engine, session_factory, transaction
 from escalation.store.models import OutboxMessage, WebSession
 from escalation.store.schema import upgrade

@@ -15,17 +15,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from escalation.casework import disagreements as d
+from escalation.casework.chronology import verify_chain
+from escalation.casework.intake import RaiseRequest
+from escalation.directory.people import export_csv, import_csv
 from escalation.reads import report_text as report
 from escalation.rules.calendar import parse_instant
-from escalation.casework.chronology import verify_chain
-from escalation.store.db import make_engine, refresh_statistics, session_factory, transaction
-from escalation.directory.people import export_csv, import_csv
 from escalation.rules.errors import EscalationError, InvalidInput
-from escalation.casework.intake import RaiseRequest
-from escalation.store.models import Disagreement
 from escalation.rules.policy import load_policies, load_policy
-from escalation.store.schema import upgrade
 from escalation.settings import get_settings
+from escalation.store.db import make_engine, refresh_statistics, session_factory, transaction
+from escalation.store.models import Disagreement
+from escalation.store.schema import upgrade
 
 app = typer.Typer(
     help="Resolve professional disagreements about a child's safety, on time, on the record.",

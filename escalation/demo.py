@@ -10,13 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.access import second_factor
-
 from escalation.casework.disagreements import raise_disagreement
-from escalation.directory.people import import_csv
 from escalation.casework.intake import RaiseRequest, uk_date
-from escalation.store.models import Person, PersonRole
-from escalation.rules.policy import Policy
+from escalation.directory.people import import_csv
 from escalation.reads.report_text import summary_line
+from escalation.rules.policy import Policy
+from escalation.store.models import Person, PersonRole
 
 
 def load(session: Session, policies: dict[str, Policy], now: datetime) -> str:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from escalation.store.db import make_engine, session_factory
 from escalation.outbox.delivery import Delivery
 from escalation.outbox.mail import Renderer, SmtpConfig
 from escalation.settings import get_settings, local_capture_url, require_safe
+from escalation.store.db import make_engine, session_factory
 
 
 @functools.cache

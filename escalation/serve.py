@@ -25,10 +25,10 @@ from pathlib import Path
 
 from escalation import runtime
 from escalation.casework import health
-from escalation.store.db import transaction
+from escalation.casework.sweep import SWEEP
 from escalation.outbox.mailcapture import start_capture
 from escalation.settings import Settings, get_settings, require_safe
-from escalation.casework.sweep import SWEEP
+from escalation.store.db import transaction
 
 STARTUP_TIMEOUT = 180
 

@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from escalation.outbox import links
-from escalation.outbox import notifications
 from escalation.directory.people import find_person, normalise_email
+from escalation.outbox import links, notifications
 from escalation.store.models import WebSession
 
 IDLE_TIMEOUT = timedelta(hours=2)

@@ -19,10 +19,6 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from escalation.outbox import notifications
-from escalation.rules.calendar import local_text
-from escalation.directory.people import find_person, normalise_email
-
 # The life-cycle helpers are shared with disagreements.py, which owns them.
 from escalation.casework.disagreements import (
     BOARD_ROLES,
@@ -35,10 +31,13 @@ from escalation.casework.disagreements import (
     reference_key,
     resolve,
 )
+from escalation.directory.people import find_person, normalise_email
+from escalation.outbox import notifications
+from escalation.rules.calendar import local_text
 from escalation.rules.errors import InvalidInput, NotAllowed, NotFound
-from escalation.store.models import DeadlineExtension, Disagreement, Person, ResolutionMeeting
 from escalation.rules.policy import Policy
 from escalation.rules.vocabulary import LEARNING_THEMES
+from escalation.store.models import DeadlineExtension, Disagreement, Person, ResolutionMeeting
 
 MAX_TEXT = 5000
 

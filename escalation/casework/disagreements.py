@@ -16,10 +16,8 @@ from datetime import date, datetime
 from sqlalchemy import Select, literal_column, select
 from sqlalchemy.orm import Session, lazyload
 
-from escalation.outbox import notifications
-from escalation.rules import statemachine as sm
-from escalation.rules.calendar import local_time
 from escalation.casework.chronology import append_event
+from escalation.casework.intake import RaiseRequest
 from escalation.directory.people import (
     Assignment,
     deputy_of,
@@ -27,11 +25,14 @@ from escalation.directory.people import (
     normalise_email,
     resolve_owner,
 )
+from escalation.outbox import notifications
+from escalation.rules import statemachine as sm
+from escalation.rules.calendar import local_time
 from escalation.rules.errors import DirectoryError, InvalidInput, NotAllowed, NotFound
-from escalation.casework.intake import RaiseRequest
-from escalation.store.models import Disagreement, Person, PersonRole, PolicyVersion, StagePeriod
-from escalation.rules.policy import Policy, Stage, policy_from_document
+from escalation.rules.policy import Policy, Stage
 from escalation.rules.vocabulary import OUTCOMES
+from escalation.store.models import Disagreement, Person, PersonRole, StagePeriod
+from escalation.store.pinned_policies import pin_policy, policy_for
 
 SYSTEM = "system"
 # A literal, not a bound parameter, so the planners can use the partial indexes on open rows.
@@ -337,51 +338,6 @@ def state_of(disagreement: Disagreement) -> str:
     if disagreement.status != "open":
         return disagreement.status
     return sm.ACKNOWLEDGED if disagreement.stage_acknowledged_at else sm.AWAITING
-
-
-def pin_policy(session: Session, policy: Policy, *, now: datetime) -> None:
-    """Keep the exact policy a disagreement starts under; a changed file must bump its version."""
-    stored = session.execute(
-        select(PolicyVersion).where(
-            PolicyVersion.policy_id == policy.id, PolicyVersion.version == policy.version
-        )
-    ).scalar_one_or_none()
-    if stored is None:
-        session.add(
-            PolicyVersion(
-                policy_id=policy.id,
-                version=policy.version,
-                digest=policy.digest(),
-                document=policy.document(),
-                recorded_at=now,
-            )
-        )
-    elif stored.digest != policy.digest():
-        raise InvalidInput(
-            {"policy": f"policy {policy.id!r} version {policy.version} has changed since it was "
-             "first used; give the changed file a new version"}
-        )
-
-
-def policy_for(session: Session, disagreement: Disagreement) -> Policy:
-    """The policy version this disagreement is pinned to (not whatever the file says today)."""
-    key = (session.get_bind().url.render_as_string(), disagreement.policy_id, disagreement.policy_version)
-    policy = _PINNED.get(key)
-    if policy is None:
-        stored = session.execute(
-            select(PolicyVersion).where(
-                PolicyVersion.policy_id == disagreement.policy_id,
-                PolicyVersion.version == disagreement.policy_version,
-            )
-        ).scalar_one()
-        policy = policy_from_document(stored.document, source=f"stored policy {stored.policy_id}")
-        _PINNED[key] = policy
-    return policy
-
-
-# A stored policy version never changes (pin_policy refuses a changed document), so it is read
-# once per database and process.
-_PINNED: dict[tuple[str, str, str], Policy] = {}
 
 
 # --- helpers ----------------------------------------------------------------------------------

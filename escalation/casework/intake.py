@@ -14,8 +14,8 @@ from pydantic import (
     model_validator,
 )
 
-from escalation.rules.calendar import local_time
 from escalation.directory.people import EMAIL, normalise_email
+from escalation.rules.calendar import local_time
 from escalation.rules.errors import InvalidInput
 from escalation.rules.vocabulary import CATEGORIES
 

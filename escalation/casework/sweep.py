@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from escalation.casework import disagreements as d
 from escalation.casework import health
 from escalation.outbox import notifications
-from escalation.store.db import transaction
 from escalation.rules.errors import EscalationError
+from escalation.store.db import transaction
 from escalation.store.models import Disagreement
 
 log = logging.getLogger(__name__)

@@ -37,8 +37,8 @@ from escalation.directory.people import (
     unknown_deputy,
 )
 from escalation.rules.errors import DirectoryError, InvalidInput, NotFound
-from escalation.store.models import ROLES, Disagreement, Person, PersonRole
 from escalation.rules.policy import Policy
+from escalation.store.models import ROLES, Disagreement, Person, PersonRole
 
 PARTNERSHIP_ROLES = ("designated_professional", "board_manager", "chair")
 PAGE_SIZE = 100  # people on one page of the directory

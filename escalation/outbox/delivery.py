@@ -30,11 +30,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from escalation.casework import disagreements
-from escalation.casework import health
+from escalation.casework import disagreements, health
 from escalation.outbox import links
-from escalation.store.db import transaction
 from escalation.outbox.mail import Renderer, SmtpConfig
+from escalation.store.db import transaction
 from escalation.store.models import Disagreement, OutboxMessage
 
 log = logging.getLogger(__name__)

@@ -19,11 +19,12 @@ from email.utils import make_msgid, parseaddr
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
-from escalation.rules.calendar import local_text
 from escalation.directory.people import role_holders
-from escalation.store.models import Disagreement, OutboxMessage, Person
+from escalation.rules.calendar import local_text
 from escalation.rules.policy import Policy
 from escalation.settings import get_settings
+from escalation.store.models import Disagreement, OutboxMessage, Person
+from escalation.store.pinned_policies import policy_for
 
 # Which page a recipient's link opens, by their part in the disagreement.
 LINK_PURPOSES = {
@@ -118,19 +119,13 @@ def fresh_links(session: Session, email: str, now: datetime) -> None:
     for role, query in queries.items():
         for disagreement in session.execute(query.where(Disagreement.status == "open")).scalars():
             cases.setdefault(disagreement.id, {
-                **_case_context(disagreement, _policy_for(session, disagreement)),
+                **_case_context(disagreement, policy_for(session, disagreement)),
                 "disagreement_id": disagreement.id, "stage_key": disagreement.stage_key,
                 "purpose": LINK_PURPOSES[role]})
     if cases:
         _insert(session, kind="fresh_links", key=f"fresh_links/{email}/{_interval(now)}",
                 recipient=Recipient(email, "practitioner"),
                 context={"cases": sorted(cases.values(), key=lambda c: c["reference"])}, now=now)
-
-
-def _policy_for(session: Session, disagreement: Disagreement) -> Policy:
-    from escalation.casework.disagreements import policy_for
-
-    return policy_for(session, disagreement)
 
 
 def sign_in_link(session: Session, email: str, now: datetime) -> None:

@@ -11,9 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.rules.calendar import local_text
-from escalation.casework.disagreements import policy_for
-from escalation.store.models import DeadlineExtension, Disagreement, Event, ResolutionMeeting, StagePeriod
 from escalation.rules.policy import Policy
+from escalation.store.models import (
+    DeadlineExtension,
+    Disagreement,
+    Event,
+    ResolutionMeeting,
+    StagePeriod,
+)
+from escalation.store.pinned_policies import policy_for
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,12 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from escalation.casework.disagreements import state_of
 from escalation.rules.calendar import local_time
-from escalation.casework.disagreements import policy_for, state_of
-from escalation.store.models import Disagreement, Event
 from escalation.rules.policy import Policy
 from escalation.rules.vocabulary import CATEGORIES, OUTCOMES
+from escalation.store.models import Disagreement, Event
+from escalation.store.pinned_policies import policy_for
 
 
 def when(instant: datetime, tz: str = "Europe/London") -> str:

@@ -24,9 +24,9 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from escalation.store.models import Disagreement, Person, StagePeriod
 from escalation.rules.policy import Policy
 from escalation.rules.vocabulary import CATEGORIES, LEARNING_THEMES, OUTCOMES
+from escalation.store.models import Disagreement, Person, StagePeriod
 
 AGE_BANDS = ((0, 7, "0-7 days"), (8, 30, "8-30 days"), (31, None, "over 30 days"))
 

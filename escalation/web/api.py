@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 
 from escalation.access import apikeys
 from escalation.casework import disagreements as d
-from escalation.store.db import transaction
-from escalation.rules.errors import EscalationError, NotFound
 from escalation.casework.intake import RaiseRequest
-from escalation.store.models import ApiKey, Disagreement, Event
+from escalation.rules.errors import EscalationError, NotFound
 from escalation.settings import get_settings
+from escalation.store.db import transaction
+from escalation.store.models import ApiKey, Disagreement, Event
+from escalation.store.pinned_policies import policy_for
 from escalation.web.ratelimit import limited
 
 router = APIRouter(
@@ -259,7 +260,7 @@ def _record(session: Session, disagreement: Disagreement, now: datetime) -> Disa
     fields = _summary_fields(disagreement, now)
     if fields["stage"] is not None:
         fields["stage"].title = (
-            d.policy_for(session, disagreement).stage(disagreement.stage_key).title
+            policy_for(session, disagreement).stage(disagreement.stage_key).title
         )
     events = session.execute(
         select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)

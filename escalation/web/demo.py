@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
 from escalation.access import second_factor
+from escalation.settings import get_settings, is_loopback, unsafe_setting
 from escalation.store.db import transaction
 from escalation.store.models import Person
-from escalation.settings import get_settings, is_loopback, unsafe_setting
 
 router = APIRouter(include_in_schema=False)
 NAME = re.compile(r"^[0-9T]+-[0-9]{6}\.eml$")

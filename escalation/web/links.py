@@ -19,14 +19,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from escalation.casework import disagreements as d
-from escalation.outbox import links
-from escalation.outbox import notifications
-from escalation.rules.calendar import local_text
-from escalation.store.db import transaction
 from escalation.directory.people import find_person
+from escalation.outbox import links, notifications
+from escalation.rules.calendar import local_text
 from escalation.rules.errors import InvalidInput, NotAllowed
-from escalation.store.models import Event
 from escalation.rules.vocabulary import CATEGORIES, OUTCOMES
+from escalation.store.db import transaction
+from escalation.store.models import Event
+from escalation.store.pinned_policies import policy_for
 from escalation.web.forms import PostedForm
 from escalation.web.raising import cookie_name
 from escalation.web.ratelimit import limited
@@ -265,7 +265,7 @@ def _case_page(
     request, session, holder, now, *, csrf: str, errors=None, values=None, action="", status=200
 ):
     disagreement = holder.disagreement
-    policy = d.policy_for(session, disagreement)
+    policy = policy_for(session, disagreement)
     events = (
         session.execute(
             select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)

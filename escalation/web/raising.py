@@ -18,13 +18,18 @@ from starlette.datastructures import FormData
 
 from escalation.access import signin
 from escalation.casework import disagreements as d
-from escalation.rules.calendar import local_text
-from escalation.store.db import transaction
+from escalation.casework.intake import (
+    DATE_TOO_EARLY,
+    NOT_A_REAL_DATE,
+    NOT_IN_THE_PAST,
+    RaiseRequest,
+)
 from escalation.directory.people import find_person
+from escalation.rules.calendar import local_text
 from escalation.rules.errors import InvalidInput, NotAllowed
-from escalation.casework.intake import DATE_TOO_EARLY, NOT_A_REAL_DATE, NOT_IN_THE_PAST, RaiseRequest
-from escalation.settings import get_settings
 from escalation.rules.vocabulary import CATEGORIES
+from escalation.settings import get_settings
+from escalation.store.db import transaction
 from escalation.web.forms import PostedForm
 from escalation.web.ratelimit import limited
 

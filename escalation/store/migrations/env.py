@@ -1,9 +1,10 @@
 """Alembic environment: the URL comes from the caller (escalation.store.schema) or the settings."""
 
 from alembic import context
+
+from escalation.settings import get_settings
 from escalation.store.db import make_engine
 from escalation.store.models import Base
-from escalation.settings import get_settings
 
 config = context.config
 url = config.attributes.get("database_url") or get_settings().database_url

@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.access import signin
-from escalation.store.db import transaction
 from escalation.casework.disagreements import reference_key
 from escalation.directory.people import find_person
 from escalation.rules.errors import NotFound
-from escalation.store.models import Disagreement
 from escalation.settings import get_settings
+from escalation.store.db import transaction
+from escalation.store.models import Disagreement
 from escalation.web.forms import PostedForm
 from escalation.web.raising import cookie_name
 

@@ -16,9 +16,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
-from escalation.rules.calendar import local_time
-from escalation.store.db import transaction
-from escalation.directory.people import ROLE_WORDS
 from escalation.directory.admin import (
     MAX_IMPORT_ROWS,
     PAGE_SIZE,
@@ -35,7 +32,10 @@ from escalation.directory.admin import (
     save_person,
     stages_words,
 )
+from escalation.directory.people import ROLE_WORDS
+from escalation.rules.calendar import local_time
 from escalation.rules.errors import DirectoryError, InvalidInput, NotFound
+from escalation.store.db import transaction
 from escalation.store.models import ROLES, Person
 from escalation.web.board.auth import BoardUser, allow
 from escalation.web.board.pages import page, pagination

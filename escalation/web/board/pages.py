@@ -16,11 +16,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from escalation.access import second_factor, signin
 from escalation.casework import board_actions
-from escalation.access import second_factor
-from escalation.access import signin
 from escalation.casework import disagreements as d
-from escalation.rules.calendar import local_text
+from escalation.directory.people import ROLE_WORDS
 from escalation.reads.casefile import casefile
 from escalation.reads.dashboard import (
     PAGE_SIZE,
@@ -31,11 +30,11 @@ from escalation.reads.dashboard import (
     undelivered_count,
     working_days_overdue,
 )
-from escalation.store.db import transaction
-from escalation.directory.people import ROLE_WORDS
+from escalation.rules.calendar import local_text
 from escalation.rules.errors import InvalidInput, NotAllowed
-from escalation.store.models import Person
 from escalation.rules.vocabulary import CATEGORIES, LEARNING_THEMES, OUTCOMES
+from escalation.store.db import transaction
+from escalation.store.models import Person
 from escalation.web.board.auth import (
     BOARD_ROLES,
     BoardSignInRequired,

@@ -21,11 +21,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from escalation.reads import reports
-from escalation.rules.calendar import local_text
 from escalation.reads.charts import BLUE, bar_chart
+from escalation.rules.calendar import local_text
 from escalation.rules.csv_cells import neutralised
-from escalation.store.db import transaction
 from escalation.rules.errors import NotFound
+from escalation.store.db import transaction
 from escalation.web.board.auth import BoardUser, allow, policy_of
 from escalation.web.board.pages import page
 

@@ -7,10 +7,10 @@ Create Date: 2026-11-24
 The chronology (events) is append-only: triggers refuse UPDATE and DELETE on SQLite and
 PostgreSQL. In production also REVOKE UPDATE, DELETE, TRUNCATE ON events from the app's role.
 """
-from alembic import op
 import sqlalchemy as sa
-import escalation.store.db
+from alembic import op
 
+import escalation.store.db
 
 revision = '0001'
 down_revision = None

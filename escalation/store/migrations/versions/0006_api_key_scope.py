@@ -4,10 +4,10 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-29
 """
-from alembic import op
 import sqlalchemy as sa
-import escalation.store.db
+from alembic import op
 
+import escalation.store.db
 
 revision = '0006'
 down_revision = '0005'
