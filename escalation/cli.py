@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from escalation.casework import disagreements as d
 from escalation.casework.chronology import verify_chain
 from escalation.casework.intake import RaiseRequest
-from escalation.directory.people import export_csv, import_csv
+from escalation.directory.csv_rows import export_csv, import_csv
 from escalation.reads import report_text as report
 from escalation.rules.calendar import parse_instant
 from escalation.rules.errors import EscalationError, InvalidInput

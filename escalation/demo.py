@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from escalation.access import second_factor
 from escalation.casework.disagreements import raise_disagreement
 from escalation.casework.intake import RaiseRequest, uk_date
-from escalation.directory.people import import_csv
+from escalation.directory.csv_rows import import_csv
 from escalation.reads.report_text import summary_line
 from escalation.rules.policy import Policy
 from escalation.store.models import Person, PersonRole

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from escalation.access import second_factor
-from escalation.store.db import transaction
-from escalation.directory.people import find_person
 from sqlalchemy import select
 
+from escalation.access import second_factor
+from escalation.directory.people import find_person
 from escalation.outbox import links
+from escalation.store.db import transaction
 from escalation.store.models import OutboxMessage
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
-
 import tempfile
+import uuid
 
 # Prefect keeps state (and result caches) under PREFECT_HOME: a fresh one per test session.
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-test-")
@@ -134,7 +133,11 @@ def sessions(engine):
 def prefect_api():
     """One Prefect test harness (a real API server on loopback) for the whole session, started
     only if a test asks for it; heartbeats off (they add ~1 s to every flow run)."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        temporary_settings,
+    )
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):

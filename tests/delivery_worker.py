@@ -10,11 +10,11 @@ import asyncio
 import os
 import sys
 
-from escalation.rules.calendar import parse_instant
-from escalation.store.db import make_engine, session_factory
 from escalation.outbox.delivery import Delivery, deliver
 from escalation.outbox.mail import Renderer, SmtpConfig
+from escalation.rules.calendar import parse_instant
 from escalation.settings import get_settings
+from escalation.store.db import make_engine, session_factory
 
 
 def main() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from escalation.store.db import transaction
-from escalation.directory.people import import_csv
 from escalation.casework.intake import RaiseRequest
+from escalation.directory.csv_rows import import_csv
 from escalation.rules.policy import load_policies
+from escalation.store.db import transaction
 
 POLICIES = load_policies("policies")
 DEFAULT = POLICIES["default"]

@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 
 from escalation.casework import board_actions
 from escalation.casework import disagreements as d
-from escalation.store.db import transaction
 from escalation.reads.reports import OUTCOME_WORDS
 from escalation.rules.vocabulary import CATEGORIES, LEARNING_THEMES
+from escalation.store.db import transaction
 from tests.factories import MANAGER, RAISER, due_at, raise_one, utc
 
 T0 = utc(2026, 11, 2, 10)   # Monday

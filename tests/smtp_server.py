@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import email
-from email import policy
 import socket
 from collections import deque
+from email import policy
 from email.message import Message
 
 from aiosmtpd.controller import Controller

@@ -13,9 +13,9 @@ import json
 import os
 import time
 
+from escalation.casework.sweep import run_sweep
 from escalation.rules.calendar import parse_instant
 from escalation.store.db import make_engine, session_factory
-from escalation.casework.sweep import run_sweep
 
 
 def main() -> None:

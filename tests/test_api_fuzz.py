@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from schemathesis import checks
 from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
 
 from escalation.access import apikeys
 from escalation.store.db import transaction
 from escalation.web.app import create_app
 from tests.factories import load_directory, raise_one
 from tests.test_sweep import MONDAY
-
-
 
 # The documented checks that hold for any API with rules beyond its schema (a valid-looking
 # body can still be refused: the counterpart must not be the raiser, and so on).

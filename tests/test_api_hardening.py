@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import event, func, select
 
 from escalation.access import apikeys
+from escalation.directory.admin import PersonForm, save_person
+from escalation.directory.csv_rows import export_csv
+from escalation.directory.partnership_csv import export_partnership_csv
+from escalation.directory.people import find_person
 from escalation.store.db import transaction
-from escalation.directory.people import export_csv, find_person
-from escalation.directory.admin import PersonForm, export_partnership_csv, save_person
 from escalation.store.models import Disagreement, OutboxMessage
 from tests.board_helpers import board_sign_in
 from tests.factories import CHAIR, DIRECTORY_CSV, MANAGER, load_directory, raise_data, raise_one

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from escalation.directory.csv_rows import import_csv
 from escalation.store.db import transaction
-from escalation.directory.people import import_csv
 from escalation.store.models import Person, WebSession
 from escalation.web.app import create_app
 from tests.board_helpers import board_sign_in, csrf_of, link_path, open_case

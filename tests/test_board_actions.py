@@ -10,11 +10,11 @@ import pytest
 
 from escalation.casework import board_actions
 from escalation.casework import disagreements as d
-from escalation.reads.casefile import casefile
-from escalation.store.db import transaction
-from escalation.directory.people import import_csv
-from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.casework.sweep import run_sweep
+from escalation.directory.csv_rows import import_csv
+from escalation.reads.casefile import casefile
+from escalation.rules.errors import InvalidInput, NotAllowed
+from escalation.store.db import transaction
 from tests.factories import CHAIR, MANAGER, NAMED_DEPUTY, RAISER, load_directory, raise_one, utc
 from tests.test_sweep import MONDAY
 

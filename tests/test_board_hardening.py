@@ -6,20 +6,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from escalation.casework import board_actions
-from escalation.casework import health
+from escalation.casework import board_actions, health
 from escalation.casework import disagreements as d
-from escalation.store.db import transaction
-from escalation.directory.people import import_csv
+from escalation.directory.csv_rows import import_csv
 from escalation.rules.errors import InvalidInput, NotAllowed
+from escalation.store.db import transaction
 from escalation.store.models import DeadlineExtension, Event
 from tests.board_helpers import board_sign_in, csrf_of
 from tests.factories import CHAIR, FOUR_STAGE, MANAGER, NAMED_DEPUTY, RAISER, raise_one
 from tests.test_web import MONDAY, client, clock  # noqa: F401  (fixtures)
-
-import pytest
 
 
 def test_the_largest_dates_are_refused_not_a_crash(client, sessions, clock):

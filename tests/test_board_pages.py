@@ -9,16 +9,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from escalation.casework import disagreements as d
 from escalation.access import second_factor
+from escalation.casework import disagreements as d
+from escalation.casework.sweep import run_sweep
 from escalation.store.db import transaction
 from escalation.store.models import DeadlineExtension, Disagreement, OutboxMessage, WebSession
-from escalation.casework.sweep import run_sweep
 from tests.board_helpers import board_sign_in, csrf_of, enrol
 from tests.factories import CHAIR, MANAGER, NAMED_DEPUTY, RAISER, raise_one, utc
 from tests.test_sweep import _events
 from tests.test_web import MONDAY, _link, client, clock  # noqa: F401  (fixtures)
-
 
 # --- sign-in ----------------------------------------------------------------------------------
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from escalation.outbox.delivery import deliver
 from escalation.settings import get_settings
 from escalation.web.app import create_app
 from escalation.web.demo import database_of
 from tests.factories import NAMED, RAISER, load_directory, utc
 from tests.smtp_server import Server, free_port
-from escalation.outbox.delivery import deliver
 from tests.test_delivery import _delivery
 
 CHROMIUM = "/usr/bin/chromium"

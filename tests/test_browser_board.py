@@ -9,7 +9,15 @@ from escalation.access import second_factor
 from tests.board_helpers import enrol
 from tests.factories import MANAGER, raise_one
 from tests.smtp_server import Server
-from tests.test_browser import NOW, _check, _link_in_latest_email, _send_emails, page, pytestmark, site  # noqa: F401
+from tests.test_browser import (  # noqa: F401
+    NOW,
+    _check,
+    _link_in_latest_email,
+    _send_emails,
+    page,
+    pytestmark,
+    site,
+)
 
 
 def test_the_board_manager_signs_in_filters_opens_a_case_and_records_a_meeting(site, page, sessions):

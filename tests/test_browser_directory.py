@@ -5,13 +5,21 @@ list and the forms."""
 from __future__ import annotations
 
 from escalation.access import second_factor
-from escalation.store.db import transaction
 from escalation.directory.people import find_person
+from escalation.store.db import transaction
 from escalation.store.models import Person, PersonRole
 from tests.board_helpers import enrol
 from tests.factories import DESIGNATED, MANAGER, NAMED
 from tests.smtp_server import Server
-from tests.test_browser import NOW, _check, _link_in_latest_email, _send_emails, page, pytestmark, site  # noqa: F401
+from tests.test_browser import (  # noqa: F401
+    NOW,
+    _check,
+    _link_in_latest_email,
+    _send_emails,
+    page,
+    pytestmark,
+    site,
+)
 
 
 def _sign_in_as_board_manager(site, page, sessions) -> None:

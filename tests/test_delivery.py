@@ -17,15 +17,21 @@ from sqlalchemy import select
 
 from escalation.casework import disagreements as d
 from escalation.casework import health
-from escalation.store.db import transaction
+from escalation.casework.sweep import run_sweep
 from escalation.outbox.delivery import Delivery, RetryPolicy, deliver
 from escalation.outbox.links import hash_token
 from escalation.outbox.mail import Renderer, SmtpConfig
-from escalation.store.models import Alert, Event, LinkToken, OutboxMessage
 from escalation.settings import get_settings
-from escalation.casework.sweep import run_sweep
+from escalation.store.db import transaction
+from escalation.store.models import Alert, Event, LinkToken, OutboxMessage
 from tests.factories import (
-    MANAGER, NAMED, NAMED_DEPUTY, RAISER, due_at, load_directory, raise_one, utc,
+    MANAGER,
+    NAMED,
+    NAMED_DEPUTY,
+    RAISER,
+    due_at,
+    load_directory,
+    raise_one,
 )
 from tests.smtp_server import Server, free_port
 from tests.test_sweep import COUNTERPART, MONDAY, ROOT

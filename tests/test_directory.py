@@ -6,9 +6,10 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from escalation.store.db import transaction
-from escalation.directory.people import export_csv, find_person, import_csv
+from escalation.directory.csv_rows import export_csv, import_csv
+from escalation.directory.people import find_person
 from escalation.rules.errors import DirectoryError
+from escalation.store.db import transaction
 from escalation.store.models import Person
 from tests.factories import DIRECTORY_CSV, NAMED, NAMED_DEPUTY, load_directory
 

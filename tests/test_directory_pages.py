@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from escalation.casework import disagreements as d
+from escalation.directory.csv_rows import import_csv
+from escalation.directory.people import find_person
 from escalation.store.db import transaction
-from escalation.directory.people import find_person, import_csv
 from escalation.store.models import Person, PersonRole, WebSession
 from tests.board_helpers import board_sign_in, csrf_of
 from tests.factories import CHAIR, DESIGNATED, MANAGER, NAMED, NAMED_DEPUTY, RAISER, raise_one

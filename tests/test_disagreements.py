@@ -1,19 +1,28 @@
 """The disagreement's life on a real database (SQLite and PostgreSQL)."""
 
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from escalation.casework import disagreements as d
 from escalation.casework.chronology import verify_chain
-from escalation.store.db import transaction
 from escalation.rules.errors import InvalidInput, NotAllowed
-from escalation.store.models import Disagreement, Event, Person, StagePeriod
 from escalation.rules.policy import policy_from_document
+from escalation.store.db import transaction
+from escalation.store.models import Disagreement, Event, Person, StagePeriod
 from tests.factories import (
-    CHAIR, DEFAULT, DESIGNATED, DIRECTORY_CSV, FOUR_STAGE, MANAGER, NAMED, NAMED_DEPUTY, RAISER,
-    load_directory, raise_request, utc,
+    CHAIR,
+    DEFAULT,
+    DESIGNATED,
+    DIRECTORY_CSV,
+    FOUR_STAGE,
+    MANAGER,
+    NAMED,
+    NAMED_DEPUTY,
+    RAISER,
+    load_directory,
+    raise_request,
+    utc,
 )
 
 MONDAY = utc(2026, 11, 23, 10)

@@ -11,16 +11,16 @@ from pathlib import Path
 import jinja2
 import pytest
 
+from escalation.access import signin
 from escalation.casework import disagreements as d
 from escalation.casework import health
+from escalation.casework.sweep import SWEEP, run_sweep
 from escalation.outbox import notifications
-from escalation.access import signin
-from escalation.store.db import transaction
 from escalation.outbox.delivery import deliver
 from escalation.outbox.digest import queue_digests
+from escalation.store.db import transaction
 from escalation.store.models import OutboxMessage
-from escalation.casework.sweep import SWEEP, run_sweep
-from tests.factories import CHAIR, NAMED, due_at, load_directory, raise_one
+from tests.factories import CHAIR, due_at, load_directory, raise_one
 from tests.smtp_server import Server
 from tests.test_delivery import _delivery
 from tests.test_sweep import MONDAY

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from escalation.casework import health
+from escalation.casework.sweep import SWEEP
+from escalation.settings import Settings
 from escalation.store.db import transaction
 from escalation.store.models import Alert, OutboxMessage
-from escalation.settings import Settings
-from escalation.casework.sweep import SWEEP
 from tests.factories import MANAGER, NAMED, due_at, load_directory, raise_one
 from tests.smtp_server import Server
 from tests.test_sweep import MONDAY, ROOT

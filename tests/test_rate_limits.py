@@ -16,12 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from escalation.outbox import links
-from escalation.outbox import notifications
-from escalation.store.db import transaction
-from escalation.store.models import OutboxMessage
+from escalation.outbox import links, notifications
 from escalation.serve import web_command
 from escalation.settings import Settings
+from escalation.store.db import transaction
+from escalation.store.models import OutboxMessage
 from escalation.web.app import create_app
 from tests.factories import RAISER, load_directory, raise_one
 from tests.smtp_server import free_port

@@ -12,8 +12,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from escalation.casework import disagreements as d
-from escalation.store.db import transaction
 from escalation.rules.vocabulary import CATEGORIES
+from escalation.store.db import transaction
 from tests.board_helpers import board_sign_in
 from tests.factories import CHAIR, MANAGER, raise_one
 from tests.report_fixture import HAND_COUNTED, NOW, T0, raise_the_thirty

@@ -11,13 +11,12 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from escalation.outbox import links
-from escalation.outbox import notifications
 from escalation.access import signin
-from escalation.store.db import transaction
-from escalation.outbox.delivery import deliver
-from escalation.store.models import OutboxMessage
 from escalation.casework.sweep import run_sweep
+from escalation.outbox import links, notifications
+from escalation.outbox.delivery import deliver
+from escalation.store.db import transaction
+from escalation.store.models import OutboxMessage
 from escalation.web.app import create_app
 from tests.factories import RAISER, due_at, load_directory, raise_one
 from tests.smtp_server import Server

@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
 from escalation import cli, runtime
-from escalation.store.db import session_factory
 from escalation.settings import (
     Settings,
     UnsafeSettings,
@@ -22,6 +21,7 @@ from escalation.settings import (
     require_safe,
     unsafe_setting,
 )
+from escalation.store.db import session_factory
 from escalation.web.app import create_app
 
 HTTPS = "https://disagreements.example.org"

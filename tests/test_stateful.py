@@ -13,13 +13,21 @@ from sqlalchemy import func, select
 
 from escalation.casework import disagreements as d
 from escalation.casework.chronology import verify_chain
-from escalation.store.db import make_engine, session_factory, transaction
 from escalation.rules.errors import InvalidInput, NotAllowed
+from escalation.store.db import make_engine, session_factory, transaction
 from escalation.store.models import Event, StagePeriod
 from tests.conftest import BACKENDS, _truncate
 from tests.factories import (
-    CHAIR, DEFAULT, DIRECTORY_CSV, MANAGER, NAMED, NAMED_DEPUTY, RAISER, load_directory,
-    raise_request, utc,
+    CHAIR,
+    DEFAULT,
+    DIRECTORY_CSV,
+    MANAGER,
+    NAMED,
+    NAMED_DEPUTY,
+    RAISER,
+    load_directory,
+    raise_request,
+    utc,
 )
 
 # "owner" and "raiser" are looked up when the rule runs, so events are often allowed.

@@ -18,11 +18,19 @@ from sqlalchemy import create_engine, event, func, select, text
 from escalation.casework import disagreements as d
 from escalation.casework import health
 from escalation.casework.chronology import verify_chain
+from escalation.casework.sweep import SWEEP, run_sweep
 from escalation.store.db import make_engine, session_factory, transaction
 from escalation.store.models import Alert, Disagreement, Event, OutboxMessage
-from escalation.casework.sweep import SWEEP, run_sweep
 from tests.factories import (
-    CHAIR, DESIGNATED, DIRECTORY_CSV, MANAGER, NAMED, RAISER, due_at, load_directory, raise_one,
+    CHAIR,
+    DESIGNATED,
+    DIRECTORY_CSV,
+    MANAGER,
+    NAMED,
+    RAISER,
+    due_at,
+    load_directory,
+    raise_one,
     utc,
 )
 

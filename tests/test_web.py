@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from escalation.access import apikeys
-from escalation.outbox import links
 from escalation.casework import disagreements as d
+from escalation.casework.sweep import run_sweep
+from escalation.outbox import links
 from escalation.store.db import transaction
 from escalation.store.models import Event, LinkToken, OutboxMessage
-from escalation.casework.sweep import run_sweep
 from escalation.web.app import create_app
 from tests.board_helpers import act_on_link, csrf_of, link_path, open_case
 from tests.factories import NAMED, RAISER, due_at, load_directory, raise_data, raise_one

@@ -11,9 +11,6 @@ export neutralises cells a spreadsheet would run as a formula (escalation.rules.
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -22,29 +19,14 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from escalation.directory.people import (
-    CSV_COLUMNS,
-    NO_CONTROL,
-    ROLE_WORDS,
+from escalation.directory.csv_rows import (
     DirectoryRow,
-    csv_records,
-    csv_rows,
-    find_person,
-    import_records,
-    normalise_email,
-    people_by_email,
-    role_holders,
-    unknown_deputy,
 )
-from escalation.rules.errors import DirectoryError, InvalidInput, NotFound
-from escalation.rules.policy import Policy
-from escalation.store.models import ROLES, Disagreement, Person, PersonRole
+from escalation.directory.people import NO_CONTROL, find_person, normalise_email
+from escalation.rules.errors import InvalidInput, NotFound
+from escalation.store.models import ROLES, Person, PersonRole
 
-PARTNERSHIP_ROLES = ("designated_professional", "board_manager", "chair")
 PAGE_SIZE = 100  # people on one page of the directory
-# A board import is refused whole above this many rows: checking and writing 5,000 people takes
-# a few seconds, and the file's transaction holds the database's write lock all that time.
-MAX_IMPORT_ROWS = 5_000
 MAX_LENGTHS = {"name": 200, "email": 320, "organisation": 200, "job_title": 200}  # the columns'
 FIELD_WORDS = {
     "name": "Enter their name",
@@ -305,196 +287,5 @@ def is_id(text: str) -> bool:
     return text.isdigit() and len(text) <= 9
 
 
-def open_stages_owned(session: Session, person_id: int) -> int:
-    return session.execute(
-        select(func.count())
-        .select_from(Disagreement)
-        .where(Disagreement.owner_id == person_id, Disagreement.status == "open")
-    ).scalar_one()
-
-
 def _iso(day: date | None) -> str:
     return day.isoformat() if day else ""
-
-
-# --- gaps that would stall escalation ---------------------------------------------------------
-
-
-def role_gaps(
-    session: Session, *, partnership: str, policies: Iterable[Policy], on: date
-) -> list[str]:
-    """Warnings, in words, about roles the partnership's policies need but nobody can take up
-    on local date `on`: no active holder, or every holder absent. Empty when all is well."""
-    policies = [policy for policy in policies if policy.partnership == partnership]
-    if not policies:
-        return [f"No escalation policy is loaded for {partnership}, so no stage has an owner."]
-    # The board manager holds any stage whose role has nobody, so the partnership always needs one.
-    needed = {stage.owner for policy in policies for stage in policy.stages} | {"board_manager"}
-    warnings = []
-    if "named_professional" in needed:
-        named = _named_professionals_by_organisation(session, partnership)
-        for organisation in _organisations_with_practitioners(session, partnership):
-            holders = named.get(organisation.lower(), [])
-            warnings += _gap("named_professional", holders, on, f" in {organisation}")
-    for role in PARTNERSHIP_ROLES:
-        if role in needed:
-            warnings += _gap(role, role_holders(session, role, partnership), on, "")
-    return warnings + _inactive_owners(session, partnership)
-
-
-def _gap(role: str, holders: list[Person], on: date, where: str) -> list[str]:
-    words = ROLE_WORDS[role]
-    if not holders:
-        if role == "board_manager":
-            return [
-                "Nobody is an active board manager: a stage whose owner is missing has "
-                "nobody to hold it, and escalation will stall."
-            ]
-        return [f"Nobody is an active {words}{where}: their stages will go to the board manager."]
-    if all(holder.is_absent_on(on) for holder in holders):
-        names = ", ".join(holder.name for holder in holders)
-        return [
-            f"Every {words}{where} is absent today ({names}): their stages go to a "
-            "deputy, or the board manager."
-        ]
-    return []
-
-
-def _named_professionals_by_organisation(
-    session: Session, partnership: str
-) -> dict[str, list[Person]]:
-    """role_holders("named_professional") of every organisation at once, by lower-case name."""
-    by_key: dict[str, list[Person]] = {}
-    for person in role_holders(session, "named_professional", partnership):
-        by_key.setdefault(person.organisation.strip().lower(), []).append(person)
-    return by_key
-
-
-def _organisations_with_practitioners(session: Session, partnership: str) -> list[str]:
-    names = session.execute(
-        select(Person.organisation)
-        .distinct()
-        .join(PersonRole)
-        .where(PersonRole.role == "practitioner", Person.partnership == partnership, Person.active)
-    ).scalars()
-    by_key = {name.strip().lower(): name.strip() for name in names}
-    return sorted(by_key.values(), key=str.lower)
-
-
-def _inactive_owners(session: Session, partnership: str) -> list[str]:
-    rows = session.execute(
-        select(Person.name, func.count(Disagreement.id))
-        .join(Disagreement, Disagreement.owner_id == Person.id)
-        .where(
-            Person.partnership == partnership,
-            Person.active.is_(False),
-            Disagreement.status == "open",
-        )
-        .group_by(Person.id, Person.name)
-        .order_by(Person.name)
-    ).all()
-    return [
-        f"{name} is inactive but still owns {stages_words(count)}: "
-        "reassign them from the dashboard."
-        for name, count in rows
-    ]
-
-
-def stages_words(count: int) -> str:
-    return f"{count} open stage{'s' if count != 1 else ''}"
-
-
-# --- one partnership's CSV --------------------------------------------------------------------
-
-
-def export_partnership_csv(session: Session, partnership: str) -> str:
-    """The partnership's active people, in the columns import_csv reads; text cells a
-    spreadsheet would run as a formula are neutralised (directory.csv_rows), and the import
-    takes the neutralising off again, so the file round-trips.
-
-    Inactive people are left out: the CSV has no "active" column and an import makes everyone
-    in the file active, so exporting them would bring them back on the round trip. So are
-    raisers an agency system named (not listed): an import lists everyone in the file, which
-    would let them sign in.
-    """
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(
-        csv_rows(session, Person.partnership == partnership, Person.active, Person.listed)
-    )
-    return out.getvalue()
-
-
-def import_partnership_csv(
-    session: Session, *, text: str, partnership: str, editor_email: str = ""
-) -> int:
-    """import_csv, refusing the whole file if it has more than MAX_IMPORT_ROWS rows, or if any
-    row is for, or would take a person or deputy from, another partnership, or would change the
-    editor's own board roles (the same guard as the form). Raises DirectoryError with one line
-    per problem ("row 3: ..."); nothing is changed then. Another partnership's address is
-    refused in words that do not say it exists (FOREIGN_ADDRESS, unknown_deputy). Returns the
-    number of people added or updated."""
-    try:
-        header, records = csv_records(text)
-    except csv.Error as error:
-        raise DirectoryError(f"the file could not be read as CSV ({error})") from None
-    if len(records) > MAX_IMPORT_ROWS:
-        raise DirectoryError(
-            f"the file has {len(records):,} rows; import at most {MAX_IMPORT_ROWS:,} people at "
-            "a time (split the file)"
-        )
-    problems = _foreign_rows(session, records, partnership, normalise_email(editor_email))
-    with session.begin_nested():  # raising inside undoes import_records' writes
-        try:
-            count = import_records(session, header, records)
-        except DirectoryError as error:
-            problems += str(error).splitlines()
-        if problems:
-            raise DirectoryError("\n".join(sorted(problems, key=_row_number)))
-    return count
-
-
-def _foreign_rows(
-    session: Session, records: list[tuple[int, dict[str, str]]], partnership: str, editor: str
-) -> list[str]:
-    known = people_by_email(
-        session, [cells.get(key, "") for _, cells in records for key in ("email", "deputy_email")]
-    )
-    problems = []
-    for number, cells in records:
-        email = normalise_email(cells.get("email", ""))
-        if email == editor:
-            problems += _own_row_problems(session, cells, editor, number)
-        given = cells.get("partnership", "").strip()
-        if given and given != partnership:
-            problems.append(
-                f"row {number}: partnership: {given!r} is not your partnership ({partnership})"
-            )
-            continue
-        if _elsewhere(known.get(email), partnership):
-            problems.append(f"row {number}: email: {email} {FOREIGN_ADDRESS}")
-        deputy = normalise_email(cells.get("deputy_email", ""))
-        if _elsewhere(known.get(deputy), partnership):
-            problems.append(unknown_deputy(number, deputy))
-    return problems
-
-
-def _elsewhere(person: Person | None, partnership: str) -> bool:
-    return person is not None and person.partnership != partnership
-
-
-def _own_row_problems(session: Session, cells: dict, editor_email: str, number: int) -> list[str]:
-    roles = set(cells.get("roles", "").replace(",", ";").replace(" ", "").split(";"))
-    held = find_person(session, editor_email).roles
-    problems = []
-    if "board_manager" not in roles:
-        problems.append(f"row {number}: roles: you cannot remove your own board manager role")
-    if "chair" in roles - held:
-        problems.append(f"row {number}: roles: you cannot make yourself the chair")
-    return problems
-
-
-def _row_number(problem: str) -> int:
-    found = re.match(r"row (\d+):", problem)
-    return int(found.group(1)) if found else 0

@@ -17,20 +17,20 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from escalation.directory.admin import (
-    MAX_IMPORT_ROWS,
     PAGE_SIZE,
     PersonForm,
     deputy_choices,
-    export_partnership_csv,
-    import_partnership_csv,
     is_id,
-    open_stages_owned,
     page_count,
     page_of_people,
     person_in,
-    role_gaps,
     save_person,
-    stages_words,
+)
+from escalation.directory.gaps import open_stages_owned, role_gaps, stages_words
+from escalation.directory.partnership_csv import (
+    MAX_IMPORT_ROWS,
+    export_partnership_csv,
+    import_partnership_csv,
 )
 from escalation.directory.people import ROLE_WORDS
 from escalation.rules.calendar import local_time
