@@ -16,47 +16,31 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from escalation.casework import disagreements as d
-from escalation.directory.people import find_person
 from escalation.outbox import links, notifications
-from escalation.rules.calendar import local_text
 from escalation.rules.errors import InvalidInput, NotAllowed
-from escalation.rules.vocabulary import CATEGORIES, OUTCOMES
+from escalation.rules.vocabulary import OUTCOMES
 from escalation.store.db import transaction
-from escalation.store.models import Event
-from escalation.store.pinned_policies import policy_for
 from escalation.web.forms import PostedForm
+from escalation.web.link_views import (
+    allowed,
+    case_page,
+    continue_page,
+    message,
+    neutral,
+)
 from escalation.web.raising import cookie_name
 from escalation.web.ratelimit import limited
 
 # A person opens a handful of links a day; a guesser needs billions.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(limited("link", 60, 60))])
 ONE_LINK = [Depends(limited("link", 30, 60, by="token"))]  # a person, not a script
-ACTIONS = {
-    "acknowledge": "Acknowledge",
-    "resolve": "Resolve",
-    "escalate": "Escalate now",
-    "hand_to_deputy": "Hand to deputy",
-}
 DONE = {
     "respond": "Your response has been recorded and sent to the stage owner",
     "resolve": "You have resolved this disagreement",
     "escalate": "You have escalated this disagreement",
     "hand_to_deputy": "You have handed this stage to your deputy",
-}
-ADDRESSEES = {  # whom a link is for, when the directory does not give a first name
-    "act": "the owner of this stage",
-    "respond": "the professional whose decision is disputed",
-    "status": "the professional who raised this disagreement",
-    "view": "a professional kept informed of this disagreement",
-}
-ROLES = {
-    "act": "the owner of this stage",
-    "respond": "whose decision is disputed",
-    "status": "who raised it",
-    "view": "kept informed",
 }
 
 
@@ -71,13 +55,13 @@ def show(request: Request, token: str) -> Response:
     with transaction(request.app.state.sessions) as session:
         holder = links.open_link(session, token, now=now)
         if holder is None:
-            return _neutral(request)
+            return neutral(request)
         link_session = links.session_for(
             session, holder, request.cookies.get(link_cookie()), now=now
         )
         if link_session is None:
-            return _continue_page(request, session, holder, token)
-        return _case_page(request, session, holder, now, csrf=link_session.csrf_token)
+            return continue_page(request, session, holder, token)
+        return case_page(request, session, holder, now, csrf=link_session.csrf_token)
 
 
 @router.post(
@@ -93,7 +77,7 @@ def resend(request: Request, form: PostedForm) -> Response:
     if "@" in email and not any(c in email for c in "\r\n\0"):
         with transaction(request.app.state.sessions) as session:
             notifications.fresh_links(session, email, request.app.state.clock())
-    return _message(
+    return message(
         request,
         "Check your email",
         "If that address has a part in an open "
@@ -108,7 +92,7 @@ def start(request: Request, token: str) -> Response:
     with transaction(request.app.state.sessions) as session:
         holder = links.open_link(session, token, now=now)
         if holder is None:
-            return _neutral(request)
+            return neutral(request)
         d.record_view(
             session,
             reference=holder.disagreement.reference,
@@ -141,13 +125,13 @@ def act(request: Request, token: str, form: PostedForm) -> Response:
     try:
         with transaction(request.app.state.sessions) as session:
             holder = links.open_link(session, token, now=now)
-            if holder is None or action not in _allowed(holder):
-                return _neutral(request)
+            if holder is None or action not in allowed(holder):
+                return neutral(request)
             link_session = links.session_for(
                 session, holder, request.cookies.get(link_cookie()), now=now
             )
             if link_session is None:
-                return _continue_page(
+                return continue_page(
                     request,
                     session,
                     holder,
@@ -158,7 +142,7 @@ def act(request: Request, token: str, form: PostedForm) -> Response:
                 )
             errors = _form_errors(action, values)
             if errors:
-                return _case_page(
+                return case_page(
                     request,
                     session,
                     holder,
@@ -170,7 +154,7 @@ def act(request: Request, token: str, form: PostedForm) -> Response:
                     status=422,
                 )
             if not links.claim_form(session, link_session, str(form.get("csrf", ""))):
-                return _message(
+                return message(
                     request,
                     "This form has already been sent",
                     "Nothing more was changed. Open the link again to see where the "
@@ -180,18 +164,10 @@ def act(request: Request, token: str, form: PostedForm) -> Response:
             reference = holder.disagreement.reference
             _apply(session, action, reference, holder.token.recipient_email, now, values)
     except (NotAllowed, InvalidInput) as refusal:  # rolled back: the form is not spent either
-        return _message(request, "This could not be done", str(refusal), status=409)
+        return message(request, "This could not be done", str(refusal), status=409)
     if action == "acknowledge":
         return RedirectResponse(f"/l/{token}", status_code=303)
-    return _message(request, DONE[action], f"Reference {reference}.")
-
-
-def _allowed(holder: links.LinkHolder) -> dict[str, str]:
-    if holder.may_act:
-        return ACTIONS
-    if holder.token.purpose == "respond" and holder.disagreement.is_open:
-        return {"respond": "Record your response"}
-    return {}
+    return message(request, DONE[action], f"Reference {reference}.")
 
 
 def _apply(session, action: str, reference: str, actor: str, now, values: dict) -> None:
@@ -238,88 +214,3 @@ def _form_errors(action: str, values: dict) -> dict[str, str]:
     if action == "escalate" and not values["reason"]:
         errors["reason"] = "Enter why you are escalating now"
     return errors
-
-
-def _continue_page(request, session, holder, token: str, *, status: int = 200, notice: str = ""):
-    person = find_person(session, holder.token.recipient_email)
-    purpose = holder.token.purpose
-    addressee = ADDRESSEES[purpose]
-    if person is not None and person.name.split():
-        addressee = f"{person.name.split()[0]} ({ROLES[purpose]})"
-    return request.app.state.templates.TemplateResponse(
-        request,
-        "pages/link_continue.html",
-        {
-            "title": "Open this disagreement",
-            "reference": holder.disagreement.reference,
-            "addressee": addressee,
-            "may_act": holder.may_act,
-            "notice": notice,
-            "continue_action": f"/l/{token}/continue",
-        },
-        status_code=status,
-    )
-
-
-def _case_page(
-    request, session, holder, now, *, csrf: str, errors=None, values=None, action="", status=200
-):
-    disagreement = holder.disagreement
-    policy = policy_for(session, disagreement)
-    events = (
-        session.execute(
-            select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
-        )
-        .scalars()
-        .all()
-    )
-    context = {
-        "title": f"Disagreement {disagreement.reference}",
-        "d": disagreement,
-        "stage": policy.stage(disagreement.stage_key),
-        "category": CATEGORIES.get(disagreement.category, disagreement.category),
-        "stage_number": disagreement.stage_index + 1,
-        "stage_count": len(policy.stages),
-        "due": local_text(disagreement.due_at),
-        "overdue": disagreement.is_overdue(now),
-        "events": [(local_text(e.at), e) for e in events],
-        "holder": holder,
-        "actions": ACTIONS if holder.may_act else {},
-        "may_respond": "respond" in _allowed(holder),
-        "position_items": [
-            {
-                "value": key,
-                "text": words.removesuffix("; the rationale is"),
-                "checked": (values or {}).get("position") == key,
-            }
-            for key, words in d.RESPONSES.items()
-        ],
-        "outcomes": OUTCOMES,
-        "errors": errors or {},
-        "error_list": [
-            {"text": text, "href": f"#{field}"} for field, text in (errors or {}).items()
-        ],
-        "outcome_items": [
-            {"value": key, "text": words, "checked": (values or {}).get("outcome") == key}
-            for key, words in OUTCOMES.items()
-        ],
-        "values": values
-        or {"outcome": "", "summary": "", "reason": "", "position": "", "response": ""},
-        "open_action": action,
-        "csrf": csrf,
-    }
-    return request.app.state.templates.TemplateResponse(
-        request, "pages/link_case.html", context, status_code=status
-    )
-
-
-def _neutral(request: Request) -> Response:
-    return request.app.state.templates.TemplateResponse(
-        request, "pages/link_neutral.html", {"title": "This link cannot be used"}, status_code=404
-    )
-
-
-def _message(request: Request, title: str, message: str, status: int = 200) -> Response:
-    return request.app.state.templates.TemplateResponse(
-        request, "pages/message.html", {"title": title, "message": message}, status_code=status
-    )
