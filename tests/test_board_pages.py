@@ -178,8 +178,8 @@ def test_case_page_explains_the_deadline_over_christmas(client, sessions, clock)
     clock["now"] = utc(2026, 12, 24, 9)
     board_sign_in(client, sessions, clock, MANAGER)
     html = client.get(f"/board/d/{reference}").text
-    assert ("due 17:00 Wed 30 Dec 2026: 3 working days after Wed 23 Dec; not counted: "
-            "Fri 25 Dec (Christmas Day), Mon 28 Dec (Boxing Day (observed))") in html
+    assert ("due 17:00 Wed 30 Dec 2026 GMT: 3 working days after Wed 23 Dec 2026; not counted: "
+            "Fri 25 Dec 2026 (Christmas Day), Mon 28 Dec 2026 (Boxing Day (observed))") in html
 
 
 def test_opening_the_case_page_is_recorded_and_the_chronology_shows_views(client, sessions, clock):
@@ -278,7 +278,7 @@ def test_an_extension_is_bounded_and_needs_the_chair(client, sessions, clock):
         assert disagreement.due_at == utc(2026, 11, 30, 17) and due == utc(2026, 11, 26, 17)
         extension = session.execute(select(DeadlineExtension)).scalar_one()
         assert extension.decision == "approved" and extension.decided_by == CHAIR
-    assert "extended by 2 working days to 17:00 Mon 30 Nov 2026, approved by the chair" in \
+    assert "extended by 2 working days to 17:00 Mon 30 Nov 2026 GMT, approved by the chair" in \
         client.get(f"/board/d/{reference}").text
 
 

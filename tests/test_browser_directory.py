@@ -74,7 +74,7 @@ def test_the_board_manager_fills_a_gap_and_records_an_absence(site, page, sessio
     page.click("button:has-text('Save')")
     assert "Saved Nadia Named." in page.inner_text(".govuk-notification-banner--success")
     row = page.locator("#people tr", has_text=NAMED)
-    assert "1 Dec 2026 to 4 Dec 2026" in row.inner_text()
+    assert "Tue 1 Dec 2026 to Fri 4 Dec 2026" in row.inner_text()
     _check(page, "directory-04-list-after-edits")
 
     page.click("text=Import from CSV")

@@ -3,11 +3,20 @@
 GMT is UTC+0 (late October to late March); BST is UTC+1. Close of business is 17:00 local.
 """
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from escalation.rules.calendar import WorkingCalendar, add_hours, local_time, parse_instant
+from escalation.rules.calendar import (
+    WorkingCalendar,
+    add_hours,
+    date_text,
+    due_text,
+    local_midnight,
+    local_time,
+    parse_instant,
+    time_text,
+)
 from tests.factories import utc
 
 ENGLAND = WorkingCalendar(nation="england-and-wales")
@@ -133,3 +142,56 @@ def test_bank_holiday_data_covers_next_year():
     next_year = datetime.now(timezone.utc).year + 1
     for calendar in (ENGLAND, SCOTLAND, NORTHERN_IRELAND):
         assert not calendar.is_working_day(datetime(next_year, 12, 25).date())
+
+
+EXTENSION_CASES = [
+    # (case, due (UTC), amount, unit, new due (UTC))
+    ("two working days from a Thursday", utc(2026, 11, 26, 17), 2, "working_days",
+     utc(2026, 11, 30, 17)),
+    ("over Christmas", utc(2026, 12, 23, 17), 2, "working_days", utc(2026, 12, 29, 17)),
+    ("from a Saturday (an approval after the deadline)", utc(2026, 11, 28, 9), 1, "working_days",
+     utc(2026, 11, 30, 17)),
+    ("hours are elapsed time", utc(2026, 10, 25, 0, 30), 2, "hours", utc(2026, 10, 25, 2, 30)),
+]
+
+
+@pytest.mark.parametrize(
+    "due, amount, unit, extended",
+    [case[1:] for case in EXTENSION_CASES],
+    ids=[case[0] for case in EXTENSION_CASES],
+)
+def test_an_extension_moves_the_deadline_on_the_calendar(due, amount, unit, extended):
+    assert ENGLAND.extended(due, amount, unit) == extended
+
+
+def test_an_extension_is_in_hours_or_working_days():
+    with pytest.raises(ValueError, match="working_days"):
+        ENGLAND.extended(utc(2026, 11, 26, 17), 1, "weeks")
+
+
+@pytest.mark.parametrize("now, days", [
+    (utc(2026, 12, 23, 16), 0),  # before the deadline
+    (utc(2026, 12, 23, 18), 0),  # the day it passed
+    (utc(2026, 12, 24, 9), 1),
+    (utc(2026, 12, 29, 9), 2),  # 25 and 28 Dec are bank holidays, the weekend is not counted
+    (utc(2027, 1, 4, 9), 5),  # 29, 30, 31 Dec; 1 Jan is a holiday; Mon 4 Jan
+])
+def test_working_days_overdue(now, days):
+    assert ENGLAND.working_days_overdue(utc(2026, 12, 23, 17), now) == days
+
+
+def test_local_midnight_is_the_start_of_the_local_day_in_utc():
+    assert local_midnight(date(2026, 12, 1)) == utc(2026, 12, 1, 0)
+    assert local_midnight(date(2026, 7, 1)) == utc(2026, 6, 30, 23)  # BST
+    assert ENGLAND.midnight(date(2026, 7, 1)) == utc(2026, 6, 30, 23)
+    assert local_midnight(date(2026, 7, 1), "UTC") == utc(2026, 7, 1, 0)
+
+
+def test_one_way_to_say_a_day_a_time_and_a_deadline():
+    assert date_text(date(2026, 12, 1)) == "Tue 1 Dec 2026"
+    assert time_text(utc(2026, 12, 1, 9, 5)) == "09:05 Tue 1 Dec 2026"
+    assert time_text(utc(2026, 7, 16, 16)) == "17:00 Thu 16 Jul 2026"
+    assert due_text(utc(2026, 12, 1, 17)) == "17:00 Tue 1 Dec 2026 GMT"
+    # The hour repeated when the clocks go back: the clock tells the two apart.
+    assert due_text(utc(2026, 10, 25, 0, 30)) == "01:30 Sun 25 Oct 2026 BST"
+    assert due_text(utc(2026, 10, 25, 1, 30)) == "01:30 Sun 25 Oct 2026 GMT"

@@ -84,7 +84,7 @@ def test_audit_verify_reports_the_first_broken_row(run, tmp_path, engine):
 def test_policy_deadlines_for_christmas_2026(run):
     out = run("policy", "deadlines", "default", "--from", "2026-12-23T10:00:00+00:00").stdout
     assert "named_professional         3 working days   due 17:00 Wed 30 Dec 2026 GMT" in out
-    assert "not counted: Fri 25 Dec (Christmas Day), Mon 28 Dec (Boxing Day (observed))" in out
+    assert "not counted: Fri 25 Dec 2026 (Christmas Day), Mon 28 Dec 2026 (Boxing Day (observed))" in out
     assert "chair                      10 working days  due 17:00 Mon 11 Jan 2027 GMT" in out
     urgent = run("policy", "deadlines", "default", "--from", "2026-12-23T10:00:00+00:00",
                  "--urgent").stdout

@@ -262,7 +262,7 @@ def test_editing_sets_the_deputy_and_the_absence(client, sessions, manager):
     assert 'value="1"' in page and 'value="12"' in page and 'value="2026"' in page
     assert f'<option value="{_id(sessions, NAMED)}" selected' in page
     assert f'<option value="{person.id}"' not in page  # not offered as their own deputy
-    assert "From 1 Dec 2026" in client.get("/board/directory").text
+    assert "From Tue 1 Dec 2026" in client.get("/board/directory").text
 
 
 def test_a_deputy_loop_is_allowed_but_not_being_your_own_deputy(client, sessions, manager):

@@ -136,7 +136,7 @@ def test_the_printable_version_has_no_navigation(board):
 def test_a_reporting_period_narrows_the_page_the_csv_and_the_printable_version(board):
     period = "?from=2026-11-02&to=2026-11-02"  # T0's day: groups A and B only
     page = board.get(f"/board/reports{period}").text
-    assert "Disagreements raised from 2 November 2026 to 2 November 2026" in page
+    assert "Disagreements raised from Mon 2 Nov 2026 to Mon 2 Nov 2026" in page
     assert _table(page, "urgent-track")[1:] == [["Urgent track (child at immediate risk)", "0"],
                                                 ["Standard track", "20"]]
     assert f'href="/board/reports/urgent-track.csv{period.replace("&", "&amp;")}"' in page

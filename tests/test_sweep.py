@@ -106,7 +106,7 @@ def test_a_due_disagreement_escalates_once_with_its_emails(directory):
     assert len(_outbox(directory)) == 6  # raise 2, reminder 1, escalation 3
     [escalation] = [e for e in _events(directory, reference) if e.kind == "escalate_automatically"]
     assert escalation.actor == "system" and escalation.at == due
-    assert "was due 17:00 Mon 30 Nov 2026 (GMT)" in escalation.note
+    assert "was due 17:00 Mon 30 Nov 2026 GMT" in escalation.note
 
 
 def test_left_untouched_it_climbs_every_stage_to_the_chair(directory):

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from escalation.casework.disagreements import (
     BOARD_ROLES,
     _current_period,
-    _day,
     _end_stage_period,
     _load_for_event,
     _open_stage_period,
@@ -33,7 +32,7 @@ from escalation.casework.disagreements import (
 )
 from escalation.directory.people import find_person, normalise_email
 from escalation.outbox import notifications
-from escalation.rules.calendar import local_text
+from escalation.rules.calendar import date_text, due_text
 from escalation.rules.errors import InvalidInput, NotAllowed, NotFound
 from escalation.rules.policy import Policy
 from escalation.rules.vocabulary import LEARNING_THEMES
@@ -62,9 +61,9 @@ def record_meeting(
         problems["meeting_outcome"] = "Enter what the meeting decided"
     _check_lengths(problems, attendees=attendees, meeting_outcome=outcome)
     disagreement, policy = _load_for_event(session, reference, "meeting")
-    if held_on is not None and held_on > _day(now, policy):
+    if held_on is not None and held_on > policy.calendar.local_date(now):
         problems["held_on"] = "The meeting date must be today or in the past"
-    elif held_on is not None and held_on < _day(disagreement.raised_at, policy):
+    elif held_on is not None and held_on < policy.calendar.local_date(disagreement.raised_at):
         problems["held_on"] = "The meeting date must be on or after the day it was raised"
     if problems:
         raise InvalidInput(problems)
@@ -78,8 +77,7 @@ def record_meeting(
         recorded_at=now,
     )
     session.add(meeting)
-    day = f"{held_on:%a} {held_on.day} {held_on:%b %Y}"
-    note = f"resolution meeting on {day}; attendees: {attendees}; outcome: {outcome}"
+    note = f"resolution meeting on {date_text(held_on)}; attendees: {attendees}; outcome: {outcome}"
     stage = disagreement.stage_key
     _record(session, disagreement, now, board.email, "meeting", stage, stage, note)
     return meeting
@@ -172,11 +170,12 @@ def decide_extension(
     stage = disagreement.stage_key
     if approve:
         old_due = disagreement.due_at
-        new_due = extended_due(max(old_due, now), extension.amount, extension.unit, policy)
+        new_due = policy.calendar.extended(max(old_due, now), extension.amount, extension.unit)
         extension.new_due_at = new_due
         extension.stage_period_id = _current_period(disagreement).id  # the period it moved
         _move_deadline(disagreement, policy, new_due, now)
-        note = f"extension approved: now due {local_text(new_due)} (was {local_text(old_due)})"
+        was, now_due = due_text(old_due, policy.timezone), due_text(new_due, policy.timezone)
+        note = f"extension approved: now due {now_due} (was {was})"
     else:
         note = "extension refused: the deadline stands"
     _record(session, disagreement, now, chair.email, "decide_extension", stage, stage, note)
@@ -230,16 +229,6 @@ def extension_limit(disagreement: Disagreement, policy: Policy) -> tuple[str, in
     if timescale.hours is not None:
         return "hours", timescale.hours
     return "working_days", timescale.working_days
-
-
-def extended_due(due: datetime, amount: int, unit: str, policy: Policy) -> datetime:
-    if unit == "hours":
-        return due + timedelta(hours=amount)
-    calendar = policy.calendar
-    day = _day(due, policy)
-    for _ in range(amount):
-        day = calendar.next_working_day(day)
-    return calendar.close_of_business_at(day)
 
 
 def pending_extensions(session: Session, partnership: str) -> list[tuple[DeadlineExtension, str]]:

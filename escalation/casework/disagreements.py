@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import Select, literal_column, select
 from sqlalchemy.orm import Session, lazyload
@@ -27,7 +27,7 @@ from escalation.directory.people import (
 )
 from escalation.outbox import notifications
 from escalation.rules import statemachine as sm
-from escalation.rules.calendar import local_time
+from escalation.rules.calendar import due_text, time_text
 from escalation.rules.errors import DirectoryError, InvalidInput, NotAllowed, NotFound
 from escalation.rules.policy import Policy, Stage
 from escalation.rules.vocabulary import OUTCOMES
@@ -78,7 +78,7 @@ def raise_disagreement(
     _open_stage_period(session, disagreement, assignment.person, raised_at)
     note = _join(
         "urgent track: the child is at immediate risk" if request.immediate_risk else "",
-        f"first raised at {_local(raised_at)}" if raised_at != now else "",
+        f"first raised at {time_text(raised_at, policy.timezone)}" if raised_at != now else "",
         assignment.note,
     )
     _record(session, disagreement, now, raiser.email, "raise", None, stage.key, note)
@@ -108,7 +108,7 @@ def escalate(
     _end_stage_period(disagreement, now, "escalate")
     _enter_stage(session, disagreement, policy, stage, assignment, now)
     kind = "escalate" if actor != SYSTEM else "escalate_automatically"
-    passed = f"the stage was due {_local(missed)} and was not resolved" if actor == SYSTEM else ""
+    passed = f"the stage was due {due_text(missed, policy.timezone)} and was not resolved" if actor == SYSTEM else ""
     note = _join(reason, passed, assignment.note)
     _record(session, disagreement, now, actor, kind, from_stage, stage.key, note)
     notifications.stage_entered(session, disagreement, policy, now)
@@ -162,7 +162,7 @@ def hand_to_deputy(
     if actor != SYSTEM:
         _require_owner_or_board(session, disagreement, actor)
     try:
-        assignment = deputy_of(session, disagreement.owner, disagreement.partnership, _day(now, policy))
+        assignment = deputy_of(session, disagreement.owner, disagreement.partnership, policy.calendar.local_date(now))
     except DirectoryError as error:
         raise NotAllowed(str(error)) from None
     period = _current_period(disagreement)
@@ -253,7 +253,7 @@ def flag_final_stage_overdue(session: Session, *, reference: str, now: datetime)
     disagreement.final_stage_overdue_at = now
     disagreement.remind_at = None
     stage = disagreement.stage_key
-    note = f"due {_local(disagreement.due_at)}; the final stage stays open"
+    note = f"due {due_text(disagreement.due_at, policy.timezone)}; the final stage stays open"
     _record(session, disagreement, now, SYSTEM, "flag_final_stage_overdue", stage, stage, note)
     notifications.final_stage_overdue(session, disagreement, policy, now)
     return disagreement
@@ -270,7 +270,7 @@ def remind(session: Session, *, reference: str, now: datetime) -> bool:
     if disagreement.is_overdue(now):
         return False
     stage = disagreement.stage_key
-    note = f"reminded {disagreement.owner.email}: due {_local(disagreement.due_at)}"
+    note = f"reminded {disagreement.owner.email}: due {due_text(disagreement.due_at, policy.timezone)}"
     _record(session, disagreement, now, SYSTEM, "remind", stage, stage, note)
     notifications.reminder(session, disagreement, policy, now)
     return True
@@ -412,7 +412,7 @@ def _assign(
     try:
         return resolve_owner(
             session, role=stage.owner, partnership=policy.partnership, raiser=raiser,
-            on=_day(at, policy),
+            on=policy.calendar.local_date(at),
         )
     except DirectoryError as error:
         raise NotAllowed(str(error)) from None
@@ -534,15 +534,6 @@ def _record(
 def _new_reference() -> str:
     code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
     return f"RPD-{code[:4]}-{code[4:]}"
-
-
-def _day(at: datetime, policy: Policy) -> date:
-    local = local_time(at, policy.timezone)
-    return date(local.year, local.month, local.day)
-
-
-def _local(at: datetime) -> str:
-    return local_time(at).strftime("%H:%M %a %d %b %Y (%Z)")
 
 
 def _join(*parts: str) -> str:

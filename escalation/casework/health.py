@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.outbox import notifications
+from escalation.rules.calendar import time_text
 from escalation.store.db import insert_ignoring_duplicates
 from escalation.store.models import Alert, Heartbeat, Person
 
@@ -71,7 +72,7 @@ def check_sweep(session: Session, name: str, now: datetime, interval_seconds: in
     notifications.alert_board_managers(
         session, kind="sweep_stalled", partnerships=partnerships,
         key=status.last_completed_at.isoformat(),
-        context={"since": f"{status.last_completed_at:%H:%M %d %b %Y} UTC"}, now=now,
+        context={"since": time_text(status.last_completed_at)}, now=now,
     )
     return status
 

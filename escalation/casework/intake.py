@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from escalation.directory.people import EMAIL, normalise_email
-from escalation.rules.calendar import local_time
+from escalation.rules.calendar import local_date
 from escalation.rules.errors import InvalidInput
 from escalation.rules.vocabulary import CATEGORIES
 
@@ -146,7 +146,7 @@ class RaiseRequest(BaseModel):
 
 def uk_date(instant: datetime) -> date:
     """The calendar date in the UK at `instant` (an aware datetime)."""
-    return local_time(instant).date()
+    return local_date(instant)
 
 
 def field_problems(error: ValidationError) -> dict[str, str]:

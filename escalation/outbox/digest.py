@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from escalation.outbox import notifications
-from escalation.rules.calendar import local_text, local_time
+from escalation.rules.calendar import date_text, due_text, local_date
 from escalation.store.models import Disagreement, OutboxMessage, Person
 
 
@@ -47,18 +47,17 @@ def _most_overdue(session: Session, partnership: str, now: datetime, limit: int 
                Disagreement.due_at <= now)
         .order_by(Disagreement.due_at, Disagreement.id).limit(limit)
     )
-    return [[reference, local_text(due)] for reference, due in rows]
+    return [[reference, due_text(due)] for reference, due in rows]
 
 
 def queue_digests(session: Session, now: datetime) -> int:
     """One digest per board manager of every partnership; again on the same day queues nothing."""
-    day = local_time(now)
-    day_text = f"{day:%a} {day.day} {day:%b %Y}"
+    day = local_date(now)
     partnerships = sorted(set(session.execute(select(Person.partnership)).scalars()))
     before = session.info.get(notifications.QUEUED, 0)
     for partnership in partnerships:
         notifications.alert_board_managers(
-            session, kind="digest", partnerships=[partnership], key=day.date().isoformat(),
-            context={"day": day_text, **digest_counts(session, partnership, now)}, now=now,
+            session, kind="digest", partnerships=[partnership], key=day.isoformat(),
+            context={"day": date_text(day), **digest_counts(session, partnership, now)}, now=now,
         )
     return session.info.get(notifications.QUEUED, 0) - before

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from escalation.directory.people import role_holders
-from escalation.rules.calendar import local_text
+from escalation.rules.calendar import due_text
 from escalation.rules.policy import Policy
 from escalation.settings import get_settings
 from escalation.store.models import Disagreement, OutboxMessage, Person
@@ -232,7 +232,7 @@ def _case_context(disagreement: Disagreement, policy: Policy) -> dict:
         "stage_number": policy.stage_index(stage.key) + 1,
         "stage_count": len(policy.stages),
         "due_at": disagreement.due_at.isoformat(),
-        "due_text": local_text(disagreement.due_at, policy.timezone),
+        "due_text": due_text(disagreement.due_at, policy.timezone),
         "urgent": disagreement.urgent,
         "status": disagreement.status,
         "partnership": disagreement.partnership,

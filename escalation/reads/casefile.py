@@ -5,12 +5,12 @@ and every view), meetings and extension requests."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from escalation.rules.calendar import local_text
+from escalation.rules.calendar import date_text, due_text, time_text
 from escalation.rules.policy import Policy
 from escalation.store.models import (
     DeadlineExtension,
@@ -66,9 +66,9 @@ def casefile(session: Session, disagreement: Disagreement) -> Casefile:
         StageLine(
             title=policy.stage(period.stage_key).title,
             owner=period.owner.name,
-            entered=local_text(period.entered_at),
+            entered=time_text(period.entered_at, policy.timezone),
             deadline=explain_deadline(policy, disagreement.urgent, period, approved.get(period.id)),
-            ended=f"{_ending(period.ended_by)} {local_text(period.ended_at)}"
+            ended=f"{_ending(period.ended_by)} {time_text(period.ended_at, policy.timezone)}"
             if period.ended_at
             else "",
         )
@@ -101,39 +101,38 @@ def explain_deadline(
     timescale = policy.timescale(period.stage_key, urgent)
     start = period.clock_started_at or period.entered_at
     original = policy.due_at(period.stage_key, urgent, start)
+    tz = policy.timezone
     if timescale.hours is not None:
-        words = f"due {local_text(original)}: {timescale.describe()} after {local_text(start)}"
+        words = f"due {due_text(original, tz)}: {timescale.describe()} after {time_text(start, tz)}"
     else:
         counted_from = _counted_from(policy, start)
-        words = f"due {local_text(original)}: {timescale.describe()} after {counted_from}"
+        words = f"due {due_text(original, tz)}: {timescale.describe()} after {counted_from}"
         skipped = policy.calendar.skipped_days(start, timescale.working_days)
         if skipped:
-            words += "; not counted: " + ", ".join(f"{_day(day)} ({why})" for day, why in skipped)
+            words += "; not counted: " + ", ".join(f"{date_text(day)} ({why})" for day, why in skipped)
     if period.clock_started_at and period.clock_started_at != period.entered_at:
         words += " (the stage's clock, kept when it changed hands)"
     if extension is not None and extension.new_due_at is not None:
         words += (
             f"; extended by {extension.amount} {extension.unit.replace('_', ' ')} to "
-            f"{local_text(extension.new_due_at)}, approved by the chair"
+            f"{due_text(extension.new_due_at, tz)}, approved by the chair"
         )
     elif period.due_at != original:
-        words += f"; now due {local_text(period.due_at)}"
+        words += f"; now due {due_text(period.due_at, tz)}"
     return words
 
 
 def _counted_from(policy: Policy, start: datetime) -> str:
     calendar = policy.calendar
-    local = calendar.local(start)
-    began = date(local.year, local.month, local.day)
+    began = calendar.local_date(start)
     counted = calendar.counting_day(start)
     if counted == began:
-        return _day(began)
+        return date_text(began)
     why = calendar.non_working_reason(began) or f"after {calendar.close_of_business:%H:%M}"
-    return f"{_day(counted)} (it began {_day(began)}, {why}, so counts from the next working day)"
-
-
-def _day(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b}"
+    return (
+        f"{date_text(counted)} (it began {date_text(began)}, {why}, "
+        "so counts from the next working day)"
+    )
 
 
 def _ending(how: str | None) -> str:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-import pendulum
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from escalation.rules.calendar import WorkingCalendar, _to_utc
+from escalation.rules.calendar import DEFAULT_TIMEZONE, local_midnight
 from escalation.store.models import Alert, Disagreement, OutboxMessage, Person
 
 PAGE_SIZE = 50
@@ -117,9 +116,12 @@ def case_when(condition):
     return case((condition, 1), else_=0)
 
 
-def page_of_rows(session: Session, partnership: str, filters: Filters) -> tuple[list[Row], int]:
-    """One page of rows and the number of rows matching the filters."""
-    where = _conditions(partnership, filters)
+def page_of_rows(
+    session: Session, partnership: str, filters: Filters, *, timezone: str = DEFAULT_TIMEZONE
+) -> tuple[list[Row], int]:
+    """One page of rows and the number of rows matching the filters (whose dates are local
+    days in `timezone`, the partnership policy's)."""
+    where = _conditions(partnership, filters, timezone)
     total = session.execute(
         select(func.count()).select_from(Disagreement).where(*where)
     ).scalar_one()
@@ -181,19 +183,7 @@ def open_alerts(session: Session, partnership: str) -> list[Alert]:
     )
 
 
-def working_days_overdue(calendar: WorkingCalendar, due_at: datetime, now: datetime) -> int:
-    """Whole working days since the deadline: 0 on the day it passed, 1 on the next working day."""
-    due_day = calendar.local(due_at).date()
-    today = calendar.local(now).date()
-    days, day = 0, due_day
-    while True:
-        day = calendar.next_working_day(day)
-        if day > today:
-            return days
-        days += 1
-
-
-def _conditions(partnership: str, filters: Filters) -> list:
+def _conditions(partnership: str, filters: Filters, timezone: str) -> list:
     where = [Disagreement.partnership == partnership]
     if filters.status != "all":
         where.append(Disagreement.status == filters.status)
@@ -208,13 +198,8 @@ def _conditions(partnership: str, filters: Filters) -> list:
     if filters.owner is not None:
         where.append(Disagreement.owner_id == filters.owner)
     if filters.raised_from:
-        where.append(Disagreement.raised_at >= _london_midnight(filters.raised_from))
+        where.append(Disagreement.raised_at >= local_midnight(filters.raised_from, timezone))
     if filters.raised_to:
-        where.append(
-            Disagreement.raised_at < _london_midnight(filters.raised_to + timedelta(days=1))
-        )
+        next_day = filters.raised_to + timedelta(days=1)
+        where.append(Disagreement.raised_at < local_midnight(next_day, timezone))
     return where
-
-
-def _london_midnight(day: date) -> datetime:
-    return _to_utc(pendulum.datetime(day.year, day.month, day.day, tz="Europe/London"))

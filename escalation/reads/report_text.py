@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.casework.disagreements import state_of
-from escalation.rules.calendar import local_time
+from escalation.rules.calendar import date_text, due_text
 from escalation.rules.policy import Policy
 from escalation.rules.vocabulary import CATEGORIES, OUTCOMES
 from escalation.store.models import Disagreement, Event
@@ -17,9 +17,8 @@ from escalation.store.pinned_policies import policy_for
 
 def when(instant: datetime, tz: str = "Europe/London") -> str:
     """'17:00 Tue 29 Dec 2026 GMT (2026-12-29T17:00Z)': local for people, UTC to check."""
-    local = local_time(instant, tz)
     utc = instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
-    return f"{local.strftime('%H:%M %a %d %b %Y')} {local.tzname()} ({utc})"
+    return f"{due_text(instant, tz)} ({utc})"
 
 
 def deadlines_table(policy: Policy, started_at: datetime, urgent: bool) -> str:
@@ -39,7 +38,7 @@ def deadlines_table(policy: Policy, started_at: datetime, urgent: bool) -> str:
         if timescale.working_days:
             skipped = policy.calendar.skipped_days(started_at, timescale.working_days)
             if skipped:
-                days = ", ".join(f"{day.strftime('%a %d %b')} ({why})" for day, why in skipped)
+                days = ", ".join(f"{date_text(day)} ({why})" for day, why in skipped)
                 lines.append(f"{'':<26} not counted: {days}")
     return "\n".join(lines)
 

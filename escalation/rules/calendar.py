@@ -1,4 +1,5 @@
-"""Working-day and elapsed-time deadline arithmetic: the only module that does calendar maths.
+"""Working-day and elapsed-time deadline arithmetic: the only module that does calendar maths,
+and the only one that turns an instant or a day into words.
 
 Rules (see README "How deadlines are computed"):
 
@@ -11,6 +12,11 @@ Rules (see README "How deadlines are computed"):
 
 Instants go in and come out as aware UTC datetimes; calendar rules are applied to local dates in
 the policy's timezone (Europe/London), and the local close of business is converted back to UTC.
+
+Words (pages, emails, the chronology, the command line) come from three helpers only:
+`date_text` ("Tue 29 Dec 2026"), `time_text` ("17:00 Tue 29 Dec 2026": when something happened)
+and `due_text` ("17:00 Tue 29 Dec 2026 GMT": a deadline names its clock, since an hour-clock
+deadline can fall in the hour repeated when the clocks go back).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from functools import lru_cache
 import holidays
 import pendulum
 
+DEFAULT_TIMEZONE = "Europe/London"
 NATION_SUBDIVISIONS = {
     "england-and-wales": "ENG",
     "scotland": "SCT",
@@ -34,7 +41,7 @@ class WorkingCalendar:
     """The working-day rules of one policy: nation, timezone, close of business, closures."""
 
     nation: str
-    timezone: str = "Europe/London"
+    timezone: str = DEFAULT_TIMEZONE
     close_of_business: time = time(17, 0)
     closure_days: frozenset[date] = frozenset()
 
@@ -60,7 +67,15 @@ class WorkingCalendar:
         return day
 
     def local(self, instant: datetime) -> pendulum.DateTime:
-        return pendulum.instance(_require_aware(instant)).in_timezone(self.timezone)
+        return local_time(instant, self.timezone)
+
+    def local_date(self, instant: datetime) -> date:
+        """The local calendar day `instant` falls on."""
+        return local_date(instant, self.timezone)
+
+    def midnight(self, day: date) -> datetime:
+        """The start of local `day`, as a UTC instant (a day's range is [midnight, next midnight))."""
+        return local_midnight(day, self.timezone)
 
     def counting_day(self, started_at: datetime) -> date:
         """The working day a stage that began at `started_at` counts from."""
@@ -92,6 +107,27 @@ class WorkingCalendar:
             day = self.next_working_day(day)
         return day
 
+    def extended(self, due: datetime, amount: int, unit: str) -> datetime:
+        """A deadline moved on by `amount` hours (elapsed), or by `amount` working days: close of
+        business on the Nth working day after the local day of `due`."""
+        if unit == "hours":
+            return add_hours(due, amount)
+        if unit != "working_days":
+            raise ValueError(f"an extension is in hours or working_days, not {unit!r}")
+        day = self.local_date(due)
+        for _ in range(amount):
+            day = self.next_working_day(day)
+        return self.close_of_business_at(day)
+
+    def working_days_overdue(self, due_at: datetime, now: datetime) -> int:
+        """Whole working days since the deadline: 0 on the day it passed (and before it), 1 on
+        the next working day, and so on (weekends, holidays and closure days not counted)."""
+        today = self.local_date(now)
+        days, day = 0, self.local_date(due_at)
+        while (day := self.next_working_day(day)) <= today:
+            days += 1
+        return days
+
     def skipped_days(self, started_at: datetime, working_days: int) -> list[tuple[date, str]]:
         """Weekdays that were not counted between the start and the due day, with the reason.
 
@@ -116,9 +152,21 @@ def add_hours(started_at: datetime, hours: int) -> datetime:
     return _require_aware(started_at).astimezone(timezone.utc) + timedelta(hours=hours)
 
 
-def local_time(instant: datetime, tz: str = "Europe/London") -> datetime:
-    """`instant` as an aware datetime in `tz` (for display)."""
+def local_time(instant: datetime, tz: str = DEFAULT_TIMEZONE) -> pendulum.DateTime:
+    """`instant` as an aware datetime in `tz`."""
     return pendulum.instance(_require_aware(instant)).in_timezone(tz)
+
+
+def local_date(instant: datetime, tz: str = DEFAULT_TIMEZONE) -> date:
+    """The calendar day `instant` falls on in `tz` (e.g. "today" for the directory's absences)."""
+    local = local_time(instant, tz)
+    return date(local.year, local.month, local.day)
+
+
+def local_midnight(day: date, tz: str = DEFAULT_TIMEZONE) -> datetime:
+    """The start of local `day` in `tz`, as a UTC instant: a filter "raised on or after `day`"
+    is `raised_at >= local_midnight(day)`, "on or before" is `< local_midnight(day + 1)`."""
+    return _to_utc(pendulum.datetime(day.year, day.month, day.day, tz=tz))
 
 
 def parse_instant(text: str) -> datetime:
@@ -152,7 +200,21 @@ def _to_utc(local: pendulum.DateTime) -> datetime:
     )
 
 
-def local_text(instant: datetime, tz: str = "Europe/London") -> str:
-    """'17:00 Tue 29 Dec 2026': the local time as people say it (emails and pages)."""
+# --- words ------------------------------------------------------------------------------------
+
+
+def date_text(day: date) -> str:
+    """'Tue 29 Dec 2026': a day, as every page, email, note and command shows one."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def time_text(instant: datetime, tz: str = DEFAULT_TIMEZONE) -> str:
+    """'17:00 Tue 29 Dec 2026': when something happened, in local time."""
     local = local_time(instant, tz)
-    return f"{local:%H:%M} {local:%a} {local.day} {local:%b %Y}"
+    return f"{local:%H:%M} {date_text(date(local.year, local.month, local.day))}"
+
+
+def due_text(instant: datetime, tz: str = DEFAULT_TIMEZONE) -> str:
+    """'17:00 Tue 29 Dec 2026 GMT': a deadline, in local time with the clock it is on (GMT or
+    BST), so an hour-clock deadline in the hour repeated in October is not ambiguous."""
+    return f"{time_text(instant, tz)} {local_time(instant, tz).tzname()}"

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
+from escalation.rules.calendar import date_text, due_text, time_text
 from escalation.rules.errors import InvalidInput, NotAllowed, NotFound
 from escalation.rules.policy import load_policies
 from escalation.settings import get_settings, require_safe
@@ -87,7 +88,10 @@ def _page_environment(templates_dir: Path) -> Environment:
     ])
     # GOV.UK Frontend's macros test optional parameters for truth, so pages use Jinja's default
     # Undefined (emails, built by us alone, use StrictUndefined).
-    return Environment(loader=loader, autoescape=True)
+    environment = Environment(loader=loader, autoescape=True)
+    # Pages show a day, a time and a deadline in the words every other view uses.
+    environment.globals.update(date_text=date_text, time_text=time_text, due_text=due_text)
+    return environment
 
 
 async def _security(request: Request, call_next) -> Response:

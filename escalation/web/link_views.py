@@ -10,7 +10,7 @@ from sqlalchemy import select
 from escalation.casework import disagreements as d
 from escalation.directory.people import find_person
 from escalation.outbox import links
-from escalation.rules.calendar import local_text
+from escalation.rules.calendar import due_text, time_text
 from escalation.rules.vocabulary import CATEGORIES, OUTCOMES
 from escalation.store.models import Event
 from escalation.store.pinned_policies import policy_for
@@ -83,9 +83,9 @@ def case_page(
         "category": CATEGORIES.get(disagreement.category, disagreement.category),
         "stage_number": disagreement.stage_index + 1,
         "stage_count": len(policy.stages),
-        "due": local_text(disagreement.due_at),
+        "due": due_text(disagreement.due_at, policy.timezone),
         "overdue": disagreement.is_overdue(now),
-        "events": [(local_text(e.at), e) for e in events],
+        "events": [(time_text(e.at, policy.timezone), e) for e in events],
         "holder": holder,
         "actions": ACTIONS if holder.may_act else {},
         "may_respond": "respond" in allowed(holder),

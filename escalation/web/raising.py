@@ -25,7 +25,7 @@ from escalation.casework.intake import (
     RaiseRequest,
 )
 from escalation.directory.people import find_person
-from escalation.rules.calendar import local_text
+from escalation.rules.calendar import due_text
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.rules.vocabulary import CATEGORIES
 from escalation.settings import get_settings
@@ -142,7 +142,7 @@ def submit(request: Request, form: PostedForm) -> Response:
             policy = request.app.state.policies[get_settings().default_policy]
             disagreement = d.raise_disagreement(session, request=request_model, policy=policy, now=now)
             return _page(request, "pages/raised.html", {
-                "title": "Disagreement raised", "d": disagreement, "due": local_text(disagreement.due_at),
+                "title": "Disagreement raised", "d": disagreement, "due": due_text(disagreement.due_at, policy.timezone),
                 "owner": disagreement.owner})
     except InvalidInput as error:
         return _form(request, signed_in, values, _field_errors(error.problems), status=422)

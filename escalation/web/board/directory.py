@@ -33,7 +33,7 @@ from escalation.directory.partnership_csv import (
     import_partnership_csv,
 )
 from escalation.directory.people import ROLE_WORDS
-from escalation.rules.calendar import local_time
+from escalation.rules.calendar import date_text, local_date
 from escalation.rules.errors import DirectoryError, InvalidInput, NotFound
 from escalation.store.db import transaction
 from escalation.store.models import ROLES, Person
@@ -68,7 +68,7 @@ ANCHORS = {"absent_from": "absent_from-day", "absent_until": "absent_until-day",
 
 @router.get("/board/directory")
 def directory(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
-    today = local_time(request.app.state.clock()).date()
+    today = local_date(request.app.state.clock())
     wanted = _page_number(request.query_params.get("page", "1"))
     with transaction(request.app.state.sessions) as session:
         people, total = page_of_people(session, user.partnership, wanted)
@@ -110,12 +110,8 @@ def _absence_words(person: Person) -> str:
     if person.absent_from is None:
         return ""
     if person.absent_until is None:
-        return f"From {_day(person.absent_from)}"
-    return f"{_day(person.absent_from)} to {_day(person.absent_until)}"
-
-
-def _day(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
+        return f"From {date_text(person.absent_from)}"
+    return f"{date_text(person.absent_from)} to {date_text(person.absent_until)}"
 
 
 def _done_message(session, user: BoardUser, query) -> str:

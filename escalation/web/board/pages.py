@@ -28,9 +28,8 @@ from escalation.reads.dashboard import (
     page_of_rows,
     parse_filters,
     undelivered_count,
-    working_days_overdue,
 )
-from escalation.rules.calendar import local_text
+from escalation.rules.calendar import due_text
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.rules.vocabulary import CATEGORIES, LEARNING_THEMES, OUTCOMES
 from escalation.store.db import transaction
@@ -168,7 +167,7 @@ def dashboard(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
     filters = parse_filters(dict(request.query_params), stages=stages, categories=list(CATEGORIES))
     now = request.app.state.clock()
     with transaction(request.app.state.sessions) as session:
-        rows, total = page_of_rows(session, user.partnership, filters)
+        rows, total = page_of_rows(session, user.partnership, filters, timezone=policy.timezone)
         counts = counts_by_stage(session, user.partnership, now)
         people = _people(session, user.partnership)
         context = {
@@ -196,10 +195,10 @@ def dashboard(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
 
 def _row_view(row, policy, now) -> dict:
     overdue = row.status == "open" and row.due_at <= now
-    days = working_days_overdue(policy.calendar, row.due_at, now) if overdue else 0
+    days = policy.calendar.working_days_overdue(row.due_at, now) if overdue else 0
     return {
         "row": row,
-        "due": local_text(row.due_at),
+        "due": due_text(row.due_at, policy.timezone),
         "overdue": overdue,
         "overdue_words": _overdue_words(days) if overdue else "",
     }
@@ -291,9 +290,8 @@ def _case(
             "user": user,
             "file": file,
             "d": disagreement,
-            "due": local_text(disagreement.due_at),
+            "due": due_text(disagreement.due_at, file.policy.timezone),
             "overdue": disagreement.is_overdue(now),
-            "local_text": local_text,
             "stage_title": file.policy.stage(disagreement.stage_key).title,
             "category": CATEGORIES.get(disagreement.category, disagreement.category),
             "outcomes": OUTCOMES,

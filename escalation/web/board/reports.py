@@ -13,16 +13,15 @@ import dataclasses
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from escalation.reads import reports
 from escalation.reads.charts import BLUE, bar_chart
-from escalation.rules.calendar import local_text
+from escalation.rules.calendar import date_text, local_midnight, time_text
 from escalation.rules.csv_cells import neutralised
 from escalation.rules.errors import NotFound
 from escalation.store.db import transaction
@@ -32,7 +31,6 @@ from escalation.web.board.pages import page
 router = APIRouter(include_in_schema=False)
 SHOWN_ROWS = 40
 EITHER = allow("board_manager", "chair")
-LONDON = ZoneInfo("Europe/London")
 RED = "#d4351c"  # GOV.UK red, for the deadlines missed
 
 
@@ -42,13 +40,13 @@ class Period:
     last_day: date | None = None
     errors: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def since(self) -> datetime | None:
-        return _london_midnight(self.first_day) if self.first_day else None
+    def since(self, timezone: str) -> datetime | None:
+        """The period's start: midnight at the start of the first day, local time."""
+        return local_midnight(self.first_day, timezone) if self.first_day else None
 
-    @property
-    def until(self) -> datetime | None:
-        return _london_midnight(self.last_day + timedelta(days=1)) if self.last_day else None
+    def until(self, timezone: str) -> datetime | None:
+        """The period's end (excluded): midnight at the end of the last day, local time."""
+        return local_midnight(self.last_day + timedelta(days=1), timezone) if self.last_day else None
 
     def query(self) -> str:
         """'?from=…&to=…' for links that keep the period, or ''."""
@@ -59,8 +57,8 @@ class Period:
     def words(self) -> str:
         if not (self.first_day or self.last_day):
             return "All disagreements raised so far"
-        first = f"from {_day_text(self.first_day)} " if self.first_day else ""
-        last = f"to {_day_text(self.last_day)}" if self.last_day else "to date"
+        first = f"from {date_text(self.first_day)} " if self.first_day else ""
+        last = f"to {date_text(self.last_day)}" if self.last_day else "to date"
         return f"Disagreements raised {first}{last}"
 
 
@@ -145,7 +143,7 @@ def _render(
             "user": user,
             "printable": printable,
             "figures": figures,
-            "produced": local_text(request.app.state.clock()),
+            "produced": time_text(request.app.state.clock()),
             "period": period,
             "query": period.query(),
             "errors": period.errors,
@@ -172,18 +170,10 @@ def _tables(
             user.partnership,
             request.app.state.clock(),
             policy,
-            since=period.since,
-            until=period.until,
+            since=period.since(policy.timezone),
+            until=period.until(policy.timezone),
             only=only,
         )
-
-
-def _london_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), LONDON).astimezone(timezone.utc)
-
-
-def _day_text(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
 
 
 def _safe(text: str) -> str:
