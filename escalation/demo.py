@@ -15,6 +15,7 @@ from escalation.casework.intake import RaiseRequest, uk_date
 from escalation.directory.csv_rows import import_csv
 from escalation.reads.report_text import summary_line
 from escalation.rules.policy import Policy
+from escalation.rules.vocabulary import BOARD_ROLES
 from escalation.store.models import Person, PersonRole
 
 
@@ -34,7 +35,7 @@ def load(session: Session, policies: dict[str, Policy], now: datetime) -> str:
 def _enrol_board(session: Session) -> list[str]:
     """The demo's board manager and chair get authenticator secrets (kept if they have one)."""
     people = session.execute(
-        select(Person).join(PersonRole).where(PersonRole.role.in_(("board_manager", "chair")))
+        select(Person).join(PersonRole).where(PersonRole.role.in_(BOARD_ROLES))
     ).scalars().unique().all()
     for person in people:
         if person.totp_secret is None:

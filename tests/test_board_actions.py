@@ -1,6 +1,6 @@
 """The board's actions as the rest of the engine sees them: an approved extension really moves
-the sweep's deadline, a request lapses when the stage moves on, reassignment stays inside the
-partnership and keeps the clock."""
+the sweep's deadline (and its reminder, by the policy's rule), a request lapses when the stage
+moves on, reassignment stays inside the partnership and keeps the clock."""
 
 from __future__ import annotations
 
@@ -15,7 +15,17 @@ from escalation.directory.csv_rows import import_csv
 from escalation.reads.casefile import casefile
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.store.db import transaction
-from tests.factories import CHAIR, MANAGER, NAMED_DEPUTY, RAISER, load_directory, raise_one, utc
+from tests.factories import (
+    CHAIR,
+    MANAGER,
+    NAMED,
+    NAMED_DEPUTY,
+    RAISER,
+    due_at,
+    load_directory,
+    raise_one,
+    utc,
+)
 from tests.test_sweep import MONDAY
 
 
@@ -83,6 +93,32 @@ def test_an_extension_at_the_final_stage_clears_the_overdue_flag(sessions, refer
         assert disagreement.due_at > late and disagreement.final_stage_overdue_at is None
 
 
+def _urgent(sessions):
+    """Raised on the urgent track at MONDAY: the named professional has 4 hours (due 14:00,
+    reminded half way, at 12:00)."""
+    load_directory(sessions)
+    return raise_one(sessions, MONDAY, immediate_risk=True, protective_action="Police called")
+
+
+def test_an_extended_stage_is_not_reminded_in_the_first_half_of_its_new_time(sessions):
+    reference = _urgent(sessions)
+    _extend(sessions, reference, 4, now=MONDAY + timedelta(hours=1))
+    # Due 18:00: 7 hours after the approval. Four hours before would be in their first half.
+    assert due_at(sessions, reference) == MONDAY + timedelta(hours=8)
+    assert run_sweep(sessions, now=MONDAY + timedelta(hours=4)).reminded == 0
+    assert run_sweep(sessions, now=MONDAY + timedelta(hours=4, minutes=29)).reminded == 0
+    assert run_sweep(sessions, now=MONDAY + timedelta(hours=4, minutes=30)).reminded == 1
+
+
+def test_a_short_extension_is_still_reminded_half_way(sessions):
+    reference = _urgent(sessions)
+    _extend(sessions, reference, 1, now=MONDAY + timedelta(hours=1))
+    # Due 15:00, 4 hours after the approval: "4 hours before" would be the approval itself.
+    assert due_at(sessions, reference) == MONDAY + timedelta(hours=5)
+    assert run_sweep(sessions, now=MONDAY + timedelta(hours=2, minutes=59)).reminded == 0
+    assert run_sweep(sessions, now=MONDAY + timedelta(hours=3)).reminded == 1
+
+
 def test_reassignment_stays_in_the_partnership_and_keeps_the_clock(sessions, reference):
     with transaction(sessions) as session:
         import_csv(session, "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
@@ -103,6 +139,28 @@ def test_reassignment_stays_in_the_partnership_and_keeps_the_clock(sessions, ref
             "due 17:00 Thu 26 Nov 2026 GMT: 3 working days after Mon 23 Nov 2026"
         )
         assert "kept when it changed hands" in last.deadline
+
+
+def test_a_change_of_owner_keeps_the_clock_and_asks_for_acknowledgement_only_when_reassigned(
+    sessions, reference
+):
+    with transaction(sessions) as session:
+        d.acknowledge(session, reference=reference, actor=NAMED, now=MONDAY)
+    with transaction(sessions) as session:
+        d.hand_to_deputy(session, reference=reference, actor=NAMED, now=MONDAY + timedelta(hours=1))
+        assert d.state_of(d.get(session, reference)) == "acknowledged"  # taken as it is
+    with transaction(sessions) as session:
+        board_actions.reassign(session, reference=reference, actor=MANAGER,
+                               now=MONDAY + timedelta(hours=2), new_owner_email=NAMED,
+                               reason="Back from leave")
+    with transaction(sessions) as session:
+        disagreement = d.get(session, reference)
+        assert d.state_of(disagreement) == "awaiting_acknowledgement"
+        assert disagreement.due_at == utc(2026, 11, 26, 17)
+        periods = disagreement.stages[-3:]
+        assert [p.ended_by for p in periods] == ["hand_to_deputy", "reassign", None]
+        assert {p.clock_start for p in periods} == {MONDAY}
+        assert {p.due_at for p in periods} == {utc(2026, 11, 26, 17)}
 
 
 def test_only_the_board_acts(sessions, reference):

@@ -14,29 +14,28 @@ Decisions:
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-# The life-cycle helpers are shared with disagreements.py, which owns them.
-from escalation.casework.disagreements import (
-    BOARD_ROLES,
-    _current_period,
-    _end_stage_period,
-    _load_for_event,
-    _open_stage_period,
-    _record,
-    reference_key,
-    resolve,
+from escalation.casework.disagreements import resolve
+from escalation.casework.lifecycle import (
+    change_owner,
+    current_period,
+    get,
+    load_for_event,
+    move_deadline,
+    record,
+    require_board,
 )
 from escalation.directory.people import find_person, normalise_email
 from escalation.outbox import notifications
 from escalation.rules.calendar import date_text, due_text
-from escalation.rules.errors import InvalidInput, NotAllowed, NotFound
+from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.rules.policy import Policy
 from escalation.rules.vocabulary import LEARNING_THEMES
-from escalation.store.models import DeadlineExtension, Disagreement, Person, ResolutionMeeting
+from escalation.store.models import DeadlineExtension, Disagreement, ResolutionMeeting
 
 MAX_TEXT = 5000
 
@@ -60,14 +59,14 @@ def record_meeting(
     if not outcome:
         problems["meeting_outcome"] = "Enter what the meeting decided"
     _check_lengths(problems, attendees=attendees, meeting_outcome=outcome)
-    disagreement, policy = _load_for_event(session, reference, "meeting")
+    disagreement, policy = load_for_event(session, reference, "meeting")
     if held_on is not None and held_on > policy.calendar.local_date(now):
         problems["held_on"] = "The meeting date must be today or in the past"
     elif held_on is not None and held_on < policy.calendar.local_date(disagreement.raised_at):
         problems["held_on"] = "The meeting date must be on or after the day it was raised"
     if problems:
         raise InvalidInput(problems)
-    board = _require_board(session, disagreement, actor)
+    board = require_board(session, disagreement, actor)
     meeting = ResolutionMeeting(
         disagreement_id=disagreement.id,
         held_on=held_on,
@@ -79,7 +78,7 @@ def record_meeting(
     session.add(meeting)
     note = f"resolution meeting on {date_text(held_on)}; attendees: {attendees}; outcome: {outcome}"
     stage = disagreement.stage_key
-    _record(session, disagreement, now, board.email, "meeting", stage, stage, note)
+    record(session, disagreement, now, board.email, "meeting", stage, stage, note)
     return meeting
 
 
@@ -96,8 +95,8 @@ def reassign(
     problems = {} if reason else {"reason": "Enter why the stage is being reassigned"}
     _check_lengths(problems, reason=reason)
     new_owner = find_person(session, new_owner_email) if new_owner_email.strip() else None
-    disagreement, policy = _load_for_event(session, reference, "reassign")
-    board = _require_board(session, disagreement, actor)
+    disagreement, policy = load_for_event(session, reference, "reassign")
+    board = require_board(session, disagreement, actor)
     if (
         new_owner is None
         or not new_owner.active
@@ -109,14 +108,10 @@ def reassign(
     if problems:
         raise InvalidInput(problems)
     previous = disagreement.owner
-    clock_start = _clock_start(disagreement)
-    _end_stage_period(disagreement, now, "reassign")
-    disagreement.owner = new_owner
-    disagreement.stage_acknowledged_at = None
-    _open_stage_period(session, disagreement, new_owner, now).clock_started_at = clock_start
+    change_owner(session, disagreement, new_owner, now, "reassign")
     stage = disagreement.stage_key
     note = f"from {previous.name} to {new_owner.name}: {reason}"
-    _record(session, disagreement, now, board.email, "reassign", stage, stage, note)
+    record(session, disagreement, now, board.email, "reassign", stage, stage, note)
     notifications.reassigned(session, disagreement, policy, now)
     return disagreement
 
@@ -124,8 +119,8 @@ def reassign(
 def request_extension(
     session: Session, *, reference: str, actor: str, now: datetime, amount: int | None, reason: str
 ) -> DeadlineExtension:
-    disagreement, policy = _load_for_event(session, reference, "request_extension")
-    board = _require_board(session, disagreement, actor)
+    disagreement, policy = load_for_event(session, reference, "request_extension")
+    board = require_board(session, disagreement, actor)
     unit, limit = extension_limit(disagreement, policy)
     reason = reason.strip()
     problems = {}
@@ -136,7 +131,7 @@ def request_extension(
     _check_lengths(problems, extension_reason=reason)
     if problems:
         raise InvalidInput(problems)
-    period = _current_period(disagreement)
+    period = current_period(disagreement)
     if _extension_at_stage(session, disagreement) is not None:
         raise NotAllowed("this stage's deadline has already had an extension requested")
     extension = DeadlineExtension(
@@ -151,15 +146,15 @@ def request_extension(
     session.add(extension)
     stage = disagreement.stage_key
     note = f"asked the chair to extend the deadline by {amount} {unit.replace('_', ' ')}: {reason}"
-    _record(session, disagreement, now, board.email, "request_extension", stage, stage, note)
+    record(session, disagreement, now, board.email, "request_extension", stage, stage, note)
     return extension
 
 
 def decide_extension(
     session: Session, *, reference: str, actor: str, now: datetime, approve: bool
 ) -> DeadlineExtension:
-    disagreement, policy = _load_for_event(session, reference, "decide_extension")
-    chair = _require_board(session, disagreement, actor, roles=("chair",))
+    disagreement, policy = load_for_event(session, reference, "decide_extension")
+    chair = require_board(session, disagreement, actor, roles=("chair",))
     extension = _extension_at_stage(session, disagreement)
     if extension is None or extension.decision is not None:
         raise NotAllowed("there is no extension waiting for a decision on this stage")
@@ -172,13 +167,13 @@ def decide_extension(
         old_due = disagreement.due_at
         new_due = policy.calendar.extended(max(old_due, now), extension.amount, extension.unit)
         extension.new_due_at = new_due
-        extension.stage_period_id = _current_period(disagreement).id  # the period it moved
-        _move_deadline(disagreement, policy, new_due, now)
+        extension.stage_period_id = current_period(disagreement).id  # the period it moved
+        move_deadline(disagreement, policy, new_due, now)
         was, now_due = due_text(old_due, policy.timezone), due_text(new_due, policy.timezone)
         note = f"extension approved: now due {now_due} (was {was})"
     else:
         note = "extension refused: the deadline stands"
-    _record(session, disagreement, now, chair.email, "decide_extension", stage, stage, note)
+    record(session, disagreement, now, chair.email, "decide_extension", stage, stage, note)
     return extension
 
 
@@ -198,19 +193,14 @@ def close(
     _check_lengths(problems, summary=summary)
     if problems:
         raise InvalidInput(problems)
-    disagreement = session.execute(
-        select(Disagreement).where(Disagreement.reference == reference_key(reference))
-    ).scalar_one_or_none()
-    if disagreement is None:
-        raise NotFound(f"no disagreement with reference {reference!r}")
-    _require_board(session, disagreement, actor)
+    require_board(session, get(session, reference), actor)
     disagreement = resolve(
         session, reference=reference, actor=actor, now=now, outcome=outcome, summary=summary
     )
     disagreement.learning_themes = sorted(set(learning_themes))
     if disagreement.learning_themes:
         words = "; ".join(LEARNING_THEMES[theme] for theme in disagreement.learning_themes)
-        _record(
+        record(
             session,
             disagreement,
             now,
@@ -249,29 +239,6 @@ def pending_extensions(session: Session, partnership: str) -> list[tuple[Deadlin
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _require_board(
-    session: Session, disagreement: Disagreement, actor: str, roles: tuple[str, ...] = BOARD_ROLES
-) -> Person:
-    person = find_person(session, actor)
-    if (
-        person is None
-        or not person.active
-        or person.partnership != disagreement.partnership
-        or not person.roles & set(roles)
-    ):
-        raise NotAllowed(
-            "only the partnership's "
-            + " or ".join(r.replace("_", " ") for r in roles)
-            + " can do this"
-        )
-    return person
-
-
-def _clock_start(disagreement: Disagreement) -> datetime:
-    period = _current_period(disagreement)
-    return period.clock_started_at or period.entered_at
-
-
 def _extension_at_stage(session: Session, disagreement: Disagreement) -> DeadlineExtension | None:
     """The extension asked for since the current stage began (reassigning keeps the stage, so
     it does not reset the once-per-stage limit); a request from an earlier stage has lapsed."""
@@ -284,18 +251,6 @@ def _extension_at_stage(session: Session, disagreement: Disagreement) -> Deadlin
         .order_by(DeadlineExtension.id.desc())
         .limit(1)
     ).scalar_one_or_none()
-
-
-def _move_deadline(
-    disagreement: Disagreement, policy: Policy, new_due: datetime, now: datetime
-) -> None:
-    _current_period(disagreement).due_at = new_due
-    disagreement.due_at = new_due
-    lead = timedelta(hours=policy.reminder_before_hours)
-    remind = new_due - lead
-    disagreement.remind_at = remind if policy.reminder_before_hours and remind > now else None
-    if new_due > now:
-        disagreement.final_stage_overdue_at = None
 
 
 def _check_lengths(problems: dict, **texts: str) -> None:

@@ -72,6 +72,15 @@ def event_hash(event: Event) -> str:
     return hashlib.sha256((event.prev_hash + canonical).encode()).hexdigest()
 
 
+def events_of(session: Session, disagreement: Disagreement) -> list[Event]:
+    """One disagreement's chronology, in the order it was written (every view shows this)."""
+    return list(
+        session.execute(
+            select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
+        ).scalars()
+    )
+
+
 @dataclass(frozen=True)
 class ChainReport:
     checked: int

@@ -24,7 +24,8 @@ from escalation.directory.csv_rows import (
 )
 from escalation.directory.people import NO_CONTROL, find_person, normalise_email
 from escalation.rules.errors import InvalidInput, NotFound
-from escalation.store.models import ROLES, Person, PersonRole
+from escalation.rules.vocabulary import ROLES
+from escalation.store.models import Person, PersonRole
 
 PAGE_SIZE = 100  # people on one page of the directory
 MAX_LENGTHS = {"name": 200, "email": 320, "organisation": 200, "job_title": 200}  # the columns'

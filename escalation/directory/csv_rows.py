@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, aliased
 from escalation.directory.people import CONTROL, EMAIL, NO_CONTROL, normalise_email, people_by_email
 from escalation.rules.csv_cells import neutralised, unneutralised
 from escalation.rules.errors import DirectoryError
-from escalation.store.models import ROLES, Person, PersonRole
+from escalation.rules.vocabulary import ROLES
+from escalation.store.models import Person, PersonRole
 
 CSV_COLUMNS = (
     "name",

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from escalation.rules.vocabulary import BOARD_ROLES
 from escalation.store.models import Disagreement, LinkSession, LinkToken, OutboxMessage
 
 TOKEN_PURPOSES = ("act", "respond", "status", "view")
@@ -67,7 +68,7 @@ def link_for(session: Session, row: OutboxMessage, *, base_url: str, now: dateti
         return f"{base}/signin/{token}"
     if row.link_purpose == "board" and row.context.get("reference"):
         return f"{base}/board/d/{row.context['reference']}"
-    if row.recipient_role in ("board_manager", "chair"):
+    if row.recipient_role in BOARD_ROLES:
         return f"{base}/board"
     return None
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from escalation.casework.chronology import events_of
 from escalation.rules.calendar import date_text, due_text, time_text
 from escalation.rules.policy import Policy
 from escalation.store.models import (
@@ -74,13 +75,7 @@ def casefile(session: Session, disagreement: Disagreement) -> Casefile:
         )
         for period in periods
     ]
-    events = (
-        session.execute(
-            select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
-        )
-        .scalars()
-        .all()
-    )
+    events = events_of(session, disagreement)
     meetings = (
         session.execute(
             select(ResolutionMeeting)
@@ -90,7 +85,7 @@ def casefile(session: Session, disagreement: Disagreement) -> Casefile:
         .scalars()
         .all()
     )
-    return Casefile(disagreement, policy, stages, list(events), list(meetings), list(extensions))
+    return Casefile(disagreement, policy, stages, events, list(meetings), list(extensions))
 
 
 def explain_deadline(
@@ -99,7 +94,7 @@ def explain_deadline(
     """'due 17:00 Tue 29 Dec 2026: 2 working days after Wed 23 Dec; not counted: Fri 25 Dec
     (Christmas Day), Mon 28 Dec (Boxing Day (substitute day))'."""
     timescale = policy.timescale(period.stage_key, urgent)
-    start = period.clock_started_at or period.entered_at
+    start = period.clock_start
     original = policy.due_at(period.stage_key, urgent, start)
     tz = policy.timezone
     if timescale.hours is not None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from escalation.casework.disagreements import state_of
+from escalation.casework.chronology import events_of
+from escalation.casework.lifecycle import state_of
 from escalation.rules.calendar import date_text, due_text
 from escalation.rules.policy import Policy
 from escalation.rules.vocabulary import CATEGORIES, OUTCOMES
-from escalation.store.models import Disagreement, Event
+from escalation.store.models import Disagreement
 from escalation.store.pinned_policies import policy_for
 
 
@@ -88,10 +88,7 @@ def record(session: Session, disagreement: Disagreement, now: datetime) -> str:
         label = OUTCOMES.get(disagreement.outcome, disagreement.outcome)
         lines.append(f"Outcome:           {label}: {disagreement.outcome_summary}")
     lines += ["", "Chronology"]
-    events = session.execute(
-        select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
-    ).scalars()
-    for event in events:
+    for event in events_of(session, disagreement):
         move = f" {event.from_stage or ''} -> {event.to_stage or ''}".rstrip(" ->")
         note = f": {event.note}" if event.note else ""
         lines.append(f"  {when(event.at)}  {event.kind}{move}  by {event.actor}{note}")

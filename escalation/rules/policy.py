@@ -172,12 +172,17 @@ class Policy(BaseModel):
         return self.calendar.add_working_days(started_at, timescale.working_days)
 
     def reminder_at(self, key: str, urgent: bool, started_at: datetime) -> datetime | None:
-        """When to remind the owner: `reminder_before_hours` before the deadline, but never in
-        the first half of the stage (a 4-hour urgent stage is reminded after 2 hours)."""
-        if self.reminder_before_hours == 0:
+        """When to remind the owner of the stage `key` begun at `started_at` (see reminder)."""
+        return self.reminder(self.due_at(key, urgent, started_at), since=started_at)
+
+    def reminder(self, due: datetime, *, since: datetime) -> datetime | None:
+        """When to remind the owner of a deadline `due` they have had since `since` (the stage
+        began, or an extension was approved): `reminder_before_hours` before it, but never in
+        the first half of that time (a 4-hour urgent stage is reminded after 2 hours). None if
+        the policy sends no reminders, or there is no time left to remind in."""
+        if self.reminder_before_hours == 0 or due <= since:
             return None
-        due = self.due_at(key, urgent, started_at)
-        lead = min(timedelta(hours=self.reminder_before_hours), (due - started_at) / 2)
+        lead = min(timedelta(hours=self.reminder_before_hours), (due - since) / 2)
         return due - lead
 
     def document(self) -> dict:

@@ -3,7 +3,7 @@
 States: a disagreement is `awaiting_acknowledgement` when a stage has just begun, `acknowledged`
 once the owner has acknowledged it, and closed as `resolved` or `withdrawn`. Escalation moves to
 the next stage (and back to awaiting acknowledgement); it is refused at the final stage, where an
-overdue disagreement stays open and is flagged instead.
+overdue disagreement stays open and is flagged instead. Both stage conditions are in the table.
 """
 
 from __future__ import annotations
@@ -35,47 +35,44 @@ EVENTS = (
     "decide_extension",
 )
 
-TRANSITIONS: dict[tuple[str | None, str], str] = {
-    (None, "raise"): AWAITING,
-    (AWAITING, "acknowledge"): ACKNOWLEDGED,
-    (AWAITING, "escalate"): AWAITING,
-    (ACKNOWLEDGED, "escalate"): AWAITING,
-    (AWAITING, "resolve"): RESOLVED,
-    (ACKNOWLEDGED, "resolve"): RESOLVED,
-    (AWAITING, "withdraw"): WITHDRAWN,
-    (ACKNOWLEDGED, "withdraw"): WITHDRAWN,
-    (AWAITING, "hand_to_deputy"): AWAITING,
-    (ACKNOWLEDGED, "hand_to_deputy"): ACKNOWLEDGED,
-    (AWAITING, "flag_final_stage_overdue"): AWAITING,
-    (ACKNOWLEDGED, "flag_final_stage_overdue"): ACKNOWLEDGED,
-    (AWAITING, "remind"): AWAITING,
-    (ACKNOWLEDGED, "remind"): ACKNOWLEDGED,
-    **{(state, "view"): state for state in (AWAITING, ACKNOWLEDGED, RESOLVED, WITHDRAWN)},
-    (AWAITING, "respond"): AWAITING,
-    (ACKNOWLEDGED, "respond"): ACKNOWLEDGED,
-    # A reassigned stage waits for its new owner to acknowledge it.
-    **{(state, "reassign"): AWAITING for state in OPEN_STATES},
-    **{(state, event): state for state in OPEN_STATES
-       for event in ("meeting", "request_extension", "decide_extension")},
-    (AWAITING, "add_note"): AWAITING,
-    (ACKNOWLEDGED, "add_note"): ACKNOWLEDGED,
-    (RESOLVED, "add_note"): RESOLVED,
-    (WITHDRAWN, "add_note"): WITHDRAWN,
-}
+# Where the disagreement's stage must be for an event: anywhere, below the final stage (there
+# must be a later stage to escalate to), or at the final stage (only there is an overdue
+# disagreement flagged instead of escalated).
+ANY_STAGE = "any stage"
+BELOW_FINAL = "below the final stage"
+AT_FINAL = "at the final stage"
 
-# Guards on the stage, checked after the state: escalation needs a later stage to go to.
-NEEDS_LATER_STAGE = {"escalate"}
-NEEDS_FINAL_STAGE = {"flag_final_stage_overdue"}
+
+def _stays(states: tuple[str, ...], *events: str) -> dict:
+    """Each of `events` in each of `states` leaves the state as it was, at any stage."""
+    return {(state, event): (state, ANY_STAGE) for state in states for event in events}
+
+
+# (state, event) -> (state after, where the stage must be). Anything not listed is refused.
+TRANSITIONS: dict[tuple[str | None, str], tuple[str, str]] = {
+    (None, "raise"): (AWAITING, ANY_STAGE),
+    (AWAITING, "acknowledge"): (ACKNOWLEDGED, ANY_STAGE),
+    **{(state, "escalate"): (AWAITING, BELOW_FINAL) for state in OPEN_STATES},
+    **{(state, "flag_final_stage_overdue"): (state, AT_FINAL) for state in OPEN_STATES},
+    **{(state, "resolve"): (RESOLVED, ANY_STAGE) for state in OPEN_STATES},
+    **{(state, "withdraw"): (WITHDRAWN, ANY_STAGE) for state in OPEN_STATES},
+    # A reassigned stage waits for its new owner to acknowledge it; a deputy takes it as it is.
+    **{(state, "reassign"): (AWAITING, ANY_STAGE) for state in OPEN_STATES},
+    **_stays(OPEN_STATES, "hand_to_deputy", "remind", "respond", "meeting",
+             "request_extension", "decide_extension"),
+    # The record stays open to reading and to notes after the disagreement has closed.
+    **_stays(OPEN_STATES + CLOSED_STATES, "view", "add_note"),
+}
 
 
 def next_state(state: str | None, event: str, *, at_final_stage: bool = False) -> str:
-    """The state after `event`, or NotAllowed naming the state and the event."""
-    target = TRANSITIONS.get((state, event))
+    """The state after `event`, or NotAllowed naming the state and the event (or the stage)."""
+    target, stage = TRANSITIONS.get((state, event), (None, ANY_STAGE))
     if target is None:
         raise NotAllowed(f"cannot {_words(event)} a disagreement that is {_words(state or 'new')}")
-    if event in NEEDS_LATER_STAGE and at_final_stage:
+    if stage == BELOW_FINAL and at_final_stage:
         raise NotAllowed(f"cannot {_words(event)}: the disagreement is at the final stage")
-    if event in NEEDS_FINAL_STAGE and not at_final_stage:
+    if stage == AT_FINAL and not at_final_stage:
         raise NotAllowed(f"cannot {_words(event)}: the disagreement is not at the final stage")
     return target
 

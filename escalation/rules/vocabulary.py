@@ -1,4 +1,10 @@
-"""The fixed lists the procedures use: dissent categories and outcomes (see DOMAIN.md)."""
+"""The fixed lists the procedures use: directory roles, dissent categories, outcomes and learning
+themes (see DOMAIN.md)."""
+
+# The roles a person can hold in the directory, in the order of the ladder.
+ROLES = ("practitioner", "named_professional", "designated_professional", "board_manager", "chair")
+# The partnership's board: they act on any of its disagreements and use the board pages.
+BOARD_ROLES = ("board_manager", "chair")
 
 CATEGORIES = {
     "referral": "Referral or enquiry stage (threshold, no further action, s47, strategy discussion)",

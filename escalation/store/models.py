@@ -21,8 +21,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from escalation.store.db import UTCDateTime
 
-ROLES = ("practitioner", "named_professional", "designated_professional", "board_manager", "chair")
-
 
 class Base(DeclarativeBase):
     pass
@@ -193,6 +191,11 @@ class StagePeriod(Base):
 
     disagreement: Mapped[Disagreement] = relationship(back_populates="stages")
     owner: Mapped[Person] = relationship()
+
+    @property
+    def clock_start(self) -> datetime:
+        """When this stage's clock started: when the stage began, kept when it changed hands."""
+        return self.clock_started_at or self.entered_at
 
 
 class Event(Base):

@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 
 from escalation.access import apikeys
 from escalation.casework import disagreements as d
+from escalation.casework.chronology import events_of
 from escalation.casework.intake import RaiseRequest
 from escalation.rules.errors import EscalationError, NotFound
 from escalation.settings import get_settings
 from escalation.store.db import transaction
-from escalation.store.models import ApiKey, Disagreement, Event
+from escalation.store.models import ApiKey, Disagreement
 from escalation.store.pinned_policies import policy_for
 from escalation.web.ratelimit import limited
 
@@ -262,9 +263,7 @@ def _record(session: Session, disagreement: Disagreement, now: datetime) -> Disa
         fields["stage"].title = (
             policy_for(session, disagreement).stage(disagreement.stage_key).title
         )
-    events = session.execute(
-        select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
-    ).scalars()
+    events = events_of(session, disagreement)
     return DisagreementRecord(
         **fields,
         **{

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from escalation.casework import disagreements as d
+from escalation.casework.chronology import events_of
 from escalation.directory.people import find_person
 from escalation.outbox import links
 from escalation.rules.calendar import due_text, time_text
 from escalation.rules.vocabulary import CATEGORIES, OUTCOMES
-from escalation.store.models import Event
 from escalation.store.pinned_policies import policy_for
 
 ACTIONS = {
@@ -69,13 +68,7 @@ def case_page(
 ):
     disagreement = holder.disagreement
     policy = policy_for(session, disagreement)
-    events = (
-        session.execute(
-            select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
-        )
-        .scalars()
-        .all()
-    )
+    events = events_of(session, disagreement)
     context = {
         "title": f"Disagreement {disagreement.reference}",
         "d": disagreement,

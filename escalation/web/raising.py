@@ -27,7 +27,7 @@ from escalation.casework.intake import (
 from escalation.directory.people import find_person
 from escalation.rules.calendar import due_text
 from escalation.rules.errors import InvalidInput, NotAllowed
-from escalation.rules.vocabulary import CATEGORIES
+from escalation.rules.vocabulary import BOARD_ROLES, CATEGORIES
 from escalation.settings import get_settings
 from escalation.store.db import transaction
 from escalation.web.forms import PostedForm
@@ -107,7 +107,7 @@ def _landing(request: Request, email: str) -> str:
     """Board managers and chairs go on to their second factor; everyone else to the form."""
     with transaction(request.app.state.sessions) as session:
         person = find_person(session, email)
-        board = person is not None and person.active and person.roles & {"board_manager", "chair"}
+        board = person is not None and person.active and person.roles & set(BOARD_ROLES)
     return "/board/verify" if board else "/raise"
 
 

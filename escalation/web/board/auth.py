@@ -1,7 +1,7 @@
 """Who may see the board pages: deny by default.
 
-Every /board route takes `user: BoardUser = Depends(allow(...roles))`, naming the roles it
-admits; a route without it is refused by tests/test_board_access.py, which walks the app's routes.
+Every /board route takes `user: BoardUser = Depends(EITHER)` (or MANAGER, or CHAIR: the
+`allow(...roles)` defined here once), naming the roles it admits; a route without it is refused by tests/test_board_access.py, which walks the app's routes.
 `allow` requires a live server-side session (signed in by emailed link), a person in the
 directory holding one of the roles, and a second factor checked in this session; unsafe requests
 must also carry the session's CSRF token. Records are fetched through `case_for`, which scopes
@@ -18,17 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.access import signin
-from escalation.casework.disagreements import reference_key
+from escalation.casework.lifecycle import reference_key
 from escalation.directory.people import find_person
 from escalation.rules.errors import NotFound
+from escalation.rules.vocabulary import BOARD_ROLES
 from escalation.settings import get_settings
 from escalation.store.db import transaction
 from escalation.store.models import Disagreement
 from escalation.web.forms import PostedForm
 from escalation.web.raising import cookie_name
-
-BOARD_ROLES = ("board_manager", "chair")
-
 
 class BoardSignInRequired(Exception):
     pass
@@ -76,6 +74,12 @@ def allow(*roles: str):
 
     dependency.allowed_roles = frozenset(roles)
     return dependency
+
+
+# What each board route admits (`user: BoardUser = Depends(EITHER)`).
+EITHER = allow(*BOARD_ROLES)
+MANAGER = allow("board_manager")
+CHAIR = allow("chair")
 
 
 def current_user(

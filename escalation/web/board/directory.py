@@ -35,15 +35,14 @@ from escalation.directory.partnership_csv import (
 from escalation.directory.people import ROLE_WORDS
 from escalation.rules.calendar import date_text, local_date
 from escalation.rules.errors import DirectoryError, InvalidInput, NotFound
+from escalation.rules.vocabulary import ROLES
 from escalation.store.db import transaction
-from escalation.store.models import ROLES, Person
-from escalation.web.board.auth import BoardUser, allow
+from escalation.store.models import Person
+from escalation.web.board.auth import EITHER, MANAGER, BoardUser
 from escalation.web.board.pages import page, pagination
 from escalation.web.forms import PostedForm
 
 router = APIRouter(include_in_schema=False)
-EITHER = allow("board_manager", "chair")
-MANAGER = allow("board_manager")
 # An upload larger than this is refused before it is parsed: 1 MB is about 10,000 rows, twice
 # the import's row cap (directory_admin.MAX_IMPORT_ROWS), and is read 64 KB at a time.
 MAX_UPLOAD_BYTES = 1024 * 1024

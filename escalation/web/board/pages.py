@@ -31,14 +31,15 @@ from escalation.reads.dashboard import (
 )
 from escalation.rules.calendar import due_text
 from escalation.rules.errors import InvalidInput, NotAllowed
-from escalation.rules.vocabulary import CATEGORIES, LEARNING_THEMES, OUTCOMES
+from escalation.rules.vocabulary import BOARD_ROLES, CATEGORIES, LEARNING_THEMES, OUTCOMES
 from escalation.store.db import transaction
 from escalation.store.models import Person
 from escalation.web.board.auth import (
-    BOARD_ROLES,
+    CHAIR,
+    EITHER,
+    MANAGER,
     BoardSignInRequired,
     BoardUser,
-    allow,
     case_for,
     current_user,
     policy_of,
@@ -50,9 +51,6 @@ from escalation.web.ratelimit import limited
 router = APIRouter(include_in_schema=False)
 MAX_FAILED_CODES = 5
 ANCHORS = {"held_on": "held_on-day", "learning_themes": "theme-thresholds", "decision": "decision"}
-EITHER = allow("board_manager", "chair")
-MANAGER = allow("board_manager")
-CHAIR = allow("chair")
 
 
 # --- sign-in ----------------------------------------------------------------------------------
