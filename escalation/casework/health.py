@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.outbox import notifications
+from escalation.outbox.kinds import MessageKind
 from escalation.rules.calendar import time_text
 from escalation.store.db import insert_ignoring_duplicates
 from escalation.store.models import Alert, Heartbeat, Person
@@ -70,7 +71,7 @@ def check_sweep(session: Session, name: str, now: datetime, interval_seconds: in
     raise_alert(session, key=f"stalled/{name}", kind="sweep_stalled", message=status.message, now=now)
     partnerships = sorted(set(session.execute(select(Person.partnership)).scalars()))
     notifications.alert_board_managers(
-        session, kind="sweep_stalled", partnerships=partnerships,
+        session, kind=MessageKind.SWEEP_STALLED, partnerships=partnerships,
         key=status.last_completed_at.isoformat(),
         context={"since": time_text(status.last_completed_at)}, now=now,
     )

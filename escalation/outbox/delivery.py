@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.casework import disagreements, health
 from escalation.outbox import links
+from escalation.outbox.kinds import OWNER_KINDS
 from escalation.outbox.mail import Renderer, SmtpConfig
 from escalation.store.db import transaction
 from escalation.store.models import Disagreement, OutboxMessage
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 
 SENT, RETRY, PERMANENT, CONFIG = "sent", "retry", "permanent", "config"
 AUTH_CODES = {530, 534, 535, 538}
-OWNER_KINDS = {"stage_assigned", "reminder"}
 LEASE = timedelta(minutes=5)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from escalation.outbox import notifications
+from escalation.outbox.kinds import MessageKind
 from escalation.rules.calendar import date_text, due_text, local_date
 from escalation.store.models import Disagreement, OutboxMessage, Person
 
@@ -57,7 +58,7 @@ def queue_digests(session: Session, now: datetime) -> int:
     before = session.info.get(notifications.QUEUED, 0)
     for partnership in partnerships:
         notifications.alert_board_managers(
-            session, kind="digest", partnerships=[partnership], key=day.isoformat(),
+            session, kind=MessageKind.DIGEST, partnerships=[partnership], key=day.isoformat(),
             context={"day": date_text(day), **digest_counts(session, partnership, now)}, now=now,
         )
     return session.info.get(notifications.QUEUED, 0) - before

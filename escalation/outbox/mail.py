@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from escalation.outbox.kinds import MessageKind
 from escalation.rules.errors import InvalidInput
 from escalation.store.models import OutboxMessage
 
@@ -94,9 +95,10 @@ class Renderer:
     def render(self, row: OutboxMessage, *, link: str | None, now: datetime,
                links: list[str] = ()) -> EmailMessage:
         """The message; `links` are the per-case links of a message listing several cases."""
+        kind = MessageKind(row.kind)
         context = {**row.context, "link": link, "links": list(links),
                    "role_words": ROLE_WORDS[row.recipient_role]}
-        subject = self._template(row.kind, "subject.txt").render(context)
+        subject = self._template(kind, "subject.txt").render(context)
         message = EmailMessage()
         message["From"] = self.mail_from
         message["To"] = row.recipient_email
@@ -104,9 +106,9 @@ class Renderer:
         message["Message-ID"] = row.message_id
         message["Date"] = format_datetime(now)
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(self._template(row.kind, "txt").render(context))
-        message.add_alternative(self._template(row.kind, "html").render(context), subtype="html")
+        message.set_content(self._template(kind, "txt").render(context))
+        message.add_alternative(self._template(kind, "html").render(context), subtype="html")
         return message
 
-    def _template(self, kind: str, part: str):
-        return self.environment.get_template(f"email/{kind}.{part}")
+    def _template(self, kind: MessageKind, part: str):
+        return self.environment.get_template(kind.template(part))

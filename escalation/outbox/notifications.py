@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from escalation.directory.people import role_holders
+from escalation.outbox.kinds import MessageKind
 from escalation.rules.calendar import due_text
 from escalation.rules.policy import Policy
 from escalation.settings import get_settings
@@ -39,7 +40,7 @@ LINK_PURPOSES = {
 }
 # Kinds whose link is not the recipient's part: a closed case's links all stop working, so its
 # emails carry none; a fresh-links email carries one link per case it lists.
-LINKS_BY_KIND = {"closed": None, "fresh_links": "several"}
+LINKS_BY_KIND = {MessageKind.CLOSED: None, MessageKind.FRESH_LINKS: "several"}
 LINK_EMAIL_INTERVAL = timedelta(minutes=5)
 QUEUED = "queued_emails"  # session.info counter: rows this session actually inserted
 
@@ -53,30 +54,31 @@ class Recipient:
 def stage_entered(session: Session, disagreement: Disagreement, policy: Policy, now: datetime) -> None:
     """The new owner is asked to act; everyone the stage names in `notify` is told."""
     owner = Recipient(disagreement.owner.email, "owner")
-    _queue(session, disagreement, policy, "stage_assigned", [owner], now)
+    _queue(session, disagreement, policy, MessageKind.STAGE_ASSIGNED, [owner], now)
     others = [
         recipient
         for role in policy.stage(disagreement.stage_key).notify
         if (recipient := _holder(session, disagreement, policy, role)) is not None
     ]
-    _queue(session, disagreement, policy, "stage_update", _without(others, owner.email), now)
+    others = _without(others, owner.email)
+    _queue(session, disagreement, policy, MessageKind.STAGE_UPDATE, others, now)
 
 
 def reassigned(session: Session, disagreement: Disagreement, policy: Policy, now: datetime) -> None:
     owner = Recipient(disagreement.owner.email, "owner")
-    _queue(session, disagreement, policy, "stage_assigned", [owner], now)
+    _queue(session, disagreement, policy, MessageKind.STAGE_ASSIGNED, [owner], now)
 
 
 def reminder(session: Session, disagreement: Disagreement, policy: Policy, now: datetime) -> None:
     owner = Recipient(disagreement.owner.email, "owner")
-    _queue(session, disagreement, policy, "reminder", [owner], now)
+    _queue(session, disagreement, policy, MessageKind.REMINDER, [owner], now)
 
 
 def counterpart_responded(
     session: Session, disagreement: Disagreement, policy: Policy, now: datetime
 ) -> None:
     owner = Recipient(disagreement.owner.email, "owner")
-    _queue(session, disagreement, policy, "counterpart_response", [owner], now)
+    _queue(session, disagreement, policy, MessageKind.COUNTERPART_RESPONSE, [owner], now)
 
 
 def final_stage_overdue(
@@ -84,7 +86,8 @@ def final_stage_overdue(
 ) -> None:
     owner = Recipient(disagreement.owner.email, "owner")
     managers = _board_managers(session, disagreement.partnership)
-    _queue(session, disagreement, policy, "final_stage_overdue", [owner, *_without(managers, owner.email)], now)
+    recipients = [owner, *_without(managers, owner.email)]
+    _queue(session, disagreement, policy, MessageKind.FINAL_STAGE_OVERDUE, recipients, now)
 
 
 def closed(session: Session, disagreement: Disagreement, policy: Policy, now: datetime) -> None:
@@ -93,7 +96,7 @@ def closed(session: Session, disagreement: Disagreement, policy: Policy, now: da
         Recipient(disagreement.raiser_email, "raiser"),
         Recipient(disagreement.counterpart_email, "counterpart"),
     ]
-    _queue(session, disagreement, policy, "closed", _distinct(recipients), now)
+    _queue(session, disagreement, policy, MessageKind.CLOSED, _distinct(recipients), now)
 
 
 def undeliverable(
@@ -101,7 +104,10 @@ def undeliverable(
 ) -> None:
     """Tell the board manager that a stage owner's email could not be delivered."""
     managers = _without(_board_managers(session, disagreement.partnership), failed_email)
-    _queue(session, disagreement, policy, "undeliverable", managers, now, key_extra=failed_email)
+    _queue(
+        session, disagreement, policy, MessageKind.UNDELIVERABLE, managers, now,
+        key_extra=failed_email,
+    )
 
 
 def fresh_links(session: Session, email: str, now: datetime) -> None:
@@ -123,7 +129,7 @@ def fresh_links(session: Session, email: str, now: datetime) -> None:
                 "disagreement_id": disagreement.id, "stage_key": disagreement.stage_key,
                 "purpose": LINK_PURPOSES[role]})
     if cases:
-        _insert(session, kind="fresh_links", key=f"fresh_links/{email}/{_interval(now)}",
+        _insert(session, kind=MessageKind.FRESH_LINKS, key=f"fresh_links/{email}/{_interval(now)}",
                 recipient=Recipient(email, "practitioner"),
                 context={"cases": sorted(cases.values(), key=lambda c: c["reference"])}, now=now)
 
@@ -131,7 +137,7 @@ def fresh_links(session: Session, email: str, now: datetime) -> None:
 def sign_in_link(session: Session, email: str, now: datetime) -> None:
     """A one-time sign-in link (no case content at all); at most one email per address per
     `LINK_EMAIL_INTERVAL` (the first one's link works for 30 minutes)."""
-    _insert(session, kind="sign_in", key=f"sign_in/{email}/{_interval(now)}",
+    _insert(session, kind=MessageKind.SIGN_IN, key=f"sign_in/{email}/{_interval(now)}",
             recipient=Recipient(email, "practitioner"), context={}, now=now)
 
 
@@ -142,13 +148,19 @@ def _interval(now: datetime) -> int:
 
 
 def alert_board_managers(
-    session: Session, *, kind: str, partnerships: list[str], key: str, context: dict, now: datetime
+    session: Session,
+    *,
+    kind: MessageKind,
+    partnerships: list[str],
+    key: str,
+    context: dict,
+    now: datetime,
 ) -> None:
     """A message about the service itself (e.g. the sweep has stalled), to every board manager."""
     for partnership in partnerships:
         for manager in _board_managers(session, partnership):
-            _insert(session, kind=kind, key=f"{kind}/{key}/{manager.email}", recipient=manager,
-                    context={"partnership": partnership, **context}, now=now)
+            _insert(session, kind=kind, key=f"{kind.value}/{key}/{manager.email}",
+                    recipient=manager, context={"partnership": partnership, **context}, now=now)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -158,7 +170,7 @@ def _queue(
     session: Session,
     disagreement: Disagreement,
     policy: Policy,
-    kind: str,
+    kind: MessageKind,
     recipients: list[Recipient],
     now: datetime,
     key_extra: str = "",
@@ -166,7 +178,7 @@ def _queue(
     context = _case_context(disagreement, policy)
     for recipient in _distinct(recipients):
         key = "/".join(
-            part for part in (kind, disagreement.reference, disagreement.stage_key, key_extra,
+            part for part in (kind.value, disagreement.reference, disagreement.stage_key, key_extra,
                               recipient.email) if part
         )
         _insert(session, kind=kind, key=key, recipient=recipient, context=context, now=now,
@@ -176,7 +188,7 @@ def _queue(
 def _insert(
     session: Session,
     *,
-    kind: str,
+    kind: MessageKind,
     key: str,
     recipient: Recipient,
     context: dict,
@@ -187,7 +199,7 @@ def _insert(
         idempotency_key=key,
         message_id=make_msgid(domain=_mail_domain()),
         disagreement_id=disagreement.id if disagreement else None,
-        kind=kind,
+        kind=kind.value,
         stage_key=disagreement.stage_key if disagreement else None,
         recipient_email=recipient.email,
         recipient_role=recipient.role,

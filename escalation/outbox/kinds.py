@@ -1,0 +1,33 @@
+"""The kinds of email the service sends: one name each, used for the outbox row's `kind`, its
+idempotency key and its templates (`templates/email/<kind>.subject.txt`, `.txt`, `.html`;
+tests/test_message_kinds.py checks that every kind has all three and every template a kind)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+TEMPLATE_PARTS = ("subject.txt", "txt", "html")
+
+
+class MessageKind(StrEnum):
+    STAGE_ASSIGNED = "stage_assigned"  # to the new owner: you own this stage, act by ...
+    STAGE_UPDATE = "stage_update"  # to those the stage names in `notify`
+    REMINDER = "reminder"  # to the owner, before the deadline
+    COUNTERPART_RESPONSE = "counterpart_response"  # to the owner: the counterpart answered
+    FINAL_STAGE_OVERDUE = "final_stage_overdue"  # to the owner and the board managers
+    CLOSED = "closed"  # resolved or withdrawn: to the owner, the raiser and the counterpart
+    UNDELIVERABLE = "undeliverable"  # to the board managers: an owner cannot be emailed
+    FRESH_LINKS = "fresh_links"  # new links for each open case of the address
+    SIGN_IN = "sign_in"  # a one-time sign-in link
+    DIGEST = "digest"  # the board manager's daily counts
+    SWEEP_STALLED = "sweep_stalled"  # to every board manager: deadlines are not enforced
+
+    def template(self, part: str) -> str:
+        """The template of one part of this kind's email (a TEMPLATE_PARTS entry)."""
+        if part not in TEMPLATE_PARTS:
+            raise ValueError(f"an email has the parts {TEMPLATE_PARTS}, not {part!r}")
+        return f"email/{self.value}.{part}"
+
+
+# An owner who cannot be emailed these is offered their deputy (delivery.py).
+OWNER_KINDS = frozenset({MessageKind.STAGE_ASSIGNED, MessageKind.REMINDER})
