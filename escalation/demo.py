@@ -13,7 +13,7 @@ from escalation.access import second_factor
 from escalation.casework.disagreements import raise_disagreement
 from escalation.casework.intake import RaiseRequest, uk_date
 from escalation.directory.csv_rows import import_csv
-from escalation.reads.report_text import summary_line
+from escalation.reads.plain_text import summary_line
 from escalation.rules.policy import Policy
 from escalation.rules.vocabulary import BOARD_ROLES
 from escalation.store.models import Person, PersonRole

@@ -20,28 +20,54 @@ from sqlalchemy.orm import Session
 from escalation.casework.lifecycle import (
     IS_OPEN,
     SYSTEM,
+    assign,
     change_owner,
     close,
     current_period,
     end_stage_period,
     enter_stage,
+    get,
     join,
     load_for_event,
     locked,
     record,
+    reference_key,
     require_owner_or_board,
+    state_of,
 )
-from escalation.casework.lifecycle import assign as assign_owner
-
-# Callers reach the whole life of a disagreement through this module (`d.get`, `d.SYSTEM`).
-from escalation.casework.lifecycle import get, reference_key, state_of  # noqa: F401
-from escalation.casework.raising import raise_disagreement  # noqa: F401
+from escalation.casework.raising import raise_disagreement
 from escalation.directory.people import deputy_of, normalise_email
 from escalation.outbox import notifications
 from escalation.rules.calendar import due_text
 from escalation.rules.errors import DirectoryError, InvalidInput, NotAllowed
 from escalation.rules.vocabulary import OUTCOMES
 from escalation.store.models import Disagreement
+
+# The whole life of a disagreement, for its callers (`d.get`, `d.escalate`, `d.SYSTEM`, ...).
+__all__ = [
+    "IS_OPEN",
+    "SYSTEM",
+    "RESPONSES",
+    "DueAction",
+    "get",
+    "raise_disagreement",
+    "reference_key",
+    "state_of",
+    "acknowledge",
+    "escalate",
+    "resolve",
+    "withdraw",
+    "hand_to_deputy",
+    "offer_to_deputy",
+    "add_note",
+    "record_response",
+    "record_view",
+    "flag_final_stage_overdue",
+    "remind",
+    "act_if_due",
+    "due_references",
+    "due_query",
+]
 
 
 def acknowledge(session: Session, *, reference: str, actor: str, now: datetime) -> Disagreement:
@@ -61,7 +87,7 @@ def escalate(
     if actor != SYSTEM:
         require_owner_or_board(session, disagreement, actor)
     stage = policy.next_stage(disagreement.stage_key)
-    assignment = assign_owner(session, policy, stage, disagreement.raised_by, now)
+    assignment = assign(session, policy, stage, disagreement.raised_by, now)
     from_stage, missed = disagreement.stage_key, disagreement.due_at
     end_stage_period(disagreement, now, "escalate")
     enter_stage(session, disagreement, policy, stage, assignment, now)

@@ -222,8 +222,14 @@ def record(
     """Write the chronology event for what was just done, in the same transaction."""
     actor = actor if actor == SYSTEM else normalise_email(actor)
     append_event(
-        session, disagreement=disagreement, at=now, actor=actor, kind=kind,
-        from_stage=from_stage, to_stage=to_stage, note=note,
+        session,
+        disagreement=disagreement,
+        at=now,
+        actor=actor,
+        kind=kind,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        note=note,
     )
 
 

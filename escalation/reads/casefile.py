@@ -104,7 +104,8 @@ def explain_deadline(
         words = f"due {due_text(original, tz)}: {timescale.describe()} after {counted_from}"
         skipped = policy.calendar.skipped_days(start, timescale.working_days)
         if skipped:
-            words += "; not counted: " + ", ".join(f"{date_text(day)} ({why})" for day, why in skipped)
+            days = ", ".join(f"{date_text(day)} ({why})" for day, why in skipped)
+            words += f"; not counted: {days}"
     if period.clock_started_at and period.clock_started_at != period.entered_at:
         words += " (the stage's clock, kept when it changed hands)"
     if extension is not None and extension.new_due_at is not None:

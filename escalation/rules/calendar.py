@@ -22,7 +22,7 @@ deadline can fall in the hour repeated when the clocks go back).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
@@ -74,7 +74,7 @@ class WorkingCalendar:
         return local_date(instant, self.timezone)
 
     def midnight(self, day: date) -> datetime:
-        """The start of local `day`, as a UTC instant (a day's range is [midnight, next midnight))."""
+        """The start of local `day`, as a UTC instant (see local_midnight)."""
         return local_midnight(day, self.timezone)
 
     def counting_day(self, started_at: datetime) -> date:
@@ -149,7 +149,7 @@ class WorkingCalendar:
 
 def add_hours(started_at: datetime, hours: int) -> datetime:
     """Elapsed time: `hours` after `started_at`, exact across clock changes."""
-    return _require_aware(started_at).astimezone(timezone.utc) + timedelta(hours=hours)
+    return _require_aware(started_at).astimezone(UTC) + timedelta(hours=hours)
 
 
 def local_time(instant: datetime, tz: str = DEFAULT_TIMEZONE) -> pendulum.DateTime:
@@ -177,7 +177,7 @@ def parse_instant(text: str) -> datetime:
         raise ValueError(f"not an ISO 8601 date-time: {text!r}") from error
     if parsed.tzinfo is None:
         raise ValueError(f"{text!r} has no UTC offset; add one, e.g. +00:00")
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 @lru_cache(maxsize=64)
@@ -195,8 +195,14 @@ def _require_aware(instant: datetime) -> datetime:
 def _to_utc(local: pendulum.DateTime) -> datetime:
     utc = local.in_timezone("UTC")
     return datetime(
-        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond,
-        tzinfo=timezone.utc,
+        utc.year,
+        utc.month,
+        utc.day,
+        utc.hour,
+        utc.minute,
+        utc.second,
+        utc.microsecond,
+        tzinfo=UTC,
     )
 
 
@@ -212,6 +218,12 @@ def time_text(instant: datetime, tz: str = DEFAULT_TIMEZONE) -> str:
     """'17:00 Tue 29 Dec 2026': when something happened, in local time."""
     local = local_time(instant, tz)
     return f"{local:%H:%M} {date_text(date(local.year, local.month, local.day))}"
+
+
+def utc_text(instant: datetime) -> str:
+    """'2026-12-29T17:00Z': an instant in UTC, for operators to check against logs and servers
+    (the command line shows it beside the local time)."""
+    return f"{_require_aware(instant).astimezone(UTC):%Y-%m-%dT%H:%MZ}"
 
 
 def due_text(instant: datetime, tz: str = DEFAULT_TIMEZONE) -> str:

@@ -239,6 +239,16 @@ def load_policies(directory: str | Path) -> dict[str, Policy]:
     return policies
 
 
+def partnership_policy(policies: dict[str, Policy], partnership: str, default_id: str) -> Policy:
+    """The policy `partnership` works to (its stages and calendar): the default policy if it is
+    theirs, else their first by id, else the default one."""
+    default = policies[default_id]
+    if default.partnership == partnership:
+        return default
+    theirs = (policy for _, policy in sorted(policies.items()) if policy.partnership == partnership)
+    return next(theirs, default)
+
+
 def _field_messages(error: ValidationError) -> list[str]:
     messages = []
     for item in error.errors(include_url=False):

@@ -58,8 +58,15 @@ TRANSITIONS: dict[tuple[str | None, str], tuple[str, str]] = {
     **{(state, "withdraw"): (WITHDRAWN, ANY_STAGE) for state in OPEN_STATES},
     # A reassigned stage waits for its new owner to acknowledge it; a deputy takes it as it is.
     **{(state, "reassign"): (AWAITING, ANY_STAGE) for state in OPEN_STATES},
-    **_stays(OPEN_STATES, "hand_to_deputy", "remind", "respond", "meeting",
-             "request_extension", "decide_extension"),
+    **_stays(
+        OPEN_STATES,
+        "hand_to_deputy",
+        "remind",
+        "respond",
+        "meeting",
+        "request_extension",
+        "decide_extension",
+    ),
     # The record stays open to reading and to notes after the disagreement has closed.
     **_stays(OPEN_STATES + CLOSED_STATES, "view", "add_note"),
 }

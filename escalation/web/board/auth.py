@@ -1,10 +1,11 @@
 """Who may see the board pages: deny by default.
 
 Every /board route takes `user: BoardUser = Depends(EITHER)` (or MANAGER, or CHAIR: the
-`allow(...roles)` defined here once), naming the roles it admits; a route without it is refused by tests/test_board_access.py, which walks the app's routes.
-`allow` requires a live server-side session (signed in by emailed link), a person in the
-directory holding one of the roles, and a second factor checked in this session; unsafe requests
-must also carry the session's CSRF token. Records are fetched through `case_for`, which scopes
+`allow(...roles)` dependencies, defined here once), naming the roles it admits; a route without
+it is refused by tests/test_board_access.py, which walks the app's routes. `allow` requires a
+live server-side session (signed in by emailed link), a person in the directory holding one of
+the roles, and a second factor checked in this session; unsafe requests must also carry the
+session's CSRF token. Records are fetched through `case_for`, which scopes
 them to the user's partnership (another partnership's reference is "not found", not "forbidden").
 """
 
@@ -21,12 +22,14 @@ from escalation.access import signin
 from escalation.casework.lifecycle import reference_key
 from escalation.directory.people import find_person
 from escalation.rules.errors import NotFound
+from escalation.rules.policy import partnership_policy
 from escalation.rules.vocabulary import BOARD_ROLES
 from escalation.settings import get_settings
 from escalation.store.db import transaction
 from escalation.store.models import Disagreement
 from escalation.web.forms import PostedForm
 from escalation.web.raising import cookie_name
+
 
 class BoardSignInRequired(Exception):
     pass
@@ -108,12 +111,8 @@ def current_user(
 
 def policy_of(request: Request, user: BoardUser):
     """The policy of the user's partnership (its stages, calendar), else the default one."""
-    policies = request.app.state.policies
-    default = policies[get_settings().default_policy]
-    if default.partnership == user.partnership:
-        return default
-    return next(
-        (p for _, p in sorted(policies.items()) if p.partnership == user.partnership), default
+    return partnership_policy(
+        request.app.state.policies, user.partnership, get_settings().default_policy
     )
 
 

@@ -1,5 +1,5 @@
-"""The board's report pages: every figure of escalation/reads/reports.py as a chart with its numbers,
-each downloadable as CSV, and a printable version for board papers.
+"""The board's report pages: every table of escalation/reads/report_tables.py as a chart with its
+numbers, each downloadable as CSV, and a printable version for board papers.
 
 Figures cover the user's partnership only, optionally narrowed to disagreements raised between
 two dates (`from`, `to`: local dates, both included). A date that makes no sense is named in an
@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from escalation.reads import reports
+from escalation.reads import report_tables
 from escalation.reads.charts import BLUE, bar_chart
 from escalation.rules.calendar import date_text, local_midnight, time_text
 from escalation.rules.csv_cells import neutralised
@@ -76,7 +76,7 @@ def download(request: Request, figure: str, user: BoardUser = Depends(EITHER)) -
     period = parse_period(dict(request.query_params))
     if period.errors:
         return _render(request, user, period, status=422)
-    if figure not in reports.FIGURES:
+    if figure not in report_tables.FIGURES:
         raise NotFound(f"no report called {figure!r}")
     table = _tables(request, user, period, only=figure)[0]
     dates = _safe(period.query())
@@ -107,7 +107,7 @@ def parse_period(params: dict[str, str]) -> Period:
     return period
 
 
-def as_csv(table: reports.Table) -> str:
+def as_csv(table: report_tables.Table) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([neutralised(cell) for cell in table.headers])
@@ -154,17 +154,17 @@ def _render(
     )
 
 
-def _first_rows(table: reports.Table) -> reports.Table:
+def _first_rows(table: report_tables.Table) -> report_tables.Table:
     """A long figure (repeat children over years) is cut on the page; its CSV has every row."""
     return dataclasses.replace(table, rows=table.rows[:SHOWN_ROWS], bars=table.bars[:SHOWN_ROWS])
 
 
 def _tables(
     request: Request, user: BoardUser, period: Period, only: str | None = None
-) -> list[reports.Table]:
+) -> list[report_tables.Table]:
     policy = policy_of(request, user)
     with transaction(request.app.state.sessions) as session:
-        return reports.tables(
+        return report_tables.tables(
             session,
             user.partnership,
             request.app.state.clock(),

@@ -1,14 +1,17 @@
-"""Plain-text views for the command line: a deadline table, one-line summaries, a full record."""
+"""Plain-text views for the command line: a deadline table, one-line summaries, a full record,
+and the board's report (the tables of reads/report_tables.py, as its web page shows them)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
+from textwrap import wrap
 
 from sqlalchemy.orm import Session
 
 from escalation.casework.chronology import events_of
 from escalation.casework.lifecycle import state_of
-from escalation.rules.calendar import date_text, due_text
+from escalation.reads.report_tables import Table, tables
+from escalation.rules.calendar import date_text, due_text, utc_text
 from escalation.rules.policy import Policy
 from escalation.rules.vocabulary import CATEGORIES, OUTCOMES
 from escalation.store.models import Disagreement
@@ -17,8 +20,7 @@ from escalation.store.pinned_policies import policy_for
 
 def when(instant: datetime, tz: str = "Europe/London") -> str:
     """'17:00 Tue 29 Dec 2026 GMT (2026-12-29T17:00Z)': local for people, UTC to check."""
-    utc = instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
-    return f"{due_text(instant, tz)} ({utc})"
+    return f"{due_text(instant, tz)} ({utc_text(instant)})"
 
 
 def deadlines_table(policy: Policy, started_at: datetime, urgent: bool) -> str:
@@ -31,7 +33,7 @@ def deadlines_table(policy: Policy, started_at: datetime, urgent: bool) -> str:
         "",
     ]
     first = policy.first_stage(urgent)
-    for stage in policy.stages[policy.stage_index(first.key):]:
+    for stage in policy.stages[policy.stage_index(first.key) :]:
         timescale = policy.timescale(stage.key, urgent)
         due = policy.due_at(stage.key, urgent, started_at)
         lines.append(f"{stage.key:<26} {timescale.describe():<16} due {when(due, policy.timezone)}")
@@ -53,8 +55,10 @@ def summary_line(disagreement: Disagreement, now: datetime | None = None) -> str
         flags.append("OVERDUE AT FINAL STAGE")
     flag_text = f" [{', '.join(flags)}]" if flags else ""
     if not disagreement.is_open:
-        return (f"{disagreement.reference}  {disagreement.status} at {disagreement.stage_key}"
-                f"{flag_text}")
+        return (
+            f"{disagreement.reference}  {disagreement.status} at {disagreement.stage_key}"
+            f"{flag_text}"
+        )
     return (
         f"{disagreement.reference}  {state_of(disagreement).replace('_', ' ')} at "
         f"{disagreement.stage_key}, owner {disagreement.owner.label()}, due "
@@ -65,6 +69,9 @@ def summary_line(disagreement: Disagreement, now: datetime | None = None) -> str
 def record(session: Session, disagreement: Disagreement, now: datetime) -> str:
     policy = policy_for(session, disagreement)
     stage = policy.stage(disagreement.stage_key)
+    risk = "no"
+    if disagreement.immediate_risk:
+        risk = f"yes; protective action: {disagreement.protective_action}"
     lines = [
         summary_line(disagreement, now),
         "",
@@ -82,7 +89,7 @@ def record(session: Session, disagreement: Disagreement, now: datetime) -> str:
         f"(made {disagreement.decision_date.isoformat()})",
         f"Reason:            {disagreement.reason}",
         f"Outcome sought:    {disagreement.outcome_sought}",
-        f"Immediate risk:    {'yes; protective action: ' + disagreement.protective_action if disagreement.immediate_risk else 'no'}",
+        f"Immediate risk:    {risk}",
     ]
     if disagreement.outcome:
         label = OUTCOMES.get(disagreement.outcome, disagreement.outcome)
@@ -95,34 +102,31 @@ def record(session: Session, disagreement: Disagreement, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def board_report(session: Session, partnership: str, now: datetime) -> str:
-    """The board's figures as plain text (escalation/reads/reports.py computes them)."""
-    from escalation.reads import reports
-
-    lines = [f"Professional disagreements, {partnership}, at {when(now)}", ""]
-    lines.append("Open, by stage and age:")
-    for stage, bands in sorted(reports.open_by_stage_and_age(session, partnership, now).items()):
-        lines.append(f"  {stage}: " + ", ".join(f"{band} {n}" for band, n in sorted(bands.items())))
-    lines.append("Resolved, by the stage that resolved them:")
-    for stage, (count, share) in reports.resolved_by_stage(session, partnership).items():
-        lines.append(f"  {stage}: {count} ({share:.0%})")
-    lines.append("Stages against the policy clock:")
-    for stage, entry in reports.stage_clock(session, partnership, now).items():
-        lines.append(f"  {stage}: {entry['periods']} periods, {entry['breaches']} past the "
-                     f"deadline, median {entry['median_hours']:.1f} h")
-    lines.append("Outcomes: " + _mix(reports.outcome_mix(session, partnership)))
-    lines.append("Categories: " + _mix(reports.category_mix(session, partnership)))
-    lines.append("Learning themes: " + _mix(reports.learning_theme_mix(session, partnership)))
-    lines.append("Raised by -> about a decision of:")
-    for (raiser, receiver), count in reports.organisation_matrix(session, partnership).most_common():
-        lines.append(f"  {raiser} -> {receiver}: {count}")
-    repeats = reports.repeat_children(session, partnership)
-    lines.append(f"Children with more than one disagreement: {len(repeats)}")
-    lines.append(f"Urgent track: {reports.urgent_count(session, partnership)}")
-    lines.append("Organisations that have never raised one: "
-                 + (", ".join(reports.never_raised(session, partnership)) or "none"))
+def board_report(session: Session, partnership: str, now: datetime, policy: Policy) -> str:
+    """The board's report as its web page has it (every figure's table, all rows), in text."""
+    produced = (
+        f"All disagreements raised so far. Produced at {when(now, policy.timezone)}; open "
+        "disagreements are counted as at that time."
+    )
+    lines = [f"Professional disagreements: board report ({partnership})", *wrap(produced, 100)]
+    for table in tables(session, partnership, now, policy):
+        lines += ["", *table_lines(table)]
     return "\n".join(lines)
 
 
-def _mix(counts) -> str:
-    return ", ".join(f"{key} {count}" for key, count in counts.most_common()) or "none"
+def table_lines(table: Table) -> list[str]:
+    """A figure's title, its header and rows in columns (labels left, numbers right), its note."""
+    cells = [[str(cell) for cell in row] for row in [table.headers, *table.rows]]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(table.headers))]
+
+    def line(row: list[str]) -> str:
+        label, *numbers = (
+            cell.rjust(width) if column else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
+        return "  ".join([label, *numbers]).rstrip()
+
+    lines = [table.title, *(f"  {line(row)}" for row in cells)]
+    if not table.rows:
+        lines.append("  (none)")
+    return lines + wrap(table.note, 100)

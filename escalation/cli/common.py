@@ -1,0 +1,70 @@
+"""What the commands share: the --now and --as options, the database sessions and policies of
+the settings, and reading a file given on the command line."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from escalation import runtime
+from escalation.rules.calendar import parse_instant
+from escalation.rules.errors import InvalidInput
+from escalation.rules.policy import Policy, load_policies, partnership_policy
+from escalation.settings import get_settings
+
+NowOption = Annotated[
+    str | None,
+    typer.Option("--now", help="Act as if it were this ISO 8601 instant (default: the clock)."),
+]
+AsOption = Annotated[str, typer.Option("--as", help="Work email of the person acting.")]
+PartnershipOption = Annotated[
+    str | None,
+    typer.Option("--partnership", help="Default: the default policy's partnership."),
+]
+
+
+def now_from(text: str | None) -> datetime:
+    """--now as an aware UTC instant, or the clock."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        return parse_instant(text)
+    except ValueError as error:
+        raise InvalidInput({"--now": str(error)}) from None
+
+
+def sessions() -> sessionmaker[Session]:
+    """The settings' database (one engine per process: escalation.runtime)."""
+    return runtime.sessions()
+
+
+def policies() -> dict[str, Policy]:
+    return load_policies(get_settings().policies_dir)
+
+
+def policy_named(policy_id: str | None) -> Policy:
+    """The policy `policy_id` (default: the settings' default policy); InvalidInput naming the
+    ones there are if there is no such policy."""
+    known = policies()
+    policy_id = policy_id or get_settings().default_policy
+    if policy_id not in known:
+        raise InvalidInput({"policy": f"no policy {policy_id!r} (have: {', '.join(known)})"})
+    return known[policy_id]
+
+
+def partnership_and_policy(partnership: str | None) -> tuple[str, Policy]:
+    """--partnership (default: the default policy's) and the policy it works to."""
+    known, default_id = policies(), get_settings().default_policy
+    partnership = partnership or known[default_id].partnership
+    return partnership, partnership_policy(known, partnership, default_id)
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInput({"file": f"{path}: {error.strerror}"}) from None
