@@ -46,7 +46,7 @@ def create_app(
     from escalation import runtime
     from escalation.web import api, links, raising
     from escalation.web import demo as demo_pages
-    from escalation.web.board import directory, pages, reports
+    from escalation.web.board import case, dashboard, directory, pages, reports
 
     settings = get_settings()
     app = FastAPI(
@@ -76,7 +76,7 @@ def create_app(
         app.mount("/static", StaticFiles(directory=ASSETS), name="static")
     app.include_router(api.router)
     # Every page's posted fields are checked, whether or not its route reads them.
-    for module in (links, raising, demo_pages, pages, directory, reports):
+    for module in (links, raising, demo_pages, pages, dashboard, case, directory, reports):
         app.include_router(module.router, dependencies=[Depends(posted_form)])
     return app
 

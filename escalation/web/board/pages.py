@@ -1,56 +1,33 @@
-"""The board's pages: sign-in with a second factor, the dashboard, the case page and its actions.
+"""The board's pages: what they share (the page renderer, GOV.UK pagination, the partnership's
+people) and signing in with a second factor. The dashboard, the case page and its actions, the
+directory and the reports are in the modules beside this one.
 
-Sign-in: the same one-time emailed link as practitioners (escalation.access.signin), then a 6-digit code
-from the person's authenticator app (escalation.access.second_factor). Five wrong codes end the session.
-After the code the session id is replaced, so a cookie seen before the second factor is useless.
-Viewing a case page is recorded in its chronology, like every other view of the record.
+Sign-in: the same one-time emailed link as practitioners (escalation.access.signin), then a
+6-digit code from the person's authenticator app (escalation.access.second_factor). Five wrong
+codes end the session. After the code the session id is replaced, so a cookie seen before the
+second factor is useless.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import date
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
+from sqlalchemy import select
 
 from escalation.access import second_factor, signin
-from escalation.casework import board_actions
-from escalation.casework import disagreements as d
-from escalation.directory.people import ROLE_WORDS
-from escalation.reads.casefile import casefile
-from escalation.reads.dashboard import (
-    PAGE_SIZE,
-    counts_by_stage,
-    open_alerts,
-    page_of_rows,
-    parse_filters,
-    undelivered_count,
-)
-from escalation.rules.calendar import due_text
-from escalation.rules.errors import InvalidInput, NotAllowed
-from escalation.rules.vocabulary import BOARD_ROLES, CATEGORIES, LEARNING_THEMES, OUTCOMES
+from escalation.rules.vocabulary import BOARD_ROLES
 from escalation.store.db import transaction
 from escalation.store.models import Person
-from escalation.web.board.auth import (
-    CHAIR,
-    EITHER,
-    MANAGER,
-    BoardSignInRequired,
-    BoardUser,
-    case_for,
-    current_user,
-    policy_of,
-)
+from escalation.web.board.auth import BoardSignInRequired, BoardUser, current_user
 from escalation.web.forms import PostedForm
 from escalation.web.raising import cookie_name, send_sign_in_link
 from escalation.web.ratelimit import limited
 
 router = APIRouter(include_in_schema=False)
 MAX_FAILED_CODES = 5
-ANCHORS = {"held_on": "held_on-day", "learning_themes": "theme-thresholds", "decision": "decision"}
 
 
 # --- sign-in ----------------------------------------------------------------------------------
@@ -70,8 +47,13 @@ def signin_form(request: Request) -> Response:
     return page(request, "pages/signin.html", dict(BOARD_SIGN_IN))
 
 
-@router.post("/board/signin", dependencies=[Depends(limited("signin", 10, 600)),
-                                             Depends(limited("signin", 3, 600, by="email"))])
+@router.post(
+    "/board/signin",
+    dependencies=[
+        Depends(limited("signin", 10, 600)),
+        Depends(limited("signin", 3, 600, by="email")),
+    ],
+)
 def ask_for_link(request: Request, form: PostedForm) -> Response:
     return send_sign_in_link(
         request,
@@ -155,65 +137,10 @@ def _code_page(
     )
 
 
-# --- dashboard --------------------------------------------------------------------------------
-
-
-@router.get("/board")
-def dashboard(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
-    policy = policy_of(request, user)
-    stages = [stage.key for stage in policy.stages]
-    filters = parse_filters(dict(request.query_params), stages=stages, categories=list(CATEGORIES))
-    now = request.app.state.clock()
-    with transaction(request.app.state.sessions) as session:
-        rows, total = page_of_rows(session, user.partnership, filters, timezone=policy.timezone)
-        counts = counts_by_stage(session, user.partnership, now)
-        people = _people(session, user.partnership)
-        context = {
-            "title": "Open disagreements",
-            "user": user,
-            "filters": filters,
-            "rows": [_row_view(row, policy, now) for row in rows],
-            "total": total,
-            "counts": [(stage, counts.get(stage.key, {})) for stage in policy.stages],
-            "undelivered": undelivered_count(session, user.partnership),
-            "alerts": open_alerts(session, user.partnership),
-            "pending": board_actions.pending_extensions(session, user.partnership),
-            "organisation_options": [(o, o) for o in sorted({p.organisation for p in people})],
-            "owner_options": [(str(p.id), f"{p.name}, {p.organisation}") for p in people],
-            "stage_titles": {stage.key: stage.title for stage in policy.stages},
-            "categories": CATEGORIES,
-            "pages": _pagination(request, filters.page, total),
-            "errors": filters.errors,
-            "error_list": [
-                {"text": text, "href": f"#{name}"} for name, text in filters.errors.items()
-            ],
-        }
-    return page(request, "pages/board_dashboard.html", context)
-
-
-def _row_view(row, policy, now) -> dict:
-    overdue = row.status == "open" and row.due_at <= now
-    days = policy.calendar.working_days_overdue(row.due_at, now) if overdue else 0
-    return {
-        "row": row,
-        "due": due_text(row.due_at, policy.timezone),
-        "overdue": overdue,
-        "overdue_words": _overdue_words(days) if overdue else "",
-    }
-
-
-def _overdue_words(days: int) -> str:
-    if days == 0:
-        return "overdue today"
-    return f"overdue {days} working day{'s' if days != 1 else ''}"
-
-
-def _pagination(request: Request, current: int, total: int) -> dict:
-    params = {k: v for k, v in request.query_params.items() if k != "page"}
-    return {
-        **pagination("/board", params, current, max(1, -(-total // PAGE_SIZE))),
-        "first_row": (current - 1) * PAGE_SIZE + 1,
-    }
+def page(request: Request, name: str, context: dict, status: int = 200) -> Response:
+    """A board page: the template `name` with `context` (no errors unless it says so)."""
+    context.setdefault("errors", {})
+    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status)
 
 
 def pagination(path: str, params: dict, current: int, last: int) -> dict:
@@ -238,9 +165,8 @@ def pagination(path: str, params: dict, current: int, last: int) -> dict:
     }
 
 
-def _people(session, partnership: str) -> list[Person]:
-    from sqlalchemy import select
-
+def people(session, partnership: str) -> list[Person]:
+    """The partnership's active people, by name (owner filters, reassignment choices)."""
     return list(
         session.execute(
             select(Person)
@@ -248,207 +174,3 @@ def _people(session, partnership: str) -> list[Person]:
             .order_by(Person.name)
         ).scalars()
     )
-
-
-# --- the case page and its actions ------------------------------------------------------------
-
-
-@router.get("/board/d/{reference}")
-def case_page(request: Request, reference: str, user: BoardUser = Depends(EITHER)) -> Response:
-    return _case(request, user, reference)
-
-
-def _case(
-    request: Request,
-    user: BoardUser,
-    reference: str,
-    errors: dict | None = None,
-    values: dict | None = None,
-    status: int = 200,
-    message: str = "",
-) -> Response:
-    now = request.app.state.clock()
-    with transaction(request.app.state.sessions) as session:
-        disagreement = case_for(session, user, reference)
-        if status == 200 and request.method == "GET":
-            d.record_view(
-                session,
-                reference=disagreement.reference,
-                actor=user.email,
-                now=now,
-                how="opened the board case page",
-            )
-        file = casefile(session, disagreement)
-        unit, limit = board_actions.extension_limit(disagreement, file.policy)
-        this_stage = [e for e in file.extensions if e.requested_at >= disagreement.stage_entered_at]
-        pending = next((e for e in this_stage if e.decision is None), None)
-        errors = errors or {}
-        context = {
-            "title": f"Disagreement {disagreement.reference}",
-            "user": user,
-            "file": file,
-            "d": disagreement,
-            "due": due_text(disagreement.due_at, file.policy.timezone),
-            "overdue": disagreement.is_overdue(now),
-            "stage_title": file.policy.stage(disagreement.stage_key).title,
-            "category": CATEGORIES.get(disagreement.category, disagreement.category),
-            "outcomes": OUTCOMES,
-            "themes": LEARNING_THEMES,
-            "role_words": ROLE_WORDS,
-            "people": [
-                p for p in _people(session, user.partnership) if p.id != disagreement.owner_id
-            ],
-            "extension_unit": unit.replace("_", " "),
-            "extension_limit": limit,
-            "pending": pending,
-            "may_extend": not this_stage and disagreement.is_open,
-            "csrf": user.csrf,
-            "values": values or {},
-            "errors": errors,
-            "err": {name: {"text": text} for name, text in errors.items()},
-            "message": message,
-            "theme_words": "; ".join(
-                LEARNING_THEMES.get(t, t) for t in disagreement.learning_themes or []
-            ),
-            "error_list": [
-                {"text": text, "href": "#" + ANCHORS.get(name, name)}
-                for name, text in errors.items()
-                if name != "form"
-            ],
-        }
-        return page(request, "pages/board_case.html", context, status)
-
-
-def _act(
-    request: Request,
-    form: FormData,
-    user: BoardUser,
-    reference: str,
-    action,
-    fields: tuple[str, ...],
-    done: str,
-) -> Response:
-    values = {name: str(form.get(name, "")) for name in fields}
-    values["learning_themes"] = [str(v) for v in form.getlist("learning_themes")]
-    now = request.app.state.clock()
-    try:
-        with transaction(request.app.state.sessions) as session:
-            disagreement = case_for(session, user, reference)
-            action(session, disagreement.reference, values, now)
-    except InvalidInput as error:
-        return _case(request, user, reference, _form_errors(error.problems), values, 422)
-    except NotAllowed as error:
-        return _case(request, user, reference, {"form": str(error)}, values, 409)
-    return RedirectResponse(f"/board/d/{reference.strip().upper()}?done={done}", status_code=303)
-
-
-@router.post("/board/d/{reference}/meeting")
-def record_meeting(
-    request: Request, reference: str, form: PostedForm, user: BoardUser = Depends(EITHER)
-) -> Response:
-    def action(session, ref, values, now):
-        board_actions.record_meeting(
-            session,
-            reference=ref,
-            actor=user.email,
-            now=now,
-            held_on=_date(values, "held_on"),
-            attendees=values["attendees"],
-            outcome=values["meeting_outcome"],
-        )
-
-    fields = ("held_on-day", "held_on-month", "held_on-year", "attendees", "meeting_outcome")
-    return _act(request, form, user, reference, action, fields, "meeting")
-
-
-@router.post("/board/d/{reference}/reassign")
-def reassign(
-    request: Request, reference: str, form: PostedForm, user: BoardUser = Depends(MANAGER)
-) -> Response:
-    def action(session, ref, values, now):
-        board_actions.reassign(
-            session,
-            reference=ref,
-            actor=user.email,
-            now=now,
-            new_owner_email=values["new_owner"],
-            reason=values["reason"],
-        )
-
-    return _act(request, form, user, reference, action, ("new_owner", "reason"), "reassign")
-
-
-@router.post("/board/d/{reference}/extension")
-def request_extension(
-    request: Request, reference: str, form: PostedForm, user: BoardUser = Depends(MANAGER)
-) -> Response:
-    def action(session, ref, values, now):
-        amount = values["amount"].strip()
-        board_actions.request_extension(
-            session,
-            reference=ref,
-            actor=user.email,
-            now=now,
-            amount=int(amount) if amount.isdigit() and len(amount) < 5 else None,
-            reason=values["extension_reason"],
-        )
-
-    return _act(request, form, user, reference, action, ("amount", "extension_reason"), "extension")
-
-
-@router.post("/board/d/{reference}/extension/decision")
-def decide_extension(
-    request: Request, reference: str, form: PostedForm, user: BoardUser = Depends(CHAIR)
-) -> Response:
-    def action(session, ref, values, now):
-        if values["decision"] not in ("approve", "refuse"):
-            raise InvalidInput({"decision": "Select approve or refuse"})
-        board_actions.decide_extension(
-            session,
-            reference=ref,
-            actor=user.email,
-            now=now,
-            approve=values["decision"] == "approve",
-        )
-
-    return _act(request, form, user, reference, action, ("decision",), "decision")
-
-
-@router.post("/board/d/{reference}/close")
-def close(request: Request, reference: str, form: PostedForm, user: BoardUser = Depends(EITHER)) -> Response:
-    def action(session, ref, values, now):
-        if values["outcome"] not in OUTCOMES:
-            raise InvalidInput({"outcome": "Select the outcome"})
-        board_actions.close(
-            session,
-            reference=ref,
-            actor=user.email,
-            now=now,
-            outcome=values["outcome"],
-            summary=values["summary"],
-            learning_themes=values["learning_themes"],
-        )
-
-    return _act(request, form, user, reference, action, ("outcome", "summary"), "close")
-
-
-def _date(values: dict, name: str) -> date | None:
-    try:
-        return date(
-            int(values[f"{name}-year"]), int(values[f"{name}-month"]), int(values[f"{name}-day"])
-        )
-    except (ValueError, OverflowError):
-        return None
-
-
-def _form_errors(problems: dict[str, str]) -> dict[str, str]:
-    words = {"summary": "Enter how it was resolved", "outcome": "Select the outcome"}
-    return {
-        field: words.get(field, message[:1].upper() + message[1:])
-        for field, message in problems.items()
-    }
-
-
-def page(request: Request, name: str, context: dict, status: int = 200) -> Response:
-    context.setdefault("errors", {})
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status)

@@ -1,0 +1,82 @@
+"""The board's dashboard: counts by stage, alerts, extensions waiting for the chair, and one
+page of the partnership's disagreements (urgent first, then the most overdue) with filters."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from escalation.casework import board_actions
+from escalation.reads.dashboard import (
+    PAGE_SIZE,
+    counts_by_stage,
+    open_alerts,
+    page_of_rows,
+    parse_filters,
+    undelivered_count,
+)
+from escalation.rules.calendar import due_text
+from escalation.rules.vocabulary import CATEGORIES
+from escalation.store.db import transaction
+from escalation.web.board.auth import EITHER, BoardUser, policy_of
+from escalation.web.board.pages import page, pagination, people
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/board")
+def dashboard(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
+    policy = policy_of(request, user)
+    stages = [stage.key for stage in policy.stages]
+    filters = parse_filters(dict(request.query_params), stages=stages, categories=list(CATEGORIES))
+    now = request.app.state.clock()
+    with transaction(request.app.state.sessions) as session:
+        rows, total = page_of_rows(session, user.partnership, filters, timezone=policy.timezone)
+        counts = counts_by_stage(session, user.partnership, now)
+        people_here = people(session, user.partnership)
+        context = {
+            "title": "Open disagreements",
+            "user": user,
+            "filters": filters,
+            "rows": [_row_view(row, policy, now) for row in rows],
+            "total": total,
+            "counts": [(stage, counts.get(stage.key, {})) for stage in policy.stages],
+            "undelivered": undelivered_count(session, user.partnership),
+            "alerts": open_alerts(session, user.partnership),
+            "pending": board_actions.pending_extensions(session, user.partnership),
+            "organisation_options": [(o, o) for o in sorted({p.organisation for p in people_here})],
+            "owner_options": [(str(p.id), f"{p.name}, {p.organisation}") for p in people_here],
+            "stage_titles": {stage.key: stage.title for stage in policy.stages},
+            "categories": CATEGORIES,
+            "pages": _pagination(request, filters.page, total),
+            "errors": filters.errors,
+            "error_list": [
+                {"text": text, "href": f"#{name}"} for name, text in filters.errors.items()
+            ],
+        }
+    return page(request, "pages/board_dashboard.html", context)
+
+
+def _row_view(row, policy, now) -> dict:
+    overdue = row.status == "open" and row.due_at <= now
+    days = policy.calendar.working_days_overdue(row.due_at, now) if overdue else 0
+    return {
+        "row": row,
+        "due": due_text(row.due_at, policy.timezone),
+        "overdue": overdue,
+        "overdue_words": _overdue_words(days) if overdue else "",
+    }
+
+
+def _overdue_words(days: int) -> str:
+    if days == 0:
+        return "overdue today"
+    return f"overdue {days} working day{'s' if days != 1 else ''}"
+
+
+def _pagination(request: Request, current: int, total: int) -> dict:
+    params = {k: v for k, v in request.query_params.items() if k != "page"}
+    return {
+        **pagination("/board", params, current, max(1, -(-total // PAGE_SIZE))),
+        "first_row": (current - 1) * PAGE_SIZE + 1,
+    }
