@@ -46,7 +46,7 @@ def create_app(
     from escalation import runtime
     from escalation.web import api, links, raising
     from escalation.web import demo as demo_pages
-    from escalation.web.board import case, dashboard, directory, pages, reports
+    from escalation.web.board import case, dashboard, directory, directory_csv, pages, reports
 
     settings = get_settings()
     app = FastAPI(
@@ -76,7 +76,9 @@ def create_app(
         app.mount("/static", StaticFiles(directory=ASSETS), name="static")
     app.include_router(api.router)
     # Every page's posted fields are checked, whether or not its route reads them.
-    for module in (links, raising, demo_pages, pages, dashboard, case, directory, reports):
+    # The directory's CSV routes come before its /board/directory/{person_id}.
+    pages_in_order = (pages, dashboard, case, directory_csv, directory, reports)
+    for module in (links, raising, demo_pages, *pages_in_order):
         app.include_router(module.router, dependencies=[Depends(posted_form)])
     return app
 

@@ -1,20 +1,18 @@
 """The board's directory pages: the partnership's people (100 a page) with the gaps that would
-stall escalation (read across the whole partnership), add and edit a person, CSV export and
-import.
+stall escalation (read across the whole partnership), and adding and editing a person. Its CSV
+export and import are in directory_csv.py.
 
-The chair may look and export; only a board manager changes anything. Everything is scoped to the
-user's partnership (escalation.directory.admin); another partnership's person is "not found".
-An upload over MAX_UPLOAD_BYTES (1 MB) is refused (413) before it is parsed, read 64 KB at a time.
+The chair may look; only a board manager changes anything. Everything is scoped to the user's
+partnership (escalation.directory.admin); another partnership's person is "not found".
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from escalation.directory.admin import (
     PAGE_SIZE,
@@ -27,14 +25,9 @@ from escalation.directory.admin import (
     save_person,
 )
 from escalation.directory.gaps import open_stages_owned, role_gaps, stages_words
-from escalation.directory.partnership_csv import (
-    MAX_IMPORT_ROWS,
-    export_partnership_csv,
-    import_partnership_csv,
-)
 from escalation.directory.people import ROLE_WORDS
 from escalation.rules.calendar import date_text, local_date
-from escalation.rules.errors import DirectoryError, InvalidInput, NotFound
+from escalation.rules.errors import InvalidInput, NotFound
 from escalation.rules.vocabulary import ROLES
 from escalation.store.db import transaction
 from escalation.store.models import Person
@@ -43,10 +36,6 @@ from escalation.web.board.pages import page, pagination
 from escalation.web.forms import PostedForm
 
 router = APIRouter(include_in_schema=False)
-# An upload larger than this is refused before it is parsed: 1 MB is about 10,000 rows, twice
-# the import's row cap (directory_admin.MAX_IMPORT_ROWS), and is read 64 KB at a time.
-MAX_UPLOAD_BYTES = 1024 * 1024
-UPLOAD_CHUNK = 64 * 1024
 DATE_PARTS = ("day", "month", "year")
 FIELD_ORDER = (
     "name",
@@ -132,92 +121,6 @@ def _done_message(session, user: BoardUser, query) -> str:
             "which are not reassigned automatically: reassign them from the dashboard."
         )
     return f"Saved {person.name}."
-
-
-# --- export and import ------------------------------------------------------------------------
-
-
-@router.get("/board/directory.csv")
-def export(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
-    with transaction(request.app.state.sessions) as session:
-        text = export_partnership_csv(session, user.partnership)
-    name = re.sub(r"[^a-z0-9-]+", "-", user.partnership.lower()).strip("-") or "directory"
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="directory-{name}.csv"'},
-    )
-
-
-@router.get("/board/directory/import")
-def import_form(request: Request, user: BoardUser = Depends(MANAGER)) -> Response:
-    return _import_page(request, user, [])
-
-
-@router.post("/board/directory/import")
-def import_file(request: Request, form: PostedForm, user: BoardUser = Depends(MANAGER)) -> Response:
-    text, problem, status = _uploaded_text(form.get("csv_file"))
-    if problem:
-        return _import_page(request, user, [problem], status)
-    try:
-        with transaction(request.app.state.sessions) as session:
-            count = import_partnership_csv(
-                session, text=text, partnership=user.partnership, editor_email=user.email
-            )
-    except DirectoryError as error:
-        problems = [_sentence(line) for line in str(error).splitlines()]
-        return _import_page(request, user, problems, 422)
-    return RedirectResponse(f"/board/directory?imported={count}", status_code=303)
-
-
-def _uploaded_text(upload) -> tuple[str, str, int]:
-    """The file's text; or "", a problem in words and the status to answer with.
-
-    A file over MAX_UPLOAD_BYTES is refused (413) as soon as reading passes the cap, before it
-    is decoded or parsed, so no more than the cap and one chunk is ever held in memory."""
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return "", "Select a CSV file", 422
-    data = _read_at_most(upload.file, MAX_UPLOAD_BYTES)
-    if data is None:
-        return "", f"The selected file must be smaller than {MAX_UPLOAD_BYTES // 2**20} MB", 413
-    try:
-        return data.decode("utf-8"), "", 200
-    except UnicodeDecodeError:
-        return "", "The file must be saved as CSV UTF-8", 422
-
-
-def _read_at_most(file, limit: int) -> bytes | None:
-    """The file's bytes, read UPLOAD_CHUNK at a time; None once it holds more than `limit`."""
-    chunks, size = [], 0
-    while chunk := file.read(UPLOAD_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _sentence(line: str) -> str:
-    return line[:1].upper() + line[1:]
-
-
-def _import_page(
-    request: Request, user: BoardUser, problems: list[str], status: int = 200
-) -> Response:
-    return page(
-        request,
-        "pages/board_directory_import.html",
-        {
-            "title": "Import people from a CSV file",
-            "user": user,
-            "csrf": user.csrf,
-            "problems": problems,
-            "limits": f"{MAX_UPLOAD_BYTES // 2**20} MB and {MAX_IMPORT_ROWS:,} people",
-            "errors": {"csv_file": problems[0]} if problems else {},
-            "error_list": [{"text": text, "href": "#csv_file"} for text in problems],
-        },
-        status,
-    )
 
 
 # --- add and edit -----------------------------------------------------------------------------

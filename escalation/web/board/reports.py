@@ -45,7 +45,9 @@ class Period:
 
     def until(self, timezone: str) -> datetime | None:
         """The period's end (excluded): midnight at the end of the last day, local time."""
-        return local_midnight(self.last_day + timedelta(days=1), timezone) if self.last_day else None
+        if self.last_day is None:
+            return None
+        return local_midnight(self.last_day + timedelta(days=1), timezone)
 
     def query(self) -> str:
         """'?from=…&to=…' for links that keep the period, or ''."""
