@@ -260,10 +260,8 @@ def _summary_fields(disagreement: Disagreement, now: datetime) -> dict:
 def _record(session: Session, disagreement: Disagreement, now: datetime) -> DisagreementRecord:
     fields = _summary_fields(disagreement, now)
     if fields["stage"] is not None:
-        fields["stage"].title = (
-            policy_for(session, disagreement).stage(disagreement.stage_key).title
-        )
-    events = events_of(session, disagreement)
+        policy = policy_for(session, disagreement)
+        fields["stage"].title = policy.stage(disagreement.stage_key).title
     return DisagreementRecord(
         **fields,
         **{
@@ -295,6 +293,6 @@ def _record(session: Session, disagreement: Disagreement, now: datetime) -> Disa
                 to_stage=e.to_stage,
                 note=e.note,
             )
-            for e in events
+            for e in events_of(session, disagreement)
         ],
     )
