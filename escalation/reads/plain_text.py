@@ -86,7 +86,7 @@ def record(session: Session, disagreement: Disagreement, now: datetime) -> str:
         f"Child reference:   {disagreement.child_reference}",
         f"Category:          {CATEGORIES[disagreement.category]}",
         f"Decision disputed: {disagreement.decision_disputed} "
-        f"(made {disagreement.decision_date.isoformat()})",
+        f"(made {date_text(disagreement.decision_date)})",
         f"Reason:            {disagreement.reason}",
         f"Outcome sought:    {disagreement.outcome_sought}",
         f"Immediate risk:    {risk}",
