@@ -60,3 +60,13 @@ def test_refusal_messages_read_as_sentences():
     with pytest.raises(NotAllowed) as caught:
         sm.next_state(sm.RESOLVED, "hand_to_deputy")
     assert str(caught.value) == "cannot hand to deputy a disagreement that is resolved"
+
+
+def test_the_table_holds_every_event_and_its_stage_condition():
+    """States and stage conditions are both in the one table: no event outside EVENTS, none
+    that is never allowed, and escalation and the final-stage flag carry their conditions."""
+    assert {event for _, event in sm.TRANSITIONS} == set(sm.EVENTS)
+    conditions = {event: stage for (_, event), (_, stage) in sm.TRANSITIONS.items()}
+    assert set(conditions.values()) == {sm.ANY_STAGE, sm.BELOW_FINAL, sm.AT_FINAL}
+    assert conditions["escalate"] == sm.BELOW_FINAL
+    assert conditions["flag_final_stage_overdue"] == sm.AT_FINAL
