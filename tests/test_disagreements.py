@@ -255,7 +255,7 @@ def test_an_absent_owner_is_covered_by_their_deputy_and_the_chronology_says_so(s
     load_directory(sessions, absent)
     reference = _raise(sessions, immediate_risk=True, protective_action="MASH referral")
     assert _get(sessions, reference).owner.email == NAMED_DEPUTY
-    assert "Nadia Named is absent on 2026-11-23; their deputy Nathan Nurse holds this stage" in (
+    assert "Nadia Named is absent on Mon 23 Nov 2026; their deputy Nathan Nurse holds this stage" in (
         _events(sessions, reference)[0][4])
     after = _raise(sessions, now=utc(2026, 11, 30, 10), immediate_risk=True,
                    protective_action="MASH referral", child_reference="TEST-CHILD-2")

@@ -19,6 +19,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from escalation.rules.calendar import date_text
 from escalation.rules.errors import DirectoryError
 from escalation.store.models import Person, PersonRole
 
@@ -112,14 +113,14 @@ def deputy_of(session: Session, person: Person, partnership: str, on: date) -> A
         raise DirectoryError(f"{person.name} has no deputy in the directory")
     cover = _first_present_deputy(person, on)
     if cover is None:
-        raise DirectoryError(f"{person.name}'s deputies are all absent on {on.isoformat()}")
+        raise DirectoryError(f"{person.name}'s deputies are all absent on {date_text(on)}")
     return Assignment(cover, f"handed by {person.name} to their deputy {cover.name}")
 
 
 def _available(session: Session, person: Person, partnership: str, on: date) -> Assignment:
     if not person.is_absent_on(on):
         return Assignment(person)
-    absence = f"{person.name} is absent on {on.isoformat()}"
+    absence = f"{person.name} is absent on {date_text(on)}"
     cover = _first_present_deputy(person, on)
     if cover is not None:
         return Assignment(cover, f"{absence}; their deputy {cover.name} holds this stage")
