@@ -1,8 +1,8 @@
-"""The board manager's directory admin: add and edit people, import and export one partnership's
-CSV, and the gaps in the directory that would stall escalation.
+"""The board manager's directory admin: add and edit people, and page through them (one
+partnership's CSV is in partnership_csv.py, the gaps that would stall escalation in gaps.py).
 
-The form and the CSV share one set of rules (escalation.directory.people.DirectoryRow), which refuses
-control characters (NUL, CR, LF, tab...) in every text field. Everything is scoped to one
+The form and the CSV share one set of rules (escalation.directory.csv_rows.DirectoryRow), which
+refuses control characters (NUL, CR, LF, tab...) in every text field. Everything is scoped to one
 partnership: a person of another partnership is "not found", an import that touches another
 partnership is refused whole, and an address held in another partnership is refused in words
 that do not say so (FOREIGN_ADDRESS). An import has at most MAX_IMPORT_ROWS (5,000) rows; the
@@ -20,7 +20,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from escalation.directory.csv_rows import (
+    OWN_DEPUTY,
+    UNTIL_BEFORE_FROM,
+    UNTIL_WITHOUT_FROM,
     DirectoryRow,
+    broken_rule,
 )
 from escalation.directory.people import NO_CONTROL, find_person, normalise_email
 from escalation.rules.errors import InvalidInput, NotFound
@@ -54,20 +58,17 @@ ABSENCE_PROBE = {
     "roles": [],
     "deputy_email": "",
 }
-# DirectoryRow's rules across fields, by their message: the form field to show them on, in words.
+# DirectoryRow's rules across fields: the form field to show each on, and in what words.
 ROW_RULES = {
-    "absent_until: is before absent_from": (
+    UNTIL_BEFORE_FROM: (
         "absent_until",
         "The end of the absence must be the same as or after its start",
     ),
-    "absent_until: give absent_from as well": (
+    UNTIL_WITHOUT_FROM: (
         "absent_from",
         "Enter when the absence starts, as well as when it ends",
     ),
-    "deputy_email: a person cannot be their own deputy": (
-        "deputy",
-        "A person cannot be their own deputy",
-    ),
+    OWN_DEPUTY: ("deputy", "A person cannot be their own deputy"),
 }
 
 
@@ -229,9 +230,12 @@ def _absence_errors(fields: dict) -> list:
 
 
 def _form_problem(item: dict) -> tuple[str, str]:
+    rule = broken_rule(item)
+    if rule is not None:
+        return ROW_RULES[rule]
     message = item["msg"].removeprefix("Value error, ")
     if not item["loc"]:
-        return ROW_RULES.get(message, ("form", message))
+        return "form", message
     field = str(item["loc"][0])
     if message == NO_CONTROL:
         return field, f"{FIELD_LABELS.get(field, field)} {NO_CONTROL}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from escalation.directory.people import CONTROL, EMAIL, NO_CONTROL, normalise_email, people_by_email
 from escalation.rules.csv_cells import neutralised, unneutralised
-from escalation.rules.errors import DirectoryError
+from escalation.rules.errors import DirectoryError, RowProblem
 from escalation.rules.vocabulary import ROLES
 from escalation.store.models import Person, PersonRole
 
@@ -31,6 +32,33 @@ CSV_COLUMNS = (
     "absent_until",
 )
 REQUIRED_COLUMNS = ("name", "email", "organisation", "partnership", "roles")
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule across a row's fields, with the field it is about and what breaking it means."""
+
+    field: str
+    message: str
+
+
+UNTIL_WITHOUT_FROM = RowRule("absent_until", "give absent_from as well")
+UNTIL_BEFORE_FROM = RowRule("absent_until", "is before absent_from")
+OWN_DEPUTY = RowRule("deputy_email", "a person cannot be their own deputy")
+
+
+class RowRuleBroken(ValueError):
+    """Raised inside DirectoryRow's validation; pydantic keeps it in the error's context."""
+
+    def __init__(self, rule: RowRule):
+        self.rule = rule
+        super().__init__(f"{rule.field}: {rule.message}")
+
+
+def broken_rule(item: dict) -> RowRule | None:
+    """The row rule a pydantic error item is about, or None for a one-field error."""
+    error = item.get("ctx", {}).get("error")
+    return error.rule if isinstance(error, RowRuleBroken) else None
 
 
 class DirectoryRow(BaseModel):
@@ -92,18 +120,19 @@ class DirectoryRow(BaseModel):
     @model_validator(mode="after")
     def absence_in_order(self) -> DirectoryRow:
         if self.absent_until and not self.absent_from:
-            raise ValueError("absent_until: give absent_from as well")
+            raise RowRuleBroken(UNTIL_WITHOUT_FROM)
         if self.absent_from and self.absent_until and self.absent_until < self.absent_from:
-            raise ValueError("absent_until: is before absent_from")
+            raise RowRuleBroken(UNTIL_BEFORE_FROM)
         if self.deputy_email and self.deputy_email == self.email:
-            raise ValueError("deputy_email: a person cannot be their own deputy")
+            raise RowRuleBroken(OWN_DEPUTY)
         return self
 
 
 def import_csv(session: Session, text: str) -> int:
     """Add or update people from CSV text. All rows are checked first: any error, nothing changes.
 
-    Raises DirectoryError listing every bad row ("row 3: email: ... is not an email address").
+    Raises DirectoryError with every bad row's RowProblem (its message: one per line, "row 3:
+    email: ... is not an email address").
     Returns the number of people added or updated.
     """
     try:
@@ -132,14 +161,15 @@ def import_records(
     """import_csv for rows already read by csv_records: the same checks, the same result."""
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
-        raise DirectoryError(f"header: missing column(s) {', '.join(missing)}")
+        problem = RowProblem(None, "header", f"missing column(s) {', '.join(missing)}")
+        raise DirectoryError(problems=[problem])
     rows, problems = _parse_rows(records)
     known = people_by_email(
         session, [row.email for _, row in rows] + [row.deputy_email for _, row in rows]
     )
     problems += _deputy_problems(rows, known)
     if problems:
-        raise DirectoryError("\n".join(problems))
+        raise DirectoryError(problems=problems)
     people = {row.email: _upsert(session, row, known.get(row.email)) for _, row in rows}
     session.flush()
     for _, row in rows:
@@ -148,30 +178,33 @@ def import_records(
     return len(rows)
 
 
-def unknown_deputy(number: int, address: str) -> str:
+def unknown_deputy(number: int, address: str) -> RowProblem:
     """The problem for a deputy the importer cannot use: worded the same whether the address
     is nobody's or someone's elsewhere, so an import discloses nothing of other partnerships."""
-    return f"row {number}: deputy_email: {address} is not in this file or the directory"
+    return RowProblem(number, "deputy_email", f"{address} is not in this file or the directory")
 
 
 def _parse_rows(
     records: list[tuple[int, dict[str, str]]],
-) -> tuple[list[tuple[int, DirectoryRow]], list[str]]:
+) -> tuple[list[tuple[int, DirectoryRow]], list[RowProblem]]:
     rows, problems, seen = [], [], {}
     for number, values in records:
         try:
             row = DirectoryRow.model_validate(values)
         except ValidationError as error:
-            problems += [f"row {number}: {_row_message(item)}" for item in error.errors()]
+            problems += [_row_problem(number, item) for item in error.errors()]
             continue
         if row.email in seen:
-            problems.append(f"row {number}: email: {row.email} is also on row {seen[row.email]}")
+            also = f"{row.email} is also on row {seen[row.email]}"
+            problems.append(RowProblem(number, "email", also))
         seen[row.email] = number
         rows.append((number, row))
     return rows, problems
 
 
-def _deputy_problems(rows: list[tuple[int, DirectoryRow]], known: dict[str, Person]) -> list[str]:
+def _deputy_problems(
+    rows: list[tuple[int, DirectoryRow]], known: dict[str, Person]
+) -> list[RowProblem]:
     in_file = {row.email for _, row in rows}
     return [
         unknown_deputy(number, row.deputy_email)
@@ -191,14 +224,15 @@ def _upsert(session: Session, row: DirectoryRow, person: Person | None) -> Perso
     return person
 
 
-def _row_message(item: dict) -> str:
-    field = ".".join(str(part) for part in item["loc"])
+def _row_problem(number: int, item: dict) -> RowProblem:
+    rule = broken_rule(item)
+    if rule is not None:
+        return RowProblem(number, rule.field, rule.message)
+    field = ".".join(str(part) for part in item["loc"]) or None
     message = item["msg"].removeprefix("Value error, ")
     if item["type"] == "missing":
         message = "is required"
-    if not field:
-        return message
-    return f"{field}: {message}"
+    return RowProblem(number, field, message)
 
 
 def export_csv(session: Session) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +18,7 @@ from escalation.directory.csv_rows import (
     unknown_deputy,
 )
 from escalation.directory.people import find_person, normalise_email, people_by_email
-from escalation.rules.errors import DirectoryError
+from escalation.rules.errors import DirectoryError, RowProblem
 from escalation.store.models import Person
 
 # A board import is refused whole above this many rows: checking and writing 5,000 people takes
@@ -51,8 +50,8 @@ def import_partnership_csv(
 ) -> int:
     """import_csv, refusing the whole file if it has more than MAX_IMPORT_ROWS rows, or if any
     row is for, or would take a person or deputy from, another partnership, or would change the
-    editor's own board roles (the same guard as the form). Raises DirectoryError with one line
-    per problem ("row 3: ..."); nothing is changed then. Another partnership's address is
+    editor's own board roles (the same guard as the form). Raises DirectoryError with each
+    row's RowProblem, in row order; nothing is changed then. Another partnership's address is
     refused in words that do not say it exists (FOREIGN_ADDRESS, unknown_deputy). Returns the
     number of people added or updated."""
     try:
@@ -69,15 +68,15 @@ def import_partnership_csv(
         try:
             count = import_records(session, header, records)
         except DirectoryError as error:
-            problems += str(error).splitlines()
+            problems += error.problems or [RowProblem(None, None, str(error))]
         if problems:
-            raise DirectoryError("\n".join(sorted(problems, key=_row_number)))
+            raise DirectoryError(problems=sorted(problems, key=lambda problem: problem.row or 0))
     return count
 
 
 def _foreign_rows(
     session: Session, records: list[tuple[int, dict[str, str]]], partnership: str, editor: str
-) -> list[str]:
+) -> list[RowProblem]:
     known = people_by_email(
         session, [cells.get(key, "") for _, cells in records for key in ("email", "deputy_email")]
     )
@@ -88,12 +87,11 @@ def _foreign_rows(
             problems += _own_row_problems(session, cells, editor, number)
         given = cells.get("partnership", "").strip()
         if given and given != partnership:
-            problems.append(
-                f"row {number}: partnership: {given!r} is not your partnership ({partnership})"
-            )
+            words = f"{given!r} is not your partnership ({partnership})"
+            problems.append(RowProblem(number, "partnership", words))
             continue
         if _elsewhere(known.get(email), partnership):
-            problems.append(f"row {number}: email: {email} {FOREIGN_ADDRESS}")
+            problems.append(RowProblem(number, "email", f"{email} {FOREIGN_ADDRESS}"))
         deputy = normalise_email(cells.get("deputy_email", ""))
         if _elsewhere(known.get(deputy), partnership):
             problems.append(unknown_deputy(number, deputy))
@@ -104,17 +102,15 @@ def _elsewhere(person: Person | None, partnership: str) -> bool:
     return person is not None and person.partnership != partnership
 
 
-def _own_row_problems(session: Session, cells: dict, editor_email: str, number: int) -> list[str]:
+def _own_row_problems(
+    session: Session, cells: dict, editor_email: str, number: int
+) -> list[RowProblem]:
     roles = set(cells.get("roles", "").replace(",", ";").replace(" ", "").split(";"))
     held = find_person(session, editor_email).roles
     problems = []
     if "board_manager" not in roles:
-        problems.append(f"row {number}: roles: you cannot remove your own board manager role")
+        own = "you cannot remove your own board manager role"
+        problems.append(RowProblem(number, "roles", own))
     if "chair" in roles - held:
-        problems.append(f"row {number}: roles: you cannot make yourself the chair")
+        problems.append(RowProblem(number, "roles", "you cannot make yourself the chair"))
     return problems
-
-
-def _row_number(problem: str) -> int:
-    found = re.match(r"row (\d+):", problem)
-    return int(found.group(1)) if found else 0

@@ -57,7 +57,7 @@ def import_file(request: Request, form: PostedForm, user: BoardUser = Depends(MA
                 session, text=text, partnership=user.partnership, editor_email=user.email
             )
     except DirectoryError as error:
-        problems = [_sentence(line) for line in str(error).splitlines()]
+        problems = [_sentence(str(problem)) for problem in error.problems or [error]]
         return _import_page(request, user, problems, 422)
     return RedirectResponse(f"/board/directory?imported={count}", status_code=303)
 
