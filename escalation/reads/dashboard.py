@@ -8,9 +8,18 @@ Reads select only the columns a row shows, and page with LIMIT/OFFSET over the i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Literal
 
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
@@ -18,13 +27,16 @@ from escalation.rules.calendar import DEFAULT_TIMEZONE, local_midnight
 from escalation.store.models import Alert, Disagreement, OutboxMessage, Person
 
 PAGE_SIZE = 50
-STATUSES = ("open", "resolved", "withdrawn", "all")
 UNDELIVERED = ("dead", "failed_permanent")
 
 
-@dataclass
-class Filters:
-    status: str = "open"
+class Filters(BaseModel):
+    """The dashboard's filters, from its query string. Each field's rule is its validator; a
+    value that makes no sense is named in `errors` (in ERROR_WORDS' words) and ignored, so the
+    page still shows what the other filters ask for. The stages and categories offered are the
+    validation context (they are the policy's)."""
+
+    status: Literal["open", "resolved", "withdrawn", "all"] = "open"
     stage: str = ""
     category: str = ""
     raising: str = ""
@@ -33,7 +45,57 @@ class Filters:
     raised_from: date | None = None
     raised_to: date | None = None
     page: int = 1
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = Field(default_factory=dict, exclude=True)
+
+    @field_validator("stage", "category")
+    @classmethod
+    def offered(cls, value: str, info: ValidationInfo) -> str:
+        if value and value not in info.context[info.field_name]:
+            raise ValueError("not offered")
+        return value
+
+    @field_validator("raising", "receiving")
+    @classmethod
+    def at_most_200(cls, value: str) -> str:
+        return value[:200]  # longer than any organisation: cut, not refused
+
+    @field_validator("owner", mode="before")
+    @classmethod
+    def person_id(cls, value: str) -> int:
+        if not (value.isdigit() and len(value) < 10):
+            raise ValueError("not an id")
+        return int(value)
+
+    @field_validator("raised_from", "raised_to", mode="before")
+    @classmethod
+    def iso_day(cls, value: str) -> date:
+        day = date.fromisoformat(value)  # ValueError for anything else
+        if not 2000 <= day.year <= 9998:  # and date.max + 1 day would overflow
+            raise ValueError("out of range")
+        return day
+
+    @field_validator("page", mode="before")
+    @classmethod
+    def page_number(cls, value: str) -> int:
+        """Any page number that is not one is the first page (not an error)."""
+        return int(value) if value.isdigit() and 0 < len(value) < 7 and int(value) > 0 else 1
+
+    @model_validator(mode="after")
+    def dates_in_order(self) -> Filters:
+        if self.raised_from and self.raised_to and self.raised_from > self.raised_to:
+            raise ValueError("raised_to before raised_from")
+        return self
+
+
+ERROR_WORDS = {
+    "status": "Select a status from the list",
+    "stage": "Select a stage from the list",
+    "category": "Select a category from the list",
+    "owner": "Select an owner from the list",
+    "raised_from": "Enter a real date, like 2026-11-24",
+    "raised_to": "Enter a real date, like 2026-11-24",
+}
+DATES_OUT_OF_ORDER = "The end date must be the same as or after the start date"
 
 
 @dataclass(frozen=True)
@@ -54,43 +116,26 @@ class Row:
 
 
 def parse_filters(params: dict[str, str], *, stages: list[str], categories: list[str]) -> Filters:
-    """Read the query string; a value that makes no sense is named in `errors` and ignored."""
-    filters, errors = Filters(), {}
-    status = params.get("status", "open") or "open"
-    filters.status = status if status in STATUSES else "open"
-    if status not in STATUSES:
-        errors["status"] = "Select a status from the list"
-    for name, allowed in (("stage", stages), ("category", categories)):
-        value = params.get(name, "")
-        if value and value not in allowed:
-            errors[name] = f"Select a {name} from the list"
-        else:
-            setattr(filters, name, value)
-    filters.raising = params.get("raising", "")[:200]
-    filters.receiving = params.get("receiving", "")[:200]
-    owner = params.get("owner", "")
-    if owner:
-        if owner.isdigit() and len(owner) < 10:
-            filters.owner = int(owner)
-        else:
-            errors["owner"] = "Select an owner from the list"
-    for name in ("raised_from", "raised_to"):
-        text = params.get(name, "")
-        if text:
-            try:
-                day = date.fromisoformat(text)
-                if not 2000 <= day.year <= 9998:
-                    raise ValueError(text)
-                setattr(filters, name, day)
-            except ValueError:
-                errors[name] = "Enter a real date, like 2026-11-24"
-    if filters.raised_from and filters.raised_to and filters.raised_from > filters.raised_to:
-        errors["raised_to"] = "The end date must be the same as or after the start date"
-        filters.raised_to = None
-    page = params.get("page", "1")
-    filters.page = int(page) if page.isdigit() and 0 < len(page) < 7 and int(page) > 0 else 1
-    filters.errors = errors
-    return filters
+    """The filters the query string asks for; each value that makes no sense is named in
+    `errors` and left out (a backwards date range drops its end)."""
+    given = {name: params[name] for name in Filters.model_fields if params.get(name)}
+    given.pop("errors", None)  # not a filter: what parsing the others found
+    context = {"stage": stages, "category": categories}  # what each may be
+    errors: dict[str, str] = {}
+    while True:
+        try:
+            return Filters.model_validate(given, context=context).model_copy(
+                update={"errors": errors}
+            )
+        except ValidationError as error:
+            for item in error.errors():
+                if item["loc"]:
+                    name = str(item["loc"][0])
+                    errors[name] = ERROR_WORDS[name]
+                else:  # the dates are the wrong way round: the end goes
+                    name = "raised_to"
+                    errors[name] = DATES_OUT_OF_ORDER
+                given.pop(name)
 
 
 def counts_by_stage(session: Session, partnership: str, now: datetime) -> dict[str, dict[str, int]]:
