@@ -48,9 +48,12 @@ def test_the_boards_import_puts_its_own_problems_in_row_order(sessions):
 
     problems = _refused(sessions, board_import).problems
     assert [problem.row for problem in problems] == sorted(problem.row for problem in problems)
-    assert RowProblem(
-        5, "partnership", "'other-partnership' is not your partnership (example-partnership)"
-    ) in problems
+    assert (
+        RowProblem(
+            5, "partnership", "'other-partnership' is not your partnership (example-partnership)"
+        )
+        in problems
+    )
     assert RowProblem(4, "absent_until", "give absent_from as well") in problems
 
 

@@ -1,7 +1,8 @@
 """Raising a disagreement in the browser: sign in by emailed link, then one form.
 
-The form is validated by the same model as the API (escalation.casework.intake). Errors re-render it with
-everything typed and a GOV.UK error summary linking to each field. A hidden form id makes a
+The form's fields are a model (raise_form.RaiseForm); what they make is validated by the same
+model as the API (escalation.casework.intake). Errors re-render the form with everything typed
+and a GOV.UK error summary linking to each field. A hidden form id makes a
 double submit (double click, browser retry) return the disagreement the first one created.
 Every POST carries the session's CSRF token; the Origin check applies as everywhere.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -18,12 +18,7 @@ from starlette.datastructures import FormData
 
 from escalation.access import signin
 from escalation.casework import disagreements as d
-from escalation.casework.intake import (
-    DATE_TOO_EARLY,
-    NOT_A_REAL_DATE,
-    NOT_IN_THE_PAST,
-    RaiseRequest,
-)
+from escalation.casework.intake import RaiseRequest
 from escalation.directory.people import find_person
 from escalation.rules.calendar import due_text
 from escalation.rules.errors import InvalidInput, NotAllowed
@@ -31,15 +26,10 @@ from escalation.rules.vocabulary import BOARD_ROLES, CATEGORIES
 from escalation.settings import get_settings
 from escalation.store.db import transaction
 from escalation.web.forms import PostedForm
+from escalation.web.raise_form import RaiseForm, field_errors
 from escalation.web.ratelimit import limited
 
 router = APIRouter(include_in_schema=False)
-TEXT_FIELDS = (
-    "raiser_name", "raiser_organisation", "raiser_role", "counterpart_name", "counterpart_email",
-    "counterpart_organisation", "counterpart_role", "child_reference", "category",
-    "decision_disputed", "decision_date_day", "decision_date_month", "decision_date_year",
-    "reason", "outcome_sought", "immediate_risk", "protective_action", "form_id",
-)
 
 
 def cookie_name() -> str:
@@ -55,33 +45,52 @@ def home() -> Response:
 @router.get("/raise")
 def raise_form(request: Request) -> Response:
     with transaction(request.app.state.sessions) as session:
-        web = signin.current(session, request.cookies.get(cookie_name()), now=request.app.state.clock())
+        web = signin.current(
+            session, request.cookies.get(cookie_name()), now=request.app.state.clock()
+        )
         if web is None:
             return _page(request, "pages/signin.html", {"title": "Sign in to raise a disagreement"})
         return _form(request, SignedIn(web.email, web.csrf_token), _prefill(session, web.email))
 
 
-@router.post("/signin", dependencies=[Depends(limited("signin", 10, 600)),
-                                       Depends(limited("signin", 3, 600, by="email"))])
+@router.post(
+    "/signin",
+    dependencies=[
+        Depends(limited("signin", 10, 600)),
+        Depends(limited("signin", 3, 600, by="email")),
+    ],
+)
 def ask_for_link(request: Request, form: PostedForm) -> Response:
     return send_sign_in_link(
-        request, form, {"title": "Sign in to raise a disagreement"},
+        request,
+        form,
+        {"title": "Sign in to raise a disagreement"},
         allowed_domains=get_settings().allowed_email_domains,
         sent="If that address can raise disagreements here, we have sent it a sign-in link. "
-             "It works once, for 30 minutes.")
+        "It works once, for 30 minutes.",
+    )
 
 
-def send_sign_in_link(request: Request, form: FormData, page_context: dict, *,
-                      allowed_domains: list[str], sent: str) -> Response:
+def send_sign_in_link(
+    request: Request, form: FormData, page_context: dict, *, allowed_domains: list[str], sent: str
+) -> Response:
     """The sign-in form's POST (practitioners' and the board's): the same answer for any address."""
     email = str(form.get("email", "")).strip()
     if not signin.looks_like_email(email):
-        return _page(request, "pages/signin.html", {
-            **page_context, "email": email,
-            "errors": {"email": "Enter your work email address, like name@example.nhs.uk"}}, 422)
+        return _page(
+            request,
+            "pages/signin.html",
+            {
+                **page_context,
+                "email": email,
+                "errors": {"email": "Enter your work email address, like name@example.nhs.uk"},
+            },
+            422,
+        )
     with transaction(request.app.state.sessions) as session:
-        signin.request_link(session, email, allowed_domains=allowed_domains,
-                            now=request.app.state.clock())
+        signin.request_link(
+            session, email, allowed_domains=allowed_domains, now=request.app.state.clock()
+        )
     return _page(request, "pages/message.html", {"title": "Check your email", "message": sent})
 
 
@@ -98,8 +107,14 @@ def sign_in(request: Request, token: str) -> Response:
     if started is None:
         return _page(request, "pages/link_neutral.html", {"title": "This link cannot be used"}, 404)
     response = RedirectResponse(_landing(request, started[1].email), status_code=303)
-    response.set_cookie(cookie_name(), started[0], httponly=True, samesite="lax", path="/",
-                        secure=cookie_name().startswith("__Host-"))
+    response.set_cookie(
+        cookie_name(),
+        started[0],
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=cookie_name().startswith("__Host-"),
+    )
     return response
 
 
@@ -115,37 +130,57 @@ def _landing(request: Request, email: str) -> str:
 def sign_out(request: Request) -> Response:
     with transaction(request.app.state.sessions) as session:
         signin.end(session, request.cookies.get(cookie_name()), now=request.app.state.clock())
-    response = _page(request, "pages/message.html", {"title": "You have signed out",
-                                                     "message": "Close this window."})
+    response = _page(
+        request,
+        "pages/message.html",
+        {"title": "You have signed out", "message": "Close this window."},
+    )
     response.delete_cookie(cookie_name(), path="/")
     return response
 
 
 @router.post("/raise")
 def submit(request: Request, form: PostedForm) -> Response:
-    # GOV.UK's date input names its parts decision_date-day, -month, -year.
-    values = {name: str(form.get(name.replace("decision_date_", "decision_date-"), "")).strip()
-              for name in TEXT_FIELDS}
+    typed = RaiseForm.posted(form)
+    values = typed.model_dump()
     now = request.app.state.clock()
     with transaction(request.app.state.sessions) as session:
         web = signin.current(session, request.cookies.get(cookie_name()), now=now)
         if web is None:
-            return _page(request, "pages/signin.html", {"title": "Sign in to raise a disagreement"}, 401)
+            return _page(
+                request, "pages/signin.html", {"title": "Sign in to raise a disagreement"}, 401
+            )
         signed_in = SignedIn(web.email, web.csrf_token)
     if not secrets.compare_digest(str(form.get("csrf", "")), signed_in.csrf):
-        return _page(request, "pages/message.html", {
-            "title": "Sorry, there is a problem",
-            "message": "This form had expired. Nothing was sent. Go back, reload it and try again."}, 403)
+        return _page(
+            request,
+            "pages/message.html",
+            {
+                "title": "Sorry, there is a problem",
+                "message": "This form had expired. Nothing was sent. "
+                "Go back, reload it and try again.",
+            },
+            403,
+        )
     try:
         with transaction(request.app.state.sessions) as session:
-            request_model = RaiseRequest.parse(_as_request(values, signed_in.email))
+            request_model = RaiseRequest.parse(typed.as_request(signed_in.email))
             policy = request.app.state.policies[get_settings().default_policy]
-            disagreement = d.raise_disagreement(session, request=request_model, policy=policy, now=now)
-            return _page(request, "pages/raised.html", {
-                "title": "Disagreement raised", "d": disagreement, "due": due_text(disagreement.due_at, policy.timezone),
-                "owner": disagreement.owner})
+            disagreement = d.raise_disagreement(
+                session, request=request_model, policy=policy, now=now
+            )
+            return _page(
+                request,
+                "pages/raised.html",
+                {
+                    "title": "Disagreement raised",
+                    "d": disagreement,
+                    "due": due_text(disagreement.due_at, policy.timezone),
+                    "owner": disagreement.owner,
+                },
+            )
     except InvalidInput as error:
-        return _form(request, signed_in, values, _field_errors(error.problems), status=422)
+        return _form(request, signed_in, values, field_errors(error.problems), status=422)
     except NotAllowed as error:
         return _form(request, signed_in, values, {"form": str(error)}, status=409)
 
@@ -156,96 +191,52 @@ class SignedIn:
     csrf: str
 
 
-def _as_request(values: dict, email: str) -> dict:
-    risk = {"yes": True, "no": False}.get(values["immediate_risk"])
-    return {
-        "raiser": {"name": values["raiser_name"], "email": email,
-                   "organisation": values["raiser_organisation"], "role": values["raiser_role"]},
-        "counterpart": {"name": values["counterpart_name"], "email": values["counterpart_email"],
-                        "organisation": values["counterpart_organisation"],
-                        "role": values["counterpart_role"]},
-        "child_reference": values["child_reference"],
-        "category": values["category"],
-        "decision_disputed": values["decision_disputed"],
-        "decision_date": _date(values),
-        "reason": values["reason"],
-        "outcome_sought": values["outcome_sought"],
-        "immediate_risk": risk,
-        "protective_action": values["protective_action"] if risk else "",
-        "idempotency_key": f"form:{email}:{values['form_id']}" if values["form_id"] else None,
-    }
-
-
-def _date(values: dict) -> str | None:
-    """The date the three boxes make, as ISO text; None if all are blank; otherwise text the
-    model refuses as not a real date (never an exception here, whatever was typed)."""
-    parts = [values[f"decision_date_{part}"] for part in ("year", "month", "day")]
-    if not any(parts):
-        return None
-    if all(part.isascii() and part.isdigit() and len(part) <= 4 for part in parts):
-        try:
-            return date(*(int(part) for part in parts)).isoformat()
-        except ValueError:
-            pass
-    return "not a real date"
-
-
-ENTER = {
-    "raiser_name": "Enter your name", "raiser_role": "Enter your role",
-    "raiser_organisation": "Enter your organisation", "counterpart_name": "Enter their name",
-    "counterpart_role": "Enter their role", "counterpart_organisation": "Enter their organisation",
-    "child_reference": "Enter the child reference",
-    "decision_disputed": "Enter the decision you disagree with",
-    "reason": "Enter why you disagree", "outcome_sought": "Enter the outcome you are seeking",
-}
-MESSAGES = {
-    "immediate_risk": "Select yes if the child is at immediate risk of significant harm",
-    "decision_date": "Enter the date of the decision, like 20 11 2026",
-    "category": "Select what the disagreement is about",
-}
-DECISION_DATE = {  # the model's messages about decision_date, in GOV.UK's words
-    NOT_A_REAL_DATE: "The date of the decision must be a real date",
-    NOT_IN_THE_PAST: "The date of the decision must be today or in the past",
-    DATE_TOO_EARLY: "The date of the decision must be the same as or after 1 January 1900",
-}
-
-
-def _field_errors(problems: dict[str, str]) -> dict[str, str]:
-    """Map the model's field names to the form's, in GOV.UK's words where they are fixed."""
-    errors = {}
-    for field, message in problems.items():
-        name = field.replace(".", "_")
-        if name in ENTER and "empty" in message:
-            errors[name] = ENTER[name]
-        elif name == "decision_date" and message in DECISION_DATE:
-            errors[name] = DECISION_DATE[message]
-        else:
-            errors[name] = MESSAGES.get(name, message[:1].upper() + message[1:])
-    return errors
-
-
 def _prefill(session, email: str) -> dict:
     person = find_person(session, email)
-    values = {name: "" for name in TEXT_FIELDS}
-    if person is not None:
-        values.update(raiser_name=person.name, raiser_organisation=person.organisation,
-                      raiser_role=person.job_title)
-    return values
+    if person is None:
+        return RaiseForm().model_dump()
+    return RaiseForm(
+        raiser_name=person.name,
+        raiser_organisation=person.organisation,
+        raiser_role=person.job_title,
+    ).model_dump()
 
 
-def _form(request: Request, signed_in: SignedIn, values: dict, errors: dict | None = None, status: int = 200) -> Response:
+def _form(
+    request: Request,
+    signed_in: SignedIn,
+    values: dict,
+    errors: dict | None = None,
+    status: int = 200,
+) -> Response:
     values = {**values, "form_id": values.get("form_id") or secrets.token_urlsafe(16)}
     errors = errors or {}
-    anchors = {"decision_date": "decision_date-day", "immediate_risk": "immediate_risk",
-               "category": "category"}
-    return _page(request, "pages/raise.html", {
-        "title": "Raise a professional disagreement", "values": values, "errors": errors,
-        "error_list": [{"text": text, "href": f"#{anchors.get(field, field)}"}
-                       for field, text in errors.items() if field != "form"],
-        "csrf": signed_in.csrf, "email": signed_in.email,
-        "categories": [{"value": k, "text": v, "checked": values.get("category") == k}
-                       for k, v in CATEGORIES.items()],
-    }, status)
+    anchors = {
+        "decision_date": "decision_date-day",
+        "immediate_risk": "immediate_risk",
+        "category": "category",
+    }
+    return _page(
+        request,
+        "pages/raise.html",
+        {
+            "title": "Raise a professional disagreement",
+            "values": values,
+            "errors": errors,
+            "error_list": [
+                {"text": text, "href": f"#{anchors.get(field, field)}"}
+                for field, text in errors.items()
+                if field != "form"
+            ],
+            "csrf": signed_in.csrf,
+            "email": signed_in.email,
+            "categories": [
+                {"value": k, "text": v, "checked": values.get("category") == k}
+                for k, v in CATEGORIES.items()
+            ],
+        },
+        status,
+    )
 
 
 def _page(request: Request, name: str, context: dict, status: int = 200) -> Response:

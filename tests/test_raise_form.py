@@ -1,0 +1,42 @@
+"""The raise form as a model: what was typed (trimmed), and the request it makes."""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData
+
+from escalation.web.raise_form import RaiseForm
+
+
+def _posted(**fields) -> RaiseForm:
+    return RaiseForm.posted(
+        FormData([(name.replace("__", "-"), value) for name, value in fields.items()])
+    )
+
+
+def test_the_date_boxes_and_the_risk_make_the_request():
+    form = _posted(
+        raiser_name="  Hana  ",
+        decision_date__day="3",
+        decision_date__month="11",
+        decision_date__year="2026",
+        immediate_risk="no",
+        protective_action="ignored",
+        form_id="abc",
+        csrf="not a field of the form",
+    )
+    assert form.raiser_name == "Hana" and form.decision_date_day == "3"
+    request = form.as_request("hana@trust.example")
+    assert request["decision_date"] == "2026-11-03"
+    assert request["immediate_risk"] is False and request["protective_action"] == ""
+    assert request["idempotency_key"] == "form:hana@trust.example:abc"
+    assert "csrf" not in form.model_dump()
+
+
+def test_whatever_is_typed_in_the_date_boxes_never_raises():
+    assert _posted().decision_date() is None
+    for day, month, year in (("31", "2", "2026"), ("x", "1", "2026"), ("1", "1", "99999")):
+        typed = _posted(
+            decision_date__day=day, decision_date__month=month, decision_date__year=year
+        )
+        assert typed.decision_date() == "not a real date"
+    assert _posted(immediate_risk="maybe").as_request("a@b.example")["immediate_risk"] is None
