@@ -1,9 +1,14 @@
-"""Test databases: every test that takes `sessions` runs on SQLite and, when it is reachable,
+"""Shared fixtures. Helpers and invented data live in plain modules (factories, board_helpers,
+web_helpers, outbox_helpers, browser_helpers), never in test modules.
+
+Test databases: every test that takes `sessions` runs on SQLite and, when it is reachable,
 on PostgreSQL. In CI (CI=true) PostgreSQL is required, not skipped.
 
 SQLite: the schema is migrated once into a template file, copied for each test.
 PostgreSQL: the schema is migrated once into a private schema, truncated between tests
-(TRUNCATE does not fire the chronology's append-only row triggers).
+(TRUNCATE does not fire the chronology's append-only row triggers) through one engine kept for
+the session. Under pytest-xdist each worker is its own session: its own template, schema,
+Prefect home and harness.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+import time
 import uuid
 
 # Prefect keeps state (and result caches) under PREFECT_HOME: a fresh one per test session.
@@ -26,30 +33,28 @@ import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from escalation.store.db import make_engine, session_factory  # noqa: E402
+from escalation.store.models import Base  # noqa: E402
 from escalation.store.schema import upgrade  # noqa: E402
+from tests.databases import BACKENDS, POSTGRES, POSTGRES_URL, with_search_path  # noqa: E402
+from tests.factories import MONDAY, ORIGIN, load_directory  # noqa: E402
 
-POSTGRES_URL = os.environ.get(
-    "ESCALATION_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-
-def _postgres_reachable() -> bool:
-    try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
-POSTGRES = _postgres_reachable()
 if IN_CI and not POSTGRES:
     raise pytest.UsageError(f"CI=true but PostgreSQL is not reachable at {POSTGRES_URL}")
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # the main process: xdist's workers inherit it
+        os.environ.setdefault("ESCALATION_TEST_RUN_STARTED", repr(time.time()))
+
+
+def pytest_collection_modifyitems(items):
+    """The slow tests first (a stable sort: otherwise the order is unchanged)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+# --- databases -----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -61,27 +66,52 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
+class PostgresSchema:
+    """A private, migrated schema: its URL, and one engine kept to empty it between tests."""
+
+    def __init__(self):
+        self.name = f"escalation_test_{uuid.uuid4().hex[:8]}"
+        self.admin = create_engine(POSTGRES_URL)
+        with self.admin.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {self.name}"))
+        self.url = with_search_path(POSTGRES_URL, self.name)
+        migrating = make_engine(self.url)
+        upgrade(migrating)
+        migrating.dispose()
+        self.engine = create_engine(self.url)
+        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+        self._truncate = text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        self._genesis = text(
+            "INSERT INTO chain_head (id, last_event_id, last_hash) VALUES (1, 0, :genesis)")
+
+    def empty(self) -> str:
+        """Every table emptied, the chronology's chain back at its genesis; the URL."""
+        with self.engine.begin() as connection:
+            connection.execute(self._truncate)
+            connection.execute(self._genesis, {"genesis": "0" * 64})
+        return self.url
+
+    def drop(self) -> None:
+        self.engine.dispose()
+        with self.admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {self.name} CASCADE"))
+        self.admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def postgres_schema():
+def postgres_database():
+    """The session's private PostgreSQL schema (see PostgresSchema)."""
     if not POSTGRES:
         pytest.skip("PostgreSQL is not reachable")
-    schema = f"escalation_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = _with_search_path(POSTGRES_URL, schema)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    schema = PostgresSchema()
+    yield schema
+    schema.drop()
 
 
-def _with_search_path(url: str, schema: str) -> str:
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options=-csearch_path%3D{schema}"
+@pytest.fixture(scope="session")
+def postgres_schema(postgres_database):
+    """The URL of the session's private PostgreSQL schema (not emptied: see `postgres_url`)."""
+    return postgres_database.url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -90,31 +120,66 @@ def database_url(request, tmp_path):
         path = tmp_path / "escalation.store.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    url = request.getfixturevalue("postgres_schema")
-    _truncate(url)
-    return url
+    return request.getfixturevalue("postgres_database").empty()
 
 
 @pytest.fixture
-def postgres_url(postgres_schema):
+def postgres_url(postgres_database):
     """An empty PostgreSQL database, for tests about PostgreSQL only."""
-    _truncate(postgres_schema)
-    return postgres_schema
+    return postgres_database.empty()
 
 
-def _truncate(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        tables = (
-            "link_sessions, web_sessions, api_keys, link_tokens, outbox, alerts, heartbeats, events, stage_periods, disagreements, "
-            "person_roles, people, policy_versions, chain_head"
-        )
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        connection.execute(
-            text("INSERT INTO chain_head (id, last_event_id, last_hash) VALUES (1, 0, :genesis)"),
-            {"genesis": "0" * 64},
-        )
-    engine.dispose()
+@pytest.fixture(scope="session")
+def spare_postgres_database():
+    """A second private schema, for module-scoped fixtures that keep a database of their own
+    while the tests around them empty the first."""
+    if not POSTGRES:
+        pytest.skip("PostgreSQL is not reachable")
+    schema = PostgresSchema()
+    yield schema
+    schema.drop()
+
+
+class ModuleDatabase:
+    """A database of a module's own (see `module_database`): fresh() empties it and gives
+    sessions on it, closing the ones it gave before."""
+
+    def __init__(self, request, tmp_path_factory):
+        self.backend = request.param
+        if self.backend == "sqlite":
+            self.template = request.getfixturevalue("sqlite_template")
+            self.directory = tmp_path_factory.mktemp("module")
+        else:
+            self.postgres = request.getfixturevalue("spare_postgres_database")
+        self.engine = None
+        self.made = 0
+
+    def fresh(self):
+        self.close()
+        self.made += 1
+        if self.backend == "sqlite":
+            path = self.directory / f"escalation{self.made}.db"
+            shutil.copy(self.template, path)
+            url = f"sqlite:///{path}"
+        else:
+            url = self.postgres.empty()
+        self.engine = make_engine(url)
+        return session_factory(self.engine)
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+            self.engine = None
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database(request, tmp_path_factory):
+    """A database (one per backend) for what a module builds once and shares between its tests,
+    while the tests around them empty the usual one. One module at a time holds the spare
+    PostgreSQL schema."""
+    database = ModuleDatabase(request, tmp_path_factory)
+    yield database
+    database.close()
 
 
 @pytest.fixture
@@ -129,20 +194,11 @@ def sessions(engine):
     return session_factory(engine)
 
 
-@pytest.fixture(scope="session")
-def prefect_api():
-    """One Prefect test harness (a real API server on loopback) for the whole session, started
-    only if a test asks for it; heartbeats off (they add ~1 s to every flow run)."""
-    from prefect.settings import (
-        PREFECT_API_URL,
-        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
-        temporary_settings,
-    )
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            yield PREFECT_API_URL.value()
+@pytest.fixture
+def directory(sessions):
+    """The sessions, with the invented directory (factories.DIRECTORY_CSV) loaded."""
+    load_directory(sessions)
+    return sessions
 
 
 @pytest.fixture
@@ -157,3 +213,123 @@ def service_database(database_url, monkeypatch):
     yield database_url
     get_settings.cache_clear()
     runtime.sessions.cache_clear()
+
+
+# --- the web app through FastAPI's test client ---------------------------------------------------
+
+
+@pytest.fixture
+def clock():
+    """The app's clock: set clock["now"] to move it (Monday 23 November 2026, 10:00 GMT)."""
+    return {"now": MONDAY}
+
+
+@pytest.fixture
+def client(sessions, clock):
+    """A test client of the app on `sessions` (directory loaded), sending the default Origin."""
+    from fastapi.testclient import TestClient
+
+    from escalation.web.app import create_app
+
+    load_directory(sessions)
+    app = create_app(sessions, clock=lambda: clock["now"])
+    with TestClient(app, headers={"Origin": ORIGIN}) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def key(sessions, client):
+    """An API key of Example Trust (example-partnership)."""
+    from escalation.access import apikeys
+    from escalation.store.db import transaction
+
+    with transaction(sessions) as session:
+        return apikeys.create_key(session, organisation="Example Trust",
+                                  partnership="example-partnership", now=MONDAY)
+
+
+# --- Prefect -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """One Prefect test harness (a real API server on loopback) for the whole session, started
+    only if a test asks for it (under pytest-xdist, once per worker that runs such a test);
+    heartbeats off (they add ~1 s to every flow run)."""
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        temporary_settings,
+    )
+    from prefect.testing.utilities import prefect_test_harness
+
+    with (
+        prefect_test_harness(server_startup_timeout=120),
+        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
+        yield PREFECT_API_URL.value()
+
+
+# --- the browser (Debian's Chromium through Playwright; see browser_helpers) ---------------------
+
+
+@pytest.fixture(scope="session")
+def screenshots():
+    """var/screenshots/, without the screenshots of earlier runs (under pytest-xdist the workers
+    share it, so each removes only what is older than the run)."""
+    from tests.browser_helpers import SHOTS
+
+    started = float(os.environ.get("ESCALATION_TEST_RUN_STARTED", time.time()))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for shot in SHOTS.iterdir():
+        if shot.stat().st_mtime < started:
+            shot.unlink(missing_ok=True)
+    return SHOTS
+
+
+@pytest.fixture
+def site(sessions, monkeypatch, tmp_path):
+    """The app on a free loopback port, with its public base URL pointing there (on SQLite demo
+    mode on, its captured-email viewer reading one invented email; demo mode never runs on
+    PostgreSQL)."""
+    import uvicorn
+
+    from escalation.settings import get_settings
+    from escalation.web.app import create_app
+    from escalation.web.demo import database_of
+    from tests.browser_helpers import NOW
+    from tests.smtp_server import free_port
+
+    port = free_port()
+    monkeypatch.setenv("ESCALATION_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+    if database_of(sessions) == "sqlite":
+        monkeypatch.setenv("ESCALATION_DEMO", "true")
+    monkeypatch.setenv("ESCALATION_MAIL_DIR", str(tmp_path))
+    (tmp_path / "20261123T100000000000-000001.eml").write_bytes(
+        b"To: hana.visitor@trust.example\r\nSubject: RPD-TEST-0001: you now own stage 1\r\n"
+        b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nOpen it here:\r\nhttp://127.0.0.1/l/x\r\n")
+    get_settings.cache_clear()
+    load_directory(sessions)
+    app = create_app(sessions, clock=lambda: NOW)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def page(screenshots):
+    """A tab in a fresh Chromium (bypassing CSP only so that axe-core can be injected)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_helpers import CHROMIUM
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser.new_page(bypass_csp=True)
+        browser.close()

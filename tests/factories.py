@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timezone
 
 from escalation.casework.intake import RaiseRequest
@@ -12,6 +13,9 @@ from escalation.store.db import transaction
 POLICIES = load_policies("policies")
 DEFAULT = POLICIES["default"]
 FOUR_STAGE = POLICIES["four-stage"]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project's directory
+ORIGIN = "http://127.0.0.1:8000"  # the default public base URL (the test client's Origin)
 
 RAISER = "hana.visitor@trust.example"
 NAMED = "nadia.named@trust.example"
@@ -30,8 +34,14 @@ Chris Chair,{CHAIR},Example Partnership,example-partnership,chair,Independent ch
 """
 
 
+COUNTERPART = "sam.social@council.example"  # raise_data()'s counterpart
+
+
 def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=timezone.utc)
+
+
+MONDAY = utc(2026, 11, 23, 10)  # 10:00 GMT, Monday 23 November 2026
 
 
 def load_directory(sessions, csv_text: str = DIRECTORY_CSV) -> None:
@@ -43,7 +53,7 @@ def raise_data(**overrides) -> dict:
     data = {
         "raiser": {"name": "Hana Visitor", "email": RAISER, "organisation": "Example Trust",
                    "role": "Health visitor"},
-        "counterpart": {"name": "Sam Social", "email": "sam.social@council.example",
+        "counterpart": {"name": "Sam Social", "email": COUNTERPART,
                         "organisation": "Example Council", "role": "Duty social worker"},
         "child_reference": "TEST-CHILD-1",
         "category": "referral",
@@ -78,3 +88,17 @@ def due_at(sessions, reference: str) -> datetime:
 
     with transaction(sessions) as session:
         return disagreements.get(session, reference).due_at
+
+
+def events_of(sessions, reference: str) -> list:
+    """The disagreement's chronology (Event rows), oldest first."""
+    from sqlalchemy import select
+
+    from escalation.casework import disagreements
+    from escalation.store.models import Event
+
+    with transaction(sessions) as session:
+        disagreement = disagreements.get(session, reference)
+        return list(session.execute(
+            select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
+        ).scalars())

@@ -12,8 +12,7 @@ from schemathesis import checks
 from escalation.access import apikeys
 from escalation.store.db import transaction
 from escalation.web.app import create_app
-from tests.factories import load_directory, raise_one
-from tests.test_sweep import MONDAY
+from tests.factories import MONDAY, load_directory, raise_one
 
 # The documented checks that hold for any API with rules beyond its schema (a valid-looking
 # body can still be refused: the counterpart must not be the raiser, and so on).

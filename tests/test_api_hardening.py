@@ -17,9 +17,16 @@ from escalation.directory.people import find_person
 from escalation.store.db import transaction
 from escalation.store.models import Disagreement, OutboxMessage
 from tests.board_helpers import board_sign_in
-from tests.factories import CHAIR, DIRECTORY_CSV, MANAGER, load_directory, raise_data, raise_one
-from tests.test_raise_pages import FORM, _form_page, _sign_in
-from tests.test_web import MONDAY, client, clock, key  # noqa: F401  (fixtures)
+from tests.factories import (
+    CHAIR,
+    DIRECTORY_CSV,
+    MANAGER,
+    MONDAY,
+    load_directory,
+    raise_data,
+    raise_one,
+)
+from tests.web_helpers import FORM, form_page, sign_in
 
 NEWCOMER = "nell.newcomer@trust.example"
 
@@ -227,8 +234,8 @@ def test_the_decision_may_be_today_and_today_is_the_callers(client, key, clock):
 def test_the_form_names_a_decision_date_out_of_range_in_govuk_words(
     client, sessions, year, month, day, words
 ):
-    _sign_in(client, sessions)
-    _, csrf, form_id = _form_page(client)
+    sign_in(client, sessions)
+    _, csrf, form_id = form_page(client)
     data = {
         **FORM,
         "csrf": csrf,

@@ -15,11 +15,10 @@ from sqlalchemy import select
 
 from escalation.directory.csv_rows import import_csv
 from escalation.store.db import transaction
-from escalation.store.models import Person, WebSession
+from escalation.store.models import Base, Person, WebSession
 from escalation.web.app import create_app
 from tests.board_helpers import board_sign_in, csrf_of, link_path, open_case
-from tests.factories import CHAIR, MANAGER, NAMED, RAISER, load_directory, raise_one
-from tests.test_web import MONDAY, ORIGIN
+from tests.factories import CHAIR, MANAGER, MONDAY, NAMED, ORIGIN, RAISER, load_directory, raise_one
 
 PERSONAS = ("anonymous", "practitioner", "link_holder", "other_manager", "manager", "chair")
 EVERYONE = set(PERSONAS)
@@ -87,8 +86,7 @@ def app_routes(app) -> list[tuple[str, str, object]]:
     return found
 
 
-@pytest.fixture
-def world(sessions):
+def _build_world(sessions) -> dict:
     """Six browsers, one per persona, on one app; our partnership's disagreement at stage two."""
     load_directory(sessions)
     with transaction(sessions) as session:
@@ -115,10 +113,54 @@ def world(sessions):
                 select(WebSession.csrf_token).where(WebSession.email == email).order_by(WebSession.id.desc())
             ).scalars().first()
         person_id = session.execute(select(Person.id).where(Person.email == NAMED)).scalar_one()
-    yield {"app": app, "clients": clients, "reference": reference, "token": token, "csrf": csrf,
-           "person_id": person_id}
-    for client in clients.values():
-        client.close()
+    return {"app": app, "clients": clients, "reference": reference, "token": token, "csrf": csrf,
+            "person_id": person_id, "sessions": sessions}
+
+
+class _Worlds:
+    """The world on a module database, built when first asked for and again only after a test
+    changed it (any row of any table, or any browser's cookies): every test starts from the
+    world as built, whatever ran before it."""
+
+    def __init__(self, database):
+        self.database = database
+        self.current = None
+
+    def get(self) -> dict:
+        if self.current is None:
+            self.current = _build_world(self.database.fresh())
+        return self.current
+
+    def state(self) -> tuple:
+        with transaction(self.current["sessions"]) as session:
+            rows = tuple(tuple(session.execute(select(table)).all())
+                         for table in Base.metadata.sorted_tables)
+        cookies = tuple(sorted((persona, tuple(sorted(client.cookies.items())))
+                               for persona, client in self.current["clients"].items()))
+        return rows, cookies
+
+    def spoil(self) -> None:
+        for client in self.current["clients"].values():
+            client.close()
+        self.current = None
+
+
+@pytest.fixture(scope="module")
+def worlds(module_database):
+    worlds = _Worlds(module_database)
+    yield worlds
+    if worlds.current is not None:
+        worlds.spoil()
+
+
+@pytest.fixture
+def world(worlds):
+    """The world as built (see _Worlds), once per database rather than once per test."""
+    world = worlds.get()
+    before = worlds.state()
+    yield world
+    if worlds.state() != before:
+        worlds.spoil()
 
 
 def _path(template: str, persona: str, world: dict) -> str:

@@ -18,6 +18,7 @@ from escalation.store.db import transaction
 from tests.factories import (
     CHAIR,
     MANAGER,
+    MONDAY,
     NAMED,
     NAMED_DEPUTY,
     RAISER,
@@ -26,7 +27,6 @@ from tests.factories import (
     raise_one,
     utc,
 )
-from tests.test_sweep import MONDAY
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.store.db import transaction
 from escalation.store.models import DeadlineExtension, Event
 from tests.board_helpers import board_sign_in, csrf_of
-from tests.factories import CHAIR, FOUR_STAGE, MANAGER, NAMED_DEPUTY, RAISER, raise_one
-from tests.test_web import MONDAY, client, clock  # noqa: F401  (fixtures)
+from tests.factories import CHAIR, FOUR_STAGE, MANAGER, MONDAY, NAMED_DEPUTY, RAISER, raise_one
 
 
 def test_the_largest_dates_are_refused_not_a_crash(client, sessions, clock):

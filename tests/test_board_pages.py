@@ -15,16 +15,15 @@ from escalation.casework.sweep import run_sweep
 from escalation.store.db import transaction
 from escalation.store.models import DeadlineExtension, Disagreement, OutboxMessage, WebSession
 from tests.board_helpers import board_sign_in, csrf_of, enrol
-from tests.factories import CHAIR, MANAGER, NAMED_DEPUTY, RAISER, raise_one, utc
-from tests.test_sweep import _events
-from tests.test_web import MONDAY, _link, client, clock  # noqa: F401  (fixtures)
+from tests.factories import CHAIR, MANAGER, MONDAY, NAMED_DEPUTY, RAISER, events_of, raise_one, utc
+from tests.web_helpers import emailed_link
 
 # --- sign-in ----------------------------------------------------------------------------------
 
 
 def _link_then_code_page(client, sessions, email: str) -> str:
     client.post("/board/signin", data={"email": email})
-    landed = client.post(_link(sessions, email, kind="sign_in"), follow_redirects=False)
+    landed = client.post(emailed_link(sessions, email, kind="sign_in"), follow_redirects=False)
     assert landed.headers["location"] == "/board/verify"
     return csrf_of(client.get("/board/verify").text)
 
@@ -68,14 +67,14 @@ def test_five_wrong_codes_end_the_session(client, sessions, clock):
 
 def test_a_practitioner_cannot_reach_the_board_pages(client, sessions):
     client.post("/signin", data={"email": RAISER})
-    assert client.post(_link(sessions, RAISER, kind="sign_in"), follow_redirects=False).headers["location"] == "/raise"
+    assert client.post(emailed_link(sessions, RAISER, kind="sign_in"), follow_redirects=False).headers["location"] == "/raise"
     assert client.get("/board").status_code == 403
     assert client.get("/board/verify").status_code == 403
 
 
 def test_someone_not_enrolled_is_told_how_to_get_an_authenticator(client, sessions):
     client.post("/board/signin", data={"email": CHAIR})
-    client.post(_link(sessions, CHAIR, kind="sign_in"))
+    client.post(emailed_link(sessions, CHAIR, kind="sign_in"))
     page = client.get("/board/verify")
     assert page.status_code == 200 and "no authenticator app set up" in page.text
 
@@ -186,7 +185,7 @@ def test_opening_the_case_page_is_recorded_and_the_chronology_shows_views(client
     reference = raise_one(sessions, MONDAY, level_of_need="Level 3 (invented)")
     board_sign_in(client, sessions, clock, MANAGER)
     html = client.get(f"/board/d/{reference}").text
-    views = [e for e in _events(sessions, reference) if e.kind == "view"]
+    views = [e for e in events_of(sessions, reference) if e.kind == "view"]
     assert [(v.actor, v.note) for v in views] == [(MANAGER, "opened the board case page")]
     assert "TEST-CHILD" in html and "Raise" in html  # the record and the chronology
     assert "Level 3 (invented)" in html
@@ -217,7 +216,7 @@ def test_record_a_resolution_meeting(client, sessions, clock):
         "csrf": csrf, "held_on-day": "23", "held_on-month": "11", "held_on-year": "2026",
         "attendees": "Bea Manager, Nadia Named, Sam Social", "meeting_outcome": "Strategy discussion agreed"})
     assert done.status_code == 200 and "Resolution meeting recorded" in done.text
-    meeting = [e for e in _events(sessions, reference) if e.kind == "meeting"]
+    meeting = [e for e in events_of(sessions, reference) if e.kind == "meeting"]
     assert len(meeting) == 1 and meeting[0].actor == MANAGER
     assert "Mon 23 Nov 2026" in meeting[0].note and "Strategy discussion agreed" in meeting[0].note
 
@@ -240,7 +239,7 @@ def test_reassign_keeps_the_deadline_and_emails_the_new_owner(client, sessions, 
         emailed = session.execute(select(OutboxMessage.recipient_email).where(
             OutboxMessage.kind == "stage_assigned")).scalars().all()
     assert NAMED_DEPUTY in emailed
-    event = [e for e in _events(sessions, reference) if e.kind == "reassign"][0]
+    event = [e for e in events_of(sessions, reference) if e.kind == "reassign"][0]
     assert "Nadia Named to Nathan Nurse: Nadia is on leave" in event.note
 
 
@@ -316,7 +315,7 @@ def test_close_with_outcome_and_learning_themes(client, sessions, clock):
         disagreement = d.get(session, reference)
         assert disagreement.status == "resolved" and disagreement.outcome == "decision_changed"
         assert disagreement.learning_themes == ["information_sharing", "thresholds"]
-    kinds = [e.kind for e in _events(sessions, reference) if e.kind != "view"]
+    kinds = [e.kind for e in events_of(sessions, reference) if e.kind != "view"]
     assert kinds[-2:] == ["resolve", "add_note"]  # the learning themes, noted
 
 
@@ -327,7 +326,7 @@ def test_board_posts_need_the_session_csrf_token(client, sessions, clock):
         "csrf": "forged", "held_on-day": "23", "held_on-month": "11", "held_on-year": "2026",
         "attendees": "A", "meeting_outcome": "B"})
     assert forged.status_code == 403
-    assert not [e for e in _events(sessions, reference) if e.kind == "meeting"]
+    assert not [e for e in events_of(sessions, reference) if e.kind == "meeting"]
 
 
 def test_escalated_by_the_sweep_then_seen_by_the_board(client, sessions, clock):
@@ -348,8 +347,7 @@ def test_demo_mode_enrols_the_board_and_shows_codes(sessions, clock, monkeypatch
     from escalation import demo
     from escalation.settings import get_settings
     from escalation.web.app import create_app
-    from tests.factories import POLICIES
-    from tests.test_web import ORIGIN
+    from tests.factories import ORIGIN, POLICIES
 
     monkeypatch.setenv("ESCALATION_DEMO", "true")
     monkeypatch.setenv("ESCALATION_MAIL_DIR", str(tmp_path))

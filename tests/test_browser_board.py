@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from escalation.access import second_factor
 from tests.board_helpers import enrol
+from tests.browser_helpers import NOW, check, link_in_latest_email, needs_chromium, send_emails
 from tests.factories import MANAGER, raise_one
 from tests.smtp_server import Server
-from tests.test_browser import (  # noqa: F401
-    NOW,
-    _check,
-    _link_in_latest_email,
-    _send_emails,
-    page,
-    pytestmark,
-    site,
-)
+
+pytestmark = [needs_chromium, pytest.mark.slow]
 
 
 def test_the_board_manager_signs_in_filters_opens_a_case_and_records_a_meeting(site, page, sessions):
@@ -28,19 +24,19 @@ def test_the_board_manager_signs_in_filters_opens_a_case_and_records_a_meeting(s
     with Server() as mail:
         page.goto(f"{site}/board")
         assert page.inner_text("h1") == "Sign in to the board pages"
-        _check(page, "board-01-sign-in")
+        check(page, "board-01-sign-in")
         page.fill("#email", MANAGER)
         page.click("text=Send me a sign-in link")
-        _send_emails(sessions, mail)
-        page.goto(_link_in_latest_email(mail, MANAGER, "sign-in link"))
+        send_emails(sessions, mail)
+        page.goto(link_in_latest_email(mail, MANAGER, "sign-in link"))
         page.click("button:has-text('Sign in')")
 
     assert page.inner_text("h1") == "Enter your security code"
-    _check(page, "board-02-code")
+    check(page, "board-02-code")
     page.fill("#code", "000000")
     page.click("text=Continue")
     assert "Enter the 6-digit code" in page.inner_text(".govuk-error-summary")
-    _check(page, "board-03-code-error")
+    check(page, "board-03-code-error")
     page.fill("#code", second_factor.code_at(secret, NOW))
     page.click("text=Continue")
 
@@ -48,7 +44,7 @@ def test_the_board_manager_signs_in_filters_opens_a_case_and_records_a_meeting(s
     rows = page.locator("#disagreements tbody tr")
     assert rows.count() == 2 and urgent in rows.nth(0).inner_text()  # urgent first
     assert "Overdue" in rows.nth(1).inner_text() and overdue in rows.nth(1).inner_text()
-    _check(page, "board-04-dashboard")
+    check(page, "board-04-dashboard")
 
     page.click("text=Filter")
     page.select_option("#category", "icpc_request")
@@ -56,16 +52,16 @@ def test_the_board_manager_signs_in_filters_opens_a_case_and_records_a_meeting(s
     rows = page.locator("#disagreements tbody tr")
     assert rows.count() == 1 and overdue in rows.nth(0).inner_text()
     assert page.input_value("#category") == "icpc_request"
-    _check(page, "board-05-filtered")
+    check(page, "board-05-filtered")
 
     page.click(f"text={overdue}")
     assert page.inner_text("h1") == f"Disagreement {overdue}"
     assert "working days after" in page.inner_text("#stages")
-    _check(page, "board-06-case")
+    check(page, "board-06-case")
 
     page.click("text=Record meeting")
     assert "There is a problem" in page.inner_text(".govuk-error-summary")
-    _check(page, "board-07-meeting-errors")
+    check(page, "board-07-meeting-errors")
     page.fill("#held_on-day", "23")
     page.fill("#held_on-month", "11")
     page.fill("#held_on-year", "2026")
@@ -74,4 +70,4 @@ def test_the_board_manager_signs_in_filters_opens_a_case_and_records_a_meeting(s
     page.click("text=Record meeting")
     assert "Resolution meeting recorded" in page.inner_text(".govuk-notification-banner")
     assert "Strategy discussion to be convened today" in page.inner_text("#chronology")
-    _check(page, "board-08-meeting-recorded")
+    check(page, "board-08-meeting-recorded")

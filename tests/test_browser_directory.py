@@ -4,22 +4,18 @@ list and the forms."""
 
 from __future__ import annotations
 
+import pytest
+
 from escalation.access import second_factor
 from escalation.directory.people import find_person
 from escalation.store.db import transaction
 from escalation.store.models import Person, PersonRole
 from tests.board_helpers import enrol
+from tests.browser_helpers import NOW, check, link_in_latest_email, needs_chromium, send_emails
 from tests.factories import DESIGNATED, MANAGER, NAMED
 from tests.smtp_server import Server
-from tests.test_browser import (  # noqa: F401
-    NOW,
-    _check,
-    _link_in_latest_email,
-    _send_emails,
-    page,
-    pytestmark,
-    site,
-)
+
+pytestmark = [needs_chromium, pytest.mark.slow]
 
 
 def _sign_in_as_board_manager(site, page, sessions) -> None:
@@ -28,8 +24,8 @@ def _sign_in_as_board_manager(site, page, sessions) -> None:
         page.goto(f"{site}/board/signin")
         page.fill("#email", MANAGER)
         page.click("text=Send me a sign-in link")
-        _send_emails(sessions, mail)
-        page.goto(_link_in_latest_email(mail, MANAGER, "sign-in link"))
+        send_emails(sessions, mail)
+        page.goto(link_in_latest_email(mail, MANAGER, "sign-in link"))
         page.click("button:has-text('Sign in')")
     page.fill("#code", second_factor.code_at(secret, NOW))  # the server's clock is fixed at NOW
     page.click("text=Continue")
@@ -44,7 +40,7 @@ def test_the_board_manager_fills_a_gap_and_records_an_absence(site, page, sessio
     page.click(".govuk-service-navigation a:has-text('Directory')")
     assert page.inner_text("h1") == "Directory"
     assert "Nobody is an active designated professional" in page.inner_text("#gaps")
-    _check(page, "directory-01-list-with-a-gap")
+    check(page, "directory-01-list-with-a-gap")
 
     page.click("text=Add a person")
     page.fill("#name", "Nell New")
@@ -52,7 +48,7 @@ def test_the_board_manager_fills_a_gap_and_records_an_absence(site, page, sessio
     page.click("button:has-text('Save')")
     assert "Enter an email address in the correct format" in page.inner_text(".govuk-error-summary")
     assert page.input_value("#name") == "Nell New"
-    _check(page, "directory-02-add-errors")
+    check(page, "directory-02-add-errors")
     page.fill("#email", "nell.new@icb.example")
     page.fill("#organisation", "Example ICB")
     page.fill("#job_title", "Designated nurse")
@@ -64,7 +60,7 @@ def test_the_board_manager_fills_a_gap_and_records_an_absence(site, page, sessio
 
     page.click("#people a:has-text('Nadia Named')")
     assert page.inner_text("h1") == "Edit Nadia Named"
-    _check(page, "directory-03-edit")
+    check(page, "directory-03-edit")
     page.fill("#absent_from-day", "1")
     page.fill("#absent_from-month", "12")
     page.fill("#absent_from-year", "2026")
@@ -75,16 +71,16 @@ def test_the_board_manager_fills_a_gap_and_records_an_absence(site, page, sessio
     assert "Saved Nadia Named." in page.inner_text(".govuk-notification-banner--success")
     row = page.locator("#people tr", has_text=NAMED)
     assert "Tue 1 Dec 2026 to Fri 4 Dec 2026" in row.inner_text()
-    _check(page, "directory-04-list-after-edits")
+    check(page, "directory-04-list-after-edits")
 
     page.click("text=Import from CSV")
-    _check(page, "directory-05-import")
+    check(page, "directory-05-import")
     page.set_input_files("#csv_file", files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": (
         b"name,email,organisation,partnership,roles\nBad Row,not-an-email,Example ICB,"
         b"example-partnership,practitioner\n")}])
     page.click("button:has-text('Import')")
     assert "Row 2: email" in page.inner_text(".govuk-error-summary")
-    _check(page, "directory-06-import-refused")
+    check(page, "directory-06-import-refused")
 
 
 def test_a_long_directory_is_paged_and_the_pages_pass_axe(site, page, sessions):
@@ -96,8 +92,8 @@ def test_a_long_directory_is_paged_and_the_pages_pass_axe(site, page, sessions):
     page.goto(f"{site}/board/directory")
     assert "156 people (showing 1 to 100, by name)" in page.inner_text("#people caption")
     assert page.locator("#people tbody tr").count() == 100
-    _check(page, "directory-07-first-of-two-pages")
+    check(page, "directory-07-first-of-two-pages")
     page.click(".govuk-pagination__next a")
     assert "showing 101 to 156" in page.inner_text("#people caption")
     assert page.locator("#people tbody tr").count() == 56
-    _check(page, "directory-08-second-page")
+    check(page, "directory-08-second-page")

@@ -4,34 +4,19 @@ through the emailed link and an authenticator code, checked with axe-core, scree
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from escalation.access import second_factor
 from tests.board_helpers import enrol, link_path
+from tests.browser_helpers import NOW, check, needs_chromium
 from tests.factories import MANAGER
 from tests.report_fixture import raise_the_thirty
-from tests.test_browser import CHROMIUM, NOW, SHOTS, _check, site  # noqa: F401  (fixture)
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="Debian's chromium is not installed")
+pytestmark = [needs_chromium, pytest.mark.slow]
 
 
-@pytest.fixture
-def board_page():
-    """A browser tab. Unlike test_browser's `page`, it keeps the screenshots already taken."""
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser.new_page(bypass_csp=True)  # only so axe-core can be injected
-        browser.close()
-
-
-def test_the_board_manager_reads_and_prints_the_reports(site, board_page, sessions):
-    page = board_page
+def test_the_board_manager_reads_and_prints_the_reports(site, page, sessions):
     raise_the_thirty(sessions, t0=NOW - timedelta(days=28), now=NOW)
     secret = enrol(sessions, MANAGER)
     page.goto(f"{site}/board/signin")
@@ -47,15 +32,15 @@ def test_the_board_manager_reads_and_prints_the_reports(site, board_page, sessio
     assert page.inner_text("h1") == "Professional disagreements: board report"
     assert page.locator("svg[role=img]").count() == 11
     assert "Urgent track (child at immediate risk)\t6" in page.inner_text("#urgent-track-table")
-    _check(page, "reports-01-board-reports")
+    check(page, "reports-01-board-reports")
 
     page.goto(f"{site}/board/reports?from=not-a-date")
     assert "Enter a real date" in page.inner_text(".govuk-error-summary")
-    _check(page, "reports-02-board-reports-error")
+    check(page, "reports-02-board-reports-error")
 
     page.goto(f"{site}/board/reports")
     page.click("#printable")
     assert page.url.endswith("/board/reports/print")
     assert page.locator(".govuk-service-navigation").count() == 0
     page.emulate_media(media="print")
-    _check(page, "reports-03-board-reports-print")
+    check(page, "reports-03-board-reports-print")

@@ -1,4 +1,6 @@
-"""The `escalation` command, run as a real process against a real database."""
+"""The `escalation` command against a real database: its behaviour through escalation.cli.main
+in this process (as `python -m escalation` calls it, with Typer's test runner capturing stdout and
+stderr), and each command group once as a real process."""
 
 import json
 import os
@@ -7,32 +9,96 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
+from escalation import cli, runtime
 from escalation.rules.calendar import parse_instant
+from escalation.settings import get_settings
 from tests.factories import DIRECTORY_CSV, MANAGER, NAMED, RAISER, raise_data
+
+POLICIES_DIR = str(Path("policies").resolve())
+
+
+def _checked(result: subprocess.CompletedProcess, ok: bool) -> subprocess.CompletedProcess:
+    assert (result.returncode == 0) == ok, result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    return result
 
 
 @pytest.fixture
-def run(database_url, tmp_path):
+def run(database_url, tmp_path, monkeypatch):
+    """Run `escalation ARGS...` in this process, in tmp_path, on this test's database; its exit
+    code, stdout and stderr. Each run reads the settings afresh and closes the engines it used."""
+    monkeypatch.setenv("ESCALATION_DATABASE_URL", database_url)
+    monkeypatch.setenv("ESCALATION_POLICIES_DIR", POLICIES_DIR)
+
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        env = {**os.environ, "ESCALATION_DATABASE_URL": database_url,
-               "ESCALATION_POLICIES_DIR": str(Path("policies").resolve())}
-        result = subprocess.run(
-            [sys.executable, "-m", "escalation", *args], env=env, cwd=tmp_path,
-            capture_output=True, text=True, timeout=60,
-        )
-        assert (result.returncode == 0) == ok, result.stderr + result.stdout
-        assert "Traceback" not in result.stderr
-        return result
+        get_settings.cache_clear()
+        runtime.sessions.cache_clear()
+        monkeypatch.setattr(sys, "argv", ["escalation", *args])
+        used = []
+
+        def remember(connection):
+            used.append(connection.engine)
+
+        event.listen(Engine, "engine_connect", remember)
+        here = os.getcwd()
+        os.chdir(tmp_path)
+        code = 0
+        try:
+            with CliRunner().isolation() as (stdout, stderr, _):
+                try:
+                    cli.main()
+                except SystemExit as stopped:
+                    code = stopped.code
+                sys.stdout.flush()
+                sys.stderr.flush()
+                out, err = stdout.getvalue().decode(), stderr.getvalue().decode()
+            result = subprocess.CompletedProcess(["escalation", *args], code, out, err)
+        finally:
+            os.chdir(here)
+            event.remove(Engine, "engine_connect", remember)
+            runtime.sessions.cache_clear()
+            get_settings.cache_clear()
+            for engine in set(used):
+                engine.dispose()
+        return _checked(result, ok)
 
     return run
+
+
+@pytest.fixture
+def process(database_url, tmp_path):
+    """Run `python -m escalation ARGS...` as a real process in tmp_path, on this test's database."""
+    def process(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        env = {**os.environ, "ESCALATION_DATABASE_URL": database_url,
+               "ESCALATION_POLICIES_DIR": POLICIES_DIR}
+        return _checked(subprocess.run(
+            [sys.executable, "-m", "escalation", *args], env=env, cwd=tmp_path,
+            capture_output=True, text=True, timeout=60,
+        ), ok)
+
+    return process
 
 
 def _write(tmp_path, name, content) -> str:
     path = tmp_path / name
     path.write_text(content if isinstance(content, str) else json.dumps(content))
     return str(path)
+
+
+@pytest.mark.parametrize("args, shows", [
+    (["init"], "schema is up to date"),
+    (["policy", "check", f"{POLICIES_DIR}/default.yaml"], "ok (default version"),
+    (["directory", "export"], "name,email,organisation,partnership,roles"),
+    (["audit", "verify"], "chronology intact: 0 events verified"),
+    (["apikey", "list"], "prefix\torganisation\tpartnership"),
+], ids=["commands", "policy", "directory", "audit", "apikey"])
+def test_each_command_group_runs_as_a_real_process(process, args, shows):
+    """The entry point as installed, once per command group; the behaviour is tested in process."""
+    assert shows in process(*args).stdout
 
 
 def test_init_is_safe_to_run_twice(run):

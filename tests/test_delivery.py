@@ -18,31 +18,24 @@ from sqlalchemy import select
 from escalation.casework import disagreements as d
 from escalation.casework import health
 from escalation.casework.sweep import run_sweep
-from escalation.outbox.delivery import Delivery, RetryPolicy, deliver
+from escalation.outbox.delivery import RetryPolicy, deliver
 from escalation.outbox.links import hash_token
-from escalation.outbox.mail import Renderer, SmtpConfig
-from escalation.settings import get_settings
+from escalation.outbox.mail import SmtpConfig
 from escalation.store.db import transaction
 from escalation.store.models import Alert, Event, LinkToken, OutboxMessage
 from tests.factories import (
+    COUNTERPART,
     MANAGER,
+    MONDAY,
     NAMED,
     NAMED_DEPUTY,
     RAISER,
+    ROOT,
     due_at,
-    load_directory,
     raise_one,
 )
+from tests.outbox_helpers import BASE_URL, delivery
 from tests.smtp_server import Server, free_port
-from tests.test_sweep import COUNTERPART, MONDAY, ROOT
-
-BASE_URL = "https://rpd.example.org"
-
-
-@pytest.fixture
-def directory(sessions):
-    load_directory(sessions)
-    return sessions
 
 
 @pytest.fixture
@@ -51,19 +44,8 @@ def server():
         yield running
 
 
-def _delivery(sessions, smtp_url: str, **options) -> Delivery:
-    settings = get_settings()
-    return Delivery(
-        sessions=sessions,
-        smtp=SmtpConfig.from_url(smtp_url, timeout=options.pop("timeout", 5)),
-        renderer=Renderer(settings.templates_dir, settings.mail_from),
-        base_url=BASE_URL,
-        **options,
-    )
-
-
 def _deliver(sessions, smtp_url: str, now, **options):
-    return asyncio.run(deliver(_delivery(sessions, smtp_url, **options), now=now,
+    return asyncio.run(deliver(delivery(sessions, smtp_url, **options), now=now,
                                rng=random.Random(7)))
 
 

@@ -15,8 +15,16 @@ from escalation.directory.people import find_person
 from escalation.store.db import transaction
 from escalation.store.models import Person, PersonRole, WebSession
 from tests.board_helpers import board_sign_in, csrf_of
-from tests.factories import CHAIR, DESIGNATED, MANAGER, NAMED, NAMED_DEPUTY, RAISER, raise_one
-from tests.test_web import MONDAY, client, clock  # noqa: F401  (fixtures)
+from tests.factories import (
+    CHAIR,
+    DESIGNATED,
+    MANAGER,
+    MONDAY,
+    NAMED,
+    NAMED_DEPUTY,
+    RAISER,
+    raise_one,
+)
 
 OTHER = "olga.other@other-partnership.example"
 HEADER = "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"

@@ -17,6 +17,7 @@ from tests.factories import (
     DIRECTORY_CSV,
     FOUR_STAGE,
     MANAGER,
+    MONDAY,
     NAMED,
     NAMED_DEPUTY,
     RAISER,
@@ -24,14 +25,6 @@ from tests.factories import (
     raise_request,
     utc,
 )
-
-MONDAY = utc(2026, 11, 23, 10)
-
-
-@pytest.fixture
-def directory(sessions):
-    load_directory(sessions)
-    return sessions
 
 
 def _raise(sessions, policy=DEFAULT, now=MONDAY, **overrides) -> str:

@@ -20,10 +20,9 @@ from escalation.outbox.delivery import deliver
 from escalation.outbox.digest import queue_digests
 from escalation.store.db import transaction
 from escalation.store.models import OutboxMessage
-from tests.factories import CHAIR, due_at, load_directory, raise_one
+from tests.factories import CHAIR, MONDAY, due_at, load_directory, raise_one
+from tests.outbox_helpers import delivery
 from tests.smtp_server import Server
-from tests.test_delivery import _delivery
-from tests.test_sweep import MONDAY
 
 SECRETS = {
     "child_reference": "ZQXCHILD4471",
@@ -64,7 +63,7 @@ def test_no_email_carries_child_identifiers_or_disagreement_text(sessions):
     load_directory(sessions)
     reference = _every_kind_of_email(sessions)
     with Server() as server:
-        summary = asyncio.run(deliver(_delivery(sessions, server.url()),
+        summary = asyncio.run(deliver(delivery(sessions, server.url()),
                                       now=MONDAY + timedelta(days=90), rng=random.Random(1)))
         messages = server.messages
     assert summary.sent == len(messages) > 0
@@ -86,7 +85,7 @@ def test_templates_refuse_a_missing_value(sessions):
     with transaction(sessions) as session:
         row = session.query(OutboxMessage).first()
         row.context = {k: v for k, v in row.context.items() if k != "due_text"}
-        renderer = _delivery(sessions, "smtp://127.0.0.1:1").renderer
+        renderer = delivery(sessions, "smtp://127.0.0.1:1").renderer
         with pytest.raises(jinja2.UndefinedError, match="due_text"):
             renderer.render(row, link=None, now=MONDAY)
         session.rollback()
@@ -98,7 +97,7 @@ def test_html_is_escaped(sessions):
     with transaction(sessions) as session:
         row = session.query(OutboxMessage).first()
         row.context = {**row.context, "stage_title": "<script>alert(1)</script>"}
-        message = _delivery(sessions, "smtp://127.0.0.1:1").renderer.render(row, link=None, now=MONDAY)
+        message = delivery(sessions, "smtp://127.0.0.1:1").renderer.render(row, link=None, now=MONDAY)
         html = message.get_body(("html",)).get_content()
         assert "&lt;script&gt;" in html and "<script>" not in html
         session.rollback()

@@ -18,15 +18,14 @@ from escalation.casework.sweep import SWEEP
 from escalation.settings import Settings
 from escalation.store.db import transaction
 from escalation.store.models import Alert, OutboxMessage
-from tests.factories import MANAGER, NAMED, due_at, load_directory, raise_one
+from tests.factories import MANAGER, MONDAY, NAMED, ROOT, due_at, raise_one
 from tests.smtp_server import Server
-from tests.test_sweep import MONDAY, ROOT
 
 
 @pytest.fixture
-def directory(sessions, service_database):
-    load_directory(sessions)
-    return sessions
+def directory(directory, service_database):
+    """The directory loaded, and the service's settings pointing at this test's database."""
+    return directory
 
 
 @pytest.fixture

@@ -9,38 +9,8 @@ from sqlalchemy import func, select
 from escalation.casework import disagreements as d
 from escalation.store.db import transaction
 from escalation.store.models import Disagreement, OutboxMessage, WebSession
-from tests.factories import NAMED, RAISER
-from tests.test_web import MONDAY, _link, client, clock  # noqa: F401  (fixtures)
-
-FORM = {
-    "raiser_name": "Hana Visitor", "raiser_role": "Health visitor",
-    "raiser_organisation": "Example Trust", "counterpart_name": "Sam Social",
-    "counterpart_email": "sam.social@council.example", "counterpart_role": "Duty social worker",
-    "counterpart_organisation": "Example Council", "child_reference": "TEST-CHILD-9",
-    "category": "referral", "decision_disputed": "No further action",
-    "decision_date-day": "20", "decision_date-month": "11", "decision_date-year": "2026",
-    "reason": "Weight static (invented)", "outcome_sought": "Strategy discussion",
-    "immediate_risk": "no", "protective_action": "",
-}
-
-
-def _sign_in(client, sessions, email: str = RAISER) -> str:
-    page = client.post("/signin", data={"email": email})
-    assert page.status_code == 200 and "Check your email" in page.text
-    path = _link(sessions, email, kind="sign_in")
-    confirm = client.get(path)
-    assert confirm.status_code == 200 and "rpd_session" not in confirm.headers.get("set-cookie", "")
-    signed_in = client.post(path, follow_redirects=False)
-    assert signed_in.status_code == 303
-    assert client.post(path).status_code == 404  # a sign-in link works once
-    return signed_in.headers["set-cookie"]
-
-
-def _form_page(client) -> tuple[str, str, str]:
-    page = client.get("/raise").text
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-    form_id = re.search(r'name="form_id" value="([^"]+)"', page).group(1)
-    return page, csrf, form_id
+from tests.factories import MONDAY, NAMED, RAISER
+from tests.web_helpers import FORM, form_page, sign_in
 
 
 def test_sign_in_is_by_one_time_link_and_says_the_same_to_everyone(client, sessions):
@@ -48,15 +18,15 @@ def test_sign_in_is_by_one_time_link_and_says_the_same_to_everyone(client, sessi
     assert unknown.status_code == 200 and "Check your email" in unknown.text
     with transaction(sessions) as session:
         assert session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 0
-    cookie = _sign_in(client, sessions)
+    cookie = sign_in(client, sessions)
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
-    page, _, _ = _form_page(client)
+    page, _, _ = form_page(client)
     assert 'value="Hana Visitor"' in page and "Signed in as hana.visitor@trust.example" in page
 
 
 def test_an_empty_form_comes_back_with_errors_and_what_was_typed(client, sessions):
-    _sign_in(client, sessions)
-    _, csrf, form_id = _form_page(client)
+    sign_in(client, sessions)
+    _, csrf, form_id = form_page(client)
     typed = {"csrf": csrf, "form_id": form_id, "reason": "I typed this <b>and</b> it stays",
              "raiser_name": "Hana Visitor"}
     response = client.post("/raise", data=typed)
@@ -72,8 +42,8 @@ def test_an_empty_form_comes_back_with_errors_and_what_was_typed(client, session
 
 
 def test_raise_once_even_when_submitted_twice(client, sessions):
-    _sign_in(client, sessions)
-    _, csrf, form_id = _form_page(client)
+    sign_in(client, sessions)
+    _, csrf, form_id = form_page(client)
     data = {**FORM, "csrf": csrf, "form_id": form_id}
     first = client.post("/raise", data=data)
     second = client.post("/raise", data=data)
@@ -87,8 +57,8 @@ def test_raise_once_even_when_submitted_twice(client, sessions):
 
 
 def test_an_urgent_disagreement_needs_the_protective_action_and_goes_on_the_urgent_track(client, sessions):
-    _sign_in(client, sessions)
-    _, csrf, form_id = _form_page(client)
+    sign_in(client, sessions)
+    _, csrf, form_id = form_page(client)
     data = {**FORM, "csrf": csrf, "form_id": form_id, "immediate_risk": "yes"}
     missing = client.post("/raise", data=data)
     assert missing.status_code == 422 and 'href="#protective_action"' in missing.text
@@ -101,7 +71,7 @@ def test_an_urgent_disagreement_needs_the_protective_action_and_goes_on_the_urge
 
 
 def test_without_the_csrf_token_nothing_is_raised(client, sessions):
-    _sign_in(client, sessions)
+    sign_in(client, sessions)
     response = client.post("/raise", data={**FORM, "csrf": "forged"})
     assert response.status_code == 403
     with transaction(sessions) as session:
@@ -109,7 +79,7 @@ def test_without_the_csrf_token_nothing_is_raised(client, sessions):
 
 
 def test_signing_out_really_ends_the_session(client, sessions):
-    _sign_in(client, sessions)
+    sign_in(client, sessions)
     cookie = client.cookies.get("rpd_session")
     assert client.post("/signout").status_code == 200
     client.cookies.set("rpd_session", cookie)  # replay the old cookie

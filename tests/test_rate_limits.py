@@ -13,7 +13,6 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from escalation.outbox import links, notifications
@@ -21,25 +20,8 @@ from escalation.serve import web_command
 from escalation.settings import Settings
 from escalation.store.db import transaction
 from escalation.store.models import OutboxMessage
-from escalation.web.app import create_app
-from tests.factories import RAISER, load_directory, raise_one
+from tests.factories import MONDAY, RAISER, ROOT, load_directory, raise_one
 from tests.smtp_server import free_port
-from tests.test_sweep import MONDAY, ROOT
-
-ORIGIN = "http://127.0.0.1:8000"
-
-
-@pytest.fixture
-def clock():
-    return {"now": MONDAY}
-
-
-@pytest.fixture
-def client(sessions, clock):
-    load_directory(sessions)
-    app = create_app(sessions, clock=lambda: clock["now"])
-    with TestClient(app, headers={"Origin": ORIGIN}) as test_client:
-        yield test_client
 
 
 def _emails(sessions, kind: str) -> list[OutboxMessage]:

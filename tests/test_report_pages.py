@@ -17,7 +17,6 @@ from escalation.store.db import transaction
 from tests.board_helpers import board_sign_in
 from tests.factories import CHAIR, MANAGER, raise_one
 from tests.report_fixture import HAND_COUNTED, NOW, T0, raise_the_thirty
-from tests.test_web import client, clock  # noqa: F401  (fixtures)
 
 SVG = "{http://www.w3.org/2000/svg}"
 ELSEWHERE = {"name": "Eli Else", "email": "eli@elsewhere.example",

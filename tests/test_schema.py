@@ -10,7 +10,7 @@ from escalation.casework import disagreements as d
 from escalation.casework.sweep import due_claim, reminder_claim
 from escalation.store.db import make_engine, transaction
 from escalation.store.schema import upgrade
-from tests.conftest import POSTGRES, POSTGRES_URL, _with_search_path
+from tests.databases import POSTGRES, POSTGRES_URL, with_search_path
 from tests.factories import utc
 
 
@@ -31,7 +31,7 @@ def _fresh_urls(tmp_path):
         with admin.begin() as connection:
             connection.execute(text(f"CREATE SCHEMA {schema}"))
         try:
-            yield _with_search_path(POSTGRES_URL, schema)
+            yield with_search_path(POSTGRES_URL, schema)
         finally:
             with admin.begin() as connection:
                 connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))

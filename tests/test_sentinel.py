@@ -18,10 +18,9 @@ from escalation.outbox.delivery import deliver
 from escalation.store.db import transaction
 from escalation.store.models import OutboxMessage
 from escalation.web.app import create_app
-from tests.factories import RAISER, due_at, load_directory, raise_one
+from tests.factories import COUNTERPART, MONDAY, RAISER, due_at, load_directory, raise_one
+from tests.outbox_helpers import delivery
 from tests.smtp_server import Server
-from tests.test_delivery import _delivery
-from tests.test_sweep import COUNTERPART, MONDAY
 
 CHILD = "ZZ-SENTINEL-4471"
 FAMILY = "Qwertyuiop family"
@@ -84,7 +83,7 @@ def test_no_email_carries_the_sentinels(sessions):
     with Server() as server:
         summary = asyncio.run(
             deliver(
-                _delivery(sessions, server.url()),
+                delivery(sessions, server.url()),
                 now=MONDAY + timedelta(days=30),
                 rng=random.Random(1),
             )

@@ -13,16 +13,18 @@ import urllib.request
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from escalation.store.db import make_engine
 from escalation.store.models import Heartbeat
+from tests.factories import ROOT
 from tests.smtp_server import free_port
-from tests.test_sweep import ROOT
 
 ESCALATION = str(Path(sys.executable).with_name("escalation"))
 
 
+@pytest.mark.slow
 def test_serve_sweeps_on_schedule_emails_the_next_owner_and_stops_cleanly(tmp_path):
     web_port = free_port()
     env = {

@@ -16,7 +16,7 @@ from escalation.casework.chronology import verify_chain
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.store.db import make_engine, session_factory, transaction
 from escalation.store.models import Event, StagePeriod
-from tests.conftest import BACKENDS, _truncate
+from tests.databases import BACKENDS
 from tests.factories import (
     CHAIR,
     DEFAULT,
@@ -162,6 +162,7 @@ def _machine(fresh_database):
     return DisagreementLife
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_random_event_sequences_keep_the_rules(backend, request, tmp_path):
     counter = itertools.count()
@@ -173,11 +174,10 @@ def test_random_event_sequences_keep_the_rules(backend, request, tmp_path):
             shutil.copy(template, path)
             return f"sqlite:///{path}"
     else:
-        url = request.getfixturevalue("postgres_schema")
+        database = request.getfixturevalue("postgres_database")
 
         def fresh_database():
-            _truncate(url)
-            return url
+            return database.empty()
 
     run_state_machine_as_test(
         _machine(fresh_database),

@@ -4,7 +4,6 @@ exactly once under repetition, concurrency and crashes."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -23,26 +22,19 @@ from escalation.store.db import make_engine, session_factory, transaction
 from escalation.store.models import Alert, Disagreement, Event, OutboxMessage
 from tests.factories import (
     CHAIR,
+    COUNTERPART,
     DESIGNATED,
     DIRECTORY_CSV,
     MANAGER,
+    MONDAY,
     NAMED,
     RAISER,
+    ROOT,
     due_at,
+    events_of,
     load_directory,
     raise_one,
-    utc,
 )
-
-MONDAY = utc(2026, 11, 23, 10)  # 10:00 GMT, Monday 23 November 2026
-COUNTERPART = "sam.social@council.example"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture
-def directory(sessions):
-    load_directory(sessions)
-    return sessions
 
 
 def _outbox(sessions, **where) -> list[OutboxMessage]:
@@ -51,14 +43,6 @@ def _outbox(sessions, **where) -> list[OutboxMessage]:
         for column, value in where.items():
             query = query.where(getattr(OutboxMessage, column) == value)
         return list(session.execute(query).scalars())
-
-
-def _events(sessions, reference: str) -> list[Event]:
-    with transaction(sessions) as session:
-        disagreement = d.get(session, reference)
-        return list(session.execute(
-            select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
-        ).scalars())
 
 
 def _state(sessions, reference: str) -> tuple[str, str]:
@@ -104,7 +88,7 @@ def test_a_due_disagreement_escalates_once_with_its_emails(directory):
     # The same instant again, and later: nothing more happens.
     assert run_sweep(directory, now=due).as_dict()["escalated"] == 0
     assert len(_outbox(directory)) == 6  # raise 2, reminder 1, escalation 3
-    [escalation] = [e for e in _events(directory, reference) if e.kind == "escalate_automatically"]
+    [escalation] = [e for e in events_of(directory, reference) if e.kind == "escalate_automatically"]
     assert escalation.actor == "system" and escalation.at == due
     assert "was due 17:00 Mon 30 Nov 2026 GMT" in escalation.note
 
@@ -134,7 +118,7 @@ def test_left_untouched_it_climbs_every_stage_to_the_chair(directory):
     }
     overdue = _outbox(directory, kind="final_stage_overdue")
     assert sorted(r.recipient_email for r in overdue) == sorted([CHAIR, MANAGER])
-    events = [(e.kind, e.from_stage, e.to_stage, e.at) for e in _events(directory, reference)]
+    events = [(e.kind, e.from_stage, e.to_stage, e.at) for e in events_of(directory, reference)]
     automatic = [e for e in events if e[0] == "escalate_automatically"]
     assert [(e[1], e[2], e[3]) for e in automatic] == [
         ("practitioner", "named_professional", dues[0]),
@@ -156,7 +140,7 @@ def test_the_owner_is_reminded_once_before_the_deadline(directory):
     assert run_sweep(directory, now=due - timedelta(hours=1)).reminded == 0
     [row] = _outbox(directory, kind="reminder")
     assert (row.recipient_email, row.stage_key) == (RAISER, "practitioner")
-    assert [e.kind for e in _events(directory, reference)] == ["raise", "remind"]
+    assert [e.kind for e in events_of(directory, reference)] == ["raise", "remind"]
     # The next stage has its own reminder.
     run_sweep(directory, now=due)
     next_due = due_at(directory, reference)
@@ -260,6 +244,7 @@ def _worker(database_url: str, now, *extra: str) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_two_sweep_processes_at_the_same_instant(directory, database_url):
     references, due = _many_due(directory, 12)
     start = f"{time.time() + 4:.3f}"  # after both have imported everything
@@ -332,7 +317,7 @@ def test_an_unexpected_failure_on_one_disagreement_does_not_stop_the_sweep(direc
     summary = run_sweep(directory, now=due)
     assert summary.escalated == 2 and summary.blocked == [broken]
     assert _state(directory, broken)[0] == "practitioner"  # rolled back whole
-    assert [e.kind for e in _events(directory, broken)] == ["raise"]
+    assert [e.kind for e in events_of(directory, broken)] == ["raise"]
     with transaction(directory) as session:
         [alert] = health.open_alerts(session)
         assert "unexpected RuntimeError: template store unavailable" in alert.message

@@ -17,37 +17,18 @@ from escalation.casework.sweep import run_sweep
 from escalation.outbox import links
 from escalation.store.db import transaction
 from escalation.store.models import Event, LinkToken, OutboxMessage
-from escalation.web.app import create_app
-from tests.board_helpers import act_on_link, csrf_of, link_path, open_case
-from tests.factories import NAMED, RAISER, due_at, load_directory, raise_data, raise_one
-from tests.test_sweep import COUNTERPART, MONDAY
-
-ORIGIN = "http://127.0.0.1:8000"  # the default public base URL
-
-
-@pytest.fixture
-def clock():
-    return {"now": MONDAY}
-
-
-@pytest.fixture
-def client(sessions, clock):
-    load_directory(sessions)
-    app = create_app(sessions, clock=lambda: clock["now"])
-    with TestClient(app, headers={"Origin": ORIGIN}) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def key(sessions, client):
-    with transaction(sessions) as session:
-        return apikeys.create_key(session, organisation="Example Trust",
-                                  partnership="example-partnership", now=MONDAY)
-
-
-def _link(sessions, recipient: str, kind: str = "stage_assigned") -> str:
-    """The path of the link the recipient's latest email of `kind` would carry."""
-    return link_path(sessions, recipient, kind, MONDAY)
+from tests.board_helpers import act_on_link, csrf_of, open_case
+from tests.factories import (
+    COUNTERPART,
+    MONDAY,
+    NAMED,
+    ORIGIN,
+    RAISER,
+    due_at,
+    raise_data,
+    raise_one,
+)
+from tests.web_helpers import emailed_link
 
 
 def _snapshot(sessions, reference: str) -> tuple:
@@ -120,7 +101,7 @@ def test_a_key_sees_only_its_organisations_disagreements(client, key, sessions):
 
 def test_a_get_shows_only_whom_the_link_is_for_and_changes_nothing(client, sessions):
     reference = raise_one(sessions, MONDAY)
-    path = _link(sessions, RAISER)
+    path = emailed_link(sessions, RAISER)
     before = _snapshot(sessions, reference)
     scanner = {"User-Agent": "Mozilla/5.0 (compatible; SafeLinks scanner) HeadlessChrome"}
     for headers in ({}, scanner, scanner):
@@ -144,7 +125,7 @@ def test_a_get_shows_only_whom_the_link_is_for_and_changes_nothing(client, sessi
 
 def test_continue_opens_the_case_in_a_session_and_records_one_view(client, sessions):
     reference = raise_one(sessions, MONDAY)
-    path = _link(sessions, RAISER)
+    path = emailed_link(sessions, RAISER)
     case = open_case(client, path)
     assert case.status_code == 200 and "TEST-CHILD-1" in case.text and reference in case.text
     buttons = [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", case.text, re.S)]
@@ -161,8 +142,8 @@ def test_continue_opens_the_case_in_a_session_and_records_one_view(client, sessi
 
 def test_resolve_once_then_every_link_of_the_case_ends(client, sessions):
     reference = raise_one(sessions, MONDAY)
-    path = _link(sessions, RAISER)
-    counterpart = _link(sessions, COUNTERPART, kind="stage_update")
+    path = emailed_link(sessions, RAISER)
+    counterpart = emailed_link(sessions, COUNTERPART, kind="stage_update")
     csrf = csrf_of(open_case(client, path).text)
     missing = client.post(path, data={"action": "resolve", "csrf": csrf,
                                       "summary": "We agreed (typed text kept)"})
@@ -182,7 +163,7 @@ def test_resolve_once_then_every_link_of_the_case_ends(client, sessions):
 
 def test_the_owner_acknowledges_today_and_resolves_tomorrow_from_the_same_link(client, sessions, clock):
     reference = raise_one(sessions, MONDAY)
-    path = _link(sessions, RAISER)
+    path = emailed_link(sessions, RAISER)
     response = act_on_link(client, path, "acknowledge")
     assert response.status_code == 200 and response.url.path == path
     buttons = [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", response.text, re.S)]
@@ -197,7 +178,7 @@ def test_the_owner_acknowledges_today_and_resolves_tomorrow_from_the_same_link(c
 
 def test_a_form_sent_twice_acts_once(client, sessions):
     reference = raise_one(sessions, MONDAY)
-    path = _link(sessions, COUNTERPART, kind="stage_update")
+    path = emailed_link(sessions, COUNTERPART, kind="stage_update")
     csrf = csrf_of(open_case(client, path).text)
     form = {"action": "respond", "csrf": csrf, "position": "decision_stands", "response": "Once"}
     assert client.post(path, data=form).status_code == 200
@@ -215,7 +196,7 @@ def test_a_form_sent_twice_acts_once(client, sessions):
 
 def test_two_concurrent_posts_of_one_form_act_once(client, sessions):
     reference = raise_one(sessions, MONDAY)
-    path = _link(sessions, RAISER)
+    path = emailed_link(sessions, RAISER)
     csrf = csrf_of(open_case(client, path).text)
     barrier, statuses = threading.Barrier(2), []
 
@@ -238,8 +219,8 @@ def test_two_concurrent_posts_of_one_form_act_once(client, sessions):
 
 def test_links_are_bound_to_their_stage_and_holder(client, sessions):
     reference = raise_one(sessions, MONDAY)
-    owner_link = _link(sessions, RAISER)
-    counterpart_link = _link(sessions, COUNTERPART, kind="stage_update")
+    owner_link = emailed_link(sessions, RAISER)
+    counterpart_link = emailed_link(sessions, COUNTERPART, kind="stage_update")
     before = _snapshot(sessions, reference)
     refused = client.post(counterpart_link, data={"action": "resolve", "outcome": "decision_changed",
                                                    "summary": "x"})
@@ -251,12 +232,12 @@ def test_links_are_bound_to_their_stage_and_holder(client, sessions):
     run_sweep(sessions, now=due_at(sessions, reference))  # escalated: the old stage's links end
     assert client.get(owner_link).status_code == 404
     assert client.post(owner_link, data={"action": "acknowledge"}).status_code == 404
-    assert client.get(_link(sessions, NAMED)).status_code == 200
+    assert client.get(emailed_link(sessions, NAMED)).status_code == 200
 
 
 def test_a_cross_site_post_is_refused(client, sessions):
     reference = raise_one(sessions, MONDAY)
-    path = _link(sessions, RAISER)
+    path = emailed_link(sessions, RAISER)
     before = _snapshot(sessions, reference)
     evil = client.post(path, data={"action": "acknowledge"}, headers={"Origin": "https://evil.example"})
     assert evil.status_code == 403
@@ -271,14 +252,14 @@ def test_nul_characters_are_refused_and_markup_is_shown_as_text(client, key, ses
     created = client.post("/api/v1/disagreements", json=raise_data(reason=payload),
                           headers={"X-API-Key": key})
     assert created.status_code == 201 and created.json()["reason"] == payload
-    page = open_case(client, _link(sessions, RAISER)).text
+    page = open_case(client, emailed_link(sessions, RAISER)).text
     assert "<script>alert(1)</script>" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "{{7*7}}" in page
 
 
 def test_the_counterpart_records_a_response_that_reaches_the_owner(client, sessions):
     reference = raise_one(sessions, MONDAY)
-    path = _link(sessions, COUNTERPART, kind="stage_update")
+    path = emailed_link(sessions, COUNTERPART, kind="stage_update")
     page = open_case(client, path).text
     buttons = [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", page, re.S)]
     assert buttons == ["Record your response"]
@@ -307,7 +288,7 @@ def test_guessing_links_is_rate_limited(client, clock):
 
 def test_a_null_origin_is_judged_by_fetch_metadata(client, sessions):
     reference = raise_one(sessions, MONDAY)
-    path = _link(sessions, RAISER)
+    path = emailed_link(sessions, RAISER)
     csrf = csrf_of(open_case(client, path).text)
     before = _snapshot(sessions, reference)
     form = {"action": "acknowledge", "csrf": csrf}
@@ -363,7 +344,7 @@ def test_no_raw_token_reaches_the_database_or_the_logs(client, sessions, caplog)
 
     caplog.set_level(logging.DEBUG)
     raise_one(sessions, MONDAY)
-    path = _link(sessions, RAISER)
+    path = emailed_link(sessions, RAISER)
     token = path.rsplit("/", 1)[1]
     client.get(path)
     act_on_link(client, path, "resolve", summary="missing outcome")
@@ -383,10 +364,10 @@ def test_no_raw_token_reaches_the_database_or_the_logs(client, sessions, caplog)
 def test_a_link_ends_when_its_holder_no_longer_owns_the_stage(client, sessions):
     reference = raise_one(sessions, MONDAY)
     run_sweep(sessions, now=due_at(sessions, reference))  # to the named professional
-    named_link = _link(sessions, NAMED)
+    named_link = emailed_link(sessions, NAMED)
     assert client.get(named_link).status_code == 200
     with transaction(sessions) as session:
         d.hand_to_deputy(session, reference=reference, actor=NAMED, now=MONDAY + timedelta(days=8))
     assert client.get(named_link).status_code == 404
     assert client.post(named_link, data={"action": "acknowledge"}).status_code == 404
-    assert client.get(_link(sessions, "nathan.nurse@trust.example")).status_code == 200
+    assert client.get(emailed_link(sessions, "nathan.nurse@trust.example")).status_code == 200

@@ -8,7 +8,6 @@ import logging
 
 import pytest
 from fastapi.routing import APIRoute
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
 from escalation.casework import disagreements as d
@@ -17,19 +16,10 @@ from escalation.store.models import Event
 from escalation.web.app import create_app
 from escalation.web.forms import MAX_TEXT, posted_form
 from tests.board_helpers import act_on_link, link_path
-from tests.factories import load_directory, raise_one
-from tests.test_sweep import COUNTERPART, MONDAY
+from tests.factories import COUNTERPART, MONDAY, raise_one
 
-ORIGIN = "http://127.0.0.1:8000"
 SENTINEL = "Qwertyuiop family"
 
-
-@pytest.fixture
-def client(sessions):
-    load_directory(sessions)
-    app = create_app(sessions, clock=lambda: MONDAY)
-    with TestClient(app, headers={"Origin": ORIGIN}) as test_client:
-        yield test_client
 
 
 def _api_routes(app):
