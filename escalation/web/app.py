@@ -7,6 +7,7 @@ their own database at a fixed instant.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import uuid
@@ -83,7 +84,10 @@ def create_app(
     return app
 
 
+@functools.cache
 def _page_environment(templates_dir: Path) -> Environment:
+    """One per templates directory and process, so an app built after another (each test builds
+    its own) reuses the compiled GOV.UK macros and pages; templates edited on disk still reload."""
     loader = ChoiceLoader([
         FileSystemLoader(str(templates_dir)),
         PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
