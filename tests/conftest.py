@@ -5,10 +5,9 @@ Test databases: every test that takes `sessions` runs on SQLite and, when it is 
 on PostgreSQL. In CI (CI=true) PostgreSQL is required, not skipped.
 
 SQLite: the schema is migrated once into a template file, copied for each test.
-PostgreSQL: the schema is migrated once into a private schema, truncated between tests
-(TRUNCATE does not fire the chronology's append-only row triggers) through one engine kept for
-the session. Under pytest-xdist each worker is its own session: its own template, schema,
-Prefect home and harness.
+PostgreSQL: the schema is migrated once into a private schema, emptied between tests through
+one engine kept for the session (databases.PostgresSchema). Under pytest-xdist each worker is
+its own session: its own template, schema, Prefect home and harness.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import shutil
 import tempfile
 import threading
 import time
-import uuid
 
 # Prefect keeps state (and result caches) under PREFECT_HOME: a fresh one per test session.
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-test-")
@@ -30,12 +28,16 @@ os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
 os.environ.setdefault("ESCALATION_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 import pytest  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
 
 from escalation.store.db import make_engine, session_factory  # noqa: E402
-from escalation.store.models import Base  # noqa: E402
 from escalation.store.schema import upgrade  # noqa: E402
-from tests.databases import BACKENDS, POSTGRES, POSTGRES_URL, with_search_path  # noqa: E402
+from tests.databases import (  # noqa: E402
+    BACKENDS,
+    POSTGRES,
+    POSTGRES_URL,
+    ModuleDatabase,
+    PostgresSchema,
+)
 from tests.factories import MONDAY, ORIGIN, load_directory  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -64,38 +66,6 @@ def sqlite_template(tmp_path_factory):
     upgrade(engine)
     engine.dispose()
     return path
-
-
-class PostgresSchema:
-    """A private, migrated schema: its URL, and one engine kept to empty it between tests."""
-
-    def __init__(self):
-        self.name = f"escalation_test_{uuid.uuid4().hex[:8]}"
-        self.admin = create_engine(POSTGRES_URL)
-        with self.admin.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {self.name}"))
-        self.url = with_search_path(POSTGRES_URL, self.name)
-        migrating = make_engine(self.url)
-        upgrade(migrating)
-        migrating.dispose()
-        self.engine = create_engine(self.url)
-        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-        self._truncate = text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        self._genesis = text(
-            "INSERT INTO chain_head (id, last_event_id, last_hash) VALUES (1, 0, :genesis)")
-
-    def empty(self) -> str:
-        """Every table emptied, the chronology's chain back at its genesis; the URL."""
-        with self.engine.begin() as connection:
-            connection.execute(self._truncate)
-            connection.execute(self._genesis, {"genesis": "0" * 64})
-        return self.url
-
-    def drop(self) -> None:
-        self.engine.dispose()
-        with self.admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {self.name} CASCADE"))
-        self.admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -140,44 +110,16 @@ def spare_postgres_database():
     schema.drop()
 
 
-class ModuleDatabase:
-    """A database of a module's own (see `module_database`): fresh() empties it and gives
-    sessions on it, closing the ones it gave before."""
-
-    def __init__(self, request, tmp_path_factory):
-        self.backend = request.param
-        if self.backend == "sqlite":
-            self.template = request.getfixturevalue("sqlite_template")
-            self.directory = tmp_path_factory.mktemp("module")
-        else:
-            self.postgres = request.getfixturevalue("spare_postgres_database")
-        self.engine = None
-        self.made = 0
-
-    def fresh(self):
-        self.close()
-        self.made += 1
-        if self.backend == "sqlite":
-            path = self.directory / f"escalation{self.made}.db"
-            shutil.copy(self.template, path)
-            url = f"sqlite:///{path}"
-        else:
-            url = self.postgres.empty()
-        self.engine = make_engine(url)
-        return session_factory(self.engine)
-
-    def close(self) -> None:
-        if self.engine is not None:
-            self.engine.dispose()
-            self.engine = None
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def module_database(request, tmp_path_factory):
     """A database (one per backend) for what a module builds once and shares between its tests,
     while the tests around them empty the usual one. One module at a time holds the spare
     PostgreSQL schema."""
-    database = ModuleDatabase(request, tmp_path_factory)
+    if request.param == "sqlite":
+        database = ModuleDatabase(template=request.getfixturevalue("sqlite_template"),
+                                  directory=tmp_path_factory.mktemp("module"))
+    else:
+        database = ModuleDatabase(postgres=request.getfixturevalue("spare_postgres_database"))
     yield database
     database.close()
 

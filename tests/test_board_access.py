@@ -15,9 +15,10 @@ from sqlalchemy import select
 
 from escalation.directory.csv_rows import import_csv
 from escalation.store.db import transaction
-from escalation.store.models import Base, Person, WebSession
+from escalation.store.models import Person, WebSession
 from escalation.web.app import create_app
 from tests.board_helpers import board_sign_in, csrf_of, link_path, open_case
+from tests.databases import Shared
 from tests.factories import CHAIR, MANAGER, MONDAY, NAMED, ORIGIN, RAISER, load_directory, raise_one
 
 PERSONAS = ("anonymous", "practitioner", "link_holder", "other_manager", "manager", "chair")
@@ -114,53 +115,30 @@ def _build_world(sessions) -> dict:
             ).scalars().first()
         person_id = session.execute(select(Person.id).where(Person.email == NAMED)).scalar_one()
     return {"app": app, "clients": clients, "reference": reference, "token": token, "csrf": csrf,
-            "person_id": person_id, "sessions": sessions}
-
-
-class _Worlds:
-    """The world on a module database, built when first asked for and again only after a test
-    changed it (any row of any table, or any browser's cookies): every test starts from the
-    world as built, whatever ran before it."""
-
-    def __init__(self, database):
-        self.database = database
-        self.current = None
-
-    def get(self) -> dict:
-        if self.current is None:
-            self.current = _build_world(self.database.fresh())
-        return self.current
-
-    def state(self) -> tuple:
-        with transaction(self.current["sessions"]) as session:
-            rows = tuple(tuple(session.execute(select(table)).all())
-                         for table in Base.metadata.sorted_tables)
-        cookies = tuple(sorted((persona, tuple(sorted(client.cookies.items())))
-                               for persona, client in self.current["clients"].items()))
-        return rows, cookies
-
-    def spoil(self) -> None:
-        for client in self.current["clients"].values():
-            client.close()
-        self.current = None
+            "person_id": person_id}
 
 
 @pytest.fixture(scope="module")
 def worlds(module_database):
-    worlds = _Worlds(module_database)
+    """The world on the module's database, once per database (see Shared): rebuilt only after a
+    test changed a row or a browser's cookies."""
+    def cookies(world):
+        return sorted((persona, sorted(client.cookies.items()))
+                      for persona, client in world["clients"].items())
+
+    def close(world):
+        for client in world["clients"].values():
+            client.close()
+
+    worlds = Shared(module_database, _build_world, state=cookies, close=close)
     yield worlds
-    if worlds.current is not None:
-        worlds.spoil()
+    worlds.spoil()
 
 
 @pytest.fixture
 def world(worlds):
-    """The world as built (see _Worlds), once per database rather than once per test."""
-    world = worlds.get()
-    before = worlds.state()
-    yield world
-    if worlds.state() != before:
-        worlds.spoil()
+    with worlds.use() as world:
+        yield world
 
 
 def _path(template: str, persona: str, world: dict) -> str:

@@ -10,12 +10,15 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from fastapi.testclient import TestClient
 
 from escalation.casework import disagreements as d
 from escalation.rules.vocabulary import CATEGORIES
 from escalation.store.db import transaction
+from escalation.web.app import create_app
 from tests.board_helpers import board_sign_in
-from tests.factories import CHAIR, MANAGER, raise_one
+from tests.databases import Shared
+from tests.factories import CHAIR, MANAGER, ORIGIN, load_directory, raise_one
 from tests.report_fixture import HAND_COUNTED, NOW, T0, raise_the_thirty
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -27,17 +30,42 @@ BARS = {name: len(rows) for name, (_, rows) in HAND_COUNTED.items()} | {
     "open-by-stage-and-age": 3, "organisations": 3}
 
 
-@pytest.fixture
-def board(client, sessions, clock):
+def _board(sessions) -> dict:
     """The thirty, two disagreements of another partnership, and the board manager signed in."""
+    load_directory(sessions)
     raise_the_thirty(sessions)
     for _ in range(2):
         theirs = raise_one(sessions, T0, counterpart=ELSEWHERE, child_reference="ELSEWHERE-1")
         with transaction(sessions) as session:
             d.get(session, theirs).partnership = "another-partnership"
-    clock["now"] = NOW
+    clock = {"now": NOW}
+    client = TestClient(create_app(sessions, clock=lambda: clock["now"]),
+                        headers={"Origin": ORIGIN}).__enter__()
     board_sign_in(client, sessions, clock, MANAGER)
-    return client
+    return {"client": client, "sessions": sessions}
+
+
+@pytest.fixture(scope="module")
+def boards(module_database):
+    """The board on the module's database, once per database (see Shared): built again only
+    after a test changed a row or the browser's cookies."""
+    boards = Shared(module_database, _board,
+                    state=lambda built: sorted(built["client"].cookies.items()),
+                    close=lambda built: built["client"].__exit__(None, None, None))
+    yield boards
+    boards.spoil()
+
+
+@pytest.fixture
+def shared_board(boards):
+    with boards.use() as built:
+        yield built
+
+
+@pytest.fixture
+def board(shared_board):
+    """A test client signed in as the board manager, on a database holding the thirty."""
+    return shared_board["client"]
 
 
 def _as_text(rows) -> list[list[str]]:
@@ -106,7 +134,8 @@ def test_another_partnerships_disagreements_appear_nowhere(board):
         assert "Elsewhere" not in text and "ELSEWHERE" not in text
 
 
-def test_text_a_spreadsheet_would_run_as_a_formula_is_neutralised(board, sessions):
+def test_text_a_spreadsheet_would_run_as_a_formula_is_neutralised(board, shared_board):
+    sessions = shared_board["sessions"]
     formula = '=HYPERLINK("http://evil.example","<b>click</b>")'
     for _ in range(2):
         raise_one(sessions, T0, counterpart={**ELSEWHERE, "organisation": formula},

@@ -12,15 +12,30 @@ from sqlalchemy import select
 from escalation.reads import report_tables, reports
 from escalation.store.db import transaction
 from escalation.store.models import Disagreement
+from tests.databases import Shared
 from tests.factories import DEFAULT, load_directory
 from tests.report_fixture import HAND_COUNTED, NOW, PARTNERSHIP, T0, raise_the_thirty
 
 
-@pytest.fixture
-def fixture(sessions):
+def _the_thirty(sessions) -> dict:
     load_directory(sessions)
     raise_the_thirty(sessions)
-    return sessions
+    return {"sessions": sessions}
+
+
+@pytest.fixture(scope="module")
+def thirty(module_database):
+    """The thirty on the module's database, once per database (see Shared)."""
+    thirty = Shared(module_database, _the_thirty)
+    yield thirty
+    thirty.spoil()
+
+
+@pytest.fixture
+def fixture(thirty):
+    """Sessions on a database holding the directory and the thirty."""
+    with thirty.use() as built:
+        yield built["sessions"]
 
 
 def test_the_board_figures_match_the_hand_count(fixture):
