@@ -39,8 +39,22 @@ def served_app(url: str, cookie: str, timeout: float = 30) -> Iterator[httpx.Cli
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ESCALATION_DATABASE_URL": url, "ESCALATION_PUBLIC_BASE_URL": base}
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.web_app:create", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.web_app:create",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+    )
     try:
         with httpx.Client(base_url=base, headers={"Origin": base}, timeout=timeout) as client:
             for _ in range(200):

@@ -18,7 +18,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from sqlalchemy import insert, select
@@ -33,9 +33,20 @@ from escalation.store.schema import upgrade
 from tests.factories import MANAGER, load_directory
 
 STAGES = ("practitioner", "named_professional", "designated_professional", "board_manager", "chair")
-CATEGORIES = ("referral", "icpc_request", "conference_decision", "plan_implementation",
-              "step_down_or_closure", "other")
-OUTCOMES = ("resolved_agreed_actions", "decision_upheld", "decision_changed", "dissent_recorded_no_change")
+CATEGORIES = (
+    "referral",
+    "icpc_request",
+    "conference_decision",
+    "plan_implementation",
+    "step_down_or_closure",
+    "other",
+)
+OUTCOMES = (
+    "resolved_agreed_actions",
+    "decision_upheld",
+    "decision_changed",
+    "dissent_recorded_no_change",
+)
 RAISING = [f"Raising Organisation {n}" for n in range(12)]
 RECEIVING = [f"Receiving Organisation {n}" for n in range(8)]
 BATCH = 5000
@@ -49,23 +60,48 @@ def rows(count: int, owner_ids: list[int], now: datetime):
         stage_index = rng.randrange(5)
         raised = now - timedelta(days=rng.randrange(1, 1000), minutes=rng.randrange(600))
         overdue = rng.random() < 0.5
-        due = now - timedelta(hours=rng.randrange(1, 2000)) if overdue else now + timedelta(hours=rng.randrange(1, 200))
+        due = (
+            now - timedelta(hours=rng.randrange(1, 2000))
+            if overdue
+            else now + timedelta(hours=rng.randrange(1, 200))
+        )
         closed = status != "open"
         yield {
-            "reference": f"RPD-{number:04X}-{number * 7919 % 65536:04X}", "partnership": "example-partnership",
-            "policy_id": "default", "policy_version": "2026.1", "status": status,
-            "stage_key": STAGES[stage_index], "stage_index": stage_index,
-            "stage_entered_at": raised, "due_at": due, "owner_id": rng.choice(owner_ids),
-            "urgent": rng.random() < 0.03, "row_version": 1, "raised_at": raised, "recorded_at": raised,
-            "raised_by_id": owner_ids[0], "raiser_name": "Invented Raiser", "raiser_email": "r@x.example",
-            "raiser_role": "Health visitor", "raiser_organisation": rng.choice(RAISING),
-            "counterpart_name": "Invented Counterpart", "counterpart_email": "c@x.example",
-            "counterpart_role": "Social worker", "counterpart_organisation": rng.choice(RECEIVING),
-            "child_reference": f"BENCH-{rng.randrange(count)}", "category": rng.choice(CATEGORIES),
-            "decision_disputed": "Invented", "decision_date": date(2024, 1, 1), "reason": "Invented",
-            "outcome_sought": "Invented", "immediate_risk": False, "protective_action": "",
-            "level_of_need": "", "outcome": rng.choice(OUTCOMES) if status == "resolved" else
-            ("withdrawn" if status == "withdrawn" else None),
+            "reference": f"RPD-{number:04X}-{number * 7919 % 65536:04X}",
+            "partnership": "example-partnership",
+            "policy_id": "default",
+            "policy_version": "2026.1",
+            "status": status,
+            "stage_key": STAGES[stage_index],
+            "stage_index": stage_index,
+            "stage_entered_at": raised,
+            "due_at": due,
+            "owner_id": rng.choice(owner_ids),
+            "urgent": rng.random() < 0.03,
+            "row_version": 1,
+            "raised_at": raised,
+            "recorded_at": raised,
+            "raised_by_id": owner_ids[0],
+            "raiser_name": "Invented Raiser",
+            "raiser_email": "r@x.example",
+            "raiser_role": "Health visitor",
+            "raiser_organisation": rng.choice(RAISING),
+            "counterpart_name": "Invented Counterpart",
+            "counterpart_email": "c@x.example",
+            "counterpart_role": "Social worker",
+            "counterpart_organisation": rng.choice(RECEIVING),
+            "child_reference": f"BENCH-{rng.randrange(count)}",
+            "category": rng.choice(CATEGORIES),
+            "decision_disputed": "Invented",
+            "decision_date": date(2024, 1, 1),
+            "reason": "Invented",
+            "outcome_sought": "Invented",
+            "immediate_risk": False,
+            "protective_action": "",
+            "level_of_need": "",
+            "outcome": rng.choice(OUTCOMES)
+            if status == "resolved"
+            else ("withdrawn" if status == "withdrawn" else None),
             "resolved_stage": STAGES[stage_index] if status == "resolved" else None,
             "closed_at": raised + timedelta(days=rng.randrange(1, 30)) if closed else None,
             "learning_themes": ["thresholds"] if status == "resolved" and number % 3 == 0 else None,
@@ -78,7 +114,7 @@ def prepare(url: str, count: int) -> tuple[str, str]:
     upgrade(engine)
     sessions = session_factory(engine)
     load_directory(sessions)
-    now = datetime.now(timezone.utc)  # the served app runs on the real clock
+    now = datetime.now(UTC)  # the served app runs on the real clock
     with transaction(sessions) as session:
         pin_policy(session, load_policies("policies")["default"], now=now)
         owner_ids = list(session.execute(select(Person.id)).scalars())
@@ -92,20 +128,65 @@ def prepare(url: str, count: int) -> tuple[str, str]:
         if batch:
             connection.execute(insert(Disagreement), batch)
     with transaction(sessions) as session:
-        open_ids = session.execute(select(Disagreement.id, Disagreement.reference, Disagreement.stage_key,
-                                          Disagreement.stage_index, Disagreement.owner_id, Disagreement.stage_entered_at,
-                                          Disagreement.due_at).where(Disagreement.status == "open").limit(5000)).all()
-        session.execute(insert(StagePeriod), [
-            {"disagreement_id": i, "stage_key": key, "stage_index": index, "owner_id": owner,
-             "entered_at": entered, "due_at": due} for i, _, key, index, owner, entered, due in open_ids])
-        session.execute(insert(OutboxMessage), [
-            {"idempotency_key": f"bench/{n}", "message_id": f"<bench-{n}@x>", "disagreement_id": open_ids[n * 7 % len(open_ids)][0],
-             "kind": "stage_assigned", "stage_key": "practitioner", "recipient_email": "x@x.example",
-             "recipient_role": "owner", "context": {}, "status": "dead", "attempts": 8,
-             "next_attempt_at": now, "created_at": now, "last_error": "bench"} for n in range(300)])
+        open_ids = session.execute(
+            select(
+                Disagreement.id,
+                Disagreement.reference,
+                Disagreement.stage_key,
+                Disagreement.stage_index,
+                Disagreement.owner_id,
+                Disagreement.stage_entered_at,
+                Disagreement.due_at,
+            )
+            .where(Disagreement.status == "open")
+            .limit(5000)
+        ).all()
+        session.execute(
+            insert(StagePeriod),
+            [
+                {
+                    "disagreement_id": i,
+                    "stage_key": key,
+                    "stage_index": index,
+                    "owner_id": owner,
+                    "entered_at": entered,
+                    "due_at": due,
+                }
+                for i, _, key, index, owner, entered, due in open_ids
+            ],
+        )
+        session.execute(
+            insert(OutboxMessage),
+            [
+                {
+                    "idempotency_key": f"bench/{n}",
+                    "message_id": f"<bench-{n}@x>",
+                    "disagreement_id": open_ids[n * 7 % len(open_ids)][0],
+                    "kind": "stage_assigned",
+                    "stage_key": "practitioner",
+                    "recipient_email": "x@x.example",
+                    "recipient_role": "owner",
+                    "context": {},
+                    "status": "dead",
+                    "attempts": 8,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "last_error": "bench",
+                }
+                for n in range(300)
+            ],
+        )
         raw = "bench-board-" + uuid.uuid4().hex
-        session.add(WebSession(id_hash=signin._hash(raw), email=MANAGER, csrf_token="bench-csrf",
-                               created_at=now, last_seen_at=now, second_factor_at=now))
+        session.add(
+            WebSession(
+                id_hash=signin._hash(raw),
+                email=MANAGER,
+                csrf_token="bench-csrf",
+                created_at=now,
+                last_seen_at=now,
+                second_factor_at=now,
+            )
+        )
         reference = open_ids[0][1]
     # As after the daily board-digest flow (SQLite) or autovacuum (PostgreSQL).
     if engine.dialect.name == "postgresql":

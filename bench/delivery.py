@@ -43,7 +43,9 @@ time.sleep(100000)
 
 
 def start_server(port: int) -> subprocess.Popen:
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port)], stdout=subprocess.PIPE, text=True
+    )
     assert server.stdout.readline().strip() == "ready"
     return server
 
@@ -56,8 +58,12 @@ def fill_outbox(url: str, messages: int) -> Delivery:
     for _ in range(messages // 2):  # each raise queues two emails
         raise_one(sessions, NOW)
     settings = get_settings()
-    return Delivery(sessions=sessions, smtp=None, renderer=Renderer(settings.templates_dir, settings.mail_from),
-                    base_url="https://rpd.example.org")
+    return Delivery(
+        sessions=sessions,
+        smtp=None,
+        renderer=Renderer(settings.templates_dir, settings.mail_from),
+        base_url="https://rpd.example.org",
+    )
 
 
 async def bare_loop(port: int, messages: list, connections: int) -> None:
@@ -83,24 +89,36 @@ def measure(url: str, messages: int, connections: int) -> None:
     try:
         prepared = fill_outbox(url, messages)
         name = prepared.sessions.kw["bind"].dialect.name
-        delivery = Delivery(sessions=prepared.sessions, smtp=SmtpConfig.from_url(f"smtp://127.0.0.1:{port}"),
-                            renderer=prepared.renderer, base_url=prepared.base_url,
-                            connections=connections)
+        delivery = Delivery(
+            sessions=prepared.sessions,
+            smtp=SmtpConfig.from_url(f"smtp://127.0.0.1:{port}"),
+            renderer=prepared.renderer,
+            base_url=prepared.base_url,
+            connections=connections,
+        )
         with transaction(delivery.sessions) as session:
             rows = list(session.execute(select(OutboxMessage)).scalars())
-            copies = [delivery.renderer.render(row, link="https://rpd.example.org/l/x", now=NOW) for row in rows]
+            copies = [
+                delivery.renderer.render(row, link="https://rpd.example.org/l/x", now=NOW)
+                for row in rows
+            ]
         started = time.perf_counter()
         summary = asyncio.run(deliver(delivery, now=NOW, limit=messages, rng=random.Random(1)))
         ours = time.perf_counter() - started
         with transaction(delivery.sessions) as session:
-            sent = session.execute(select(func.count()).where(OutboxMessage.status == "sent")).scalar_one()
+            sent = session.execute(
+                select(func.count()).where(OutboxMessage.status == "sent")
+            ).scalar_one()
         assert summary.sent == sent == len(rows), summary
         started = time.perf_counter()
         asyncio.run(bare_loop(port, copies, connections))
         bare = time.perf_counter() - started
-        print(f"{name:<10} {len(rows)} messages, {connections} connections: service "
-              f"{len(rows) / ours:7.0f} msg/s   bare aiosmtplib {len(rows) / bare:7.0f} msg/s   "
-              f"ratio {ours / bare:.2f} (service time / bare time)", flush=True)
+        print(
+            f"{name:<10} {len(rows)} messages, {connections} connections: service "
+            f"{len(rows) / ours:7.0f} msg/s   bare aiosmtplib {len(rows) / bare:7.0f} msg/s   "
+            f"ratio {ours / bare:.2f} (service time / bare time)",
+            flush=True,
+        )
     finally:
         server.kill()
 

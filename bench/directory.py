@@ -19,7 +19,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from sqlalchemy import insert, select
@@ -75,7 +75,7 @@ def prepare(url: str, count: int) -> str:
             for n, i in enumerate(ids)
         ]
         connection.execute(insert(PersonRole), roles)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with transaction(sessions) as session:
         raw = "bench-board-" + uuid.uuid4().hex
         session.add(

@@ -13,7 +13,7 @@ import argparse
 import statistics
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import insert, text
 
@@ -23,25 +23,47 @@ from escalation.store.db import make_engine, session_factory, transaction
 from escalation.store.models import Disagreement, Person
 from escalation.store.schema import upgrade
 
-NOW = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 
 
 def rows(count: int, due: int):
     for number in range(count):
         overdue = number < due
         yield {
-            "reference": f"RPD-{number:09d}", "partnership": "bench", "policy_id": "default",
-            "policy_version": "2026.1", "status": "open", "stage_key": "practitioner",
-            "stage_index": 0, "stage_entered_at": NOW - timedelta(days=10),
-            "due_at": NOW - timedelta(hours=1) if overdue else NOW + timedelta(days=3 + number % 20),
-            "owner_id": 1, "urgent": False, "row_version": 1, "raised_at": NOW,
-            "recorded_at": NOW, "raised_by_id": 1, "raiser_name": "R", "raiser_email": "r@x.example",
-            "raiser_role": "HV", "raiser_organisation": "T", "counterpart_name": "C",
-            "counterpart_email": "c@x.example", "counterpart_role": "SW",
-            "counterpart_organisation": "CSC", "child_reference": f"B-{number}",
-            "category": "referral", "decision_disputed": "d", "decision_date": date(2026, 11, 1),
-            "reason": "r", "outcome_sought": "o", "immediate_risk": False,
-            "protective_action": "", "level_of_need": "",
+            "reference": f"RPD-{number:09d}",
+            "partnership": "bench",
+            "policy_id": "default",
+            "policy_version": "2026.1",
+            "status": "open",
+            "stage_key": "practitioner",
+            "stage_index": 0,
+            "stage_entered_at": NOW - timedelta(days=10),
+            "due_at": NOW - timedelta(hours=1)
+            if overdue
+            else NOW + timedelta(days=3 + number % 20),
+            "owner_id": 1,
+            "urgent": False,
+            "row_version": 1,
+            "raised_at": NOW,
+            "recorded_at": NOW,
+            "raised_by_id": 1,
+            "raiser_name": "R",
+            "raiser_email": "r@x.example",
+            "raiser_role": "HV",
+            "raiser_organisation": "T",
+            "counterpart_name": "C",
+            "counterpart_email": "c@x.example",
+            "counterpart_role": "SW",
+            "counterpart_organisation": "CSC",
+            "child_reference": f"B-{number}",
+            "category": "referral",
+            "decision_disputed": "d",
+            "decision_date": date(2026, 11, 1),
+            "reason": "r",
+            "outcome_sought": "o",
+            "immediate_risk": False,
+            "protective_action": "",
+            "level_of_need": "",
         }
 
 
@@ -50,7 +72,9 @@ def measure(url: str, open_count: int) -> None:
     upgrade(engine)
     sessions = session_factory(engine)
     with transaction(sessions) as session:
-        session.add(Person(id=1, name="R", email="r@x.example", organisation="T", partnership="bench"))
+        session.add(
+            Person(id=1, name="R", email="r@x.example", organisation="T", partnership="bench")
+        )
     for due in (0, 1000):
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM disagreements"))
@@ -72,8 +96,10 @@ def measure(url: str, open_count: int) -> None:
                 found = due_references(session, now=NOW)
                 timings.append(time.perf_counter() - started)
         assert len(found) == due
-        print(f"{engine.dialect.name:<10} open={open_count:>8} due={due:>5}  "
-              f"median {statistics.median(timings) * 1000:7.2f} ms")
+        print(
+            f"{engine.dialect.name:<10} open={open_count:>8} due={due:>5}  "
+            f"median {statistics.median(timings) * 1000:7.2f} ms"
+        )
     engine.dispose()
 
 

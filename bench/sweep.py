@@ -49,35 +49,55 @@ VALUES = (
 
 def populate(engine: Engine, open_count: int) -> None:
     if engine.dialect.name == "sqlite":
-        sql = (f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
-               f"INSERT INTO disagreements ({COLUMNS}) SELECT {VALUES.format(n='i')} FROM n")
+        sql = (
+            f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
+            f"INSERT INTO disagreements ({COLUMNS}) SELECT {VALUES.format(n='i')} FROM n"
+        )
     else:
-        sql = (f"INSERT INTO disagreements ({COLUMNS}) SELECT {VALUES.format(n='i')} "
-               "FROM generate_series(1, :count) AS s(i)")
+        sql = (
+            f"INSERT INTO disagreements ({COLUMNS}) SELECT {VALUES.format(n='i')} "
+            "FROM generate_series(1, :count) AS s(i)"
+        )
     statement = text(sql).bindparams(
-        bindparam("entered", type_=UTCDateTime()), bindparam("future", type_=UTCDateTime()))
+        bindparam("entered", type_=UTCDateTime()), bindparam("future", type_=UTCDateTime())
+    )
     with engine.begin() as connection:
-        owner = connection.execute(text("SELECT id FROM people WHERE email = :e"), {"e": RAISER}).scalar()
-        connection.execute(statement, {
-            "count": open_count, "entered": NOW - timedelta(days=10), "owner": owner,
-            "future": NOW + timedelta(days=30), "false": False, "raiser": RAISER,
-            "decided": NOW.date(),
-        })
+        owner = connection.execute(
+            text("SELECT id FROM people WHERE email = :e"), {"e": RAISER}
+        ).scalar()
+        connection.execute(
+            statement,
+            {
+                "count": open_count,
+                "entered": NOW - timedelta(days=10),
+                "owner": owner,
+                "future": NOW + timedelta(days=30),
+                "false": False,
+                "raiser": RAISER,
+                "decided": NOW.date(),
+            },
+        )
 
 
 def make_due(engine: Engine, due: int) -> None:
     """The first `due` become overdue, each with its open stage period."""
     past = bindparam("past", type_=UTCDateTime())
     with engine.begin() as connection:
-        connection.execute(text(
-            "UPDATE disagreements SET due_at = :past WHERE id IN "
-            "(SELECT id FROM disagreements ORDER BY id LIMIT :due)").bindparams(past),
-            {"past": NOW - timedelta(hours=1), "due": due})
-        connection.execute(text(
-            "INSERT INTO stage_periods (disagreement_id, stage_key, stage_index, owner_id, "
-            "entered_at, due_at) SELECT id, stage_key, stage_index, owner_id, stage_entered_at, "
-            "due_at FROM disagreements WHERE due_at <= :past").bindparams(past),
-            {"past": NOW - timedelta(hours=1)})
+        connection.execute(
+            text(
+                "UPDATE disagreements SET due_at = :past WHERE id IN "
+                "(SELECT id FROM disagreements ORDER BY id LIMIT :due)"
+            ).bindparams(past),
+            {"past": NOW - timedelta(hours=1), "due": due},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO stage_periods (disagreement_id, stage_key, stage_index, owner_id, "
+                "entered_at, due_at) SELECT id, stage_key, stage_index, owner_id, stage_entered_at, "
+                "due_at FROM disagreements WHERE due_at <= :past"
+            ).bindparams(past),
+            {"past": NOW - timedelta(hours=1)},
+        )
         if engine.dialect.name == "postgresql":
             connection.exec_driver_sql("ANALYZE")
 
@@ -86,12 +106,17 @@ def raw_sweep_nothing_due(engine: Engine) -> float:
     """The baseline for an idle sweep: the same transactions (heartbeat, both questions,
     heartbeat) in hand-written SQL."""
     instant = bindparam("now", type_=UTCDateTime())
-    beat = text("UPDATE heartbeats SET last_started_at = :now WHERE name = 'raw'").bindparams(instant)
-    due = text("SELECT reference, id FROM disagreements WHERE status = 'open' AND "
-               "final_stage_overdue_at IS NULL AND due_at <= :now ORDER BY due_at LIMIT 1"
-               ).bindparams(instant)
-    remind = text("SELECT reference, id FROM disagreements WHERE status = 'open' AND remind_at IS "
-                  "NOT NULL AND remind_at <= :now ORDER BY remind_at LIMIT 1").bindparams(instant)
+    beat = text("UPDATE heartbeats SET last_started_at = :now WHERE name = 'raw'").bindparams(
+        instant
+    )
+    due = text(
+        "SELECT reference, id FROM disagreements WHERE status = 'open' AND "
+        "final_stage_overdue_at IS NULL AND due_at <= :now ORDER BY due_at LIMIT 1"
+    ).bindparams(instant)
+    remind = text(
+        "SELECT reference, id FROM disagreements WHERE status = 'open' AND remind_at IS "
+        "NOT NULL AND remind_at <= :now ORDER BY remind_at LIMIT 1"
+    ).bindparams(instant)
     started = time.perf_counter()
     for statement in (beat, due, remind, beat):
         with engine.begin() as connection:
@@ -106,29 +131,38 @@ def raw_escalate_all(engine: Engine, named_id: int) -> int:
     head_lock = " FOR UPDATE" if engine.dialect.name == "postgresql" else ""
     instant = bindparam("now", type_=UTCDateTime())
     new_due = bindparam("due", type_=UTCDateTime())
-    claim = text("SELECT id, row_version, reference FROM disagreements WHERE status = 'open' AND "
-                 "final_stage_overdue_at IS NULL AND due_at <= :now ORDER BY due_at LIMIT 1"
-                 + lock).bindparams(instant)
-    move = text("UPDATE disagreements SET stage_key = 'named_professional', stage_index = 1, "
-                "stage_entered_at = :now, stage_acknowledged_at = NULL, due_at = :due, "
-                "owner_id = :owner, row_version = row_version + 1 WHERE id = :id AND "
-                "row_version = :v").bindparams(instant, new_due)
-    end = text("UPDATE stage_periods SET ended_at = :now, ended_by = 'escalate' WHERE "
-               "disagreement_id = :id AND ended_at IS NULL").bindparams(instant)
-    begin = text("INSERT INTO stage_periods (disagreement_id, stage_key, stage_index, owner_id, "
-                 "entered_at, due_at) VALUES (:id, 'named_professional', 1, :owner, :now, :due)"
-                 ).bindparams(instant, new_due)
+    claim = text(
+        "SELECT id, row_version, reference FROM disagreements WHERE status = 'open' AND "
+        "final_stage_overdue_at IS NULL AND due_at <= :now ORDER BY due_at LIMIT 1" + lock
+    ).bindparams(instant)
+    move = text(
+        "UPDATE disagreements SET stage_key = 'named_professional', stage_index = 1, "
+        "stage_entered_at = :now, stage_acknowledged_at = NULL, due_at = :due, "
+        "owner_id = :owner, row_version = row_version + 1 WHERE id = :id AND "
+        "row_version = :v"
+    ).bindparams(instant, new_due)
+    end = text(
+        "UPDATE stage_periods SET ended_at = :now, ended_by = 'escalate' WHERE "
+        "disagreement_id = :id AND ended_at IS NULL"
+    ).bindparams(instant)
+    begin = text(
+        "INSERT INTO stage_periods (disagreement_id, stage_key, stage_index, owner_id, "
+        "entered_at, due_at) VALUES (:id, 'named_professional', 1, :owner, :now, :due)"
+    ).bindparams(instant, new_due)
     head = text("SELECT last_event_id, last_hash FROM chain_head WHERE id = 1" + head_lock)
-    event = text("INSERT INTO events (id, disagreement_id, at, actor, kind, from_stage, to_stage, "
-                 "note, prev_hash, hash) VALUES (:eid, :id, :now, 'system', "
-                 "'escalate_automatically', 'practitioner', 'named_professional', '', :prev, :hash)"
-                 ).bindparams(instant)
+    event = text(
+        "INSERT INTO events (id, disagreement_id, at, actor, kind, from_stage, to_stage, "
+        "note, prev_hash, hash) VALUES (:eid, :id, :now, 'system', "
+        "'escalate_automatically', 'practitioner', 'named_professional', '', :prev, :hash)"
+    ).bindparams(instant)
     advance = text("UPDATE chain_head SET last_event_id = :eid, last_hash = :hash WHERE id = 1")
-    outbox = text("INSERT INTO outbox (idempotency_key, message_id, disagreement_id, kind, "
-                  "stage_key, recipient_email, recipient_role, link_purpose, context, status, "
-                  "attempts, next_attempt_at, last_error, created_at) VALUES (:key, :mid, :id, "
-                  ":kind, 'named_professional', :to, :role, 'act', :ctx, 'pending', 0, :now, '', "
-                  ":now) ON CONFLICT (idempotency_key) DO NOTHING").bindparams(instant)
+    outbox = text(
+        "INSERT INTO outbox (idempotency_key, message_id, disagreement_id, kind, "
+        "stage_key, recipient_email, recipient_role, link_purpose, context, status, "
+        "attempts, next_attempt_at, last_error, created_at) VALUES (:key, :mid, :id, "
+        ":kind, 'named_professional', :to, :role, 'act', :ctx, 'pending', 0, :now, '', "
+        ":now) ON CONFLICT (idempotency_key) DO NOTHING"
+    ).bindparams(instant)
     count = 0
     due = NOW + timedelta(days=3)
     while True:
@@ -143,13 +177,27 @@ def raw_escalate_all(engine: Engine, named_id: int) -> int:
             connection.execute(begin, params)
             last_id, last_hash = connection.execute(head).one()
             digest = hashlib.sha256(f"{last_hash}{row_id}{reference}".encode()).hexdigest()
-            connection.execute(event, {**params, "eid": last_id + 1, "prev": last_hash, "hash": digest})
+            connection.execute(
+                event, {**params, "eid": last_id + 1, "prev": last_hash, "hash": digest}
+            )
             connection.execute(advance, {"eid": last_id + 1, "hash": digest})
-            for kind, to, role in (("stage_assigned", "n@x", "owner"), ("stage_update", "r@x", "raiser"),
-                                   ("stage_update", "c@x", "counterpart")):
-                connection.execute(outbox, {**params, "kind": kind, "to": to, "role": role,
-                                            "key": f"{kind}/{reference}/{to}", "mid": f"<{uuid.uuid4()}@x>",
-                                            "ctx": json.dumps({"reference": reference})})
+            for kind, to, role in (
+                ("stage_assigned", "n@x", "owner"),
+                ("stage_update", "r@x", "raiser"),
+                ("stage_update", "c@x", "counterpart"),
+            ):
+                connection.execute(
+                    outbox,
+                    {
+                        **params,
+                        "kind": kind,
+                        "to": to,
+                        "role": role,
+                        "key": f"{kind}/{reference}/{to}",
+                        "mid": f"<{uuid.uuid4()}@x>",
+                        "ctx": json.dumps({"reference": reference}),
+                    },
+                )
             count += 1
 
 
@@ -177,9 +225,12 @@ def measure(url: str, open_count: int, due: int) -> None:
         idle.append(time.perf_counter() - started)
         assert summary.escalated == 0
     raw_idle = [raw_sweep_nothing_due(engine) for _ in range(5)]
-    print(f"{name:<10} open={open_count:,} due=0      sweep median {statistics.median(idle) * 1000:8.2f} ms"
-          f"  raw SQL {statistics.median(raw_idle) * 1000:8.2f} ms"
-          f"  ratio {statistics.median(idle) / statistics.median(raw_idle):.2f}", flush=True)
+    print(
+        f"{name:<10} open={open_count:,} due=0      sweep median {statistics.median(idle) * 1000:8.2f} ms"
+        f"  raw SQL {statistics.median(raw_idle) * 1000:8.2f} ms"
+        f"  ratio {statistics.median(idle) / statistics.median(raw_idle):.2f}",
+        flush=True,
+    )
 
     if due == 0:
         engine.dispose()
@@ -194,12 +245,18 @@ def measure(url: str, open_count: int, due: int) -> None:
         connection.exec_driver_sql("DELETE FROM outbox")
     engine.dispose()
     with ExitStack() as stack:
-        other = url.replace("a.db", "b.db") if name == "sqlite" else stack.enter_context(
-            temporary_schema(url))
+        other = (
+            url.replace("a.db", "b.db")
+            if name == "sqlite"
+            else stack.enter_context(temporary_schema(url))
+        )
         raw = _raw_run(other, open_count, due)
-    print(f"{name:<10} open={open_count:,} due={due:,}  run_sweep {ours:7.1f} s "
-          f"({ours / due * 1000:.2f} ms each)  raw SQL {raw:7.1f} s ({raw / due * 1000:.2f} ms each)"
-          f"  ratio {ours / raw:.2f}", flush=True)
+    print(
+        f"{name:<10} open={open_count:,} due={due:,}  run_sweep {ours:7.1f} s "
+        f"({ours / due * 1000:.2f} ms each)  raw SQL {raw:7.1f} s ({raw / due * 1000:.2f} ms each)"
+        f"  ratio {ours / raw:.2f}",
+        flush=True,
+    )
 
 
 def _raw_run(url: str, open_count: int, due: int) -> float:

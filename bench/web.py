@@ -16,7 +16,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -40,14 +40,25 @@ def prepare(url: str, count: int) -> tuple[str, str, str, list[str]]:
     for _ in range(count):
         raise_one(sessions, NOW)
     with transaction(sessions) as session:
-        key = apikeys.create_key(session, organisation="Example Trust",
-                                 partnership="example-partnership", now=NOW)
+        key = apikeys.create_key(
+            session, organisation="Example Trust", partnership="example-partnership", now=NOW
+        )
         raw = "bench-session-" + uuid.uuid4().hex
-        started = datetime.now(timezone.utc)  # the served app runs on the real clock
-        session.add(WebSession(id_hash=signin._hash(raw), email=RAISER, csrf_token="bench-csrf",
-                               created_at=started, last_seen_at=started))
-        rows = session.execute(select(OutboxMessage).where(
-            OutboxMessage.kind == "stage_assigned")).scalars().all()
+        started = datetime.now(UTC)  # the served app runs on the real clock
+        session.add(
+            WebSession(
+                id_hash=signin._hash(raw),
+                email=RAISER,
+                csrf_token="bench-csrf",
+                created_at=started,
+                last_seen_at=started,
+            )
+        )
+        rows = (
+            session.execute(select(OutboxMessage).where(OutboxMessage.kind == "stage_assigned"))
+            .scalars()
+            .all()
+        )
         paths = [links.link_for(session, row, base_url="", now=NOW) for row in rows]
     engine.dispose()
     return key, raw, "bench-csrf", paths
@@ -55,14 +66,24 @@ def prepare(url: str, count: int) -> tuple[str, str, str, list[str]]:
 
 def form_data(number: int) -> dict:
     return {
-        "csrf": "bench-csrf", "form_id": uuid.uuid4().hex, "raiser_name": "Hana Visitor",
-        "raiser_role": "Health visitor", "raiser_organisation": "Example Trust",
-        "counterpart_name": "Sam Social", "counterpart_email": "sam.social@council.example",
-        "counterpart_role": "Duty social worker", "counterpart_organisation": "Example Council",
-        "child_reference": f"BENCH-{number}", "category": "referral",
-        "decision_disputed": "No further action", "decision_date-day": "20",
-        "decision_date-month": "11", "decision_date-year": "2026", "reason": "Invented",
-        "outcome_sought": "Strategy discussion", "immediate_risk": "no",
+        "csrf": "bench-csrf",
+        "form_id": uuid.uuid4().hex,
+        "raiser_name": "Hana Visitor",
+        "raiser_role": "Health visitor",
+        "raiser_organisation": "Example Trust",
+        "counterpart_name": "Sam Social",
+        "counterpart_email": "sam.social@council.example",
+        "counterpart_role": "Duty social worker",
+        "counterpart_organisation": "Example Council",
+        "child_reference": f"BENCH-{number}",
+        "category": "referral",
+        "decision_disputed": "No further action",
+        "decision_date-day": "20",
+        "decision_date-month": "11",
+        "decision_date-year": "2026",
+        "reason": "Invented",
+        "outcome_sought": "Strategy discussion",
+        "immediate_risk": "no",
     }
 
 
@@ -83,19 +104,30 @@ def measure(url: str, count: int) -> None:
     with served_app(url, cookie) as client:
         results = {
             "bare FastAPI POST": timed(lambda n: client.post("/bare"), count),
-            "API POST": timed(lambda n: client.post(
-                "/api/v1/disagreements", headers={"X-API-Key": key},
-                json=raise_data(child_reference=f"API-{n}")), count),
+            "API POST": timed(
+                lambda n: client.post(
+                    "/api/v1/disagreements",
+                    headers={"X-API-Key": key},
+                    json=raise_data(child_reference=f"API-{n}"),
+                ),
+                count,
+            ),
             "form POST": timed(lambda n: client.post("/raise", data=form_data(n)), count),
-            "link POST": timed(lambda n: client.post(
-                paths[n], data={"action": "acknowledge"}, follow_redirects=False), count),
+            "link POST": timed(
+                lambda n: client.post(
+                    paths[n], data={"action": "acknowledge"}, follow_redirects=False
+                ),
+                count,
+            ),
         }
     name = make_engine(url).dialect.name
     bare_rate, bare_p95 = results["bare FastAPI POST"]
     for label, (rate, p95) in results.items():
-        print(f"{name:<10} {label:<18} {rate:7.1f} req/s  p95 {p95:6.1f} ms  "
-              f"(throughput ratio to bare {bare_rate / rate:5.1f}, p95 ratio {p95 / bare_p95:5.1f})",
-              flush=True)
+        print(
+            f"{name:<10} {label:<18} {rate:7.1f} req/s  p95 {p95:6.1f} ms  "
+            f"(throughput ratio to bare {bare_rate / rate:5.1f}, p95 ratio {p95 / bare_p95:5.1f})",
+            flush=True,
+        )
 
 
 def main() -> None:

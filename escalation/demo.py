@@ -28,15 +28,20 @@ def load(session: Session, policies: dict[str, Policy], now: datetime) -> str:
     request.decision_date = min(request.decision_date, uk_date(now))
     disagreement = raise_disagreement(session, request=request, policy=policies["default"], now=now)
     enrolled = _enrol_board(session)
-    return (f"demo directory: {count} people\ndemo disagreement: {summary_line(disagreement, now)}\n"
-            f"demo board sign-in: {', '.join(enrolled)} (codes at /demo/authenticator)")
+    return (
+        f"demo directory: {count} people\ndemo disagreement: {summary_line(disagreement, now)}\n"
+        f"demo board sign-in: {', '.join(enrolled)} (codes at /demo/authenticator)"
+    )
 
 
 def _enrol_board(session: Session) -> list[str]:
     """The demo's board manager and chair get authenticator secrets (kept if they have one)."""
-    people = session.execute(
-        select(Person).join(PersonRole).where(PersonRole.role.in_(BOARD_ROLES))
-    ).scalars().unique().all()
+    people = (
+        session.execute(select(Person).join(PersonRole).where(PersonRole.role.in_(BOARD_ROLES)))
+        .scalars()
+        .unique()
+        .all()
+    )
     for person in people:
         if person.totp_secret is None:
             second_factor.enrol(session, person.email)

@@ -53,7 +53,8 @@ def serve() -> None:
         )
     web = subprocess.Popen(web_command(settings), start_new_session=True)
     print(
-        f"web app: http://127.0.0.1:{settings.web_port} (raise a disagreement at /raise; API described at /api/openapi.json)",
+        f"web app: http://127.0.0.1:{settings.web_port} (raise a disagreement at /raise; "
+        "API described at /api/openapi.json)",
         flush=True,
     )
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
@@ -77,17 +78,32 @@ def web_command(settings: Settings) -> list[str]:
     """The web app under uvicorn on loopback: no access log (paths carry link tokens), and
     `X-Forwarded-For` believed only from ESCALATION_TRUSTED_PROXIES (uvicorn's own default
     trusts 127.0.0.1, so anyone on the machine could pose as any client to the rate limits)."""
-    proxies = (["--proxy-headers", "--forwarded-allow-ips", ",".join(settings.trusted_proxies)]
-               if settings.trusted_proxies else ["--no-proxy-headers"])
-    return [sys.executable, "-m", "uvicorn", "escalation.web.app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(settings.web_port), "--log-level", "warning",
-            "--no-access-log", *proxies]
+    proxies = (
+        ["--proxy-headers", "--forwarded-allow-ips", ",".join(settings.trusted_proxies)]
+        if settings.trusted_proxies
+        else ["--no-proxy-headers"]
+    )
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "escalation.web.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(settings.web_port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        *proxies,
+    ]
 
 
 def start_prefect_server(port: int) -> subprocess.Popen:
     home = Path(os.environ["PREFECT_HOME"])
     home.mkdir(parents=True, exist_ok=True)
-    log = open(home / "server.log", "ab")
+    log = open(home / "server.log", "ab")  # noqa: SIM115 (the server's stdout, for its lifetime)
     print(f"starting Prefect server on 127.0.0.1:{port} (log: {home / 'server.log'})", flush=True)
     server = subprocess.Popen(
         [
@@ -110,7 +126,7 @@ def start_prefect_server(port: int) -> subprocess.Popen:
         if server.poll() is not None:
             raise RuntimeError(f"the Prefect server exited (see {home / 'server.log'})")
         if _healthy(f"http://127.0.0.1:{port}/api/health"):
-            print("Prefect server is up: http://127.0.0.1:%d" % port, flush=True)
+            print(f"Prefect server is up: http://127.0.0.1:{port}", flush=True)
             return server
         time.sleep(1)
     _stop(server)

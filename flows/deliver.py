@@ -9,18 +9,18 @@ CANCEL_NEW.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from escalation import runtime
 from escalation.casework import health
-from escalation.rules.calendar import parse_instant
-from escalation.store.db import transaction
-from escalation.outbox.delivery import deliver
-from escalation.settings import get_settings
 from escalation.casework.sweep import SWEEP
+from escalation.outbox.delivery import deliver
+from escalation.rules.calendar import parse_instant
+from escalation.settings import get_settings
+from escalation.store.db import transaction
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
@@ -38,7 +38,7 @@ async def send_due_emails(now_iso: str, limit: int) -> dict:
 
 @flow(name="deliver-notifications", persist_result=False)
 async def deliver_notifications(now: str | None = None, limit: int = 500) -> dict:
-    now_iso = now or datetime.now(timezone.utc).isoformat()
+    now_iso = now or datetime.now(UTC).isoformat()
     sweep_status = check_sweep_alive(now_iso)
     summary = await send_due_emails(now_iso, limit)
     get_run_logger().info("delivery at %s: %s (%s)", now_iso, summary, sweep_status)

@@ -12,19 +12,25 @@ from flows.deliver import deliver_notifications
 from flows.digest import board_digest
 from flows.sweep import escalation_sweep
 
-ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
+ONE_AT_A_TIME = ConcurrencyLimitConfig(
+    limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+)
 
 
 def deployments(settings: Settings) -> list:
     return [
         escalation_sweep.to_deployment(
             name="escalation-sweep",
-            schedules=[Interval(timedelta(seconds=settings.sweep_interval_seconds), timezone="UTC")],
+            schedules=[
+                Interval(timedelta(seconds=settings.sweep_interval_seconds), timezone="UTC")
+            ],
             concurrency_limit=ONE_AT_A_TIME,
         ),
         deliver_notifications.to_deployment(
             name="deliver-notifications",
-            schedules=[Interval(timedelta(seconds=settings.delivery_interval_seconds), timezone="UTC")],
+            schedules=[
+                Interval(timedelta(seconds=settings.delivery_interval_seconds), timezone="UTC")
+            ],
             concurrency_limit=ONE_AT_A_TIME,
         ),
         board_digest.to_deployment(

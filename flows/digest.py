@@ -8,16 +8,16 @@ The deliver-notifications flow sends them.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from escalation import runtime
-from escalation.rules.calendar import parse_instant
-from escalation.store.db import make_engine, refresh_statistics, transaction
 from escalation.outbox.digest import queue_digests
+from escalation.rules.calendar import parse_instant
 from escalation.settings import get_settings
+from escalation.store.db import make_engine, refresh_statistics, transaction
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
@@ -35,6 +35,6 @@ def refresh_planner_statistics() -> None:
 
 @flow(name="board-digest", persist_result=False)
 def board_digest(now: str | None = None) -> int:
-    queued = queue_board_digests(now or datetime.now(timezone.utc).isoformat())
+    queued = queue_board_digests(now or datetime.now(UTC).isoformat())
     refresh_planner_statistics()
     return queued

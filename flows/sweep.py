@@ -11,14 +11,14 @@ exactly-once in effect (see escalation.casework.sweep).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from escalation import runtime
-from escalation.rules.calendar import parse_instant
 from escalation.casework.sweep import run_sweep
+from escalation.rules.calendar import parse_instant
 
 
 @task(cache_policy=NO_CACHE, persist_result=False, retries=2, retry_delay_seconds=[5, 30])
@@ -28,7 +28,7 @@ def sweep_due(now_iso: str) -> dict:
 
 @flow(name="escalation-sweep", persist_result=False)
 def escalation_sweep(now: str | None = None) -> dict:
-    now_iso = now or datetime.now(timezone.utc).isoformat()
+    now_iso = now or datetime.now(UTC).isoformat()
     summary = sweep_due(now_iso)
     get_run_logger().info("sweep at %s: %s", now_iso, summary)
     return summary

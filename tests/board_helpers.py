@@ -21,7 +21,9 @@ def enrol(sessions, email: str) -> str:
         return find_person(session, email).totp_secret
 
 
-def board_sign_in(client, sessions, clock, email: str, *, code_offset: timedelta = timedelta(0)) -> None:
+def board_sign_in(
+    client, sessions, clock, email: str, *, code_offset: timedelta = timedelta(0)
+) -> None:
     secret = enrol(sessions, email)
     assert client.post("/board/signin", data={"email": email}).status_code == 200
     path = link_path(sessions, email, "sign_in", clock["now"])
@@ -41,11 +43,15 @@ def csrf_of(page_text: str) -> str:
 def link_path(sessions, recipient: str, kind: str, now) -> str:
     """The path of the link the recipient's latest email of `kind` would carry, minted at `now`."""
     with transaction(sessions) as session:
-        row = session.execute(
-            select(OutboxMessage)
-            .where(OutboxMessage.recipient_email == recipient, OutboxMessage.kind == kind)
-            .order_by(OutboxMessage.id.desc())
-        ).scalars().first()
+        row = (
+            session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.recipient_email == recipient, OutboxMessage.kind == kind)
+                .order_by(OutboxMessage.id.desc())
+            )
+            .scalars()
+            .first()
+        )
         return links.link_for(session, row, base_url="", now=now)
 
 

@@ -24,24 +24,29 @@ AXE = Path("node_modules/axe-core/axe.min.js")
 SHOTS = Path("var/screenshots")
 NOW = MONDAY  # the served app's clock
 
-needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                    reason="Debian's chromium is not installed")
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"
+)
 
 
 def check(page, name: str) -> None:
     """axe-core on the page as it stands: no serious or critical violations; then a screenshot."""
     page.add_script_tag(content=AXE.read_text())
     result = page.evaluate("async () => await axe.run(document)")
-    bad = [(v["id"], v["impact"], v["help"]) for v in result["violations"]
-           if v["impact"] in ("serious", "critical")]
+    bad = [
+        (v["id"], v["impact"], v["help"])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     assert bad == [], f"{name}: {bad}"
 
 
 def send_emails(sessions, mail) -> None:
     """Deliver the outbox (in a thread: Playwright's sync API owns this thread's event loop)."""
-    outbox = dataclasses.replace(delivery(sessions, mail.url()),
-                                 base_url=get_settings().public_base_url)
+    outbox = dataclasses.replace(
+        delivery(sessions, mail.url()), base_url=get_settings().public_base_url
+    )
     worker = threading.Thread(target=lambda: asyncio.run(deliver(outbox, now=NOW)))
     worker.start()
     worker.join(timeout=60)

@@ -116,8 +116,10 @@ def module_database(request, tmp_path_factory):
     while the tests around them empty the usual one. One module at a time holds the spare
     PostgreSQL schema."""
     if request.param == "sqlite":
-        database = ModuleDatabase(template=request.getfixturevalue("sqlite_template"),
-                                  directory=tmp_path_factory.mktemp("module"))
+        database = ModuleDatabase(
+            template=request.getfixturevalue("sqlite_template"),
+            directory=tmp_path_factory.mktemp("module"),
+        )
     else:
         database = ModuleDatabase(postgres=request.getfixturevalue("spare_postgres_database"))
     yield database
@@ -186,8 +188,9 @@ def key(sessions, client):
     from escalation.store.db import transaction
 
     with transaction(sessions) as session:
-        return apikeys.create_key(session, organisation="Example Trust",
-                                  partnership="example-partnership", now=MONDAY)
+        return apikeys.create_key(
+            session, organisation="Example Trust", partnership="example-partnership", now=MONDAY
+        )
 
 
 # --- Prefect -------------------------------------------------------------------------------------
@@ -249,7 +252,8 @@ def site(sessions, monkeypatch, tmp_path):
     monkeypatch.setenv("ESCALATION_MAIL_DIR", str(tmp_path))
     (tmp_path / "20261123T100000000000-000001.eml").write_bytes(
         b"To: hana.visitor@trust.example\r\nSubject: RPD-TEST-0001: you now own stage 1\r\n"
-        b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nOpen it here:\r\nhttp://127.0.0.1/l/x\r\n")
+        b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nOpen it here:\r\nhttp://127.0.0.1/l/x\r\n"
+    )
     get_settings.cache_clear()
     load_directory(sessions)
     app = create_app(sessions, clock=lambda: NOW)

@@ -65,16 +65,27 @@ class PostgresSchema:
         # needs a superuser (the default URL's postgres), else TRUNCATE.
         self._delete = [text(f"DELETE FROM {name}") for name in reversed(tables)]
         with self.engine.begin() as connection:
-            sequences = connection.execute(
-                text("SELECT sequence_name FROM information_schema.sequences"
-                     " WHERE sequence_schema = :schema ORDER BY 1"), {"schema": self.name},
-            ).scalars().all()
-            self.superuser = connection.execute(text("SELECT rolsuper FROM pg_roles"
-                                                     " WHERE rolname = current_user")).scalar()
-        self._restart = text("SELECT " + ", ".join(
-            f"setval('{self.name}.{sequence}', 1, false)" for sequence in sequences))
+            sequences = (
+                connection.execute(
+                    text(
+                        "SELECT sequence_name FROM information_schema.sequences"
+                        " WHERE sequence_schema = :schema ORDER BY 1"
+                    ),
+                    {"schema": self.name},
+                )
+                .scalars()
+                .all()
+            )
+            self.superuser = connection.execute(
+                text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            ).scalar()
+        self._restart = text(
+            "SELECT "
+            + ", ".join(f"setval('{self.name}.{sequence}', 1, false)" for sequence in sequences)
+        )
         self._genesis = text(
-            "INSERT INTO chain_head (id, last_event_id, last_hash) VALUES (1, 0, :genesis)")
+            "INSERT INTO chain_head (id, last_event_id, last_hash) VALUES (1, 0, :genesis)"
+        )
 
     def empty(self) -> str:
         """Every table emptied and its ids restarted, the chronology's chain back at its
@@ -101,8 +112,13 @@ class ModuleDatabase:
     """A database of a module's own (see `module_database`): fresh() empties it and gives
     sessions on it, closing the ones it gave before."""
 
-    def __init__(self, *, template: Path | None = None, directory: Path | None = None,
-                 postgres: PostgresSchema | None = None):
+    def __init__(
+        self,
+        *,
+        template: Path | None = None,
+        directory: Path | None = None,
+        postgres: PostgresSchema | None = None,
+    ):
         """SQLite (copies of `template` in `directory`) or a PostgreSQL schema of its own."""
         self.backend = "postgresql" if postgres else "sqlite"
         self.template, self.directory, self.postgres = template, directory, postgres
@@ -133,9 +149,13 @@ class Shared:
     test changed any row of any table, or what `state(built)` says (say, a browser's cookies).
     So every test starts from it as built, whatever ran before."""
 
-    def __init__(self, database: ModuleDatabase, build: Callable[[object], dict],
-                 state: Callable[[dict], object] = lambda built: None,
-                 close: Callable[[dict], None] = lambda built: None):
+    def __init__(
+        self,
+        database: ModuleDatabase,
+        build: Callable[[object], dict],
+        state: Callable[[dict], object] = lambda built: None,
+        close: Callable[[dict], None] = lambda built: None,
+    ):
         self.database, self.build, self.extra_state, self.close = database, build, state, close
         self.built: dict | None = None
         self.sessions = None
@@ -154,8 +174,9 @@ class Shared:
 
     def state(self) -> tuple:
         with transaction(self.sessions) as session:
-            rows = tuple(tuple(session.execute(select(table)).all())
-                         for table in Base.metadata.sorted_tables)
+            rows = tuple(
+                tuple(session.execute(select(table)).all()) for table in Base.metadata.sorted_tables
+            )
         return rows, self.extra_state(self.built)
 
     def spoil(self) -> None:

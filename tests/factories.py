@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from escalation.casework.intake import RaiseRequest
 from escalation.directory.csv_rows import import_csv
@@ -38,7 +38,7 @@ COUNTERPART = "sam.social@council.example"  # raise_data()'s counterpart
 
 
 def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+    return datetime(*parts, tzinfo=UTC)
 
 
 MONDAY = utc(2026, 11, 23, 10)  # 10:00 GMT, Monday 23 November 2026
@@ -51,10 +51,18 @@ def load_directory(sessions, csv_text: str = DIRECTORY_CSV) -> None:
 
 def raise_data(**overrides) -> dict:
     data = {
-        "raiser": {"name": "Hana Visitor", "email": RAISER, "organisation": "Example Trust",
-                   "role": "Health visitor"},
-        "counterpart": {"name": "Sam Social", "email": COUNTERPART,
-                        "organisation": "Example Council", "role": "Duty social worker"},
+        "raiser": {
+            "name": "Hana Visitor",
+            "email": RAISER,
+            "organisation": "Example Trust",
+            "role": "Health visitor",
+        },
+        "counterpart": {
+            "name": "Sam Social",
+            "email": COUNTERPART,
+            "organisation": "Example Council",
+            "role": "Duty social worker",
+        },
         "child_reference": "TEST-CHILD-1",
         "category": "referral",
         "decision_disputed": "No further action on the referral",
@@ -99,6 +107,8 @@ def events_of(sessions, reference: str) -> list:
 
     with transaction(sessions) as session:
         disagreement = disagreements.get(session, reference)
-        return list(session.execute(
-            select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
-        ).scalars())
+        return list(
+            session.execute(
+                select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
+            ).scalars()
+        )

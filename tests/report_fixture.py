@@ -27,13 +27,21 @@ from escalation.rules.vocabulary import CATEGORIES, LEARNING_THEMES
 from escalation.store.db import transaction
 from tests.factories import MANAGER, RAISER, due_at, raise_one, utc
 
-T0 = utc(2026, 11, 2, 10)   # Monday
+T0 = utc(2026, 11, 2, 10)  # Monday
 NOW = utc(2026, 11, 30, 12)  # Monday, four weeks later
 PARTNERSHIP = "example-partnership"
-SCHOOL = {"name": "Pat Practitioner", "email": "pat@school.example",
-          "organisation": "Example School", "role": "Designated safeguarding lead"}
-POLICE = {"name": "Pc Poole", "email": "poole@police.example", "organisation": "Example Police",
-          "role": "Public protection officer"}
+SCHOOL = {
+    "name": "Pat Practitioner",
+    "email": "pat@school.example",
+    "organisation": "Example School",
+    "role": "Designated safeguarding lead",
+}
+POLICE = {
+    "name": "Pc Poole",
+    "email": "poole@police.example",
+    "organisation": "Example Police",
+    "role": "Public protection officer",
+}
 B_THEMES = [["thresholds", "information_sharing"]] * 4 + [["thresholds", "timeliness"]] * 3 + [[]]
 
 
@@ -41,37 +49,61 @@ def raise_the_thirty(sessions, t0: datetime = T0, now: datetime = NOW) -> None:
     _group_a(sessions, t0)
     _group_b(sessions, t0)
     for child in ["A-1", *(f"C-{n}" for n in range(2, 7))]:
-        raise_one(sessions, now - timedelta(days=2), counterpart=POLICE, child_reference=child,
-                  category="conference_decision", immediate_risk=True,
-                  protective_action="Police attended (invented)")
+        raise_one(
+            sessions,
+            now - timedelta(days=2),
+            counterpart=POLICE,
+            child_reference=child,
+            category="conference_decision",
+            immediate_risk=True,
+            protective_action="Police attended (invented)",
+        )
     raised = now - timedelta(days=40)
     for number in range(1, 5):
         reference = raise_one(sessions, raised, child_reference=f"D-{number}", category="other")
         with transaction(sessions) as session:
-            d.escalate(session, reference=reference, actor=RAISER, now=raised + timedelta(hours=1),
-                       reason="No reply")
+            d.escalate(
+                session,
+                reference=reference,
+                actor=RAISER,
+                now=raised + timedelta(hours=1),
+                reason="No reply",
+            )
 
 
 def _group_a(sessions, t0: datetime) -> None:
     for number in range(1, 13):
         reference = raise_one(sessions, t0, child_reference=f"A-{number}", category="referral")
         with transaction(sessions) as session:
-            d.resolve(session, reference=reference, actor=RAISER, now=t0 + timedelta(hours=1),
-                      outcome="decision_changed", summary="Assessment opened")
+            d.resolve(
+                session,
+                reference=reference,
+                actor=RAISER,
+                now=t0 + timedelta(hours=1),
+                outcome="decision_changed",
+                summary="Assessment opened",
+            )
 
 
 def _group_b(sessions, t0: datetime) -> None:
     children = ["A-1", "A-2", *(f"B-{n}" for n in range(3, 9))]
     for child, themes in zip(children, B_THEMES, strict=True):
-        reference = raise_one(sessions, t0, raiser=SCHOOL, child_reference=child,
-                              category="icpc_request")
+        reference = raise_one(
+            sessions, t0, raiser=SCHOOL, child_reference=child, category="icpc_request"
+        )
         deadline = due_at(sessions, reference)
         with transaction(sessions) as session:
             d.escalate(session, reference=reference, actor=d.SYSTEM, now=deadline)
         with transaction(sessions) as session:
-            board_actions.close(session, reference=reference, actor=MANAGER,
-                                now=deadline + timedelta(hours=2), outcome="decision_upheld",
-                                summary="Rationale accepted", learning_themes=themes)
+            board_actions.close(
+                session,
+                reference=reference,
+                actor=MANAGER,
+                now=deadline + timedelta(hours=2),
+                outcome="decision_upheld",
+                summary="Rationale accepted",
+                learning_themes=themes,
+            )
 
 
 # --- the figures as the board sees them, counted by hand ---------------------------------------
@@ -79,8 +111,11 @@ def _group_b(sessions, t0: datetime) -> None:
 
 PRACTITIONER = "Practitioner to practitioner"
 NAMED_STAGE = "Named professional or line manager"
-LATER_STAGES = ["Designated professional or senior manager", "Partnership business manager",
-                "Independent chair"]
+LATER_STAGES = [
+    "Designated professional or senior manager",
+    "Partnership business manager",
+    "Independent chair",
+]
 
 
 def _mix(words: dict[str, str], counts: dict[str, int]) -> list[tuple]:
@@ -92,42 +127,61 @@ HAND_COUNTED = {
     "open-by-stage-and-age": (
         ("Stage", "0-7 days", "8-30 days", "over 30 days", "Total"),
         [(PRACTITIONER, 0, 0, 0, 0), (NAMED_STAGE, 6, 0, 4, 10)]
-        + [(title, 0, 0, 0, 0) for title in LATER_STAGES]),
+        + [(title, 0, 0, 0, 0) for title in LATER_STAGES],
+    ),
     # A: 12 at the practitioner stage, B: 8 at the named professional stage; 12/20 = 60%.
     "resolved-by-stage": (
         ("Stage", "Resolved", "Share (%)"),
-        [(PRACTITIONER, 12, 60), (NAMED_STAGE, 8, 40)] + [(title, 0, 0) for title in LATER_STAGES]),
+        [(PRACTITIONER, 12, 60), (NAMED_STAGE, 8, 40)] + [(title, 0, 0) for title in LATER_STAGES],
+    ),
     # Practitioner: A 12 x 1 h, D 4 x 1 h, B 8 x 175 h (Mon 10:00 to 17:00 the next Monday):
     # the 12th and 13th of 24 are 1 h. Named professional: B 8 x 2 h, C 6 x 48 h, D 4 x 959 h:
     # the 9th and 10th of 18 are 48 h.
     "time-at-stage": (
         ("Stage", "Policy timescale", "Periods at the stage", "Median hours at the stage"),
-        [(PRACTITIONER, "5 working days", 24, 1.0),
-         (NAMED_STAGE, "3 working days; urgent track 4 hours", 18, 48.0)]),
+        [
+            (PRACTITIONER, "5 working days", 24, 1.0),
+            (NAMED_STAGE, "3 working days; urgent track 4 hours", 18, 48.0),
+        ],
+    ),
     # B's 8 practitioner stages ended at the deadline; C's 6 and D's 4 are open past it.
     # 8/24 = 33.3%, 10/18 = 55.6%.
     "breaches": (
         ("Stage", "Periods at the stage", "Past the deadline", "Share past the deadline (%)"),
-        [(PRACTITIONER, 24, 8, 33), (NAMED_STAGE, 18, 10, 56)]),
-    "outcomes": (("Outcome", "Disagreements"),
-                 _mix(OUTCOME_WORDS, {"decision_changed": 12, "decision_upheld": 8})),
+        [(PRACTITIONER, 24, 8, 33), (NAMED_STAGE, 18, 10, 56)],
+    ),
+    "outcomes": (
+        ("Outcome", "Disagreements"),
+        _mix(OUTCOME_WORDS, {"decision_changed": 12, "decision_upheld": 8}),
+    ),
     # Trust: A 12 + D 4 against the Council, C 6 against the Police; School: B 8.
     "organisations": (
         ("Raising organisation", "Example Council", "Example Police", "Total"),
-        [("Example School", 8, 0, 8), ("Example Trust", 16, 6, 22)]),
-    "categories": (("Category", "Disagreements"),
-                   _mix(CATEGORIES, {"referral": 12, "icpc_request": 8, "conference_decision": 6,
-                                     "other": 4})),
+        [("Example School", 8, 0, 8), ("Example Trust", 16, 6, 22)],
+    ),
+    "categories": (
+        ("Category", "Disagreements"),
+        _mix(CATEGORIES, {"referral": 12, "icpc_request": 8, "conference_decision": 6, "other": 4}),
+    ),
     # B only: thresholds 4 + 3, information sharing 4, timeliness 3.
-    "learning-themes": (("Learning theme", "Disagreements"),
-                        _mix(LEARNING_THEMES, {"thresholds": 7, "information_sharing": 4,
-                                               "timeliness": 3})),
+    "learning-themes": (
+        ("Learning theme", "Disagreements"),
+        _mix(LEARNING_THEMES, {"thresholds": 7, "information_sharing": 4, "timeliness": 3}),
+    ),
     # A-1 in A, B and C; A-2 in A and B.
     "repeat-children": (("Child reference", "Disagreements"), [("A-1", 3), ("A-2", 2)]),
-    "urgent-track": (("Track", "Disagreements"),
-                     [("Urgent track (child at immediate risk)", 6), ("Standard track", 24)]),
+    "urgent-track": (
+        ("Track", "Disagreements"),
+        [("Urgent track (child at immediate risk)", 6), ("Standard track", 24)],
+    ),
     # The directory's organisations that raised none first (the counterparts are not in it).
-    "under-use": (("Organisation", "Raised"),
-                  [("Example ICB", 0), ("Example Partnership", 0), ("Example Trust", 22),
-                   ("Example School", 8)]),
+    "under-use": (
+        ("Organisation", "Raised"),
+        [
+            ("Example ICB", 0),
+            ("Example Partnership", 0),
+            ("Example Trust", 22),
+            ("Example School", 8),
+        ],
+    ),
 }

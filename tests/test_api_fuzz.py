@@ -16,8 +16,12 @@ from tests.factories import MONDAY, load_directory, raise_one
 
 # The documented checks that hold for any API with rules beyond its schema (a valid-looking
 # body can still be refused: the counterpart must not be the raiser, and so on).
-CHECKS = [checks.not_a_server_error, checks.status_code_conformance,
-          checks.content_type_conformance, checks.response_schema_conformance]
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -25,8 +29,9 @@ def api(sessions):
     load_directory(sessions)
     raise_one(sessions, MONDAY)
     with transaction(sessions) as session:
-        key = apikeys.create_key(session, organisation="Example Trust",
-                                 partnership="example-partnership", now=MONDAY)
+        key = apikeys.create_key(
+            session, organisation="Example Trust", partnership="example-partnership", now=MONDAY
+        )
     app = create_app(sessions, clock=lambda: MONDAY)
     app.state.fuzz_key = key
     return schemathesis.openapi.from_asgi("/api/openapi.json", app)
@@ -39,8 +44,9 @@ def test_no_server_errors_and_responses_match_the_schema(api):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=40, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         def call(case):
             for headers in ({"X-API-Key": key}, {}):
                 response = case.call(headers=headers)

@@ -91,8 +91,12 @@ def _build_world(sessions) -> dict:
     """Six browsers, one per persona, on one app; our partnership's disagreement at stage two."""
     load_directory(sessions)
     with transaction(sessions) as session:
-        import_csv(session, "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
-                   f"Olga Other,{OTHER_MANAGER},Other Partnership,other-partnership,board_manager,Business manager,,,\n")
+        import_csv(
+            session,
+            "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
+            f"Olga Other,{OTHER_MANAGER},Other Partnership,other-partnership,board_manager,"
+            "Business manager,,,\n",
+        )
     reference = raise_one(sessions, MONDAY)
     from escalation.casework import disagreements as d
 
@@ -101,30 +105,53 @@ def _build_world(sessions) -> dict:
     clock = {"now": MONDAY}
     app = create_app(sessions, clock=lambda: clock["now"])
     clients = {persona: TestClient(app, headers={"Origin": ORIGIN}) for persona in PERSONAS}
-    for persona, email in (("manager", MANAGER), ("chair", CHAIR), ("other_manager", OTHER_MANAGER)):
+    for persona, email in (
+        ("manager", MANAGER),
+        ("chair", CHAIR),
+        ("other_manager", OTHER_MANAGER),
+    ):
         board_sign_in(clients[persona], sessions, clock, email)
     clients["practitioner"].post("/signin", data={"email": RAISER})
     clients["practitioner"].post(link_path(sessions, RAISER, "sign_in", MONDAY))
     token = link_path(sessions, NAMED, "stage_assigned", MONDAY).rsplit("/", 1)[1]
     csrf = {"link_holder": csrf_of(open_case(clients["link_holder"], f"/l/{token}").text)}
     with transaction(sessions) as session:
-        for persona, email in (("manager", MANAGER), ("chair", CHAIR), ("other_manager", OTHER_MANAGER),
-                               ("practitioner", RAISER)):
-            csrf[persona] = session.execute(
-                select(WebSession.csrf_token).where(WebSession.email == email).order_by(WebSession.id.desc())
-            ).scalars().first()
+        for persona, email in (
+            ("manager", MANAGER),
+            ("chair", CHAIR),
+            ("other_manager", OTHER_MANAGER),
+            ("practitioner", RAISER),
+        ):
+            csrf[persona] = (
+                session.execute(
+                    select(WebSession.csrf_token)
+                    .where(WebSession.email == email)
+                    .order_by(WebSession.id.desc())
+                )
+                .scalars()
+                .first()
+            )
         person_id = session.execute(select(Person.id).where(Person.email == NAMED)).scalar_one()
-    return {"app": app, "clients": clients, "reference": reference, "token": token, "csrf": csrf,
-            "person_id": person_id}
+    return {
+        "app": app,
+        "clients": clients,
+        "reference": reference,
+        "token": token,
+        "csrf": csrf,
+        "person_id": person_id,
+    }
 
 
 @pytest.fixture(scope="module")
 def worlds(module_database):
     """The world on the module's database, once per database (see Shared): rebuilt only after a
     test changed a row or a browser's cookies."""
+
     def cookies(world):
-        return sorted((persona, sorted(client.cookies.items()))
-                      for persona, client in world["clients"].items())
+        return sorted(
+            (persona, sorted(client.cookies.items()))
+            for persona, client in world["clients"].items()
+        )
 
     def close(world):
         for client in world["clients"].values():
@@ -143,8 +170,13 @@ def world(worlds):
 
 def _path(template: str, persona: str, world: dict) -> str:
     token = world["token"] if persona == "link_holder" else "not-a-real-token-" + "x" * 30
-    return (template.replace("{reference}", world["reference"]).replace("{token}", token)
-            .replace("{name}", "nothing.eml").replace("{figure}", "categories").replace("{person_id}", str(world["person_id"])))
+    return (
+        template.replace("{reference}", world["reference"])
+        .replace("{token}", token)
+        .replace("{name}", "nothing.eml")
+        .replace("{figure}", "categories")
+        .replace("{person_id}", str(world["person_id"]))
+    )
 
 
 def _succeeded(response) -> bool:
@@ -152,8 +184,10 @@ def _succeeded(response) -> bool:
         raise AssertionError(f"server error: {response.status_code} {response.text[:300]}")
     if response.status_code in (401, 403, 404):
         return False
-    return not (response.status_code in (302, 303, 307) and
-                response.headers.get("location") in ("/board/verify", "/board/signin"))
+    return not (
+        response.status_code in (302, 303, 307)
+        and response.headers.get("location") in ("/board/verify", "/board/signin")
+    )
 
 
 def test_every_route_is_in_the_matrix(world):
@@ -166,7 +200,9 @@ def test_every_board_route_declares_its_roles(world):
     for method, path, route in app_routes(world["app"]):
         if not path.startswith("/board") or path in public:
             continue
-        declared = [dep.call for dep in route.dependant.dependencies if hasattr(dep.call, "allowed_roles")]
+        declared = [
+            dep.call for dep in route.dependant.dependencies if hasattr(dep.call, "allowed_roles")
+        ]
         assert len(declared) == 1, f"{method} {path} does not declare the roles it allows"
 
 
@@ -181,8 +217,11 @@ def test_the_matrix(world, method, path):
         else:
             data = {"csrf": world["csrf"].get(persona, ""), "action": "resolve"}
             headers = {"Content-Type": "application/json"} if path.startswith("/api/") else {}
-            response = (client.post(url, content=b"{}", headers=headers, follow_redirects=False)
-                        if path.startswith("/api/") else client.post(url, data=data, follow_redirects=False))
+            response = (
+                client.post(url, content=b"{}", headers=headers, follow_redirects=False)
+                if path.startswith("/api/")
+                else client.post(url, data=data, follow_redirects=False)
+            )
         outcomes[persona] = _succeeded(response)
     allowed = {persona for persona, ok in outcomes.items() if ok}
     assert allowed == EXPECTED[(method, path)], outcomes

@@ -40,10 +40,18 @@ def reference(sessions):
 
 def _extend(sessions, reference, amount, now=MONDAY):
     with transaction(sessions) as session:
-        board_actions.request_extension(session, reference=reference, actor=MANAGER, now=now,
-                                        amount=amount, reason="Awaiting health records")
+        board_actions.request_extension(
+            session,
+            reference=reference,
+            actor=MANAGER,
+            now=now,
+            amount=amount,
+            reason="Awaiting health records",
+        )
     with transaction(sessions) as session:
-        board_actions.decide_extension(session, reference=reference, actor=CHAIR, now=now, approve=True)
+        board_actions.decide_extension(
+            session, reference=reference, actor=CHAIR, now=now, approve=True
+        )
 
 
 def test_an_approved_extension_moves_the_sweeps_deadline(sessions, reference):
@@ -58,20 +66,26 @@ def test_an_approved_extension_moves_the_sweeps_deadline(sessions, reference):
 
 def test_a_refused_extension_leaves_the_deadline(sessions, reference):
     with transaction(sessions) as session:
-        board_actions.request_extension(session, reference=reference, actor=MANAGER, now=MONDAY,
-                                        amount=1, reason="x")
+        board_actions.request_extension(
+            session, reference=reference, actor=MANAGER, now=MONDAY, amount=1, reason="x"
+        )
     with transaction(sessions) as session:
-        board_actions.decide_extension(session, reference=reference, actor=CHAIR, now=MONDAY, approve=False)
+        board_actions.decide_extension(
+            session, reference=reference, actor=CHAIR, now=MONDAY, approve=False
+        )
         assert d.get(session, reference).due_at == utc(2026, 11, 26, 17)
 
 
 def test_a_request_lapses_when_the_stage_moves_on(sessions, reference):
     with transaction(sessions) as session:
-        board_actions.request_extension(session, reference=reference, actor=MANAGER, now=MONDAY,
-                                        amount=1, reason="x")
+        board_actions.request_extension(
+            session, reference=reference, actor=MANAGER, now=MONDAY, amount=1, reason="x"
+        )
     run_sweep(sessions, now=utc(2026, 11, 27, 9))
     with transaction(sessions) as session, pytest.raises(NotAllowed, match="no extension waiting"):
-        board_actions.decide_extension(session, reference=reference, actor=CHAIR, now=MONDAY, approve=True)
+        board_actions.decide_extension(
+            session, reference=reference, actor=CHAIR, now=MONDAY, approve=True
+        )
 
 
 def test_an_extension_at_the_final_stage_clears_the_overdue_flag(sessions, reference):
@@ -84,11 +98,19 @@ def test_an_extension_at_the_final_stage_clears_the_overdue_flag(sessions, refer
     with transaction(sessions) as session:
         assert d.get(session, reference).final_stage_overdue_at is not None
     with transaction(sessions) as session:
-        board_actions.request_extension(session, reference=reference, actor=MANAGER, now=late,
-                                        amount=10, reason="Chair's meeting set")
+        board_actions.request_extension(
+            session,
+            reference=reference,
+            actor=MANAGER,
+            now=late,
+            amount=10,
+            reason="Chair's meeting set",
+        )
     with transaction(sessions) as session:
         # The chair owns this stage and approves the manager's request.
-        board_actions.decide_extension(session, reference=reference, actor=CHAIR, now=late, approve=True)
+        board_actions.decide_extension(
+            session, reference=reference, actor=CHAIR, now=late, approve=True
+        )
         disagreement = d.get(session, reference)
         assert disagreement.due_at > late and disagreement.final_stage_overdue_at is None
 
@@ -121,16 +143,31 @@ def test_a_short_extension_is_still_reminded_half_way(sessions):
 
 def test_reassignment_stays_in_the_partnership_and_keeps_the_clock(sessions, reference):
     with transaction(sessions) as session:
-        import_csv(session, "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
-                   "Otto Outside,otto@elsewhere.example,Elsewhere,other-partnership,named_professional,,,,\n")
+        import_csv(
+            session,
+            "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
+            "Otto Outside,otto@elsewhere.example,Elsewhere,other-partnership,named_professional,,,,\n",
+        )
     with transaction(sessions) as session, pytest.raises(InvalidInput) as refused:
-        board_actions.reassign(session, reference=reference, actor=MANAGER, now=MONDAY,
-                               new_owner_email="otto@elsewhere.example", reason="x")
+        board_actions.reassign(
+            session,
+            reference=reference,
+            actor=MANAGER,
+            now=MONDAY,
+            new_owner_email="otto@elsewhere.example",
+            reason="x",
+        )
     assert "new_owner" in refused.value.problems
     later = MONDAY + timedelta(days=1)
     with transaction(sessions) as session:
-        board_actions.reassign(session, reference=reference, actor=MANAGER, now=later,
-                               new_owner_email=NAMED_DEPUTY, reason="Leave")
+        board_actions.reassign(
+            session,
+            reference=reference,
+            actor=MANAGER,
+            now=later,
+            new_owner_email=NAMED_DEPUTY,
+            reason="Leave",
+        )
     with transaction(sessions) as session:
         file = casefile(session, d.get(session, reference))
         last = file.stages[-1]
@@ -150,9 +187,14 @@ def test_a_change_of_owner_keeps_the_clock_and_asks_for_acknowledgement_only_whe
         d.hand_to_deputy(session, reference=reference, actor=NAMED, now=MONDAY + timedelta(hours=1))
         assert d.state_of(d.get(session, reference)) == "acknowledged"  # taken as it is
     with transaction(sessions) as session:
-        board_actions.reassign(session, reference=reference, actor=MANAGER,
-                               now=MONDAY + timedelta(hours=2), new_owner_email=NAMED,
-                               reason="Back from leave")
+        board_actions.reassign(
+            session,
+            reference=reference,
+            actor=MANAGER,
+            now=MONDAY + timedelta(hours=2),
+            new_owner_email=NAMED,
+            reason="Back from leave",
+        )
     with transaction(sessions) as session:
         disagreement = d.get(session, reference)
         assert d.state_of(disagreement) == "awaiting_acknowledgement"
@@ -164,12 +206,23 @@ def test_a_change_of_owner_keeps_the_clock_and_asks_for_acknowledgement_only_whe
 
 
 def test_only_the_board_acts(sessions, reference):
-    with transaction(sessions) as session, pytest.raises(NotAllowed, match="board manager or chair"):
-        board_actions.record_meeting(session, reference=reference, actor=RAISER, now=MONDAY,
-                                     held_on=MONDAY.date(), attendees="A", outcome="B")
+    with (
+        transaction(sessions) as session,
+        pytest.raises(NotAllowed, match="board manager or chair"),
+    ):
+        board_actions.record_meeting(
+            session,
+            reference=reference,
+            actor=RAISER,
+            now=MONDAY,
+            held_on=MONDAY.date(),
+            attendees="A",
+            outcome="B",
+        )
     with transaction(sessions) as session, pytest.raises(NotAllowed, match="board manager"):
-        board_actions.request_extension(session, reference=reference, actor=NAMED_DEPUTY, now=MONDAY,
-                                        amount=1, reason="x")
+        board_actions.request_extension(
+            session, reference=reference, actor=NAMED_DEPUTY, now=MONDAY, amount=1, reason="x"
+        )
 
 
 def test_the_digest_names_the_longest_overdue_by_reference(sessions, reference):

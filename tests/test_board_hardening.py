@@ -31,10 +31,16 @@ def test_the_largest_dates_are_refused_not_a_crash(client, sessions, clock):
 def test_a_csv_field_too_large_to_read_is_refused(client, sessions, clock):
     board_sign_in(client, sessions, clock, MANAGER)
     csrf = csrf_of(client.get("/board/directory/import").text)
-    text = ("name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
-            + "N" * 140_000 + ",x@x.example,O,example-partnership,practitioner,,,,\n")
-    response = client.post("/board/directory/import", data={"csrf": csrf},
-                           files={"csv_file": ("people.csv", text.encode(), "text/csv")})
+    text = (
+        "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
+        + "N" * 140_000
+        + ",x@x.example,O,example-partnership,practitioner,,,,\n"
+    )
+    response = client.post(
+        "/board/directory/import",
+        data={"csrf": csrf},
+        files={"csv_file": ("people.csv", text.encode(), "text/csv")},
+    )
     assert response.status_code == 422 and "could not be read as CSV" in response.text
 
 
@@ -44,10 +50,20 @@ def test_alerts_about_another_partnerships_disagreement_are_not_shown(client, se
     with transaction(sessions) as session:
         d.get(session, theirs).partnership = "another-partnership"
         for reference in (ours, theirs):
-            health.raise_alert(session, key=f"blocked/{reference}", kind="escalation_blocked",
-                               message=f"{reference}: the sweep could not act", now=MONDAY)
-        health.raise_alert(session, key="smtp/config", kind="smtp_config",
-                           message="the mail relay refused to send", now=MONDAY)
+            health.raise_alert(
+                session,
+                key=f"blocked/{reference}",
+                kind="escalation_blocked",
+                message=f"{reference}: the sweep could not act",
+                now=MONDAY,
+            )
+        health.raise_alert(
+            session,
+            key="smtp/config",
+            kind="smtp_config",
+            message="the mail relay refused to send",
+            now=MONDAY,
+        )
     board_sign_in(client, sessions, clock, MANAGER)
     html = client.get("/board").text
     assert f"{ours}: the sweep could not act" in html and "mail relay refused" in html
@@ -56,10 +72,13 @@ def test_alerts_about_another_partnerships_disagreement_are_not_shown(client, se
 
 def _extend(sessions, reference, now=MONDAY):
     with transaction(sessions) as session:
-        board_actions.request_extension(session, reference=reference, actor=MANAGER, now=now,
-                                        amount=1, reason="x")
+        board_actions.request_extension(
+            session, reference=reference, actor=MANAGER, now=now, amount=1, reason="x"
+        )
     with transaction(sessions) as session:
-        board_actions.decide_extension(session, reference=reference, actor=CHAIR, now=now, approve=True)
+        board_actions.decide_extension(
+            session, reference=reference, actor=CHAIR, now=now, approve=True
+        )
 
 
 def test_reassigning_does_not_renew_the_extension_allowance(client, sessions):
@@ -68,53 +87,92 @@ def test_reassigning_does_not_renew_the_extension_allowance(client, sessions):
         d.escalate(session, reference=reference, actor=RAISER, now=MONDAY)
     _extend(sessions, reference)
     with transaction(sessions) as session:
-        board_actions.reassign(session, reference=reference, actor=MANAGER, now=MONDAY,
-                               new_owner_email=NAMED_DEPUTY, reason="Leave")
-    with transaction(sessions) as session, pytest.raises(NotAllowed, match="already had an extension"):
-        board_actions.request_extension(session, reference=reference, actor=MANAGER, now=MONDAY,
-                                        amount=1, reason="again")
+        board_actions.reassign(
+            session,
+            reference=reference,
+            actor=MANAGER,
+            now=MONDAY,
+            new_owner_email=NAMED_DEPUTY,
+            reason="Leave",
+        )
+    with (
+        transaction(sessions) as session,
+        pytest.raises(NotAllowed, match="already had an extension"),
+    ):
+        board_actions.request_extension(
+            session, reference=reference, actor=MANAGER, now=MONDAY, amount=1, reason="again"
+        )
 
 
 def test_a_request_survives_reassignment_but_lapses_with_the_stage(client, sessions):
     reference = raise_one(sessions, MONDAY)
     with transaction(sessions) as session:
-        board_actions.request_extension(session, reference=reference, actor=MANAGER, now=MONDAY,
-                                        amount=1, reason="x")
+        board_actions.request_extension(
+            session, reference=reference, actor=MANAGER, now=MONDAY, amount=1, reason="x"
+        )
         assert len(board_actions.pending_extensions(session, "example-partnership")) == 1
     with transaction(sessions) as session:
         d.escalate(session, reference=reference, actor=RAISER, now=MONDAY + timedelta(hours=1))
     with transaction(sessions) as session:
         assert board_actions.pending_extensions(session, "example-partnership") == []
         with pytest.raises(NotAllowed, match="no extension waiting"):
-            board_actions.decide_extension(session, reference=reference, actor=CHAIR,
-                                           now=MONDAY + timedelta(hours=2), approve=True)
+            board_actions.decide_extension(
+                session,
+                reference=reference,
+                actor=CHAIR,
+                now=MONDAY + timedelta(hours=2),
+                approve=True,
+            )
         assert session.execute(select(DeadlineExtension.decision)).scalar_one() is None
 
 
 def test_a_manager_cannot_make_themselves_chair(client, sessions, clock):
     board_sign_in(client, sessions, clock, MANAGER)
     csrf = csrf_of(client.get("/board/directory/import").text)
-    text = ("name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
-            f"Bea Manager,{MANAGER},Example Partnership,example-partnership,board_manager;chair,,,,\n")
-    response = client.post("/board/directory/import", data={"csrf": csrf},
-                           files={"csv_file": ("people.csv", text.encode(), "text/csv")})
+    text = (
+        "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
+        f"Bea Manager,{MANAGER},Example Partnership,example-partnership,board_manager;chair,,,,\n"
+    )
+    response = client.post(
+        "/board/directory/import",
+        data={"csrf": csrf},
+        files={"csv_file": ("people.csv", text.encode(), "text/csv")},
+    )
     assert response.status_code == 422 and "cannot make yourself the chair" in response.text
     dropped = text.replace("board_manager;chair", "chair")
-    response = client.post("/board/directory/import", data={"csrf": csrf},
-                           files={"csv_file": ("people.csv", dropped.encode(), "text/csv")})
-    assert response.status_code == 422 and "cannot remove your own board manager role" in response.text
+    response = client.post(
+        "/board/directory/import",
+        data={"csrf": csrf},
+        files={"csv_file": ("people.csv", dropped.encode(), "text/csv")},
+    )
+    assert (
+        response.status_code == 422 and "cannot remove your own board manager role" in response.text
+    )
 
 
 def test_closing_checks_the_summary_and_records_the_themes(client, sessions):
     reference = raise_one(sessions, MONDAY)
     with transaction(sessions) as session, pytest.raises(InvalidInput) as refused:
-        board_actions.close(session, reference=reference, actor=MANAGER, now=MONDAY,
-                            outcome="decision_changed", summary="x" * 5001, learning_themes=[])
+        board_actions.close(
+            session,
+            reference=reference,
+            actor=MANAGER,
+            now=MONDAY,
+            outcome="decision_changed",
+            summary="x" * 5001,
+            learning_themes=[],
+        )
     assert "summary" in refused.value.problems
     with transaction(sessions) as session:
-        board_actions.close(session, reference=reference, actor=MANAGER, now=MONDAY,
-                            outcome="decision_changed", summary="Agreed",
-                            learning_themes=["timeliness"])
+        board_actions.close(
+            session,
+            reference=reference,
+            actor=MANAGER,
+            now=MONDAY,
+            outcome="decision_changed",
+            summary="Agreed",
+            learning_themes=["timeliness"],
+        )
     with transaction(sessions) as session:
         notes = session.execute(select(Event.note).where(Event.kind == "add_note")).scalars().all()
     assert notes == ["learning themes: Timeliness of decisions and responses"]
@@ -122,12 +180,23 @@ def test_closing_checks_the_summary_and_records_the_themes(client, sessions):
 
 def test_a_partnership_on_another_policy_sees_its_own_stages(client, sessions, clock):
     with transaction(sessions) as session:
-        import_csv(session, "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
-                   "Lena Lake,lena@lakeside.example,Lakeside Partnership,lakeside-partnership,board_manager,,,,\n"
-                   "Pip Lake,pip@lakeside.example,Lakeside Trust,lakeside-partnership,practitioner,,,,\n")
-    raise_one(sessions, MONDAY, policy=FOUR_STAGE,
-              raiser={"name": "Pip Lake", "email": "pip@lakeside.example",
-                      "organisation": "Lakeside Trust", "role": "Health visitor"})
+        import_csv(
+            session,
+            "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
+            "Lena Lake,lena@lakeside.example,Lakeside Partnership,lakeside-partnership,board_manager,,,,\n"
+            "Pip Lake,pip@lakeside.example,Lakeside Trust,lakeside-partnership,practitioner,,,,\n",
+        )
+    raise_one(
+        sessions,
+        MONDAY,
+        policy=FOUR_STAGE,
+        raiser={
+            "name": "Pip Lake",
+            "email": "pip@lakeside.example",
+            "organisation": "Lakeside Trust",
+            "role": "Health visitor",
+        },
+    )
     board_sign_in(client, sessions, clock, "lena@lakeside.example")
     page = client.get("/board?stage=line_manager")
     assert page.status_code == 200 and "There is a problem" not in page.text
@@ -135,7 +204,9 @@ def test_a_partnership_on_another_policy_sees_its_own_stages(client, sessions, c
     assert "Partnership business manager" not in page.text  # the default policy's stage
 
 
-def test_a_long_figure_is_cut_on_the_page_but_whole_in_the_csv(client, sessions, clock, monkeypatch):
+def test_a_long_figure_is_cut_on_the_page_but_whole_in_the_csv(
+    client, sessions, clock, monkeypatch
+):
     from escalation.web.board import reports as report_pages
 
     monkeypatch.setattr(report_pages, "SHOWN_ROWS", 2)
@@ -144,7 +215,7 @@ def test_a_long_figure_is_cut_on_the_page_but_whole_in_the_csv(client, sessions,
             raise_one(sessions, MONDAY, child_reference=child)
     board_sign_in(client, sessions, clock, MANAGER)
     page = client.get("/board/reports").text
-    section = page[page.index('id="repeat-children"'):page.index('id="urgent-track"')]
+    section = page[page.index('id="repeat-children"') : page.index('id="urgent-track"')]
     assert "TEST-A" in section and "TEST-B" in section and "TEST-C" not in section
     assert "Showing the first 2 of 3; the CSV has them all." in section
     csv_text = client.get("/board/reports/repeat-children.csv").text

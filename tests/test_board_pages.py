@@ -38,8 +38,11 @@ def test_the_board_needs_a_link_and_then_a_code(client, sessions, clock):
     wrong = client.post("/board/verify", data={"csrf": csrf, "code": "000000"})
     assert wrong.status_code == 422 and "Enter the 6-digit code" in wrong.text
     before = client.cookies.get("rpd_session")
-    right = client.post("/board/verify", data={"csrf": csrf, "code": second_factor.code_at(secret, clock["now"])},
-                        follow_redirects=False)
+    right = client.post(
+        "/board/verify",
+        data={"csrf": csrf, "code": second_factor.code_at(secret, clock["now"])},
+        follow_redirects=False,
+    )
     assert right.status_code == 303
     assert client.cookies.get("rpd_session") != before  # a new session id after the second factor
     assert client.get("/board").status_code == 200
@@ -49,7 +52,12 @@ def test_a_code_is_accepted_once_and_only_near_its_time(client, sessions, clock)
     secret = enrol(sessions, MANAGER)
     code = second_factor.code_at(secret, clock["now"])
     with transaction(sessions) as session:
-        assert not second_factor.verify(session, MANAGER, second_factor.code_at(secret, clock["now"] + timedelta(minutes=2)), now=clock["now"])
+        assert not second_factor.verify(
+            session,
+            MANAGER,
+            second_factor.code_at(secret, clock["now"] + timedelta(minutes=2)),
+            now=clock["now"],
+        )
         assert second_factor.verify(session, MANAGER, code, now=clock["now"])
     with transaction(sessions) as session:
         assert not second_factor.verify(session, MANAGER, code, now=clock["now"])  # replayed
@@ -58,8 +66,10 @@ def test_a_code_is_accepted_once_and_only_near_its_time(client, sessions, clock)
 def test_five_wrong_codes_end_the_session(client, sessions, clock):
     enrol(sessions, MANAGER)
     csrf = _link_then_code_page(client, sessions, MANAGER)
-    for attempt in range(4):
-        assert client.post("/board/verify", data={"csrf": csrf, "code": "123456"}).status_code == 422
+    for _ in range(4):
+        assert (
+            client.post("/board/verify", data={"csrf": csrf, "code": "123456"}).status_code == 422
+        )
     last = client.post("/board/verify", data={"csrf": csrf, "code": "123456"})
     assert last.status_code == 403 and "Too many wrong codes" in last.text
     assert client.get("/board", follow_redirects=False).status_code == 401
@@ -67,7 +77,12 @@ def test_five_wrong_codes_end_the_session(client, sessions, clock):
 
 def test_a_practitioner_cannot_reach_the_board_pages(client, sessions):
     client.post("/signin", data={"email": RAISER})
-    assert client.post(emailed_link(sessions, RAISER, kind="sign_in"), follow_redirects=False).headers["location"] == "/raise"
+    assert (
+        client.post(emailed_link(sessions, RAISER, kind="sign_in"), follow_redirects=False).headers[
+            "location"
+        ]
+        == "/raise"
+    )
     assert client.get("/board").status_code == 403
     assert client.get("/board/verify").status_code == 403
 
@@ -89,7 +104,7 @@ def test_board_sessions_time_out(client, sessions, clock):
 
 
 def _table_references(html: str) -> list[str]:
-    table = html[html.index('id="disagreements"'):]
+    table = html[html.index('id="disagreements"') :]
     return re.findall(r'href="/board/d/(RPD-[A-Z0-9-]+)"', table)
 
 
@@ -97,15 +112,17 @@ def test_dashboard_counts_and_orders_urgent_then_most_overdue(client, sessions, 
     calm = raise_one(sessions, MONDAY)  # due in five working days
     late = raise_one(sessions, MONDAY - timedelta(days=14), child_reference="TEST-CHILD-2")
     later = raise_one(sessions, MONDAY - timedelta(days=21), child_reference="TEST-CHILD-3")
-    urgent = raise_one(sessions, MONDAY, immediate_risk=True, protective_action="Police informed (invented)")
+    urgent = raise_one(
+        sessions, MONDAY, immediate_risk=True, protective_action="Police informed (invented)"
+    )
     with transaction(sessions) as session:
         for reference in (late, later):  # stuck at the first stage: no sweep has run
             assert d.get(session, reference).due_at < MONDAY
     board_sign_in(client, sessions, clock, MANAGER)
     html = client.get("/board").text
     assert _table_references(html) == [urgent, later, late, calm]
-    counts = html[html.index('id="counts"'):html.index("</table>", html.index('id="counts"'))]
-    practitioner_row = counts[counts.index("Practitioner to practitioner"):]
+    counts = html[html.index('id="counts"') : html.index("</table>", html.index('id="counts"'))]
+    practitioner_row = counts[counts.index("Practitioner to practitioner") :]
     assert re.findall(r"numeric\">(\d+)<", practitioner_row)[:3] == ["3", "2", "0"]
     assert "Overdue 10 working days" in html or "Overdue 11 working days" in html
     assert "Urgent" in html
@@ -114,20 +131,32 @@ def test_dashboard_counts_and_orders_urgent_then_most_overdue(client, sessions, 
 def test_dashboard_flags_undelivered_email(client, sessions, clock):
     reference = raise_one(sessions, MONDAY)
     with transaction(sessions) as session:
-        row = session.execute(select(OutboxMessage).where(OutboxMessage.kind == "stage_assigned")).scalars().first()
+        row = (
+            session.execute(select(OutboxMessage).where(OutboxMessage.kind == "stage_assigned"))
+            .scalars()
+            .first()
+        )
         row.status = "dead"
     board_sign_in(client, sessions, clock, MANAGER)
     html = client.get("/board").text
     assert "1 email could not be delivered" in html
-    row_html = html[html.index(f"/board/d/{reference}"):]
+    row_html = html[html.index(f"/board/d/{reference}") :]
     assert "Email not delivered" in row_html[:1500]
 
 
 def test_dashboard_filters(client, sessions, clock):
     first = raise_one(sessions, MONDAY - timedelta(days=7), category="icpc_request")
-    second = raise_one(sessions, MONDAY, child_reference="TEST-CHILD-2",
-                       counterpart={"name": "Pat Police", "email": "pat@police.example",
-                                    "organisation": "Example Police", "role": "Sergeant"})
+    second = raise_one(
+        sessions,
+        MONDAY,
+        child_reference="TEST-CHILD-2",
+        counterpart={
+            "name": "Pat Police",
+            "email": "pat@police.example",
+            "organisation": "Example Police",
+            "role": "Sergeant",
+        },
+    )
     with transaction(sessions) as session:
         d.escalate(session, reference=second, actor=RAISER, now=MONDAY + timedelta(hours=1))
     board_sign_in(client, sessions, clock, MANAGER)
@@ -146,8 +175,10 @@ def test_dashboard_filters(client, sessions, clock):
 
 
 def test_dashboard_pages_through_results(client, sessions, clock):
-    references = [raise_one(sessions, MONDAY - timedelta(minutes=i), child_reference=f"TEST-{i}")
-                  for i in range(55)]
+    references = [
+        raise_one(sessions, MONDAY - timedelta(minutes=i), child_reference=f"TEST-{i}")
+        for i in range(55)
+    ]
     board_sign_in(client, sessions, clock, MANAGER)
     first = _table_references(client.get("/board").text)
     second = _table_references(client.get("/board?page=2").text)
@@ -173,12 +204,16 @@ def test_case_page_explains_the_deadline_over_christmas(client, sessions, clock)
     wednesday = utc(2026, 12, 23, 10)
     reference = raise_one(sessions, wednesday)
     with transaction(sessions) as session:
-        d.escalate(session, reference=reference, actor=RAISER, now=wednesday)  # named: 3 working days
+        d.escalate(
+            session, reference=reference, actor=RAISER, now=wednesday
+        )  # named: 3 working days
     clock["now"] = utc(2026, 12, 24, 9)
     board_sign_in(client, sessions, clock, MANAGER)
     html = client.get(f"/board/d/{reference}").text
-    assert ("due 17:00 Wed 30 Dec 2026 GMT: 3 working days after Wed 23 Dec 2026; not counted: "
-            "Fri 25 Dec 2026 (Christmas Day), Mon 28 Dec 2026 (Boxing Day (observed))") in html
+    assert (
+        "due 17:00 Wed 30 Dec 2026 GMT: 3 working days after Wed 23 Dec 2026; not counted: "
+        "Fri 25 Dec 2026 (Christmas Day), Mon 28 Dec 2026 (Boxing Day (observed))"
+    ) in html
 
 
 def test_opening_the_case_page_is_recorded_and_the_chronology_shows_views(client, sessions, clock):
@@ -202,19 +237,43 @@ def test_record_a_resolution_meeting(client, sessions, clock):
     reference = raise_one(sessions, MONDAY)
     board_sign_in(client, sessions, clock, MANAGER)
     csrf = _case_csrf(client, reference)
-    bad = client.post(f"/board/d/{reference}/meeting", data={
-        "csrf": csrf, "held_on-day": "31", "held_on-month": "2", "held_on-year": "2026",
-        "attendees": "", "meeting_outcome": "Typed <b>text</b> kept"})
+    bad = client.post(
+        f"/board/d/{reference}/meeting",
+        data={
+            "csrf": csrf,
+            "held_on-day": "31",
+            "held_on-month": "2",
+            "held_on-year": "2026",
+            "attendees": "",
+            "meeting_outcome": "Typed <b>text</b> kept",
+        },
+    )
     assert bad.status_code == 422
     assert 'href="#held_on-day"' in bad.text and 'href="#attendees"' in bad.text
     assert "Typed &lt;b&gt;text&lt;/b&gt; kept" in bad.text
-    future = client.post(f"/board/d/{reference}/meeting", data={
-        "csrf": csrf, "held_on-day": "1", "held_on-month": "1", "held_on-year": "2027",
-        "attendees": "A", "meeting_outcome": "B"})
+    future = client.post(
+        f"/board/d/{reference}/meeting",
+        data={
+            "csrf": csrf,
+            "held_on-day": "1",
+            "held_on-month": "1",
+            "held_on-year": "2027",
+            "attendees": "A",
+            "meeting_outcome": "B",
+        },
+    )
     assert future.status_code == 422 and "today or in the past" in future.text
-    done = client.post(f"/board/d/{reference}/meeting", data={
-        "csrf": csrf, "held_on-day": "23", "held_on-month": "11", "held_on-year": "2026",
-        "attendees": "Bea Manager, Nadia Named, Sam Social", "meeting_outcome": "Strategy discussion agreed"})
+    done = client.post(
+        f"/board/d/{reference}/meeting",
+        data={
+            "csrf": csrf,
+            "held_on-day": "23",
+            "held_on-month": "11",
+            "held_on-year": "2026",
+            "attendees": "Bea Manager, Nadia Named, Sam Social",
+            "meeting_outcome": "Strategy discussion agreed",
+        },
+    )
     assert done.status_code == 200 and "Resolution meeting recorded" in done.text
     meeting = [e for e in events_of(sessions, reference) if e.kind == "meeting"]
     assert len(meeting) == 1 and meeting[0].actor == MANAGER
@@ -228,16 +287,29 @@ def test_reassign_keeps_the_deadline_and_emails_the_new_owner(client, sessions, 
         due = d.get(session, reference).due_at
     board_sign_in(client, sessions, clock, MANAGER)
     csrf = _case_csrf(client, reference)
-    missing = client.post(f"/board/d/{reference}/reassign", data={"csrf": csrf, "new_owner": "", "reason": ""})
-    assert missing.status_code == 422 and 'href="#new_owner"' in missing.text and 'href="#reason"' in missing.text
-    done = client.post(f"/board/d/{reference}/reassign",
-                       data={"csrf": csrf, "new_owner": NAMED_DEPUTY, "reason": "Nadia is on leave"})
+    missing = client.post(
+        f"/board/d/{reference}/reassign", data={"csrf": csrf, "new_owner": "", "reason": ""}
+    )
+    assert (
+        missing.status_code == 422
+        and 'href="#new_owner"' in missing.text
+        and 'href="#reason"' in missing.text
+    )
+    done = client.post(
+        f"/board/d/{reference}/reassign",
+        data={"csrf": csrf, "new_owner": NAMED_DEPUTY, "reason": "Nadia is on leave"},
+    )
     assert done.status_code == 200
     with transaction(sessions) as session:
         disagreement = d.get(session, reference)
         assert disagreement.owner.email == NAMED_DEPUTY and disagreement.due_at == due
-        emailed = session.execute(select(OutboxMessage.recipient_email).where(
-            OutboxMessage.kind == "stage_assigned")).scalars().all()
+        emailed = (
+            session.execute(
+                select(OutboxMessage.recipient_email).where(OutboxMessage.kind == "stage_assigned")
+            )
+            .scalars()
+            .all()
+        )
     assert NAMED_DEPUTY in emailed
     event = [e for e in events_of(sessions, reference) if e.kind == "reassign"][0]
     assert "Nadia Named to Nathan Nurse: Nadia is on leave" in event.note
@@ -250,17 +322,27 @@ def test_an_extension_is_bounded_and_needs_the_chair(client, sessions, clock):
         due = d.get(session, reference).due_at
     board_sign_in(client, sessions, clock, MANAGER)
     csrf = _case_csrf(client, reference)
-    too_long = client.post(f"/board/d/{reference}/extension",
-                           data={"csrf": csrf, "amount": "4", "extension_reason": "Awaiting records"})
+    too_long = client.post(
+        f"/board/d/{reference}/extension",
+        data={"csrf": csrf, "amount": "4", "extension_reason": "Awaiting records"},
+    )
     assert too_long.status_code == 422 and "from 1 to 3" in too_long.text
-    asked = client.post(f"/board/d/{reference}/extension",
-                        data={"csrf": csrf, "amount": "2", "extension_reason": "Awaiting records"})
+    asked = client.post(
+        f"/board/d/{reference}/extension",
+        data={"csrf": csrf, "amount": "2", "extension_reason": "Awaiting records"},
+    )
     assert asked.status_code == 200 and "the chair decides it" in asked.text
-    again = client.post(f"/board/d/{reference}/extension",
-                        data={"csrf": csrf, "amount": "1", "extension_reason": "More"})
+    again = client.post(
+        f"/board/d/{reference}/extension",
+        data={"csrf": csrf, "amount": "1", "extension_reason": "More"},
+    )
     assert again.status_code == 409
-    assert client.post(f"/board/d/{reference}/extension/decision",
-                       data={"csrf": csrf, "decision": "approve"}).status_code == 403  # not the chair
+    assert (
+        client.post(
+            f"/board/d/{reference}/extension/decision", data={"csrf": csrf, "decision": "approve"}
+        ).status_code
+        == 403
+    )  # not the chair
     with transaction(sessions) as session:
         assert d.get(session, reference).due_at == due  # nothing moves until the chair approves
 
@@ -268,8 +350,9 @@ def test_an_extension_is_bounded_and_needs_the_chair(client, sessions, clock):
     board_sign_in(client, sessions, clock, CHAIR)
     assert reference in client.get("/board").text  # "awaiting your decision"
     chair_csrf = _case_csrf(client, reference)
-    approved = client.post(f"/board/d/{reference}/extension/decision",
-                           data={"csrf": chair_csrf, "decision": "approve"})
+    approved = client.post(
+        f"/board/d/{reference}/extension/decision", data={"csrf": chair_csrf, "decision": "approve"}
+    )
     assert approved.status_code == 200
     with transaction(sessions) as session:
         disagreement = d.get(session, reference)
@@ -277,8 +360,10 @@ def test_an_extension_is_bounded_and_needs_the_chair(client, sessions, clock):
         assert disagreement.due_at == utc(2026, 11, 30, 17) and due == utc(2026, 11, 26, 17)
         extension = session.execute(select(DeadlineExtension)).scalar_one()
         assert extension.decision == "approved" and extension.decided_by == CHAIR
-    assert "extended by 2 working days to 17:00 Mon 30 Nov 2026 GMT, approved by the chair" in \
-        client.get(f"/board/d/{reference}").text
+    assert (
+        "extended by 2 working days to 17:00 Mon 30 Nov 2026 GMT, approved by the chair"
+        in client.get(f"/board/d/{reference}").text
+    )
 
 
 def test_the_chair_cannot_approve_their_own_request(sessions):
@@ -289,11 +374,14 @@ def test_the_chair_cannot_approve_their_own_request(sessions):
 
     load_directory(sessions)
     with transaction(sessions) as session:
-        board_actions.request_extension(session, reference=reference, actor=CHAIR, now=MONDAY,
-                                        amount=1, reason="x")
+        board_actions.request_extension(
+            session, reference=reference, actor=CHAIR, now=MONDAY, amount=1, reason="x"
+        )
     with transaction(sessions) as session:
         try:
-            board_actions.decide_extension(session, reference=reference, actor=CHAIR, now=MONDAY, approve=True)
+            board_actions.decide_extension(
+                session, reference=reference, actor=CHAIR, now=MONDAY, approve=True
+            )
         except NotAllowed as error:
             assert "cannot approve an extension they asked for" in str(error)
         else:
@@ -304,13 +392,28 @@ def test_close_with_outcome_and_learning_themes(client, sessions, clock):
     reference = raise_one(sessions, MONDAY)
     board_sign_in(client, sessions, clock, MANAGER)
     csrf = _case_csrf(client, reference)
-    missing = client.post(f"/board/d/{reference}/close", data={"csrf": csrf, "summary": "kept text"})
-    assert missing.status_code == 422 and 'href="#outcome"' in missing.text and "kept text" in missing.text
-    done = client.post(f"/board/d/{reference}/close", data={
-        "csrf": csrf, "outcome": "decision_changed", "summary": "Referral accepted",
-        "learning_themes": ["thresholds", "information_sharing"]})
+    missing = client.post(
+        f"/board/d/{reference}/close", data={"csrf": csrf, "summary": "kept text"}
+    )
+    assert (
+        missing.status_code == 422
+        and 'href="#outcome"' in missing.text
+        and "kept text" in missing.text
+    )
+    done = client.post(
+        f"/board/d/{reference}/close",
+        data={
+            "csrf": csrf,
+            "outcome": "decision_changed",
+            "summary": "Referral accepted",
+            "learning_themes": ["thresholds", "information_sharing"],
+        },
+    )
     assert done.status_code == 200 and "Disagreement closed" in done.text
-    assert "Information sharing between agencies; Understanding of thresholds and levels of need" in done.text
+    assert (
+        "Information sharing between agencies; Understanding of thresholds and levels of need"
+        in done.text
+    )
     with transaction(sessions) as session:
         disagreement = d.get(session, reference)
         assert disagreement.status == "resolved" and disagreement.outcome == "decision_changed"
@@ -322,9 +425,17 @@ def test_close_with_outcome_and_learning_themes(client, sessions, clock):
 def test_board_posts_need_the_session_csrf_token(client, sessions, clock):
     reference = raise_one(sessions, MONDAY)
     board_sign_in(client, sessions, clock, MANAGER)
-    forged = client.post(f"/board/d/{reference}/meeting", data={
-        "csrf": "forged", "held_on-day": "23", "held_on-month": "11", "held_on-year": "2026",
-        "attendees": "A", "meeting_outcome": "B"})
+    forged = client.post(
+        f"/board/d/{reference}/meeting",
+        data={
+            "csrf": "forged",
+            "held_on-day": "23",
+            "held_on-month": "11",
+            "held_on-year": "2026",
+            "attendees": "A",
+            "meeting_outcome": "B",
+        },
+    )
     assert forged.status_code == 403
     assert not [e for e in events_of(sessions, reference) if e.kind == "meeting"]
 
@@ -336,7 +447,11 @@ def test_escalated_by_the_sweep_then_seen_by_the_board(client, sessions, clock):
     html = client.get(f"/board/d/{reference}").text
     assert "Escalate automatically" in html and "Named professional" in html
     with transaction(sessions) as session:
-        assert session.execute(select(WebSession).where(WebSession.second_factor_at.is_not(None))).scalars().first()
+        assert (
+            session.execute(select(WebSession).where(WebSession.second_factor_at.is_not(None)))
+            .scalars()
+            .first()
+        )
 
 
 # Demo mode runs only on SQLite (tests/test_settings.py shows PostgreSQL refused).
@@ -356,18 +471,28 @@ def test_demo_mode_enrols_the_board_and_shows_codes(sessions, clock, monkeypatch
         with transaction(sessions) as session:
             summary = demo.load(session, POLICIES, MONDAY)
         assert "bea.manager@partnership.example" in summary and "/demo/authenticator" in summary
-        with TestClient(create_app(sessions, clock=lambda: clock["now"]), headers={"Origin": ORIGIN},
-                        client=("127.0.0.1", 50000)) as client:
+        with TestClient(
+            create_app(sessions, clock=lambda: clock["now"]),
+            headers={"Origin": ORIGIN},
+            client=("127.0.0.1", 50000),
+        ) as client:
             page = client.get("/demo/authenticator").text
-            code = re.search(r"bea.manager@partnership.example</td><td[^>]*><strong[^>]*>(\d{6})<", page).group(1)
+            code = re.search(
+                r"bea.manager@partnership.example</td><td[^>]*><strong[^>]*>(\d{6})<", page
+            ).group(1)
             with transaction(sessions) as session:
-                assert second_factor.verify(session, "bea.manager@partnership.example", code, now=clock["now"])
+                assert second_factor.verify(
+                    session, "bea.manager@partnership.example", code, now=clock["now"]
+                )
     finally:
         monkeypatch.delenv("ESCALATION_DEMO")
         monkeypatch.delenv("ESCALATION_MAIL_DIR")
         get_settings.cache_clear()
-    with TestClient(create_app(sessions, clock=lambda: clock["now"]), headers={"Origin": ORIGIN},
-                    client=("127.0.0.1", 50000)) as client:
+    with TestClient(
+        create_app(sessions, clock=lambda: clock["now"]),
+        headers={"Origin": ORIGIN},
+        client=("127.0.0.1", 50000),
+    ) as client:
         assert client.get("/demo/authenticator").status_code == 404  # never outside demo mode
 
 
@@ -375,8 +500,13 @@ def test_links_in_emails_to_the_board_open_the_case_page(client, sessions, clock
     from escalation.outbox import links
 
     reference = raise_one(sessions, MONDAY)
-    row = OutboxMessage(link_purpose="board", recipient_role="board_manager", disagreement_id=None,
-                        context={"reference": reference}, recipient_email=MANAGER)
+    row = OutboxMessage(
+        link_purpose="board",
+        recipient_role="board_manager",
+        disagreement_id=None,
+        context={"reference": reference},
+        recipient_email=MANAGER,
+    )
     with transaction(sessions) as session:
         path = links.link_for(session, row, base_url="", now=MONDAY)
     board_sign_in(client, sessions, clock, MANAGER)

@@ -72,7 +72,9 @@ def test_a_health_visitor_raises_and_the_named_professional_resolves(site, page,
         send_emails(sessions, mail)
         link = link_in_latest_email(mail, NAMED, urgent)
         page.goto(link)
-        assert page.inner_text("h1") == "Open this disagreement" and urgent in page.inner_text("main")
+        assert page.inner_text("h1") == "Open this disagreement" and urgent in page.inner_text(
+            "main"
+        )
         assert "TEST-CHILD-B1" not in page.content()  # what a mail scanner sees
         check(page, "08-link-continue")
         page.click("button:has-text('Continue')")

@@ -16,10 +16,18 @@ from tests.smtp_server import Server
 pytestmark = [needs_chromium, pytest.mark.slow]
 
 
-def test_the_board_manager_signs_in_filters_opens_a_case_and_records_a_meeting(site, page, sessions):
-    overdue = raise_one(sessions, NOW - timedelta(days=14), category="icpc_request",
-                        child_reference="TEST-CHILD-OLD")
-    urgent = raise_one(sessions, NOW, immediate_risk=True, protective_action="Police informed (invented)")
+def test_the_board_manager_signs_in_filters_opens_a_case_and_records_a_meeting(
+    site, page, sessions
+):
+    overdue = raise_one(
+        sessions,
+        NOW - timedelta(days=14),
+        category="icpc_request",
+        child_reference="TEST-CHILD-OLD",
+    )
+    urgent = raise_one(
+        sessions, NOW, immediate_risk=True, protective_action="Police informed (invented)"
+    )
     secret = enrol(sessions, MANAGER)
     with Server() as mail:
         page.goto(f"{site}/board")

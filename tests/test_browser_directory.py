@@ -75,9 +75,19 @@ def test_the_board_manager_fills_a_gap_and_records_an_absence(site, page, sessio
 
     page.click("text=Import from CSV")
     check(page, "directory-05-import")
-    page.set_input_files("#csv_file", files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": (
-        b"name,email,organisation,partnership,roles\nBad Row,not-an-email,Example ICB,"
-        b"example-partnership,practitioner\n")}])
+    page.set_input_files(
+        "#csv_file",
+        files=[
+            {
+                "name": "people.csv",
+                "mimeType": "text/csv",
+                "buffer": (
+                    b"name,email,organisation,partnership,roles\nBad Row,not-an-email,Example ICB,"
+                    b"example-partnership,practitioner\n"
+                ),
+            }
+        ],
+    )
     page.click("button:has-text('Import')")
     assert "Row 2: email" in page.inner_text(".govuk-error-summary")
     check(page, "directory-06-import-refused")
@@ -85,9 +95,16 @@ def test_the_board_manager_fills_a_gap_and_records_an_absence(site, page, sessio
 
 def test_a_long_directory_is_paged_and_the_pages_pass_axe(site, page, sessions):
     with transaction(sessions) as session:
-        session.add_all(Person(name=f"Pat {n:03d}", email=f"pat.{n}@icb.example", organisation="Example Trust",
-                               partnership="example-partnership", role_rows=[PersonRole(role="practitioner")])
-                        for n in range(150))
+        session.add_all(
+            Person(
+                name=f"Pat {n:03d}",
+                email=f"pat.{n}@icb.example",
+                organisation="Example Trust",
+                partnership="example-partnership",
+                role_rows=[PersonRole(role="practitioner")],
+            )
+            for n in range(150)
+        )
     _sign_in_as_board_manager(site, page, sessions)
     page.goto(f"{site}/board/directory")
     assert "156 people (showing 1 to 100, by name)" in page.inner_text("#people caption")

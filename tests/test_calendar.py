@@ -3,7 +3,7 @@
 GMT is UTC+0 (late October to late March); BST is UTC+1. Close of business is 17:00 local.
 """
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 
@@ -41,7 +41,13 @@ WORKING_DAY_CASES = [
     ("begun on a Sunday night", ENGLAND, utc(2026, 11, 29, 23), 1, utc(2026, 12, 1, 17)),
     ("Good Friday and Easter Monday 2026", ENGLAND, utc(2026, 4, 2, 9), 1, utc(2026, 4, 7, 16)),
     ("Easter 2027 (Good Friday 26 Mar)", ENGLAND, utc(2027, 3, 25, 10), 1, utc(2027, 3, 30, 16)),
-    ("Christmas 2026, Boxing Day substitute", ENGLAND, utc(2026, 12, 23, 10), 2, utc(2026, 12, 29, 17)),
+    (
+        "Christmas 2026, Boxing Day substitute",
+        ENGLAND,
+        utc(2026, 12, 23, 10),
+        2,
+        utc(2026, 12, 29, 17),
+    ),
     ("Christmas 2026, three days", ENGLAND, utc(2026, 12, 23, 10), 3, utc(2026, 12, 30, 17)),
     ("Christmas 2026 to New Year", ENGLAND, utc(2026, 12, 23, 10), 5, utc(2027, 1, 4, 17)),
     ("Christmas 2027, both substitutes", ENGLAND, utc(2027, 12, 24, 10), 1, utc(2027, 12, 29, 17)),
@@ -52,22 +58,72 @@ WORKING_DAY_CASES = [
     ("2 January: Scotland only", SCOTLAND, utc(2025, 12, 31, 10), 1, utc(2026, 1, 5, 17)),
     ("Easter Monday: not a Scottish holiday", SCOTLAND, utc(2026, 4, 2, 9), 1, utc(2026, 4, 6, 16)),
     ("St Patrick's Day: not in England", ENGLAND, utc(2026, 3, 16, 10), 1, utc(2026, 3, 17, 17)),
-    ("St Patrick's Day: Northern Ireland only", NORTHERN_IRELAND, utc(2026, 3, 16, 10), 1,
-     utc(2026, 3, 18, 17)),
-    ("Boyne substitute 13 July: NI only", NORTHERN_IRELAND, utc(2026, 7, 10, 9), 1,
-     utc(2026, 7, 14, 16)),
-    ("Boyne substitute 13 July: England works", ENGLAND, utc(2026, 7, 10, 9), 1, utc(2026, 7, 13, 16)),
+    (
+        "St Patrick's Day: Northern Ireland only",
+        NORTHERN_IRELAND,
+        utc(2026, 3, 16, 10),
+        1,
+        utc(2026, 3, 18, 17),
+    ),
+    (
+        "Boyne substitute 13 July: NI only",
+        NORTHERN_IRELAND,
+        utc(2026, 7, 10, 9),
+        1,
+        utc(2026, 7, 14, 16),
+    ),
+    (
+        "Boyne substitute 13 July: England works",
+        ENGLAND,
+        utc(2026, 7, 10, 9),
+        1,
+        utc(2026, 7, 13, 16),
+    ),
     ("spring clock change (29 Mar 2026)", ENGLAND, utc(2026, 3, 27, 10), 1, utc(2026, 3, 30, 16)),
     ("autumn clock change (25 Oct 2026)", ENGLAND, utc(2026, 10, 23, 9), 1, utc(2026, 10, 26, 17)),
-    ("spring clock change 2027 in Easter weekend", ENGLAND, utc(2027, 3, 26, 10), 1,
-     utc(2027, 3, 31, 16)),
+    (
+        "spring clock change 2027 in Easter weekend",
+        ENGLAND,
+        utc(2027, 3, 26, 10),
+        1,
+        utc(2027, 3, 31, 16),
+    ),
     ("autumn clock change 2027", ENGLAND, utc(2027, 10, 29, 9), 1, utc(2027, 11, 1, 17)),
-    ("begun in the repeated hour (BST)", ENGLAND, utc(2026, 10, 25, 0, 30), 1, utc(2026, 10, 27, 17)),
-    ("begun in the repeated hour (GMT)", ENGLAND, utc(2026, 10, 25, 1, 30), 1, utc(2026, 10, 27, 17)),
-    ("summer: 16:59 BST is before close", ENGLAND, utc(2026, 7, 16, 15, 59), 1, utc(2026, 7, 17, 16)),
-    ("summer: 17:30 BST is after close", ENGLAND, utc(2026, 7, 16, 16, 30), 1, utc(2026, 7, 20, 16)),
-    ("partnership closure day and 17:30 close", WITH_CLOSURES, utc(2026, 12, 23, 10), 1,
-     utc(2026, 12, 29, 17, 30)),
+    (
+        "begun in the repeated hour (BST)",
+        ENGLAND,
+        utc(2026, 10, 25, 0, 30),
+        1,
+        utc(2026, 10, 27, 17),
+    ),
+    (
+        "begun in the repeated hour (GMT)",
+        ENGLAND,
+        utc(2026, 10, 25, 1, 30),
+        1,
+        utc(2026, 10, 27, 17),
+    ),
+    (
+        "summer: 16:59 BST is before close",
+        ENGLAND,
+        utc(2026, 7, 16, 15, 59),
+        1,
+        utc(2026, 7, 17, 16),
+    ),
+    (
+        "summer: 17:30 BST is after close",
+        ENGLAND,
+        utc(2026, 7, 16, 16, 30),
+        1,
+        utc(2026, 7, 20, 16),
+    ),
+    (
+        "partnership closure day and 17:30 close",
+        WITH_CLOSURES,
+        utc(2026, 12, 23, 10),
+        1,
+        utc(2026, 12, 29, 17, 30),
+    ),
 ]
 
 
@@ -84,14 +140,34 @@ HOUR_CASES = [
     # (case, began (UTC), hours, due (UTC), due as London wall-clock text)
     ("ordinary day", utc(2026, 11, 24, 10), 4, utc(2026, 11, 24, 14), "2026-11-24 14:00 GMT"),
     ("over a weekend", utc(2026, 11, 27, 16), 24, utc(2026, 11, 28, 16), "2026-11-28 16:00 GMT"),
-    ("spring forward: 24h is 25 wall-clock hours", utc(2026, 3, 28, 12), 24, utc(2026, 3, 29, 12),
-     "2026-03-29 13:00 BST"),
-    ("fall back: 24h is 23 wall-clock hours", utc(2026, 10, 24, 12), 24, utc(2026, 10, 25, 12),
-     "2026-10-25 12:00 GMT"),
-    ("through the missing hour", utc(2026, 3, 29, 0, 30), 1, utc(2026, 3, 29, 1, 30),
-     "2026-03-29 02:30 BST"),
-    ("through the repeated hour", utc(2026, 10, 25, 0, 30), 1, utc(2026, 10, 25, 1, 30),
-     "2026-10-25 01:30 GMT"),
+    (
+        "spring forward: 24h is 25 wall-clock hours",
+        utc(2026, 3, 28, 12),
+        24,
+        utc(2026, 3, 29, 12),
+        "2026-03-29 13:00 BST",
+    ),
+    (
+        "fall back: 24h is 23 wall-clock hours",
+        utc(2026, 10, 24, 12),
+        24,
+        utc(2026, 10, 25, 12),
+        "2026-10-25 12:00 GMT",
+    ),
+    (
+        "through the missing hour",
+        utc(2026, 3, 29, 0, 30),
+        1,
+        utc(2026, 3, 29, 1, 30),
+        "2026-03-29 02:30 BST",
+    ),
+    (
+        "through the repeated hour",
+        utc(2026, 10, 25, 0, 30),
+        1,
+        utc(2026, 10, 25, 1, 30),
+        "2026-10-25 01:30 GMT",
+    ),
 ]
 
 
@@ -139,18 +215,28 @@ def test_parse_instant_converts_to_utc():
 
 def test_bank_holiday_data_covers_next_year():
     """Fails when the holidays package no longer knows the coming year's holidays."""
-    next_year = datetime.now(timezone.utc).year + 1
+    next_year = datetime.now(UTC).year + 1
     for calendar in (ENGLAND, SCOTLAND, NORTHERN_IRELAND):
         assert not calendar.is_working_day(datetime(next_year, 12, 25).date())
 
 
 EXTENSION_CASES = [
     # (case, due (UTC), amount, unit, new due (UTC))
-    ("two working days from a Thursday", utc(2026, 11, 26, 17), 2, "working_days",
-     utc(2026, 11, 30, 17)),
+    (
+        "two working days from a Thursday",
+        utc(2026, 11, 26, 17),
+        2,
+        "working_days",
+        utc(2026, 11, 30, 17),
+    ),
     ("over Christmas", utc(2026, 12, 23, 17), 2, "working_days", utc(2026, 12, 29, 17)),
-    ("from a Saturday (an approval after the deadline)", utc(2026, 11, 28, 9), 1, "working_days",
-     utc(2026, 11, 30, 17)),
+    (
+        "from a Saturday (an approval after the deadline)",
+        utc(2026, 11, 28, 9),
+        1,
+        "working_days",
+        utc(2026, 11, 30, 17),
+    ),
     ("hours are elapsed time", utc(2026, 10, 25, 0, 30), 2, "hours", utc(2026, 10, 25, 2, 30)),
 ]
 
@@ -169,13 +255,16 @@ def test_an_extension_is_in_hours_or_working_days():
         ENGLAND.extended(utc(2026, 11, 26, 17), 1, "weeks")
 
 
-@pytest.mark.parametrize("now, days", [
-    (utc(2026, 12, 23, 16), 0),  # before the deadline
-    (utc(2026, 12, 23, 18), 0),  # the day it passed
-    (utc(2026, 12, 24, 9), 1),
-    (utc(2026, 12, 29, 9), 2),  # 25 and 28 Dec are bank holidays, the weekend is not counted
-    (utc(2027, 1, 4, 9), 5),  # 29, 30, 31 Dec; 1 Jan is a holiday; Mon 4 Jan
-])
+@pytest.mark.parametrize(
+    "now, days",
+    [
+        (utc(2026, 12, 23, 16), 0),  # before the deadline
+        (utc(2026, 12, 23, 18), 0),  # the day it passed
+        (utc(2026, 12, 24, 9), 1),
+        (utc(2026, 12, 29, 9), 2),  # 25 and 28 Dec are bank holidays, the weekend is not counted
+        (utc(2027, 1, 4, 9), 5),  # 29, 30, 31 Dec; 1 Jan is a holiday; Mon 4 Jan
+    ],
+)
 def test_working_days_overdue(now, days):
     assert ENGLAND.working_days_overdue(utc(2026, 12, 23, 17), now) == days
 

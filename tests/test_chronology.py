@@ -55,10 +55,12 @@ def test_an_untouched_chain_verifies(history):
 
 
 def test_the_database_refuses_to_change_or_delete_events(history, engine):
-    for statement in ("UPDATE events SET note = 'x' WHERE id = 2", "DELETE FROM events WHERE id = 2"):
-        with pytest.raises(DBAPIError, match="append-only"):
-            with engine.begin() as connection:
-                connection.execute(text(statement))
+    for statement in (
+        "UPDATE events SET note = 'x' WHERE id = 2",
+        "DELETE FROM events WHERE id = 2",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(text(statement))
     assert _verify(history).ok
 
 

@@ -72,13 +72,24 @@ def run(database_url, tmp_path, monkeypatch):
 @pytest.fixture
 def process(database_url, tmp_path):
     """Run `python -m escalation ARGS...` as a real process in tmp_path, on this test's database."""
+
     def process(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        env = {**os.environ, "ESCALATION_DATABASE_URL": database_url,
-               "ESCALATION_POLICIES_DIR": POLICIES_DIR}
-        return _checked(subprocess.run(
-            [sys.executable, "-m", "escalation", *args], env=env, cwd=tmp_path,
-            capture_output=True, text=True, timeout=60,
-        ), ok)
+        env = {
+            **os.environ,
+            "ESCALATION_DATABASE_URL": database_url,
+            "ESCALATION_POLICIES_DIR": POLICIES_DIR,
+        }
+        return _checked(
+            subprocess.run(
+                [sys.executable, "-m", "escalation", *args],
+                env=env,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            ),
+            ok,
+        )
 
     return process
 
@@ -89,13 +100,17 @@ def _write(tmp_path, name, content) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("args, shows", [
-    (["init"], "schema is up to date"),
-    (["policy", "check", f"{POLICIES_DIR}/default.yaml"], "ok (default version"),
-    (["directory", "export"], "name,email,organisation,partnership,roles"),
-    (["audit", "verify"], "chronology intact: 0 events verified"),
-    (["apikey", "list"], "prefix\torganisation\tpartnership"),
-], ids=["commands", "policy", "directory", "audit", "apikey"])
+@pytest.mark.parametrize(
+    "args, shows",
+    [
+        (["init"], "schema is up to date"),
+        (["policy", "check", f"{POLICIES_DIR}/default.yaml"], "ok (default version"),
+        (["directory", "export"], "name,email,organisation,partnership,roles"),
+        (["audit", "verify"], "chronology intact: 0 events verified"),
+        (["apikey", "list"], "prefix\torganisation\tpartnership"),
+    ],
+    ids=["commands", "policy", "directory", "audit", "apikey"],
+)
 def test_each_command_group_runs_as_a_real_process(process, args, shows):
     """The entry point as installed, once per command group; the behaviour is tested in process."""
     assert shows in process(*args).stdout
@@ -108,13 +123,29 @@ def test_init_is_safe_to_run_twice(run):
 
 def test_the_whole_journey_on_the_command_line(run, tmp_path):
     run("init")
-    assert "imported 6 people" in run("directory", "import", _write(tmp_path, "d.csv", DIRECTORY_CSV)).stdout
-    raised = run("raise", "--json", _write(tmp_path, "r.json", raise_data()),
-                 "--now", "2026-11-23T10:00:00+00:00").stdout
+    assert (
+        "imported 6 people"
+        in run("directory", "import", _write(tmp_path, "d.csv", DIRECTORY_CSV)).stdout
+    )
+    raised = run(
+        "raise",
+        "--json",
+        _write(tmp_path, "r.json", raise_data()),
+        "--now",
+        "2026-11-23T10:00:00+00:00",
+    ).stdout
     reference = raised.split()[0]
     assert reference.startswith("RPD-") and f"owner Hana Visitor <{RAISER}>" in raised
-    run("escalate", reference, "--as", RAISER, "--reason", "No reply from the team manager",
-        "--now", "2026-11-23T11:00:00+00:00")
+    run(
+        "escalate",
+        reference,
+        "--as",
+        RAISER,
+        "--reason",
+        "No reply from the team manager",
+        "--now",
+        "2026-11-23T11:00:00+00:00",
+    )
     shown = run("show", reference, "--now", "2026-11-30T10:00:00+00:00").stdout
     assert f"Owner:             Nadia Named <{NAMED}>" in shown
     assert "Due:               17:00 Thu 26 Nov 2026 GMT (2026-11-26T17:00Z)" in shown
@@ -123,8 +154,18 @@ def test_the_whole_journey_on_the_command_line(run, tmp_path):
     overdue = run("list", "--overdue", "--now", "2026-11-30T10:00:00+00:00").stdout
     assert overdue.startswith(reference)
     assert run("list", "--overdue", "--now", "2026-11-24T10:00:00+00:00").stdout == ""
-    run("resolve", reference, "--as", MANAGER, "--outcome", "decision_changed",
-        "--summary", "Strategy discussion held", "--now", "2026-11-25T10:00:00+00:00")
+    run(
+        "resolve",
+        reference,
+        "--as",
+        MANAGER,
+        "--outcome",
+        "decision_changed",
+        "--summary",
+        "Strategy discussion held",
+        "--now",
+        "2026-11-25T10:00:00+00:00",
+    )
     assert run("list", "--open").stdout == ""
     assert "chronology intact: 3 events verified" in run("audit", "verify").stdout
 
@@ -150,29 +191,50 @@ def test_audit_verify_reports_the_first_broken_row(run, tmp_path, engine):
 def test_policy_deadlines_for_christmas_2026(run):
     out = run("policy", "deadlines", "default", "--from", "2026-12-23T10:00:00+00:00").stdout
     assert "named_professional         3 working days   due 17:00 Wed 30 Dec 2026 GMT" in out
-    assert "not counted: Fri 25 Dec 2026 (Christmas Day), Mon 28 Dec 2026 (Boxing Day (observed))" in out
+    assert (
+        "not counted: Fri 25 Dec 2026 (Christmas Day), Mon 28 Dec 2026 (Boxing Day (observed))"
+        in out
+    )
     assert "chair                      10 working days  due 17:00 Mon 11 Jan 2027 GMT" in out
-    urgent = run("policy", "deadlines", "default", "--from", "2026-12-23T10:00:00+00:00",
-                 "--urgent").stdout
+    urgent = run(
+        "policy", "deadlines", "default", "--from", "2026-12-23T10:00:00+00:00", "--urgent"
+    ).stdout
     assert "practitioner" not in urgent.split("\n", 3)[3]
     assert "named_professional         4 hours          due 14:00 Wed 23 Dec 2026 GMT" in urgent
 
 
 def test_policy_check_names_the_file_and_field(run, tmp_path):
     good = Path("policies/default.yaml").resolve()
-    bad = _write(tmp_path, "x.yaml", good.read_text().replace("working_days: 5}", "working_days: 0}", 1))
+    bad = _write(
+        tmp_path, "x.yaml", good.read_text().replace("working_days: 5}", "working_days: 0}", 1)
+    )
     result = run("policy", "check", str(good), bad, ok=False)
     assert f"{good}: ok (default version 2026.1, 5 stages)" in result.stdout
     assert result.stderr.strip() == f"{bad}: stages[0].timescale: working_days must be ≥ 1"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["show", "RPD-NONE-NONE"], "error: no disagreement with reference 'RPD-NONE-NONE'"),
-    (["policy", "deadlines", "nope", "--from", "2026-12-23T10:00:00+00:00"], "error: policy: no policy 'nope'"),
-    (["policy", "deadlines", "default", "--from", "23/12/2026"], "error: --from: not an ISO 8601"),
-    (["list", "--now", "2026-12-23T10:00"], "error: --now: '2026-12-23T10:00' has no UTC offset"),
-    (["directory", "import", "missing.csv"], "error: file: missing.csv: No such file or directory"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["show", "RPD-NONE-NONE"], "error: no disagreement with reference 'RPD-NONE-NONE'"),
+        (
+            ["policy", "deadlines", "nope", "--from", "2026-12-23T10:00:00+00:00"],
+            "error: policy: no policy 'nope'",
+        ),
+        (
+            ["policy", "deadlines", "default", "--from", "23/12/2026"],
+            "error: --from: not an ISO 8601",
+        ),
+        (
+            ["list", "--now", "2026-12-23T10:00"],
+            "error: --now: '2026-12-23T10:00' has no UTC offset",
+        ),
+        (
+            ["directory", "import", "missing.csv"],
+            "error: file: missing.csv: No such file or directory",
+        ),
+    ],
+)
 def test_errors_are_one_plain_line_on_stderr(run, args, message):
     run("init")
     result = run(*args, ok=False)
@@ -202,8 +264,13 @@ def test_a_directory_gap_is_a_plain_error(run, tmp_path):
 
 def test_commands_before_init_say_so(tmp_path):
     env = {**os.environ, "ESCALATION_DATABASE_URL": f"sqlite:///{tmp_path}/empty.db"}
-    result = subprocess.run([sys.executable, "-m", "escalation", "list"], env=env,
-                            capture_output=True, text=True, cwd=Path.cwd())
+    result = subprocess.run(
+        [sys.executable, "-m", "escalation", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=Path.cwd(),
+    )
     assert result.returncode == 1 and "has `escalation init` been run?" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -213,8 +280,13 @@ def test_sweep_deliver_and_health_without_prefect(run, tmp_path, monkeypatch):
 
     run("init")
     run("directory", "import", _write(tmp_path, "d.csv", DIRECTORY_CSV))
-    reference = run("raise", "--json", _write(tmp_path, "r.json", raise_data()),
-                    "--now", "2026-11-23T10:00:00+00:00").stdout.split()[0]
+    reference = run(
+        "raise",
+        "--json",
+        _write(tmp_path, "r.json", raise_data()),
+        "--now",
+        "2026-11-23T10:00:00+00:00",
+    ).stdout.split()[0]
     swept = json.loads(run("sweep", "--direct", "--now", "2026-12-01T10:00:00+00:00").stdout)
     assert (swept["escalated"], swept["queued_emails"]) == (1, 3)
     assert "sweeps are running" in run("health", "--now", "2026-12-01T10:01:00+00:00").stdout
@@ -236,7 +308,9 @@ def test_apikey_create_prints_a_key_stored_only_hashed(run, database_url):
     assert raw.startswith("rpd_") and len(raw) > 40 and "not shown again" in result.stderr
     engine = create_engine(database_url)
     with engine.connect() as connection:
-        stored = connection.execute(text("SELECT key_hash, organisation, partnership FROM api_keys")).one()
+        stored = connection.execute(
+            text("SELECT key_hash, organisation, partnership FROM api_keys")
+        ).one()
     engine.dispose()
     assert raw not in stored.key_hash and stored.organisation == "Example Trust"
     assert stored.partnership == "example-partnership"
@@ -248,11 +322,27 @@ def test_apikey_list_shows_each_key_but_never_the_key_and_revoke_stops_it(run, d
 
     run("init")
     now = "2026-11-23T10:00:00+00:00"
-    expiring = run("apikey", "create", "--organisation", "Example Trust", "--expires-in-days",
-                   "30", "--now", now)
+    expiring = run(
+        "apikey",
+        "create",
+        "--organisation",
+        "Example Trust",
+        "--expires-in-days",
+        "30",
+        "--now",
+        now,
+    )
     assert "expires 2026-12-23T10:00Z" in expiring.stderr
-    dated = run("apikey", "create", "--organisation", "Example Council", "--expires",
-                "2027-06-30", "--now", now).stdout.strip()
+    dated = run(
+        "apikey",
+        "create",
+        "--organisation",
+        "Example Council",
+        "--expires",
+        "2027-06-30",
+        "--now",
+        now,
+    ).stdout.strip()
     listed = run("apikey", "list", "--now", now).stdout
     raw = expiring.stdout.strip()
     assert raw not in listed and dated not in listed and raw[12:20] not in listed
@@ -276,15 +366,24 @@ def test_apikey_list_shows_each_key_but_never_the_key_and_revoke_stops_it(run, d
     engine.dispose()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["apikey", "revoke", "rpd_nosuchkey"], "error: no API key with prefix 'rpd_nosuchkey'"),
-    (["apikey", "create", "--organisation", "X", "--expires", "31/12/2026"],
-     "error: --expires: '31/12/2026' is not a date like 2027-03-31"),
-    (["apikey", "create", "--organisation", "X", "--expires", "2020-01-01"],
-     "error: --expires: must be today or later"),
-    (["apikey", "create", "--organisation", "X", "--expires-in-days", "0"],
-     "error: --expires-in-days: must be 1 to 3660"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["apikey", "revoke", "rpd_nosuchkey"], "error: no API key with prefix 'rpd_nosuchkey'"),
+        (
+            ["apikey", "create", "--organisation", "X", "--expires", "31/12/2026"],
+            "error: --expires: '31/12/2026' is not a date like 2027-03-31",
+        ),
+        (
+            ["apikey", "create", "--organisation", "X", "--expires", "2020-01-01"],
+            "error: --expires: must be today or later",
+        ),
+        (
+            ["apikey", "create", "--organisation", "X", "--expires-in-days", "0"],
+            "error: --expires-in-days: must be 1 to 3660",
+        ),
+    ],
+)
 def test_apikey_mistakes_are_one_plain_line(run, args, message):
     run("init")
     assert run(*args, ok=False).stderr.startswith(message)
@@ -294,7 +393,13 @@ def test_apikey_mistakes_are_one_plain_line(run, args, message):
 def test_board_report_on_the_command_line(run, tmp_path):
     run("init")
     run("directory", "import", _write(tmp_path, "d.csv", DIRECTORY_CSV))
-    run("raise", "--json", _write(tmp_path, "r.json", raise_data()), "--now", "2026-11-23T10:00:00+00:00")
+    run(
+        "raise",
+        "--json",
+        _write(tmp_path, "r.json", raise_data()),
+        "--now",
+        "2026-11-23T10:00:00+00:00",
+    )
     text = run("board-report", "--now", "2026-11-24T10:00:00+00:00").stdout
     # The web report's tables, in columns: a label, then the numbers.
     rows = [line.strip().split("  ") for line in text.splitlines()]

@@ -45,8 +45,9 @@ def server():
 
 
 def _deliver(sessions, smtp_url: str, now, **options):
-    return asyncio.run(deliver(delivery(sessions, smtp_url, **options), now=now,
-                               rng=random.Random(7)))
+    return asyncio.run(
+        deliver(delivery(sessions, smtp_url, **options), now=now, rng=random.Random(7))
+    )
 
 
 def _rows(sessions) -> list[OutboxMessage]:
@@ -69,8 +70,10 @@ def test_each_message_goes_once_to_one_recipient_with_a_working_link(directory, 
     rows = _rows(directory)
     assert [row.status for row in rows] == ["sent", "sent"]
     assert sorted(m["To"] for m in server.messages) == sorted([RAISER, COUNTERPART])
-    for message, row in zip(sorted(server.messages, key=lambda m: m["Message-ID"]),
-                            sorted(rows, key=lambda r: r.message_id)):
+    for message, row in zip(  # noqa: B905 (the lengths are asserted above)
+        sorted(server.messages, key=lambda m: m["Message-ID"]),
+        sorted(rows, key=lambda r: r.message_id),
+    ):
         assert message["Message-ID"] == row.message_id
         assert message["Cc"] is None and message["Bcc"] is None
         assert reference in message["Subject"]
@@ -82,7 +85,10 @@ def test_each_message_goes_once_to_one_recipient_with_a_working_link(directory, 
             stored = session.execute(
                 select(LinkToken).where(LinkToken.token_hash == hash_token(token))
             ).scalar_one()
-            assert (stored.recipient_email, stored.stage_key) == (row.recipient_email, "practitioner")
+            assert (stored.recipient_email, stored.stage_key) == (
+                row.recipient_email,
+                "practitioner",
+            )
             assert token not in str(session.get(OutboxMessage, row.id).context)
     assert _deliver(directory, server.url(), MONDAY + timedelta(hours=1)).sent == 0
     assert len(server.messages) == 2
@@ -112,7 +118,9 @@ def test_a_refused_connection_is_retried_later_with_backoff(directory):
     assert (summary.sent, summary.retrying) == (0, 2)
     for row in _rows(directory):
         assert (row.status, row.attempts, row.locked_until) == ("pending", 1, None)
-        assert MONDAY + timedelta(seconds=30) <= row.next_attempt_at <= MONDAY + timedelta(seconds=60)
+        assert (
+            MONDAY + timedelta(seconds=30) <= row.next_attempt_at <= MONDAY + timedelta(seconds=60)
+        )
         assert "Connect" in row.last_error or "connect" in row.last_error
     assert _deliver(directory, closed_port, MONDAY + timedelta(seconds=20)).retrying == 0  # not yet
 
@@ -146,10 +154,14 @@ def test_retries_are_bounded_then_the_row_is_dead_and_the_stage_offered_to_the_d
     # The stage went to the named professional's deputy, who is emailed; the manager is told.
     with transaction(directory) as session:
         disagreement = d.get(session, reference)
-        assert (disagreement.stage_key, disagreement.owner.email) == ("named_professional", NAMED_DEPUTY)
+        assert (disagreement.stage_key, disagreement.owner.email) == (
+            "named_professional",
+            NAMED_DEPUTY,
+        )
     new = [r for r in _rows(directory) if r.status == "pending" and r.attempts == 0]
     assert sorted((r.kind, r.recipient_email) for r in new) == [
-        ("stage_assigned", NAMED_DEPUTY), ("undeliverable", MANAGER),
+        ("stage_assigned", NAMED_DEPUTY),
+        ("undeliverable", MANAGER),
     ]
 
 
@@ -166,9 +178,7 @@ def test_a_permanent_refusal_is_not_retried_and_the_deputy_takes_the_stage(direc
         disagreement = d.get(session, reference)
         assert disagreement.owner.email == NAMED_DEPUTY
         assert disagreement.due_at == deadline  # the clock did not restart
-        handed = session.execute(
-            select(Event).where(Event.kind == "hand_to_deputy")
-        ).scalar_one()
+        handed = session.execute(select(Event).where(Event.kind == "hand_to_deputy")).scalar_one()
         assert handed.actor == "system" and "could not be delivered (550" in handed.note
     # The next pass reaches the deputy and the board manager; the refused row stays refused.
     later = _deliver(directory, server.url(), escalated_at + timedelta(minutes=1))
@@ -194,7 +204,8 @@ def test_authentication_refused_stops_sending_and_keeps_every_row_pending(direct
         assert summary.stopped.startswith("authentication refused: 535")
         assert summary.sent == 0 and server.messages == []
         assert [(r.status, r.attempts, r.locked_until) for r in _rows(directory)] == [
-            ("pending", 0, None)] * 6
+            ("pending", 0, None)
+        ] * 6
         with transaction(directory) as session:
             [alert] = health.open_alerts(session)
             assert alert.kind == "smtp_config" and "535" in alert.message
@@ -226,9 +237,18 @@ def test_relay_killed_after_the_250_resends_once_with_the_same_message_id(
 ):
     raise_one(directory, MONDAY)
     worker = subprocess.run(
-        [sys.executable, "-m", "tests.delivery_worker", database_url, server.url(),
-         MONDAY.isoformat()],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "tests.delivery_worker",
+            database_url,
+            server.url(),
+            MONDAY.isoformat(),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert worker.returncode == 137, worker.stderr
     assert len(server.messages) == 1
@@ -263,11 +283,19 @@ def test_left_untouched_each_owner_receives_one_email_per_stage(directory, serve
         run_sweep(directory, now=due)  # a repeated sweep at the same instant adds nothing
         _deliver(directory, server.url(), due)
     owned = sorted(
-        (m["To"], m["Subject"].split("stage ")[1][0]) for m in server.messages
+        (m["To"], m["Subject"].split("stage ")[1][0])
+        for m in server.messages
         if "you now own stage" in m["Subject"]
     )
-    assert owned == sorted([(RAISER, "1"), (NAMED, "2"), ("dev.designated@icb.example", "3"),
-                            (MANAGER, "4"), ("chris.chair@partnership.example", "5")])
+    assert owned == sorted(
+        [
+            (RAISER, "1"),
+            (NAMED, "2"),
+            ("dev.designated@icb.example", "3"),
+            (MANAGER, "4"),
+            ("chris.chair@partnership.example", "5"),
+        ]
+    )
     overdue = sorted(m["To"] for m in server.messages if "OVERDUE" in m["Subject"])
     assert overdue == sorted([MANAGER, "chris.chair@partnership.example"])
     assert len({m["Message-ID"] for m in server.messages}) == len(server.messages)

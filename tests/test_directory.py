@@ -37,7 +37,8 @@ def test_import_adds_people_with_roles_and_deputies(sessions):
 def test_reimport_updates_in_place(sessions):
     load_directory(sessions)
     changed = DIRECTORY_CSV.replace("Nadia Named", "Nadia Renamed").replace(
-        "named_professional,Named doctor", "named_professional;chair,Named doctor")
+        "named_professional,Named doctor", "named_professional;chair,Named doctor"
+    )
     _import(sessions, changed)
     assert _count(sessions) == 6
     with transaction(sessions) as session:
@@ -46,16 +47,33 @@ def test_reimport_updates_in_place(sessions):
 
 
 BAD_ROWS = [
-    ("bad email", "A,not-an-email,Org,p,practitioner,,,,", "row 2: email: 'not-an-email' is not an email address"),
-    ("unknown role", "A,a@x.example,Org,p,doctor,,,,", "row 2: roles: Value error, unknown role 'doctor'"),
+    (
+        "bad email",
+        "A,not-an-email,Org,p,practitioner,,,,",
+        "row 2: email: 'not-an-email' is not an email address",
+    ),
+    (
+        "unknown role",
+        "A,a@x.example,Org,p,doctor,,,,",
+        "row 2: roles: Value error, unknown role 'doctor'",
+    ),
     ("missing name", ",a@x.example,Org,p,practitioner,,,,", "row 2: name: is required"),
     ("bad date", "A,a@x.example,Org,p,practitioner,,,31/12/2026,", "row 2: absent_from:"),
-    ("absence backwards", "A,a@x.example,Org,p,practitioner,,,2026-12-10,2026-12-01",
-     "row 2: absent_until: is before absent_from"),
-    ("unknown deputy", "A,a@x.example,Org,p,practitioner,,ghost@x.example,,",
-     "row 2: deputy_email: ghost@x.example is not in this file or the directory"),
-    ("own deputy", "A,a@x.example,Org,p,practitioner,,a@x.example,,",
-     "row 2: deputy_email: a person cannot be their own deputy"),
+    (
+        "absence backwards",
+        "A,a@x.example,Org,p,practitioner,,,2026-12-10,2026-12-01",
+        "row 2: absent_until: is before absent_from",
+    ),
+    (
+        "unknown deputy",
+        "A,a@x.example,Org,p,practitioner,,ghost@x.example,,",
+        "row 2: deputy_email: ghost@x.example is not in this file or the directory",
+    ),
+    (
+        "own deputy",
+        "A,a@x.example,Org,p,practitioner,,a@x.example,,",
+        "row 2: deputy_email: a person cannot be their own deputy",
+    ),
 ]
 
 
@@ -64,8 +82,10 @@ def test_a_bad_row_is_named_and_nothing_is_imported(sessions, row, expected):
     text = f"{HEADER}\n{row}\nB,b@x.example,Org,p,practitioner,,,,\n"
     with pytest.raises(DirectoryError) as caught:
         _import(sessions, text)
-    assert any(line.startswith(expected.replace("Value error, ", "")) for line in
-               str(caught.value).splitlines()), str(caught.value)
+    assert any(
+        line.startswith(expected.replace("Value error, ", ""))
+        for line in str(caught.value).splitlines()
+    ), str(caught.value)
     assert _count(sessions) == 0
 
 
@@ -99,37 +119,51 @@ def test_export_round_trips(sessions):
 
 def test_an_over_long_value_is_named_not_a_database_error(sessions):
     long_name = "N" * 201
-    csv_text = ("name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
-                f"{long_name},long@x.example,Org,example-partnership,practitioner,,,,\n")
+    csv_text = (
+        "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
+        f"{long_name},long@x.example,Org,example-partnership,practitioner,,,,\n"
+    )
     with transaction(sessions) as session, pytest.raises(DirectoryError, match="row 2: name"):
         import_csv(session, csv_text)
 
 
 def test_control_characters_are_refused_by_the_command_line_import(sessions):
-    text = (f"{HEADER}\nNell\x00New,nell@x.example,Org,p,practitioner,,,,\n"
-            '"Two\nLines",two@x.example,Org,p,practitioner,,,,\n'
-            'C,c@x.example,"Org\r",p,practitioner,,,,\n'
-            "D,d\x00@x.example,Org,p,practitioner,Lead\tnurse,,,\n")
+    text = (
+        f"{HEADER}\nNell\x00New,nell@x.example,Org,p,practitioner,,,,\n"
+        '"Two\nLines",two@x.example,Org,p,practitioner,,,,\n'
+        'C,c@x.example,"Org\r",p,practitioner,,,,\n'
+        "D,d\x00@x.example,Org,p,practitioner,Lead\tnurse,,,\n"
+    )
     with pytest.raises(DirectoryError) as caught:
         _import(sessions, text)
     rule = "must not contain line breaks, tabs or other control characters"
     assert str(caught.value).splitlines() == [
-        f"row 2: name: {rule}", f"row 3: name: {rule}", f"row 4: organisation: {rule}",
-        f"row 5: email: {rule}", f"row 5: job_title: {rule}"]
+        f"row 2: name: {rule}",
+        f"row 3: name: {rule}",
+        f"row 4: organisation: {rule}",
+        f"row 5: email: {rule}",
+        f"row 5: job_title: {rule}",
+    ]
     assert _count(sessions) == 0
 
 
 def test_the_command_line_export_neutralises_formulas_and_imports_back_unchanged(sessions):
-    _import(sessions, f'{HEADER}\n"=HYPERLINK(""https://x.example"")",+plus@x.example,-Org,p,'
-                      "practitioner,@SUM(A1),,,\n")
+    _import(
+        sessions,
+        f'{HEADER}\n"=HYPERLINK(""https://x.example"")",+plus@x.example,-Org,p,'
+        "practitioner,@SUM(A1),,,\n",
+    )
     with transaction(sessions) as session:
         exported = export_csv(session)
     row = list(csv.reader(io.StringIO(exported)))[1]
-    assert row[:3] == ["'=HYPERLINK(\"https://x.example\")", "'+plus@x.example", "'-Org"]
+    assert row[:3] == ['\'=HYPERLINK("https://x.example")', "'+plus@x.example", "'-Org"]
     assert row[5] == "'@SUM(A1)"
     _import(sessions, exported)
     with transaction(sessions) as session:
         person = find_person(session, "+plus@x.example")
         assert (person.name, person.organisation, person.job_title) == (
-            '=HYPERLINK("https://x.example")', "-Org", "@SUM(A1)")
+            '=HYPERLINK("https://x.example")',
+            "-Org",
+            "@SUM(A1)",
+        )
     assert _count(sessions) == 1

@@ -27,14 +27,19 @@ from tests.factories import (
 )
 
 OTHER = "olga.other@other-partnership.example"
-HEADER = "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
+HEADER = (
+    "name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until\n"
+)
 NEW = "nell.new@icb.example"
 
 
 @pytest.fixture
 def other_partnership(sessions):
     with transaction(sessions) as session:
-        import_csv(session, HEADER + f"Olga Other,{OTHER},Other Trust,other-partnership,board_manager,,,,\n")
+        import_csv(
+            session,
+            HEADER + f"Olga Other,{OTHER},Other Trust,other-partnership,board_manager,,,,\n",
+        )
     return _id(sessions, OTHER)
 
 
@@ -54,15 +59,27 @@ def _person(sessions, email: str) -> Person | None:
     with transaction(sessions) as session:
         person = find_person(session, email)
         if person is not None and person.deputy is not None:
-            person.deputy.email  # loaded while the session is open
+            _ = person.deputy.email  # loaded while the session is open
         return person
 
 
 def _form(csrf: str, **overrides) -> dict:
-    data = {"csrf": csrf, "name": "Nell New", "email": NEW, "organisation": "Example ICB",
-            "job_title": "Designated nurse", "roles": ["designated_professional"], "deputy": "",
-            "absent_from-day": "", "absent_from-month": "", "absent_from-year": "",
-            "absent_until-day": "", "absent_until-month": "", "absent_until-year": "", "active": "yes"}
+    data = {
+        "csrf": csrf,
+        "name": "Nell New",
+        "email": NEW,
+        "organisation": "Example ICB",
+        "job_title": "Designated nurse",
+        "roles": ["designated_professional"],
+        "deputy": "",
+        "absent_from-day": "",
+        "absent_from-month": "",
+        "absent_from-year": "",
+        "absent_until-day": "",
+        "absent_until-month": "",
+        "absent_until-year": "",
+        "active": "yes",
+    }
     data.update(overrides)
     return data
 
@@ -70,28 +87,51 @@ def _form(csrf: str, **overrides) -> dict:
 def _form_of(sessions, csrf: str, email: str, **overrides) -> dict:
     """The edit form as the page would post it for this person, with some fields changed."""
     person = _person(sessions, email)
-    current = {"name": person.name, "email": person.email, "organisation": person.organisation,
-               "job_title": person.job_title, "roles": sorted(person.roles),
-               "deputy": str(person.deputy_id or "")}
+    current = {
+        "name": person.name,
+        "email": person.email,
+        "organisation": person.organisation,
+        "job_title": person.job_title,
+        "roles": sorted(person.roles),
+        "deputy": str(person.deputy_id or ""),
+    }
     return _form(csrf, **{**current, **overrides})
 
 
 def _gaps(client) -> str:
     page = client.get("/board/directory")
     assert page.status_code == 200
-    return page.text.split('id="gaps"', 1)[1].split("</ul>", 1)[0] if 'id="gaps"' in page.text else ""
+    return (
+        page.text.split('id="gaps"', 1)[1].split("</ul>", 1)[0] if 'id="gaps"' in page.text else ""
+    )
 
 
 def _upload(client, csrf: str, text: str):
-    return client.post("/board/directory/import", data={"csrf": csrf},
-                       files={"csv_file": ("people.csv", text.encode(), "text/csv")}, follow_redirects=False)
+    return client.post(
+        "/board/directory/import",
+        data={"csrf": csrf},
+        files={"csv_file": ("people.csv", text.encode(), "text/csv")},
+        follow_redirects=False,
+    )
 
 
 def _directory(sessions) -> list[tuple]:
     with transaction(sessions) as session:
         people = session.execute(select(Person).order_by(Person.email)).scalars()
-        return [(p.name, p.email, p.partnership, p.job_title, tuple(sorted(p.roles)), p.deputy_id,
-                 p.absent_from, p.absent_until, p.active) for p in people]
+        return [
+            (
+                p.name,
+                p.email,
+                p.partnership,
+                p.job_title,
+                tuple(sorted(p.roles)),
+                p.deputy_id,
+                p.absent_from,
+                p.absent_until,
+                p.active,
+            )
+            for p in people
+        ]
 
 
 # --- the list and its warnings ----------------------------------------------------------------
@@ -106,7 +146,8 @@ def test_the_list_shows_only_our_partnerships_people(client, sessions, manager, 
 
 
 def test_the_list_shows_100_people_a_page_and_the_gaps_of_the_whole_partnership(
-        client, sessions, manager):
+    client, sessions, manager
+):
     with transaction(sessions) as session:
         for n in range(230):
             session.add(_practitioner(f"Pat {n:03d}", f"pat.{n}@icb.example", "Example Trust"))
@@ -125,8 +166,13 @@ def test_the_list_shows_100_people_a_page_and_the_gaps_of_the_whole_partnership(
 
 
 def _practitioner(name: str, email: str, organisation: str) -> Person:
-    return Person(name=name, email=email, organisation=organisation,
-                  partnership="example-partnership", role_rows=[PersonRole(role="practitioner")])
+    return Person(
+        name=name,
+        email=email,
+        organisation=organisation,
+        partnership="example-partnership",
+        role_rows=[PersonRole(role="practitioner")],
+    )
 
 
 def _people_shown(page: str) -> int:
@@ -134,35 +180,66 @@ def _people_shown(page: str) -> int:
     return table.split("<tbody", 1)[1].split("</tbody>", 1)[0].count("<tr")
 
 
-def test_deactivating_the_designated_professional_warns_until_another_is_added(client, sessions, manager):
-    done = client.post(f"/board/directory/{_id(sessions, DESIGNATED)}",
-                       data=_form_of(sessions, manager, DESIGNATED, active=""), follow_redirects=False)
+def test_deactivating_the_designated_professional_warns_until_another_is_added(
+    client, sessions, manager
+):
+    done = client.post(
+        f"/board/directory/{_id(sessions, DESIGNATED)}",
+        data=_form_of(sessions, manager, DESIGNATED, active=""),
+        follow_redirects=False,
+    )
     assert done.status_code == 303
     assert "Nobody is an active designated professional" in _gaps(client)
-    assert client.post("/board/directory/new", data=_form(manager), follow_redirects=False).status_code == 303
+    assert (
+        client.post("/board/directory/new", data=_form(manager), follow_redirects=False).status_code
+        == 303
+    )
     assert _gaps(client) == ""
 
 
 def test_an_organisation_with_practitioners_but_no_named_professional_is_warned(client, manager):
-    client.post("/board/directory/new", follow_redirects=False, data=_form(
-        manager, name="Sam Social", email="sam.social@council.example", organisation="Example Council",
-        roles=["practitioner"]))
+    client.post(
+        "/board/directory/new",
+        follow_redirects=False,
+        data=_form(
+            manager,
+            name="Sam Social",
+            email="sam.social@council.example",
+            organisation="Example Council",
+            roles=["practitioner"],
+        ),
+    )
     assert _gaps(client).count("Nobody is an active named professional") == 1
     assert "named professional in Example Council" in _gaps(client)
 
 
 def test_a_role_whose_every_holder_is_absent_today_is_warned(client, sessions, manager):
-    client.post(f"/board/directory/{_id(sessions, DESIGNATED)}", follow_redirects=False, data=_form_of(
-        sessions, manager, DESIGNATED, **{"absent_from-day": "20", "absent_from-month": "11",
-                                          "absent_from-year": "2026", "absent_until-day": "27",
-                                          "absent_until-month": "11", "absent_until-year": "2026"}))
+    client.post(
+        f"/board/directory/{_id(sessions, DESIGNATED)}",
+        follow_redirects=False,
+        data=_form_of(
+            sessions,
+            manager,
+            DESIGNATED,
+            **{
+                "absent_from-day": "20",
+                "absent_from-month": "11",
+                "absent_from-year": "2026",
+                "absent_until-day": "27",
+                "absent_until-month": "11",
+                "absent_until-year": "2026",
+            },
+        ),
+    )
     assert "Every designated professional is absent today (Dev Designated)" in _gaps(client)
     assert "Absent today" in client.get("/board/directory").text
 
 
 def test_removing_the_last_board_manager_role_is_refused_for_yourself(client, sessions, manager):
-    refused = client.post(f"/board/directory/{_id(sessions, MANAGER)}",
-                          data=_form_of(sessions, manager, MANAGER, roles=["chair"], active=""))
+    refused = client.post(
+        f"/board/directory/{_id(sessions, MANAGER)}",
+        data=_form_of(sessions, manager, MANAGER, roles=["chair"], active=""),
+    )
     assert refused.status_code == 422
     assert "cannot remove your own board manager role" in refused.text
     assert "cannot make yourself inactive" in refused.text
@@ -173,9 +250,15 @@ def test_removing_the_last_board_manager_role_is_refused_for_yourself(client, se
 
 
 def test_a_person_added_appears_with_their_roles(client, sessions, manager):
-    done = client.post("/board/directory/new", follow_redirects=False,
-                       data=_form(manager, email=" Nell.New@ICB.example ",
-                                  roles=["designated_professional", "practitioner"]))
+    done = client.post(
+        "/board/directory/new",
+        follow_redirects=False,
+        data=_form(
+            manager,
+            email=" Nell.New@ICB.example ",
+            roles=["designated_professional", "practitioner"],
+        ),
+    )
     assert done.status_code == 303
     page = client.get(done.headers["location"]).text
     assert "Saved Nell New." in page and NEW in page
@@ -184,12 +267,27 @@ def test_a_person_added_appears_with_their_roles(client, sessions, manager):
     assert person.partnership == "example-partnership" and person.active
 
 
-def test_bad_input_is_shown_again_with_what_was_typed_and_nothing_is_added(client, sessions, manager):
+def test_bad_input_is_shown_again_with_what_was_typed_and_nothing_is_added(
+    client, sessions, manager
+):
     before = _directory(sessions)
-    page = client.post("/board/directory/new", data=_form(
-        manager, name="  ", email="nell at icb", job_title="Typed title",
-        **{"absent_from-day": "10", "absent_from-month": "12", "absent_from-year": "2026",
-           "absent_until-day": "1", "absent_until-month": "12", "absent_until-year": "2026"}))
+    page = client.post(
+        "/board/directory/new",
+        data=_form(
+            manager,
+            name="  ",
+            email="nell at icb",
+            job_title="Typed title",
+            **{
+                "absent_from-day": "10",
+                "absent_from-month": "12",
+                "absent_from-year": "2026",
+                "absent_until-day": "1",
+                "absent_until-month": "12",
+                "absent_until-year": "2026",
+            },
+        ),
+    )
     assert page.status_code == 422
     assert "There is a problem" in page.text and page.text.count("govuk-error-summary__list") == 1
     for anchor in ("#name", "#email", "#absent_until-day"):
@@ -200,55 +298,74 @@ def test_bad_input_is_shown_again_with_what_was_typed_and_nothing_is_added(clien
     assert _directory(sessions) == before
 
 
-@pytest.mark.parametrize("day,month,year", [("31", "2", "2026"), ("1", "12", "26"), ("x", "12", "2026")])
+@pytest.mark.parametrize(
+    "day,month,year", [("31", "2", "2026"), ("1", "12", "26"), ("x", "12", "2026")]
+)
 def test_a_date_that_does_not_exist_is_refused(client, manager, day, month, year):
-    page = client.post("/board/directory/new", data=_form(
-        manager, **{"absent_from-day": day, "absent_from-month": month, "absent_from-year": year}))
+    page = client.post(
+        "/board/directory/new",
+        data=_form(
+            manager,
+            **{"absent_from-day": day, "absent_from-month": month, "absent_from-year": year},
+        ),
+    )
     assert page.status_code == 422 and "start of the absence must be a real date" in page.text
     assert 'href="#absent_from-day"' in page.text and f'value="{year}"' in page.text
 
 
 def test_an_address_in_use_names_our_holder_but_says_nothing_of_another_partnership(
-        client, sessions, manager, other_partnership):
+    client, sessions, manager, other_partnership
+):
     ours = client.post("/board/directory/new", data=_form(manager, email=NAMED.upper()))
     assert ours.status_code == 422
     assert "Nadia Named already has this email address in your directory" in ours.text
     for email in (OTHER, OTHER.upper()):
         theirs = client.post("/board/directory/new", data=_form(manager, email=email))
         assert theirs.status_code == 422 and 'href="#email"' in theirs.text
-        assert ("This email address cannot be added to your directory; check it, or ask the "
-                "service administrator") in theirs.text
+        assert (
+            "This email address cannot be added to your directory; check it, or ask the "
+            "service administrator"
+        ) in theirs.text
         assert "already" not in theirs.text and "Olga" not in theirs.text
-    edited = client.post(f"/board/directory/{_id(sessions, NAMED)}",
-                         data={**_form_of(sessions, manager, NAMED), "email": OTHER})
+    edited = client.post(
+        f"/board/directory/{_id(sessions, NAMED)}",
+        data={**_form_of(sessions, manager, NAMED), "email": OTHER},
+    )
     assert edited.status_code == 422 and "cannot be added to your directory" in edited.text
     assert _person(sessions, OTHER).partnership == "other-partnership"
     assert _person(sessions, NAMED).name == "Nadia Named"
 
 
-@pytest.mark.parametrize("field, value", [
-    ("name", "Nell New\r\nBcc: someone@elsewhere.example"),
-    ("name", "Nell\u2028New"),
-    ("organisation", "Example\nICB"),
-    ("job_title", "Designated\tnurse"),
-    ("job_title", "Designated nurse\x1b[8m"),
-    ("email", "nell.new@icb.example\r\n"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("name", "Nell New\r\nBcc: someone@elsewhere.example"),
+        ("name", "Nell\u2028New"),
+        ("organisation", "Example\nICB"),
+        ("job_title", "Designated\tnurse"),
+        ("job_title", "Designated nurse\x1b[8m"),
+        ("email", "nell.new@icb.example\r\n"),
+    ],
+)
 def test_line_breaks_and_control_characters_are_refused_naming_the_field(
-        client, sessions, manager, field, value):
+    client, sessions, manager, field, value
+):
     before = _directory(sessions)
     page = client.post("/board/directory/new", data=_form(manager, **{field: value}))
     assert page.status_code == 422 and f'href="#{field}"' in page.text
     assert "must not contain line breaks, tabs or other control characters" in page.text
-    edit = client.post(f"/board/directory/{_id(sessions, NAMED)}",
-                       data={**_form_of(sessions, manager, NAMED), field: value})
+    edit = client.post(
+        f"/board/directory/{_id(sessions, NAMED)}",
+        data={**_form_of(sessions, manager, NAMED), field: value},
+    )
     assert edit.status_code == 422 and f'href="#{field}"' in edit.text
     assert _directory(sessions) == before
 
 
 @pytest.mark.parametrize("field", ["name", "email", "organisation", "job_title"])
 def test_a_nul_in_a_field_is_refused_naming_the_field_not_a_database_error(
-        client, sessions, manager, field):
+    client, sessions, manager, field
+):
     before = _directory(sessions)
     value = "nell\x00@icb.example" if field == "email" else "Nell\x00New"
     page = client.post("/board/directory/new", data=_form(manager, **{field: value}))
@@ -258,10 +375,17 @@ def test_a_nul_in_a_field_is_refused_naming_the_field_not_a_database_error(
 
 
 def test_editing_sets_the_deputy_and_the_absence(client, sessions, manager):
-    done = client.post(f"/board/directory/{_id(sessions, DESIGNATED)}", follow_redirects=False,
-                       data=_form_of(sessions, manager, DESIGNATED, deputy=str(_id(sessions, NAMED)),
-                                     **{"absent_from-day": "1", "absent_from-month": "12",
-                                        "absent_from-year": "2026"}))
+    done = client.post(
+        f"/board/directory/{_id(sessions, DESIGNATED)}",
+        follow_redirects=False,
+        data=_form_of(
+            sessions,
+            manager,
+            DESIGNATED,
+            deputy=str(_id(sessions, NAMED)),
+            **{"absent_from-day": "1", "absent_from-month": "12", "absent_from-year": "2026"},
+        ),
+    )
     assert done.status_code == 303
     person = _person(sessions, DESIGNATED)
     assert person.deputy.email == NAMED and str(person.absent_from) == "2026-12-01"
@@ -275,17 +399,24 @@ def test_editing_sets_the_deputy_and_the_absence(client, sessions, manager):
 
 def test_a_deputy_loop_is_allowed_but_not_being_your_own_deputy(client, sessions, manager):
     named, cover = _id(sessions, NAMED), _id(sessions, NAMED_DEPUTY)
-    loop = client.post(f"/board/directory/{cover}", follow_redirects=False,
-                       data=_form_of(sessions, manager, NAMED_DEPUTY, deputy=str(named)))
+    loop = client.post(
+        f"/board/directory/{cover}",
+        follow_redirects=False,
+        data=_form_of(sessions, manager, NAMED_DEPUTY, deputy=str(named)),
+    )
     assert loop.status_code == 303 and _person(sessions, NAMED_DEPUTY).deputy_id == named
-    own = client.post(f"/board/directory/{named}", data=_form_of(sessions, manager, NAMED, deputy=str(named)))
+    own = client.post(
+        f"/board/directory/{named}", data=_form_of(sessions, manager, NAMED, deputy=str(named))
+    )
     assert own.status_code == 422 and "cannot be their own deputy" in own.text
     assert _person(sessions, NAMED).deputy_id == cover
 
 
 def test_a_deputy_from_another_partnership_is_refused(client, sessions, manager, other_partnership):
-    page = client.post(f"/board/directory/{_id(sessions, NAMED)}",
-                       data=_form_of(sessions, manager, NAMED, deputy=str(other_partnership)))
+    page = client.post(
+        f"/board/directory/{_id(sessions, NAMED)}",
+        data=_form_of(sessions, manager, NAMED, deputy=str(other_partnership)),
+    )
     assert page.status_code == 422 and "Select a deputy from the list" in page.text
 
 
@@ -293,8 +424,11 @@ def test_deactivating_an_owner_warns_how_many_open_stages_they_own(client, sessi
     reference = raise_one(sessions, MONDAY)
     with transaction(sessions) as session:
         d.escalate(session, reference=reference, actor=RAISER, now=MONDAY)
-    done = client.post(f"/board/directory/{_id(sessions, NAMED)}", follow_redirects=False,
-                       data=_form_of(sessions, manager, NAMED, active=""))
+    done = client.post(
+        f"/board/directory/{_id(sessions, NAMED)}",
+        follow_redirects=False,
+        data=_form_of(sessions, manager, NAMED, active=""),
+    )
     page = client.get(done.headers["location"]).text
     assert "Saved Nadia Named. They are inactive but still own 1 open stage" in page
     assert "Nadia Named is inactive but still owns 1 open stage" in _gaps(client)
@@ -306,13 +440,29 @@ def test_deactivating_an_owner_warns_how_many_open_stages_they_own(client, sessi
 
 
 def test_the_export_round_trips_through_the_import(client, sessions, manager, other_partnership):
-    client.post(f"/board/directory/{_id(sessions, NAMED_DEPUTY)}", follow_redirects=False,
-                data=_form_of(sessions, manager, NAMED_DEPUTY, **{
-                    "absent_from-day": "1", "absent_from-month": "12", "absent_from-year": "2026",
-                    "absent_until-day": "4", "absent_until-month": "12", "absent_until-year": "2026"}))
+    client.post(
+        f"/board/directory/{_id(sessions, NAMED_DEPUTY)}",
+        follow_redirects=False,
+        data=_form_of(
+            sessions,
+            manager,
+            NAMED_DEPUTY,
+            **{
+                "absent_from-day": "1",
+                "absent_from-month": "12",
+                "absent_from-year": "2026",
+                "absent_until-day": "4",
+                "absent_until-month": "12",
+                "absent_until-year": "2026",
+            },
+        ),
+    )
     exported = client.get("/board/directory.csv")
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
-    assert exported.headers["content-disposition"] == 'attachment; filename="directory-example-partnership.csv"'
+    assert (
+        exported.headers["content-disposition"]
+        == 'attachment; filename="directory-example-partnership.csv"'
+    )
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert len(rows) == 6 and {row["partnership"] for row in rows} == {"example-partnership"}
     before = _directory(sessions)
@@ -324,15 +474,21 @@ def test_the_export_round_trips_through_the_import(client, sessions, manager, ot
 
 def test_the_export_neutralises_formulas_and_imports_back_unchanged(client, sessions, manager):
     with transaction(sessions) as session:
-        import_csv(session, HEADER
-                   + '"=HYPERLINK(""https://x.example"",""Open"")",+nell@icb.example,-Example ICB,'
-                   'example-partnership,practitioner,@SUM(A1),,,\n')
+        import_csv(
+            session,
+            HEADER + '"=HYPERLINK(""https://x.example"",""Open"")",+nell@icb.example,-Example ICB,'
+            "example-partnership,practitioner,@SUM(A1),,,\n",
+        )
     before = _directory(sessions)
     exported = client.get("/board/directory.csv").text
     cells = [cell for row in csv.reader(io.StringIO(exported)) for cell in row]
     assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
-    assert {"'=HYPERLINK(\"https://x.example\",\"Open\")", "'+nell@icb.example", "'-Example ICB",
-            "'@SUM(A1)"} <= set(cells)
+    assert {
+        '\'=HYPERLINK("https://x.example","Open")',
+        "'+nell@icb.example",
+        "'-Example ICB",
+        "'@SUM(A1)",
+    } <= set(cells)
     assert _upload(client, manager, exported).status_code == 303
     assert _directory(sessions) == before
 
@@ -340,8 +496,10 @@ def test_the_export_neutralises_formulas_and_imports_back_unchanged(client, sess
 def test_a_file_over_1_mb_is_refused_before_it_is_read(client, sessions, manager):
     before = _directory(sessions)
     padding = "x" * 100_000  # an unnamed extra column: a file that is big, not many rows
-    text = HEADER + "".join(f"Pat {n},pat.{n}@icb.example,Example ICB,example-partnership,"
-                            f"practitioner,,,,,{padding}\n" for n in range(11))
+    text = HEADER + "".join(
+        f"Pat {n},pat.{n}@icb.example,Example ICB,example-partnership,practitioner,,,,,{padding}\n"
+        for n in range(11)
+    )
     assert 1024 * 1024 < len(text) < 2 * 1024 * 1024
     page = _upload(client, manager, text)
     assert page.status_code == 413 and 'href="#csv_file"' in page.text
@@ -352,8 +510,10 @@ def test_a_file_over_1_mb_is_refused_before_it_is_read(client, sessions, manager
 
 def test_a_file_of_more_than_5000_rows_is_refused_whole(client, sessions, manager):
     before = _directory(sessions)
-    text = HEADER + "".join(f"P{n},p{n}@icb.example,Example ICB,example-partnership,practitioner,,,,\n"
-                            for n in range(5001))
+    text = HEADER + "".join(
+        f"P{n},p{n}@icb.example,Example ICB,example-partnership,practitioner,,,,\n"
+        for n in range(5001)
+    )
     page = _upload(client, manager, text)
     assert page.status_code == 422 and 'href="#csv_file"' in page.text
     assert "The file has 5,001 rows; import at most 5,000 people at a time" in page.text
@@ -362,57 +522,90 @@ def test_a_file_of_more_than_5000_rows_is_refused_whole(client, sessions, manage
 
 def test_an_import_with_control_characters_names_each_row_and_field(client, sessions, manager):
     before = _directory(sessions)
-    page = _upload(client, manager, HEADER
-                   + "Nell\x00New,nell.new@icb.example,Example ICB,example-partnership,practitioner,,,,\n"
-                   + '"Two\nLines",two@icb.example,Example ICB,example-partnership,practitioner,,,,\n'
-                   + 'Cr Org,cr@icb.example,"Example\rICB",example-partnership,practitioner,,,,\n'
-                   + "Tab Title,tab@icb.example,Example ICB,example-partnership,practitioner,A\tB,,,\n"
-                   + "Nul Mail,nul\x00@icb.example,Example ICB,example-partnership,practitioner,,,,\n"
-                   + "Nul Deputy,nd@icb.example,Example ICB,example-partnership,practitioner,,"
-                   "d\x00@icb.example,,\n")
+    page = _upload(
+        client,
+        manager,
+        HEADER
+        + "Nell\x00New,nell.new@icb.example,Example ICB,example-partnership,practitioner,,,,\n"
+        + '"Two\nLines",two@icb.example,Example ICB,example-partnership,practitioner,,,,\n'
+        + 'Cr Org,cr@icb.example,"Example\rICB",example-partnership,practitioner,,,,\n'
+        + "Tab Title,tab@icb.example,Example ICB,example-partnership,practitioner,A\tB,,,\n"
+        + "Nul Mail,nul\x00@icb.example,Example ICB,example-partnership,practitioner,,,,\n"
+        + "Nul Deputy,nd@icb.example,Example ICB,example-partnership,practitioner,,"
+        "d\x00@icb.example,,\n",
+    )
     assert page.status_code == 422 and "Nothing was changed" in page.text
-    for row, field in ((2, "name"), (3, "name"), (4, "organisation"), (5, "job_title"), (6, "email"),
-                       (7, "deputy_email")):
-        assert (f"Row {row}: {field}: must not contain line breaks, tabs or other control "
-                "characters") in page.text
+    for row, field in (
+        (2, "name"),
+        (3, "name"),
+        (4, "organisation"),
+        (5, "job_title"),
+        (6, "email"),
+        (7, "deputy_email"),
+    ):
+        assert (
+            f"Row {row}: {field}: must not contain line breaks, tabs or other control characters"
+        ) in page.text
     assert _directory(sessions) == before
 
 
-def test_an_import_with_a_bad_row_changes_nothing_and_names_line_and_field(client, sessions, manager):
+def test_an_import_with_a_bad_row_changes_nothing_and_names_line_and_field(
+    client, sessions, manager
+):
     before = _directory(sessions)
-    page = _upload(client, manager, HEADER + f"Nell New,{NEW},Example ICB,example-partnership,designated_professional,,,,\n"
-                   "Bad Row,not-an-email,Example ICB,example-partnership,practitioner,,,,\n"
-                   f"Nadia Named,{NAMED},Example Trust,example-partnership,wizard,,,,\n")
+    page = _upload(
+        client,
+        manager,
+        HEADER + f"Nell New,{NEW},Example ICB,example-partnership,designated_professional,,,,\n"
+        "Bad Row,not-an-email,Example ICB,example-partnership,practitioner,,,,\n"
+        f"Nadia Named,{NAMED},Example Trust,example-partnership,wizard,,,,\n",
+    )
     assert page.status_code == 422 and "Nothing was changed" in page.text
     assert "Row 3: email: &#39;not-an-email&#39; is not an email address" in page.text
     assert "Row 4: roles: unknown role &#39;wizard&#39;" in page.text
     assert _directory(sessions) == before
 
 
-def test_an_import_touching_another_partnership_is_refused_whole(client, sessions, manager, other_partnership):
+def test_an_import_touching_another_partnership_is_refused_whole(
+    client, sessions, manager, other_partnership
+):
     before = _directory(sessions)
-    page = _upload(client, manager, HEADER + f"Nell New,{NEW},Example ICB,example-partnership,designated_professional,,,,\n"
-                   "Lou Lake,lou@lake.example,Lake Trust,lakeside-partnership,practitioner,,,,\n"
-                   f"Olga Other,{OTHER},Example ICB,example-partnership,practitioner,,,,\n")
+    page = _upload(
+        client,
+        manager,
+        HEADER + f"Nell New,{NEW},Example ICB,example-partnership,designated_professional,,,,\n"
+        "Lou Lake,lou@lake.example,Lake Trust,lakeside-partnership,practitioner,,,,\n"
+        f"Olga Other,{OTHER},Example ICB,example-partnership,practitioner,,,,\n",
+    )
     assert page.status_code == 422
     assert "Row 3: partnership: &#39;lakeside-partnership&#39; is not your partnership" in page.text
-    assert (f"Row 4: email: {OTHER} cannot be added to your directory; check it, or ask the "
-            "service administrator") in page.text
+    assert (
+        f"Row 4: email: {OTHER} cannot be added to your directory; check it, or ask the "
+        "service administrator"
+    ) in page.text
     assert "other-partnership" not in page.text.replace(OTHER, "")  # which partnership is not said
     assert "already used" not in page.text
     assert _directory(sessions) == before
 
 
 def test_another_partnerships_deputy_is_refused_in_the_words_for_an_unknown_one(
-        client, sessions, manager, other_partnership):
+    client, sessions, manager, other_partnership
+):
     before = _directory(sessions)
-    page = _upload(client, manager, HEADER
-                   + f"Nell New,{NEW},Example ICB,example-partnership,practitioner,,{OTHER},,\n"
-                   + "Sam New,sam.new@icb.example,Example ICB,example-partnership,practitioner,,"
-                   "ghost@nowhere.example,,\n")
+    page = _upload(
+        client,
+        manager,
+        HEADER
+        + f"Nell New,{NEW},Example ICB,example-partnership,practitioner,,{OTHER},,\n"
+        + "Sam New,sam.new@icb.example,Example ICB,example-partnership,practitioner,,"
+        "ghost@nowhere.example,,\n",
+    )
     assert page.status_code == 422
     assert f"Row 2: deputy_email: {OTHER} is not in this file or the directory" in page.text
-    assert "Row 3: deputy_email: ghost@nowhere.example is not in this file or the directory" in page.text
+    assert (
+        "Row 3: deputy_email: ghost@nowhere.example is not in this file or the directory"
+        in page.text
+    )
     assert "already used" not in page.text
     assert _directory(sessions) == before
 
@@ -422,8 +615,11 @@ def test_an_import_without_a_file_a_header_or_utf8_is_refused(client, manager):
     assert empty.status_code == 422 and "Select a CSV file" in empty.text
     blank = _upload(client, manager, "")
     assert blank.status_code == 422 and "Header: missing column(s) name, email" in blank.text
-    latin = client.post("/board/directory/import", data={"csrf": manager},
-                        files={"csv_file": ("people.csv", "Zoë".encode("latin-1"), "text/csv")})
+    latin = client.post(
+        "/board/directory/import",
+        data={"csrf": manager},
+        files={"csv_file": ("people.csv", "Zoë".encode("latin-1"), "text/csv")},
+    )
     assert latin.status_code == 422 and "CSV UTF-8" in latin.text
 
 
@@ -433,7 +629,11 @@ def test_an_import_without_a_file_a_header_or_utf8_is_refused(client, manager):
 def test_the_chair_may_view_and_export_but_not_change(client, sessions, clock):
     board_sign_in(client, sessions, clock, CHAIR)
     page = client.get("/board/directory")
-    assert page.status_code == 200 and "Dev Designated" in page.text and "Add a person" not in page.text
+    assert (
+        page.status_code == 200
+        and "Dev Designated" in page.text
+        and "Add a person" not in page.text
+    )
     assert client.get("/board/directory.csv").status_code == 200
     csrf = _chair_csrf(sessions)
     person = _id(sessions, NAMED)
@@ -445,8 +645,15 @@ def test_the_chair_may_view_and_export_but_not_change(client, sessions, clock):
 
 def _chair_csrf(sessions) -> str:
     with transaction(sessions) as session:
-        return session.execute(select(WebSession.csrf_token).where(WebSession.email == CHAIR)
-                               .order_by(WebSession.id.desc())).scalars().first()
+        return (
+            session.execute(
+                select(WebSession.csrf_token)
+                .where(WebSession.email == CHAIR)
+                .order_by(WebSession.id.desc())
+            )
+            .scalars()
+            .first()
+        )
 
 
 def test_another_partnerships_person_is_not_found(client, sessions, manager, other_partnership):

@@ -1,6 +1,5 @@
 """The disagreement's life on a real database (SQLite and PostgreSQL)."""
 
-
 import pytest
 from sqlalchemy import func, select
 
@@ -37,7 +36,7 @@ def _raise(sessions, policy=DEFAULT, now=MONDAY, **overrides) -> str:
 def _get(sessions, reference) -> Disagreement:
     with transaction(sessions) as session:
         disagreement = d.get(session, reference)
-        disagreement.owner, disagreement.stages  # load while the session is open
+        _ = disagreement.owner, disagreement.stages  # load while the session is open
         return disagreement
 
 
@@ -66,7 +65,9 @@ def test_raising_starts_the_first_stage_with_the_raiser_as_owner(directory):
 
 
 def test_an_urgent_disagreement_starts_at_the_named_professional_on_an_hours_clock(directory):
-    reference = _raise(directory, immediate_risk=True, protective_action="Referred to MASH at 09:40")
+    reference = _raise(
+        directory, immediate_risk=True, protective_action="Referred to MASH at 09:40"
+    )
     disagreement = _get(directory, reference)
     assert disagreement.urgent and disagreement.stage_key == "named_professional"
     assert disagreement.owner.email == NAMED
@@ -81,8 +82,12 @@ def test_immediate_risk_without_protective_action_is_refused():
 
 
 def test_a_raiser_not_in_the_directory_is_added_as_a_practitioner(directory):
-    raiser = {"name": "New Visitor", "email": "New.Visitor@Trust.example",
-              "organisation": "Example Trust", "role": "Health visitor"}
+    raiser = {
+        "name": "New Visitor",
+        "email": "New.Visitor@Trust.example",
+        "organisation": "Example Trust",
+        "role": "Health visitor",
+    }
     reference = _raise(directory, raiser=raiser)
     disagreement = _get(directory, reference)
     assert disagreement.owner.email == "new.visitor@trust.example"
@@ -122,7 +127,10 @@ def test_escalation_climbs_every_stage_with_one_owner_each(directory):
         _do(directory, d.escalate, reference=reference, actor=MANAGER, now=MONDAY)
         disagreement = _get(directory, reference)
         assert (disagreement.stage_key, disagreement.owner.email, disagreement.due_at) == (
-            stage, owner, due)
+            stage,
+            owner,
+            due,
+        )
     with pytest.raises(NotAllowed, match="final stage"):
         _do(directory, d.escalate, reference=reference, actor=CHAIR, now=MONDAY)
     periods = _get(directory, reference).stages
@@ -137,7 +145,10 @@ def test_an_overdue_final_stage_stays_open_and_is_flagged_once(directory):
     assert _get(directory, reference).stage_key == "chair"
     later = utc(2026, 11, 26, 10)
     with transaction(directory) as session:
-        assert d.act_if_due(session, reference=reference, now=later).action == "flag_final_stage_overdue"
+        assert (
+            d.act_if_due(session, reference=reference, now=later).action
+            == "flag_final_stage_overdue"
+        )
     with transaction(directory) as session:
         assert d.act_if_due(session, reference=reference, now=later) is None
         assert d.due_references(session, now=later) == []
@@ -156,15 +167,26 @@ def test_the_sweep_escalates_only_what_is_due(directory):
         assert d.act_if_due(session, reference=not_due, now=after_deadline) is None
     disagreement = _get(directory, due)
     assert disagreement.stage_key == "named_professional"
-    assert _events(directory, due)[-1][:4] == ("escalate_automatically", "system", "practitioner",
-                                               "named_professional")
+    assert _events(directory, due)[-1][:4] == (
+        "escalate_automatically",
+        "system",
+        "practitioner",
+        "named_professional",
+    )
 
 
 def test_acknowledge_then_resolve(directory):
     reference = _raise(directory)
     _do(directory, d.acknowledge, reference=reference, actor=RAISER, now=MONDAY)
-    _do(directory, d.resolve, reference=reference, actor=RAISER, now=MONDAY,
-        outcome="decision_changed", summary="Referral accepted; assessment opened")
+    _do(
+        directory,
+        d.resolve,
+        reference=reference,
+        actor=RAISER,
+        now=MONDAY,
+        outcome="decision_changed",
+        summary="Referral accepted; assessment opened",
+    )
     disagreement = _get(directory, reference)
     assert disagreement.status == "resolved" and disagreement.resolved_stage == "practitioner"
     assert disagreement.outcome == "decision_changed"
@@ -174,19 +196,39 @@ def test_acknowledge_then_resolve(directory):
 def test_resolve_needs_a_listed_outcome_and_a_summary(directory):
     reference = _raise(directory)
     with pytest.raises(InvalidInput, match="outcome"):
-        _do(directory, d.resolve, reference=reference, actor=RAISER, now=MONDAY,
-            outcome="sorted", summary="x")
+        _do(
+            directory,
+            d.resolve,
+            reference=reference,
+            actor=RAISER,
+            now=MONDAY,
+            outcome="sorted",
+            summary="x",
+        )
     with pytest.raises(InvalidInput, match="summary"):
-        _do(directory, d.resolve, reference=reference, actor=RAISER, now=MONDAY,
-            outcome="decision_upheld", summary="  ")
+        _do(
+            directory,
+            d.resolve,
+            reference=reference,
+            actor=RAISER,
+            now=MONDAY,
+            outcome="decision_upheld",
+            summary="  ",
+        )
 
 
 def test_only_the_raiser_withdraws(directory):
     reference = _raise(directory)
     with pytest.raises(NotAllowed, match="only the practitioner who raised"):
         _do(directory, d.withdraw, reference=reference, actor=MANAGER, now=MONDAY, reason="x")
-    _do(directory, d.withdraw, reference=reference, actor=RAISER, now=MONDAY,
-        reason="Resolved informally at the core group")
+    _do(
+        directory,
+        d.withdraw,
+        reference=reference,
+        actor=RAISER,
+        now=MONDAY,
+        reason="Resolved informally at the core group",
+    )
     assert _get(directory, reference).status == "withdrawn"
 
 
@@ -200,8 +242,15 @@ def test_only_the_owner_or_the_board_acts_on_a_stage(directory):
 
 def test_a_refused_event_changes_nothing(directory):
     reference = _raise(directory)
-    _do(directory, d.resolve, reference=reference, actor=RAISER, now=MONDAY,
-        outcome="decision_upheld", summary="Rationale accepted")
+    _do(
+        directory,
+        d.resolve,
+        reference=reference,
+        actor=RAISER,
+        now=MONDAY,
+        outcome="decision_upheld",
+        summary="Rationale accepted",
+    )
     before = (_get(directory, reference).row_version, _events(directory, reference))
     for action, extra in [
         (d.acknowledge, {}),
@@ -226,8 +275,13 @@ def test_notes_are_allowed_after_closing(directory):
     reference = _raise(directory)
     _do(directory, d.withdraw, reference=reference, actor=RAISER, now=MONDAY, reason="x")
     _do(directory, d.add_note, reference=reference, actor=MANAGER, now=MONDAY, note="Reviewed")
-    assert _events(directory, reference)[-1] == ("add_note", MANAGER, "practitioner",
-                                                 "practitioner", "Reviewed")
+    assert _events(directory, reference)[-1] == (
+        "add_note",
+        MANAGER,
+        "practitioner",
+        "practitioner",
+        "Reviewed",
+    )
 
 
 def test_hand_to_deputy_moves_the_stage_and_keeps_the_clock(directory):
@@ -248,16 +302,24 @@ def test_an_absent_owner_is_covered_by_their_deputy_and_the_chronology_says_so(s
     load_directory(sessions, absent)
     reference = _raise(sessions, immediate_risk=True, protective_action="MASH referral")
     assert _get(sessions, reference).owner.email == NAMED_DEPUTY
-    assert "Nadia Named is absent on Mon 23 Nov 2026; their deputy Nathan Nurse holds this stage" in (
-        _events(sessions, reference)[0][4])
-    after = _raise(sessions, now=utc(2026, 11, 30, 10), immediate_risk=True,
-                   protective_action="MASH referral", child_reference="TEST-CHILD-2")
+    assert (
+        "Nadia Named is absent on Mon 23 Nov 2026; their deputy Nathan Nurse holds this stage"
+        in (_events(sessions, reference)[0][4])
+    )
+    after = _raise(
+        sessions,
+        now=utc(2026, 11, 30, 10),
+        immediate_risk=True,
+        protective_action="MASH referral",
+        child_reference="TEST-CHILD-2",
+    )
     assert _get(sessions, after).owner.email == NAMED
 
 
 def test_a_role_nobody_holds_falls_to_the_board_manager(sessions):
-    no_designated = "\n".join(
-        line for line in DIRECTORY_CSV.splitlines() if DESIGNATED not in line) + "\n"
+    no_designated = (
+        "\n".join(line for line in DIRECTORY_CSV.splitlines() if DESIGNATED not in line) + "\n"
+    )
     load_directory(sessions, no_designated)
     reference = _raise(sessions)
     _do(sessions, d.escalate, reference=reference, actor=RAISER, now=MONDAY)
@@ -269,8 +331,14 @@ def test_a_role_nobody_holds_falls_to_the_board_manager(sessions):
 
 
 def test_without_a_board_manager_escalation_is_refused_and_nothing_changes(sessions):
-    bare = "\n".join(line for line in DIRECTORY_CSV.splitlines()
-                     if DESIGNATED not in line and MANAGER not in line) + "\n"
+    bare = (
+        "\n".join(
+            line
+            for line in DIRECTORY_CSV.splitlines()
+            if DESIGNATED not in line and MANAGER not in line
+        )
+        + "\n"
+    )
     load_directory(sessions, bare)
     reference = _raise(sessions)
     _do(sessions, d.escalate, reference=reference, actor=RAISER, now=MONDAY)
@@ -281,10 +349,15 @@ def test_without_a_board_manager_escalation_is_refused_and_nothing_changes(sessi
 
 def test_the_named_professional_comes_from_the_raisers_organisation(sessions):
     other_org = DIRECTORY_CSV + (
-        "Olga Other,olga@other.example,Other Trust,example-partnership,named_professional,,,,\n")
+        "Olga Other,olga@other.example,Other Trust,example-partnership,named_professional,,,,\n"
+    )
     load_directory(sessions, other_org)
-    raiser = {"name": "Pat", "email": "pat@other.example", "organisation": "other trust",
-              "role": "School nurse"}
+    raiser = {
+        "name": "Pat",
+        "email": "pat@other.example",
+        "organisation": "other trust",
+        "role": "School nurse",
+    }
     reference = _raise(sessions, raiser=raiser, immediate_risk=True, protective_action="999")
     assert _get(sessions, reference).owner.email == "olga@other.example"
 
@@ -321,8 +394,15 @@ def test_the_chronology_stays_verifiable_through_a_whole_life(directory):
     _do(directory, d.acknowledge, reference=reference, actor=RAISER, now=MONDAY)
     _do(directory, d.escalate, reference=reference, actor=RAISER, now=MONDAY, reason="No reply")
     _do(directory, d.hand_to_deputy, reference=reference, actor=NAMED, now=MONDAY)
-    _do(directory, d.resolve, reference=reference, actor=NAMED_DEPUTY, now=MONDAY,
-        outcome="strategy_discussion_convened", summary="Strategy discussion on Tuesday")
+    _do(
+        directory,
+        d.resolve,
+        reference=reference,
+        actor=NAMED_DEPUTY,
+        now=MONDAY,
+        outcome="strategy_discussion_convened",
+        summary="Strategy discussion on Tuesday",
+    )
     with transaction(directory) as session:
         report = verify_chain(session)
         assert report.ok and report.checked == 5

@@ -73,7 +73,9 @@ def test_digest_task_queues_one_per_manager_per_day(directory):
     assert queue_board_digests.fn(MONDAY.isoformat()) == 1
     assert queue_board_digests.fn((MONDAY + timedelta(hours=2)).isoformat()) == 0
     with transaction(directory) as session:
-        row = session.execute(select(OutboxMessage).where(OutboxMessage.kind == "digest")).scalar_one()
+        row = session.execute(
+            select(OutboxMessage).where(OutboxMessage.kind == "digest")
+        ).scalar_one()
         assert (row.recipient_email, row.context["open"], row.context["new"]) == (MANAGER, 1, 1)
 
 
@@ -82,16 +84,22 @@ def test_deployments_schedules_and_overlap_rules():
 
     from flows.deployments import deployments
 
-    sweep, delivery, digest = deployments(Settings(sweep_interval_seconds=60,
-                                                   delivery_interval_seconds=30))
+    sweep, delivery, digest = deployments(
+        Settings(sweep_interval_seconds=60, delivery_interval_seconds=30)
+    )
     assert [d.name for d in (sweep, delivery, digest)] == [
-        "escalation-sweep", "deliver-notifications", "board-digest"]
+        "escalation-sweep",
+        "deliver-notifications",
+        "board-digest",
+    ]
     for deployment, seconds in ((sweep, 60), (delivery, 30)):
         [schedule] = deployment.schedules
         assert schedule.schedule.interval == timedelta(seconds=seconds)
         assert schedule.schedule.timezone == "UTC"
         assert deployment.concurrency_limit == 1
-        assert deployment.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
+        assert (
+            deployment.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
+        )
     [daily] = digest.schedules
     assert (daily.schedule.cron, daily.schedule.timezone) == ("0 8 * * *", "Europe/London")
 
@@ -108,21 +116,34 @@ def test_real_flow_runs_sweep_and_deliver(prefect_api, directory, server):
     sent = asyncio.run(deliver_notifications(now=due.isoformat()))
     assert sent["sent"] == 5  # 2 from raising, 3 from the escalation
     assert NAMED in {m["To"] for m in server.messages}
-    assert any(reference in m["Subject"] and "you now own stage 2" in m["Subject"]
-               for m in server.messages)
+    assert any(
+        reference in m["Subject"] and "you now own stage 2" in m["Subject"] for m in server.messages
+    )
 
 
 def test_the_sweep_command_runs_a_flow_and_prints_json(prefect_api, directory, service_database):
     reference = raise_one(directory, MONDAY)
     due = due_at(directory, reference)
-    env = {**os.environ, "PREFECT_API_URL": prefect_api, "ESCALATION_DATABASE_URL": service_database}
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_api,
+        "ESCALATION_DATABASE_URL": service_database,
+    }
     result = subprocess.run(
         [sys.executable, "-m", "escalation", "sweep", "--now", due.isoformat()],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
-        "escalated": 1, "reminded": 0, "final_stage_overdue": 0, "queued_emails": 3, "blocked": [],
+        "escalated": 1,
+        "reminded": 0,
+        "final_stage_overdue": 0,
+        "queued_emails": 3,
+        "blocked": [],
     }
     assert "Flow run" in result.stderr and "escalation-sweep" in result.stderr
 
@@ -130,16 +151,23 @@ def test_the_sweep_command_runs_a_flow_and_prints_json(prefect_api, directory, s
 def test_prefect_yaml_matches_the_embedded_deployments():
     import yaml
 
-    document = yaml.safe_load(open(os.path.join(ROOT, "prefect.yaml")))
+    with open(os.path.join(ROOT, "prefect.yaml")) as file:
+        document = yaml.safe_load(file)
     by_name = {d["name"]: d for d in document["deployments"]}
     assert document["prefect-version"] == "3.8.8"
     for name, seconds in (("escalation-sweep", 60), ("deliver-notifications", 30)):
         assert by_name[name]["schedules"] == [{"interval": seconds, "timezone": "UTC"}]
-        assert by_name[name]["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
-    assert by_name["board-digest"]["schedules"] == [{"cron": "0 8 * * *", "timezone": "Europe/London"}]
+        assert by_name[name]["concurrency_limit"] == {
+            "limit": 1,
+            "collision_strategy": "CANCEL_NEW",
+        }
+    assert by_name["board-digest"]["schedules"] == [
+        {"cron": "0 8 * * *", "timezone": "Europe/London"}
+    ]
     for deployment in by_name.values():
         path, _, function = deployment["entrypoint"].partition(":")
-        assert f"def {function}(" in open(os.path.join(ROOT, path)).read()
+        with open(os.path.join(ROOT, path)) as source:
+            assert f"def {function}(" in source.read()
 
 
 def test_the_digest_flow_queues_digests_and_refreshes_sqlites_statistics(prefect_api, directory):

@@ -15,7 +15,11 @@ GOOD = yaml.safe_load(Path("policies/default.yaml").read_text())
 def test_shipped_policies_load():
     policies = load_policies("policies")
     assert [stage.key for stage in policies["default"].stages] == [
-        "practitioner", "named_professional", "designated_professional", "board_manager", "chair",
+        "practitioner",
+        "named_professional",
+        "designated_professional",
+        "board_manager",
+        "chair",
     ]
     assert len(policies["four-stage"].stages) == 4
     assert policies["four-stage"].stages[-1].owner == "chair"
@@ -23,7 +27,7 @@ def test_shipped_policies_load():
 
 def test_a_policy_is_frozen():
     policy = load_policy("policies/default.yaml")
-    with pytest.raises(Exception):
+    with pytest.raises((AttributeError, TypeError, ValueError)):
         policy.name = "changed"
 
 
@@ -46,59 +50,106 @@ def _mutated(change) -> dict:
 
 
 MISTAKES = [
-    ("zero working days",
-     lambda p: p["stages"][2].update(timescale={"working_days": 0}),
-     "stages[2].timescale: working_days must be ≥ 1"),
-    ("negative hours",
-     lambda p: p["urgent"]["timescales"].update(chair={"hours": -3}),
-     "urgent.timescales.chair: hours must be ≥ 1"),
-    ("both kinds of timescale",
-     lambda p: p["stages"][1].update(timescale={"working_days": 2, "hours": 4}),
-     "stages[1].timescale: give exactly one of working_days or hours"),
-    ("timescale not a number",
-     lambda p: p["stages"][0].update(timescale={"working_days": "five"}),
-     "stages[0].timescale.working_days: Input should be a valid integer"),
-    ("misspelt field",
-     lambda p: p["stages"][0].update(timescale={"workng_days": 5}),
-     "stages[0].timescale.workng_days: is not a known field"),
-    ("unknown owner role",
-     lambda p: p["stages"][3].update(owner="ceo"),
-     "stages[3].owner: must be 'raiser', 'named_professional', 'designated_professional', "
-     "'board_manager' or 'chair', not 'ceo'"),
-    ("unknown notified role",
-     lambda p: p["stages"][1].update(notify=["raiser", "everyone"]),
-     "stages[1].notify[1]: must be"),
+    (
+        "zero working days",
+        lambda p: p["stages"][2].update(timescale={"working_days": 0}),
+        "stages[2].timescale: working_days must be ≥ 1",
+    ),
+    (
+        "negative hours",
+        lambda p: p["urgent"]["timescales"].update(chair={"hours": -3}),
+        "urgent.timescales.chair: hours must be ≥ 1",
+    ),
+    (
+        "both kinds of timescale",
+        lambda p: p["stages"][1].update(timescale={"working_days": 2, "hours": 4}),
+        "stages[1].timescale: give exactly one of working_days or hours",
+    ),
+    (
+        "timescale not a number",
+        lambda p: p["stages"][0].update(timescale={"working_days": "five"}),
+        "stages[0].timescale.working_days: Input should be a valid integer",
+    ),
+    (
+        "misspelt field",
+        lambda p: p["stages"][0].update(timescale={"workng_days": 5}),
+        "stages[0].timescale.workng_days: is not a known field",
+    ),
+    (
+        "unknown owner role",
+        lambda p: p["stages"][3].update(owner="ceo"),
+        "stages[3].owner: must be 'raiser', 'named_professional', 'designated_professional', "
+        "'board_manager' or 'chair', not 'ceo'",
+    ),
+    (
+        "unknown notified role",
+        lambda p: p["stages"][1].update(notify=["raiser", "everyone"]),
+        "stages[1].notify[1]: must be",
+    ),
     ("missing id", lambda p: p.pop("id"), "id: is required"),
     ("missing stages", lambda p: p.pop("stages"), "stages: is required"),
-    ("one stage only", lambda p: p.update(stages=p["stages"][:1]),
-     "stages: a policy needs at least two stages"),
-    ("unknown nation", lambda p: p.update(nation="wales"),
-     "nation: must be 'england-and-wales', 'scotland' or 'northern-ireland', not 'wales'"),
-    ("unknown timezone", lambda p: p.update(timezone="Europe/Londres"),
-     "timezone: unknown timezone 'Europe/Londres'"),
-    ("bad close of business", lambda p: p.update(close_of_business="5pm"),
-     "close_of_business: Input should be in a valid time format"),
+    (
+        "one stage only",
+        lambda p: p.update(stages=p["stages"][:1]),
+        "stages: a policy needs at least two stages",
+    ),
+    (
+        "unknown nation",
+        lambda p: p.update(nation="wales"),
+        "nation: must be 'england-and-wales', 'scotland' or 'northern-ireland', not 'wales'",
+    ),
+    (
+        "unknown timezone",
+        lambda p: p.update(timezone="Europe/Londres"),
+        "timezone: unknown timezone 'Europe/Londres'",
+    ),
+    (
+        "bad close of business",
+        lambda p: p.update(close_of_business="5pm"),
+        "close_of_business: Input should be in a valid time format",
+    ),
     ("bad closure day", lambda p: p.update(closure_days=["2026-13-01"]), "closure_days[0]:"),
-    ("duplicate stage key", lambda p: p["stages"][2].update(key="named_professional"),
-     "stages: duplicate key 'named_professional'"),
-    ("first stage not the raiser's", lambda p: p["stages"][0].update(owner="chair"),
-     "stages[0].owner: the first stage must be owned by the raiser"),
-    ("urgent start stage unknown", lambda p: p["urgent"].update(start_stage="mash"),
-     "urgent.start_stage: 'mash' is not a stage key"),
-    ("urgent timescale in working days",
-     lambda p: p["urgent"]["timescales"].update(chair={"working_days": 2}),
-     "urgent.timescales.chair: urgent timescales are in hours, not working days"),
-    ("urgent stage left without a clock", lambda p: p["urgent"]["timescales"].pop("board_manager"),
-     "urgent.timescales: no timescale for stage 'board_manager'"),
-    ("urgent clock for a stage that does not exist",
-     lambda p: p["urgent"]["timescales"].update(mash={"hours": 1}),
-     "urgent.timescales: 'mash' is not a stage key"),
-    ("bad stage key", lambda p: p["stages"][1].update(key="Named Professional"),
-     "stages[1].key: String should match pattern"),
+    (
+        "duplicate stage key",
+        lambda p: p["stages"][2].update(key="named_professional"),
+        "stages: duplicate key 'named_professional'",
+    ),
+    (
+        "first stage not the raiser's",
+        lambda p: p["stages"][0].update(owner="chair"),
+        "stages[0].owner: the first stage must be owned by the raiser",
+    ),
+    (
+        "urgent start stage unknown",
+        lambda p: p["urgent"].update(start_stage="mash"),
+        "urgent.start_stage: 'mash' is not a stage key",
+    ),
+    (
+        "urgent timescale in working days",
+        lambda p: p["urgent"]["timescales"].update(chair={"working_days": 2}),
+        "urgent.timescales.chair: urgent timescales are in hours, not working days",
+    ),
+    (
+        "urgent stage left without a clock",
+        lambda p: p["urgent"]["timescales"].pop("board_manager"),
+        "urgent.timescales: no timescale for stage 'board_manager'",
+    ),
+    (
+        "urgent clock for a stage that does not exist",
+        lambda p: p["urgent"]["timescales"].update(mash={"hours": 1}),
+        "urgent.timescales: 'mash' is not a stage key",
+    ),
+    (
+        "bad stage key",
+        lambda p: p["stages"][1].update(key="Named Professional"),
+        "stages[1].key: String should match pattern",
+    ),
 ]
 
 
-@pytest.mark.parametrize("change, expected", [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES])
+@pytest.mark.parametrize(
+    "change, expected", [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES]
+)
 def test_each_mistake_names_the_file_and_the_field(tmp_path, change, expected):
     path = _write(tmp_path, _mutated(change))
     with pytest.raises(PolicyError) as caught:

@@ -27,14 +27,24 @@ def test_sign_in_is_by_one_time_link_and_says_the_same_to_everyone(client, sessi
 def test_an_empty_form_comes_back_with_errors_and_what_was_typed(client, sessions):
     sign_in(client, sessions)
     _, csrf, form_id = form_page(client)
-    typed = {"csrf": csrf, "form_id": form_id, "reason": "I typed this <b>and</b> it stays",
-             "raiser_name": "Hana Visitor"}
+    typed = {
+        "csrf": csrf,
+        "form_id": form_id,
+        "reason": "I typed this <b>and</b> it stays",
+        "raiser_name": "Hana Visitor",
+    }
     response = client.post("/raise", data=typed)
     assert response.status_code == 422
     html = response.text
     assert "There is a problem" in html and html.count('class="govuk-error-message"') >= 8
-    for anchor in ("#child_reference", "#category", "#decision_date-day", "#immediate_risk",
-                   "#counterpart_email", "#outcome_sought"):
+    for anchor in (
+        "#child_reference",
+        "#category",
+        "#decision_date-day",
+        "#immediate_risk",
+        "#counterpart_email",
+        "#outcome_sought",
+    ):
         assert f'href="{anchor}"' in html, anchor
     assert "I typed this &lt;b&gt;and&lt;/b&gt; it stays" in html
     with transaction(sessions) as session:
@@ -56,7 +66,9 @@ def test_raise_once_even_when_submitted_twice(client, sessions):
         assert d.get(session, reference).raiser_email == RAISER
 
 
-def test_an_urgent_disagreement_needs_the_protective_action_and_goes_on_the_urgent_track(client, sessions):
+def test_an_urgent_disagreement_needs_the_protective_action_and_goes_on_the_urgent_track(
+    client, sessions
+):
     sign_in(client, sessions)
     _, csrf, form_id = form_page(client)
     data = {**FORM, "csrf": csrf, "form_id": form_id, "immediate_risk": "yes"}

@@ -46,7 +46,7 @@ def test_forty_requests_for_fresh_links_send_one_email_carrying_every_link(clien
     assert [case["reference"] for case in email.context["cases"]] == references
     with transaction(sessions) as session:
         paths = links.links_for(session, email, base_url="", now=MONDAY)
-    for path, reference in zip(paths, references):
+    for path, reference in zip(paths, references, strict=True):
         case = client.post(f"{path}/continue")
         assert case.status_code == 200 and reference in case.text and "Acknowledge" in case.text
     clock["now"] = MONDAY + timedelta(minutes=11)  # both the window and the interval have passed

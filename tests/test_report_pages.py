@@ -22,12 +22,18 @@ from tests.factories import CHAIR, MANAGER, ORIGIN, load_directory, raise_one
 from tests.report_fixture import HAND_COUNTED, NOW, T0, raise_the_thirty
 
 SVG = "{http://www.w3.org/2000/svg}"
-ELSEWHERE = {"name": "Eli Else", "email": "eli@elsewhere.example",
-             "organisation": "Elsewhere Council", "role": "Team manager"}
+ELSEWHERE = {
+    "name": "Eli Else",
+    "email": "eli@elsewhere.example",
+    "organisation": "Elsewhere Council",
+    "role": "Team manager",
+}
 # Bars per chart: one per row, except the open figure (the three age bands of the one stage with
 # open disagreements) and the matrix (one per pair of organisations).
 BARS = {name: len(rows) for name, (_, rows) in HAND_COUNTED.items()} | {
-    "open-by-stage-and-age": 3, "organisations": 3}
+    "open-by-stage-and-age": 3,
+    "organisations": 3,
+}
 
 
 def _board(sessions) -> dict:
@@ -39,8 +45,9 @@ def _board(sessions) -> dict:
         with transaction(sessions) as session:
             d.get(session, theirs).partnership = "another-partnership"
     clock = {"now": NOW}
-    client = TestClient(create_app(sessions, clock=lambda: clock["now"]),
-                        headers={"Origin": ORIGIN}).__enter__()
+    client = TestClient(
+        create_app(sessions, clock=lambda: clock["now"]), headers={"Origin": ORIGIN}
+    ).__enter__()
     board_sign_in(client, sessions, clock, MANAGER)
     return {"client": client, "sessions": sessions}
 
@@ -49,9 +56,12 @@ def _board(sessions) -> dict:
 def boards(module_database):
     """The board on the module's database, once per database (see Shared): built again only
     after a test changed a row or the browser's cookies."""
-    boards = Shared(module_database, _board,
-                    state=lambda built: sorted(built["client"].cookies.items()),
-                    close=lambda built: built["client"].__exit__(None, None, None))
+    boards = Shared(
+        module_database,
+        _board,
+        state=lambda built: sorted(built["client"].cookies.items()),
+        close=lambda built: built["client"].__exit__(None, None, None),
+    )
     yield boards
     boards.spoil()
 
@@ -75,8 +85,10 @@ def _as_text(rows) -> list[list[str]]:
 def _table(html: str, name: str) -> list[list[str]]:
     """The header row and rows of the numbers table beside figure `name`."""
     markup = re.search(rf'<table [^>]*id="{name}-table">.*?</table>', html, re.S).group(0)
-    return [["".join(cell.itertext()).strip() for cell in row]
-            for row in ET.fromstring(markup).iter("tr")]
+    return [
+        ["".join(cell.itertext()).strip() for cell in row]
+        for row in ET.fromstring(markup).iter("tr")
+    ]
 
 
 def _chart(html: str, name: str) -> ET.Element:
@@ -117,7 +129,8 @@ def test_each_figure_downloads_as_csv_matching_the_hand_count(board):
         assert response.status_code == 200
         assert response.headers["content-type"] == "text/csv; charset=utf-8"
         assert response.headers["content-disposition"] == (
-            f'attachment; filename="example-partnership-{name}.csv"')
+            f'attachment; filename="example-partnership-{name}.csv"'
+        )
         assert _csv(response) == _as_text([headers, *rows]), name
 
 
@@ -138,11 +151,20 @@ def test_text_a_spreadsheet_would_run_as_a_formula_is_neutralised(board, shared_
     sessions = shared_board["sessions"]
     formula = '=HYPERLINK("http://evil.example","<b>click</b>")'
     for _ in range(2):
-        raise_one(sessions, T0, counterpart={**ELSEWHERE, "organisation": formula},
-                  child_reference="@SUM(1+1)")
+        raise_one(
+            sessions,
+            T0,
+            counterpart={**ELSEWHERE, "organisation": formula},
+            child_reference="@SUM(1+1)",
+        )
     matrix = _csv(board.get("/board/reports/organisations.csv"))
-    assert matrix[0] == ["Raising organisation", "'" + formula, "Example Council", "Example Police",
-                         "Total"]
+    assert matrix[0] == [
+        "Raising organisation",
+        "'" + formula,
+        "Example Council",
+        "Example Police",
+        "Total",
+    ]
     assert ["'@SUM(1+1)", "2"] in _csv(board.get("/board/reports/repeat-children.csv"))
     page = board.get("/board/reports").text
     assert "<b>click</b>" not in page and "&lt;b&gt;click&lt;/b&gt;" in page
@@ -165,16 +187,25 @@ def test_a_reporting_period_narrows_the_page_the_csv_and_the_printable_version(b
     period = "?from=2026-11-02&to=2026-11-02"  # T0's day: groups A and B only
     page = board.get(f"/board/reports{period}").text
     assert "Disagreements raised from Mon 2 Nov 2026 to Mon 2 Nov 2026" in page
-    assert _table(page, "urgent-track")[1:] == [["Urgent track (child at immediate risk)", "0"],
-                                                ["Standard track", "20"]]
+    assert _table(page, "urgent-track")[1:] == [
+        ["Urgent track (child at immediate risk)", "0"],
+        ["Standard track", "20"],
+    ]
     assert f'href="/board/reports/urgent-track.csv{period.replace("&", "&amp;")}"' in page
     download = board.get(f"/board/reports/repeat-children.csv{period}")
     assert _csv(download)[1:] == [["A-1", "2"], ["A-2", "2"]]
-    assert download.headers["content-disposition"] == ('attachment; filename="example-partnership-'
-                                                       'repeat-children-from-2026-11-02-to-2026-11-02.csv"')
+    assert download.headers["content-disposition"] == (
+        'attachment; filename="example-partnership-'
+        'repeat-children-from-2026-11-02-to-2026-11-02.csv"'
+    )
     printable = board.get(f"/board/reports/print{period}").text
     assert _table(printable, "open-by-stage-and-age")[2] == [
-        "Named professional or line manager", "0", "0", "0", "0"]
+        "Named professional or line manager",
+        "0",
+        "0",
+        "0",
+        "0",
+    ]
 
 
 def test_dates_that_make_no_sense_are_explained_not_a_server_error(board):

@@ -41,19 +41,31 @@ def fixture(thirty):
 def test_the_board_figures_match_the_hand_count(fixture):
     with transaction(fixture) as session:
         assert reports.open_by_stage_and_age(session, PARTNERSHIP, NOW) == {
-            "named_professional": Counter({"0-7 days": 6, "over 30 days": 4})}
+            "named_professional": Counter({"0-7 days": 6, "over 30 days": 4})
+        }
         assert reports.resolved_by_stage(session, PARTNERSHIP) == {
-            "practitioner": (12, 0.6), "named_professional": (8, 0.4)}
+            "practitioner": (12, 0.6),
+            "named_professional": (8, 0.4),
+        }
         assert reports.stage_clock(session, PARTNERSHIP, NOW) == {
             "practitioner": {"periods": 24, "breaches": 8, "median_hours": 1.0},
             "named_professional": {"periods": 18, "breaches": 10, "median_hours": 48.0},
         }
-        assert reports.outcome_mix(session, PARTNERSHIP) == {"decision_changed": 12, "decision_upheld": 8}
+        assert reports.outcome_mix(session, PARTNERSHIP) == {
+            "decision_changed": 12,
+            "decision_upheld": 8,
+        }
         assert reports.category_mix(session, PARTNERSHIP) == {
-            "referral": 12, "icpc_request": 8, "conference_decision": 6, "other": 4}
+            "referral": 12,
+            "icpc_request": 8,
+            "conference_decision": 6,
+            "other": 4,
+        }
         assert reports.organisation_matrix(session, PARTNERSHIP) == {
-            ("Example Trust", "Example Council"): 16, ("Example School", "Example Council"): 8,
-            ("Example Trust", "Example Police"): 6}
+            ("Example Trust", "Example Council"): 16,
+            ("Example School", "Example Council"): 8,
+            ("Example Trust", "Example Police"): 6,
+        }
         assert reports.repeat_children(session, PARTNERSHIP) == {"A-1": 3, "A-2": 2}
         assert reports.urgent_count(session, PARTNERSHIP) == 6
         assert reports.never_raised(session, PARTNERSHIP) == ["Example ICB", "Example Partnership"]
@@ -68,7 +80,9 @@ def test_the_board_report_as_text_is_the_pages_tables(fixture):
     with transaction(fixture) as session:
         text = board_report(session, PARTNERSHIP, NOW, DEFAULT)
         titles = [table.title for table in report_tables.tables(session, PARTNERSHIP, NOW, DEFAULT)]
-    lines = [[cell.strip() for cell in line.split("  ") if cell.strip()] for line in text.splitlines()]
+    lines = [
+        [cell.strip() for cell in line.split("  ") if cell.strip()] for line in text.splitlines()
+    ]
     assert all(title in text for title in titles)
     for name, (headers, rows) in HAND_COUNTED.items():
         assert list(headers) in lines, name
@@ -80,16 +94,21 @@ def test_learning_themes_are_counted_over_the_disagreements_the_board_closed(fix
     with transaction(fixture) as session:
         # Neither an open disagreement nor another partnership's counts, whatever it holds.
         open_one = session.execute(
-            select(Disagreement).where(Disagreement.child_reference == "D-1")).scalar_one()
+            select(Disagreement).where(Disagreement.child_reference == "D-1")
+        ).scalar_one()
         open_one.learning_themes = ["supervision"]
         theirs = session.execute(
-            select(Disagreement).where(Disagreement.child_reference == "B-8")).scalar_one()
+            select(Disagreement).where(Disagreement.child_reference == "B-8")
+        ).scalar_one()
         theirs.partnership, theirs.learning_themes = "another-partnership", ["recording"]
     with transaction(fixture) as session:
         # B: four "thresholds" + "information_sharing", three "thresholds" + "timeliness" (the
         # eighth, B-8, had none and has moved partnership).
         assert reports.learning_theme_mix(session, PARTNERSHIP) == {
-            "thresholds": 7, "information_sharing": 4, "timeliness": 3}
+            "thresholds": 7,
+            "information_sharing": 4,
+            "timeliness": 3,
+        }
         assert reports.learning_theme_mix(session, "another-partnership") == {"recording": 1}
 
 
@@ -99,27 +118,39 @@ def test_a_reporting_period_counts_only_what_was_raised_in_it(fixture):
         # Only A and B were raised on T0's day: all resolved, none urgent.
         assert reports.open_by_stage_and_age(session, PARTNERSHIP, NOW, **day_of_t0) == {}
         assert reports.resolved_by_stage(session, PARTNERSHIP, **day_of_t0) == {
-            "practitioner": (12, 0.6), "named_professional": (8, 0.4)}
+            "practitioner": (12, 0.6),
+            "named_professional": (8, 0.4),
+        }
         # Practitioner: A 12 x 1 h and B 8 x 175 h, median 1 h; named professional: B 8 x 2 h.
         assert reports.stage_clock(session, PARTNERSHIP, NOW, **day_of_t0) == {
             "practitioner": {"periods": 20, "breaches": 8, "median_hours": 1.0},
             "named_professional": {"periods": 8, "breaches": 0, "median_hours": 2.0},
         }
         assert reports.category_mix(session, PARTNERSHIP, **day_of_t0) == {
-            "referral": 12, "icpc_request": 8}
+            "referral": 12,
+            "icpc_request": 8,
+        }
         assert reports.repeat_children(session, PARTNERSHIP, **day_of_t0) == {"A-1": 2, "A-2": 2}
         assert reports.urgent_count(session, PARTNERSHIP, **day_of_t0) == 0
         assert reports.learning_theme_mix(session, PARTNERSHIP, **day_of_t0) == {
-            "thresholds": 7, "information_sharing": 4, "timeliness": 3}
+            "thresholds": 7,
+            "information_sharing": 4,
+            "timeliness": 3,
+        }
         # Raised before T0: only D, 40 days before NOW.
         before = {"until": T0}
         assert reports.open_by_stage_and_age(session, PARTNERSHIP, NOW, **before) == {
-            "named_professional": Counter({"over 30 days": 4})}
+            "named_professional": Counter({"over 30 days": 4})
+        }
         assert reports.organisation_matrix(session, PARTNERSHIP, **before) == {
-            ("Example Trust", "Example Council"): 4}
+            ("Example Trust", "Example Council"): 4
+        }
         # Pat Practitioner joined the directory when raising B, but raised nothing before T0.
         assert reports.never_raised(session, PARTNERSHIP, **before) == [
-            "Example ICB", "Example Partnership", "Example School"]
+            "Example ICB",
+            "Example Partnership",
+            "Example School",
+        ]
         assert reports.learning_theme_mix(session, PARTNERSHIP, **before) == {}
 
 
@@ -137,8 +168,11 @@ def test_the_tables_for_the_pages_and_downloads_match_the_hand_count(fixture):
     assert bars["open-by-stage-and-age"] == [
         ("Named professional or line manager, 0-7 days", 6, "6"),
         ("Named professional or line manager, 8-30 days", 0, "0"),
-        ("Named professional or line manager, over 30 days", 4, "4")]
+        ("Named professional or line manager, over 30 days", 4, "4"),
+    ]
     assert bars["breaches"][1] == ("Named professional or line manager", 10, "10 of 18")
-    assert bars["organisations"] == [("Example Trust → Example Council", 16, "16"),
-                                     ("Example School → Example Council", 8, "8"),
-                                     ("Example Trust → Example Police", 6, "6")]
+    assert bars["organisations"] == [
+        ("Example Trust → Example Council", 16, "16"),
+        ("Example School → Example Council", 8, "8"),
+        ("Example Trust → Example Police", 6, "6"),
+    ]

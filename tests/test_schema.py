@@ -46,8 +46,17 @@ def test_upgrade_from_nothing_twice(tmp_path):
         upgrade(engine)
         tables = set(inspect(engine).get_table_names())
         assert {
-            "disagreements", "events", "people", "chain_head", "outbox", "link_tokens", "alerts",
-            "heartbeats", "api_keys", "web_sessions", "alembic_version",
+            "disagreements",
+            "events",
+            "people",
+            "chain_head",
+            "outbox",
+            "link_tokens",
+            "alerts",
+            "heartbeats",
+            "api_keys",
+            "web_sessions",
+            "alembic_version",
         } <= tables
         with engine.connect() as connection:
             assert connection.scalar(text("SELECT version_num FROM alembic_version")) == _newest()
@@ -101,7 +110,13 @@ def test_a_utc_column_refuses_naive_datetimes(sessions):
 
     from escalation.store.models import PolicyVersion
 
-    with pytest.raises(StatementError, match="naive datetime"):
-        with transaction(sessions) as session:
-            session.add(PolicyVersion(policy_id="x", version="1", digest="d", document={},
-                                      recorded_at=datetime(2026, 11, 24, 10)))
+    with pytest.raises(StatementError, match="naive datetime"), transaction(sessions) as session:
+        session.add(
+            PolicyVersion(
+                policy_id="x",
+                version="1",
+                digest="d",
+                document={},
+                recorded_at=datetime(2026, 11, 24, 10),
+            )
+        )

@@ -41,19 +41,34 @@ def test_serve_sweeps_on_schedule_emails_the_next_owner_and_stops_cleanly(tmp_pa
         "ESCALATION_DELIVERY_INTERVAL_SECONDS": "5",
     }
     # The demo disagreement, raised long ago: its first stage is overdue.
-    demo = subprocess.run([ESCALATION, "demo", "--now", "2026-01-05T10:00:00+00:00"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    demo = subprocess.run(
+        [ESCALATION, "demo", "--now", "2026-01-05T10:00:00+00:00"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert demo.returncode == 0, demo.stderr
     reference = demo.stdout.split("demo disagreement: ")[1].split()[0]
 
-    service = subprocess.Popen([ESCALATION, "serve"], cwd=ROOT, env=env, start_new_session=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    service = subprocess.Popen(
+        [ESCALATION, "serve"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
-        escalated = _wait_for_email(tmp_path / "mail", f"{reference}: you now own stage 2",
-                                    timeout=240, service=service)
+        escalated = _wait_for_email(
+            tmp_path / "mail", f"{reference}: you now own stage 2", timeout=240, service=service
+        )
         assert escalated["To"].endswith("@community-health.example")
-        link = re.search(r"http://127.0.0.1:8000(/l/[A-Za-z0-9_-]+)",
-                         escalated.get_body(("plain",)).get_content()).group(1)
+        link = re.search(
+            r"http://127.0.0.1:8000(/l/[A-Za-z0-9_-]+)",
+            escalated.get_body(("plain",)).get_content(),
+        ).group(1)
         page = urllib.request.urlopen(f"http://127.0.0.1:{web_port}{link}", timeout=30)
         assert page.status == 200 and reference in page.read().decode()
     finally:

@@ -98,8 +98,9 @@ def _machine(fresh_database):
             before = self._snapshot(reference)
             try:
                 with transaction(self.sessions) as session:
-                    getattr(d, event)(session, reference=reference, actor=actor, now=self.now,
-                                      **kwargs)
+                    getattr(d, event)(
+                        session, reference=reference, actor=actor, now=self.now, **kwargs
+                    )
             except (NotAllowed, InvalidInput):
                 assert self._snapshot(reference) == before, "a refused event changed something"
 
@@ -130,8 +131,9 @@ def _machine(fresh_database):
                     assert seen == -1 or seen <= index <= seen + 1
                     self.stage_seen[reference] = index
                 escalations = session.execute(
-                    select(Event.from_stage, Event.to_stage)
-                    .where(Event.kind.in_(["escalate", "escalate_automatically"]))
+                    select(Event.from_stage, Event.to_stage).where(
+                        Event.kind.in_(["escalate", "escalate_automatically"])
+                    )
                 ).all()
                 for from_stage, to_stage in escalations:
                     assert DEFAULT.stage_index(to_stage) == DEFAULT.stage_index(from_stage) + 1
@@ -141,12 +143,16 @@ def _machine(fresh_database):
             with transaction(self.sessions) as session:
                 for reference in self.stage_seen:
                     disagreement = d.get(session, reference)
-                    open_periods = session.execute(
-                        select(StagePeriod).where(
-                            StagePeriod.disagreement_id == disagreement.id,
-                            StagePeriod.ended_at.is_(None),
+                    open_periods = (
+                        session.execute(
+                            select(StagePeriod).where(
+                                StagePeriod.disagreement_id == disagreement.id,
+                                StagePeriod.ended_at.is_(None),
+                            )
                         )
-                    ).scalars().all()
+                        .scalars()
+                        .all()
+                    )
                     if disagreement.is_open:
                         assert len(open_periods) == 1
                         assert open_periods[0].owner_id == disagreement.owner_id

@@ -21,8 +21,11 @@ EXPECTED = {
     **{(state, "remind"): state for state in OPEN},
     **{(state, "respond"): state for state in OPEN},
     **{(state, "reassign"): sm.AWAITING for state in OPEN},
-    **{(state, event): state for state in OPEN
-       for event in ("meeting", "request_extension", "decide_extension")},
+    **{
+        (state, event): state
+        for state in OPEN
+        for event in ("meeting", "request_extension", "decide_extension")
+    },
     **{(state, "view"): state for state in OPEN + [sm.RESOLVED, sm.WITHDRAWN]},
     **{(state, "add_note"): state for state in OPEN + [sm.RESOLVED, sm.WITHDRAWN]},
 }

@@ -55,7 +55,11 @@ def test_nothing_due_does_nothing_but_records_a_heartbeat(directory):
     reference = raise_one(directory, MONDAY)
     summary = run_sweep(directory, now=MONDAY + timedelta(hours=1))
     assert summary.as_dict() == {
-        "escalated": 0, "reminded": 0, "final_stage_overdue": 0, "queued_emails": 0, "blocked": [],
+        "escalated": 0,
+        "reminded": 0,
+        "final_stage_overdue": 0,
+        "queued_emails": 0,
+        "blocked": [],
     }
     assert _state(directory, reference) == ("practitioner", RAISER)
     with transaction(directory) as session:
@@ -83,12 +87,16 @@ def test_a_due_disagreement_escalates_once_with_its_emails(directory):
     assert _state(directory, reference) == ("named_professional", NAMED)
     stage_rows = _outbox(directory, stage_key="named_professional")
     assert sorted((r.kind, r.recipient_email) for r in stage_rows) == [
-        ("stage_assigned", NAMED), ("stage_update", RAISER), ("stage_update", COUNTERPART),
+        ("stage_assigned", NAMED),
+        ("stage_update", RAISER),
+        ("stage_update", COUNTERPART),
     ]
     # The same instant again, and later: nothing more happens.
     assert run_sweep(directory, now=due).as_dict()["escalated"] == 0
     assert len(_outbox(directory)) == 6  # raise 2, reminder 1, escalation 3
-    [escalation] = [e for e in events_of(directory, reference) if e.kind == "escalate_automatically"]
+    [escalation] = [
+        e for e in events_of(directory, reference) if e.kind == "escalate_automatically"
+    ]
     assert escalation.actor == "system" and escalation.at == due
     assert "was due 17:00 Mon 30 Nov 2026 GMT" in escalation.note
 
@@ -102,18 +110,24 @@ def test_left_untouched_it_climbs_every_stage_to_the_chair(directory):
         assert run_sweep(directory, now=due).escalated == 1
         owners.append(_state(directory, reference))
     assert owners == [
-        ("named_professional", NAMED), ("designated_professional", DESIGNATED),
-        ("board_manager", MANAGER), ("chair", CHAIR),
+        ("named_professional", NAMED),
+        ("designated_professional", DESIGNATED),
+        ("board_manager", MANAGER),
+        ("chair", CHAIR),
     ]
     final_due = due_at(directory, reference)
     summary = run_sweep(directory, now=final_due)
     assert (summary.escalated, summary.final_stage_overdue) == (0, 1)
     assert run_sweep(directory, now=final_due + timedelta(days=30)).final_stage_overdue == 0
 
-    assigned = Counter((r.stage_key, r.recipient_email) for r in _outbox(directory, kind="stage_assigned"))
+    assigned = Counter(
+        (r.stage_key, r.recipient_email) for r in _outbox(directory, kind="stage_assigned")
+    )
     assert assigned == {
-        ("practitioner", RAISER): 1, ("named_professional", NAMED): 1,
-        ("designated_professional", DESIGNATED): 1, ("board_manager", MANAGER): 1,
+        ("practitioner", RAISER): 1,
+        ("named_professional", NAMED): 1,
+        ("designated_professional", DESIGNATED): 1,
+        ("board_manager", MANAGER): 1,
         ("chair", CHAIR): 1,
     }
     overdue = _outbox(directory, kind="final_stage_overdue")
@@ -157,16 +171,23 @@ def test_an_urgent_stage_is_reminded_half_way(directory):
 def test_a_resolved_disagreement_is_never_swept(directory):
     reference = raise_one(directory, MONDAY)
     with transaction(directory) as session:
-        d.resolve(session, reference=reference, actor=RAISER, now=MONDAY, outcome="decision_changed",
-                  summary="Agreed a strategy discussion")
+        d.resolve(
+            session,
+            reference=reference,
+            actor=RAISER,
+            now=MONDAY,
+            outcome="decision_changed",
+            summary="Agreed a strategy discussion",
+        )
     assert run_sweep(directory, now=MONDAY + timedelta(days=60)).as_dict()["escalated"] == 0
     closed = _outbox(directory, kind="closed")
     assert sorted(r.recipient_email for r in closed) == sorted([RAISER, COUNTERPART])
 
 
 def test_one_blocked_disagreement_does_not_hold_up_the_others(sessions):
-    no_board = "\n".join(line for line in DIRECTORY_CSV.splitlines()
-                         if MANAGER not in line and CHAIR not in line)
+    no_board = "\n".join(
+        line for line in DIRECTORY_CSV.splitlines() if MANAGER not in line and CHAIR not in line
+    )
     load_directory(sessions, no_board + "\n")
     stuck = raise_one(sessions, MONDAY)
     for _ in range(2):
@@ -240,7 +261,10 @@ def test_two_sweeps_in_threads_at_the_same_instant(directory, database_url):
 def _worker(database_url: str, now, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.sweep_worker", database_url, now.isoformat(), *extra],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -21,7 +21,6 @@ from tests.factories import COUNTERPART, MONDAY, raise_one
 SENTINEL = "Qwertyuiop family"
 
 
-
 def _api_routes(app):
     for route in app.routes:
         for inner in getattr(getattr(route, "original_router", None), "routes", [route]):

@@ -8,14 +8,23 @@ from tests.board_helpers import link_path
 from tests.factories import MONDAY, RAISER
 
 FORM = {
-    "raiser_name": "Hana Visitor", "raiser_role": "Health visitor",
-    "raiser_organisation": "Example Trust", "counterpart_name": "Sam Social",
-    "counterpart_email": "sam.social@council.example", "counterpart_role": "Duty social worker",
-    "counterpart_organisation": "Example Council", "child_reference": "TEST-CHILD-9",
-    "category": "referral", "decision_disputed": "No further action",
-    "decision_date-day": "20", "decision_date-month": "11", "decision_date-year": "2026",
-    "reason": "Weight static (invented)", "outcome_sought": "Strategy discussion",
-    "immediate_risk": "no", "protective_action": "",
+    "raiser_name": "Hana Visitor",
+    "raiser_role": "Health visitor",
+    "raiser_organisation": "Example Trust",
+    "counterpart_name": "Sam Social",
+    "counterpart_email": "sam.social@council.example",
+    "counterpart_role": "Duty social worker",
+    "counterpart_organisation": "Example Council",
+    "child_reference": "TEST-CHILD-9",
+    "category": "referral",
+    "decision_disputed": "No further action",
+    "decision_date-day": "20",
+    "decision_date-month": "11",
+    "decision_date-year": "2026",
+    "reason": "Weight static (invented)",
+    "outcome_sought": "Strategy discussion",
+    "immediate_risk": "no",
+    "protective_action": "",
 }
 
 

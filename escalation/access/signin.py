@@ -40,20 +40,29 @@ def may_sign_in(session: Session, email: str, allowed_domains: list[str]) -> boo
     return domain in {d.lower().lstrip("@") for d in allowed_domains}
 
 
-def request_link(session: Session, email: str, *, allowed_domains: list[str], now: datetime) -> None:
+def request_link(
+    session: Session, email: str, *, allowed_domains: list[str], now: datetime
+) -> None:
     email = normalise_email(email)
     if may_sign_in(session, email, allowed_domains):
         notifications.sign_in_link(session, email, now)
 
 
-def start_session(session: Session, raw_token: str, *, now: datetime) -> tuple[str, WebSession] | None:
+def start_session(
+    session: Session, raw_token: str, *, now: datetime
+) -> tuple[str, WebSession] | None:
     """Spend a sign-in token; the new session's cookie value and row, or None if not valid."""
     token = links.find_token(session, raw_token, purpose="signin", now=now)
     if token is None or not links.spend(session, token, now=now):
         return None
     raw = secrets.token_urlsafe(32)
-    web = WebSession(id_hash=_hash(raw), email=token.recipient_email,
-                     csrf_token=secrets.token_urlsafe(32), created_at=now, last_seen_at=now)
+    web = WebSession(
+        id_hash=_hash(raw),
+        email=token.recipient_email,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        last_seen_at=now,
+    )
     session.add(web)
     return raw, web
 
@@ -61,7 +70,9 @@ def start_session(session: Session, raw_token: str, *, now: datetime) -> tuple[s
 def current(session: Session, raw: str | None, *, now: datetime) -> WebSession | None:
     if not raw or len(raw) > 100:
         return None
-    web = session.execute(select(WebSession).where(WebSession.id_hash == _hash(raw))).scalar_one_or_none()
+    web = session.execute(
+        select(WebSession).where(WebSession.id_hash == _hash(raw))
+    ).scalar_one_or_none()
     if web is None or web.ended_at is not None:
         return None
     if now - web.last_seen_at > IDLE_TIMEOUT or now - web.created_at > ABSOLUTE_TIMEOUT:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,13 +34,15 @@ def append_event(
     note: str = "",
 ) -> Event:
     """Add one chained event in the caller's transaction (which must also hold the state change)."""
-    head = session.execute(select(ChainHead).where(ChainHead.id == 1).with_for_update()).scalar_one()
+    head = session.execute(
+        select(ChainHead).where(ChainHead.id == 1).with_for_update()
+    ).scalar_one()
     if disagreement.id is None:
         session.flush()
     event = Event(
         id=head.last_event_id + 1,
         disagreement_id=disagreement.id,
-        at=at.astimezone(timezone.utc),
+        at=at.astimezone(UTC),
         actor=actor,
         kind=kind,
         from_stage=from_stage,
@@ -59,7 +61,7 @@ def event_hash(event: Event) -> str:
         [
             event.id,
             event.disagreement_id,
-            event.at.astimezone(timezone.utc).isoformat(),
+            event.at.astimezone(UTC).isoformat(),
             event.actor,
             event.kind,
             event.from_stage,

@@ -54,7 +54,8 @@ def sweep_health(session: Session, name: str, now: datetime, interval_seconds: i
     age = now - beat.last_completed_at
     if age > limit:
         return SweepHealth(
-            beat.last_completed_at, True,
+            beat.last_completed_at,
+            True,
             f"no sweep has completed since {beat.last_completed_at:%Y-%m-%d %H:%M:%S} UTC "
             f"({int(age.total_seconds())} s; limit {int(limit.total_seconds())} s): deadlines "
             "are not being enforced",
@@ -68,12 +69,17 @@ def check_sweep(session: Session, name: str, now: datetime, interval_seconds: in
     if not status.stalled:
         clear_alert(session, key=f"stalled/{name}", now=now)
         return status
-    raise_alert(session, key=f"stalled/{name}", kind="sweep_stalled", message=status.message, now=now)
+    raise_alert(
+        session, key=f"stalled/{name}", kind="sweep_stalled", message=status.message, now=now
+    )
     partnerships = sorted(set(session.execute(select(Person.partnership)).scalars()))
     notifications.alert_board_managers(
-        session, kind=MessageKind.SWEEP_STALLED, partnerships=partnerships,
+        session,
+        kind=MessageKind.SWEEP_STALLED,
+        partnerships=partnerships,
         key=status.last_completed_at.isoformat(),
-        context={"since": time_text(status.last_completed_at)}, now=now,
+        context={"since": time_text(status.last_completed_at)},
+        now=now,
     )
     return status
 
@@ -84,8 +90,10 @@ def raise_alert(session: Session, *, key: str, kind: str, message: str, now: dat
     values = dict(key=key, kind=kind, message=message, first_at=now, last_at=now, count=0)
     session.execute(insert.values(**values))
     alert = session.execute(
-        select(Alert).where(Alert.key == key).with_for_update().execution_options(
-            populate_existing=True)
+        select(Alert)
+        .where(Alert.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).scalar_one()
     if alert.cleared_at is not None:
         alert.first_at, alert.count, alert.cleared_at = now, 0, None
@@ -101,8 +109,9 @@ def clear_alert(session: Session, *, key: str, now: datetime) -> None:
 
 def open_alerts(session: Session) -> list[Alert]:
     return list(
-        session.execute(select(Alert).where(Alert.cleared_at.is_(None)).order_by(Alert.first_at))
-        .scalars()
+        session.execute(
+            select(Alert).where(Alert.cleared_at.is_(None)).order_by(Alert.first_at)
+        ).scalars()
     )
 
 

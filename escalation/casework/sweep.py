@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.casework import disagreements as d
 from escalation.casework import health
-from escalation.outbox import notifications
+from escalation.outbox.rows import QUEUED
 from escalation.rules.errors import EscalationError
 from escalation.store.db import transaction
 from escalation.store.models import Disagreement
@@ -104,14 +104,17 @@ def _drain(sessions, now, summary, claim, act, after_each) -> None:
             except DBAPIError:
                 raise  # the database itself failed: stop; the next sweep (or retry) goes on
             except Exception as error:  # one bad case must not hold up all the others
-                session.info.pop(notifications.QUEUED, None)  # rolled back with the savepoint
+                session.info.pop(QUEUED, None)  # rolled back with the savepoint
                 skip.add(row_id)
-                problem = str(error) if isinstance(error, EscalationError) else (
-                    f"unexpected {type(error).__name__}: {error}")
+                problem = (
+                    str(error)
+                    if isinstance(error, EscalationError)
+                    else (f"unexpected {type(error).__name__}: {error}")
+                )
                 if not isinstance(error, EscalationError):
                     log.exception("sweep failed on %s", reference)
                 _blocked(session, reference, problem, now, summary)
-            summary.queued_emails += session.info.pop(notifications.QUEUED, 0)
+            summary.queued_emails += session.info.pop(QUEUED, 0)
         if after_each is not None:
             after_each(reference)
 
@@ -137,6 +140,9 @@ def _blocked(session: Session, reference: str, problem: str, now: datetime, summ
     log.error("sweep could not act on %s: %s", reference, problem)
     summary.blocked.append(reference)
     health.raise_alert(
-        session, key=f"blocked/{reference}", kind="escalation_blocked",
-        message=f"{reference}: the sweep could not act: {problem}", now=now,
+        session,
+        key=f"blocked/{reference}",
+        kind="escalation_blocked",
+        message=f"{reference}: the sweep could not act: {problem}",
+        now=now,
     )

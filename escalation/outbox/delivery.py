@@ -114,19 +114,25 @@ async def deliver(
     return summary
 
 
-def claim(sessions: sessionmaker[Session], now: datetime, limit: int, lease: timedelta) -> list[int]:
+def claim(
+    sessions: sessionmaker[Session], now: datetime, limit: int, lease: timedelta
+) -> list[int]:
     with transaction(sessions) as session:
-        rows = session.execute(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= now,
-                (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
+        rows = (
+            session.execute(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.next_attempt_at <= now,
+                    (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
+                )
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
             )
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         for row in rows:
             row.locked_until = now + lease
         return [row.id for row in rows]
@@ -218,7 +224,9 @@ def _record(delivery, row_id, outcome, detail, now, rng, summary) -> None:
             summary.sent += 1
             return
         row.last_error = detail
-        next_attempt = delivery.retry.next_attempt(row.attempts, now, rng) if outcome == RETRY else None
+        next_attempt = (
+            delivery.retry.next_attempt(row.attempts, now, rng) if outcome == RETRY else None
+        )
         if next_attempt is not None:
             row.next_attempt_at = next_attempt
             summary.retrying += 1
@@ -228,7 +236,9 @@ def _record(delivery, row_id, outcome, detail, now, rng, summary) -> None:
             summary.dead += 1
         else:
             summary.failed_permanent += 1
-        log.error("email %s to %s is %s: %s", row.message_id, row.recipient_email, row.status, detail)
+        log.error(
+            "email %s to %s is %s: %s", row.message_id, row.recipient_email, row.status, detail
+        )
         _owner_unreachable(session, row, now)
 
 
@@ -237,7 +247,10 @@ def _owner_unreachable(session: Session, row: OutboxMessage, now: datetime) -> N
         return
     reference = session.get(Disagreement, row.disagreement_id).reference
     what = disagreements.offer_to_deputy(
-        session, reference=reference, undeliverable_email=row.recipient_email, now=now,
+        session,
+        reference=reference,
+        undeliverable_email=row.recipient_email,
+        now=now,
         error=row.last_error,
     )
     log.warning("%s: owner %s unreachable: %s", reference, row.recipient_email, what)
@@ -248,8 +261,11 @@ def _stop_for_config(delivery: Delivery, row_id: int, detail: str, now: datetime
     _release(delivery.sessions, [row_id])
     with transaction(delivery.sessions) as session:
         health.raise_alert(
-            session, key="smtp/config", kind="smtp_config",
-            message=f"the mail relay refused to send ({detail}); emails are waiting, unsent", now=now,
+            session,
+            key="smtp/config",
+            kind="smtp_config",
+            message=f"the mail relay refused to send ({detail}); emails are waiting, unsent",
+            now=now,
         )
 
 
@@ -263,7 +279,9 @@ def _release(sessions: sessionmaker[Session], ids: list[int]) -> None:
     if not ids:
         return
     with transaction(sessions) as session:
-        for row in session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(ids))).scalars():
+        for row in session.execute(
+            select(OutboxMessage).where(OutboxMessage.id.in_(ids))
+        ).scalars():
             row.locked_until = None
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from escalation.outbox import notifications
 from escalation.outbox.kinds import MessageKind
+from escalation.outbox.rows import QUEUED
 from escalation.rules.calendar import date_text, due_text, local_date
 from escalation.store.models import Disagreement, OutboxMessage, Person
 
@@ -17,7 +18,9 @@ from escalation.store.models import Disagreement, OutboxMessage, Person
 def digest_counts(session: Session, partnership: str, now: datetime) -> dict:
     def count(*where) -> int:
         query = select(func.count()).select_from(Disagreement)
-        return session.execute(query.where(Disagreement.partnership == partnership, *where)).scalar_one()
+        return session.execute(
+            query.where(Disagreement.partnership == partnership, *where)
+        ).scalar_one()
 
     open_ = Disagreement.status == "open"
     undelivered = session.execute(
@@ -40,13 +43,19 @@ def digest_counts(session: Session, partnership: str, now: datetime) -> dict:
     }
 
 
-def _most_overdue(session: Session, partnership: str, now: datetime, limit: int = 10) -> list[list[str]]:
+def _most_overdue(
+    session: Session, partnership: str, now: datetime, limit: int = 10
+) -> list[list[str]]:
     """References and deadlines (never case content) of the longest-overdue open disagreements."""
     rows = session.execute(
         select(Disagreement.reference, Disagreement.due_at)
-        .where(Disagreement.partnership == partnership, Disagreement.status == "open",
-               Disagreement.due_at <= now)
-        .order_by(Disagreement.due_at, Disagreement.id).limit(limit)
+        .where(
+            Disagreement.partnership == partnership,
+            Disagreement.status == "open",
+            Disagreement.due_at <= now,
+        )
+        .order_by(Disagreement.due_at, Disagreement.id)
+        .limit(limit)
     )
     return [[reference, due_text(due)] for reference, due in rows]
 
@@ -55,10 +64,14 @@ def queue_digests(session: Session, now: datetime) -> int:
     """One digest per board manager of every partnership; again on the same day queues nothing."""
     day = local_date(now)
     partnerships = sorted(set(session.execute(select(Person.partnership)).scalars()))
-    before = session.info.get(notifications.QUEUED, 0)
+    before = session.info.get(QUEUED, 0)
     for partnership in partnerships:
         notifications.alert_board_managers(
-            session, kind=MessageKind.DIGEST, partnerships=[partnership], key=day.isoformat(),
-            context={"day": date_text(day), **digest_counts(session, partnership, now)}, now=now,
+            session,
+            kind=MessageKind.DIGEST,
+            partnerships=[partnership],
+            key=day.isoformat(),
+            context={"day": date_text(day), **digest_counts(session, partnership, now)},
+            now=now,
         )
-    return session.info.get(notifications.QUEUED, 0) - before
+    return session.info.get(QUEUED, 0) - before

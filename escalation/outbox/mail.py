@@ -53,11 +53,19 @@ class SmtpConfig:
         parts = urlsplit(url)
         tls = TLS_BY_SCHEME.get(parts.scheme)
         if tls is None or not parts.hostname:
-            raise InvalidInput({"ESCALATION_SMTP_URL": "must look like smtp+starttls://user:pass@host:587, "
-                                "smtps://user:pass@host:465 or smtp://127.0.0.1:25"})
+            raise InvalidInput(
+                {
+                    "ESCALATION_SMTP_URL": "must look like smtp+starttls://user:pass@host:587, "
+                    "smtps://user:pass@host:465 or smtp://127.0.0.1:25"
+                }
+            )
         if tls == "none" and parts.username and parts.hostname not in LOOPBACK:
-            raise InvalidInput({"ESCALATION_SMTP_URL": "refusing to send a password without TLS; "
-                                "use smtp+starttls:// or smtps://"})
+            raise InvalidInput(
+                {
+                    "ESCALATION_SMTP_URL": "refusing to send a password without TLS; "
+                    "use smtp+starttls:// or smtps://"
+                }
+            )
         return cls(
             host=parts.hostname,
             port=parts.port or DEFAULT_PORTS[tls],
@@ -92,12 +100,17 @@ class Renderer:
             keep_trailing_newline=True,
         )
 
-    def render(self, row: OutboxMessage, *, link: str | None, now: datetime,
-               links: list[str] = ()) -> EmailMessage:
+    def render(
+        self, row: OutboxMessage, *, link: str | None, now: datetime, links: list[str] = ()
+    ) -> EmailMessage:
         """The message; `links` are the per-case links of a message listing several cases."""
         kind = MessageKind(row.kind)
-        context = {**row.context, "link": link, "links": list(links),
-                   "role_words": ROLE_WORDS[row.recipient_role]}
+        context = {
+            **row.context,
+            "link": link,
+            "links": list(links),
+            "role_words": ROLE_WORDS[row.recipient_role],
+        }
         subject = self._template(kind, "subject.txt").render(context)
         message = EmailMessage()
         message["From"] = self.mail_from

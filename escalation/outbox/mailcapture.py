@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -16,7 +16,7 @@ class CaptureHandler:
         self.counter = itertools.count(1)
 
     async def handle_DATA(self, server, session, envelope) -> str:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         path = self.directory / f"{stamp}-{next(self.counter):06d}.eml"
         path.write_bytes(envelope.original_content or envelope.content)
         return "250 Message accepted for delivery"

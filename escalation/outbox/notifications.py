@@ -12,46 +12,25 @@ email A a second "you own this stage" message for that stage; the chronology sti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import make_msgid, parseaddr
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.directory.people import role_holders
 from escalation.outbox.kinds import MessageKind
+from escalation.outbox.rows import LINK_PURPOSES, Recipient, insert_row
 from escalation.rules.calendar import due_text
 from escalation.rules.policy import Policy
-from escalation.settings import get_settings
-from escalation.store.models import Disagreement, OutboxMessage, Person
+from escalation.store.models import Disagreement, Person
 from escalation.store.pinned_policies import policy_for
 
-# Which page a recipient's link opens, by their part in the disagreement.
-LINK_PURPOSES = {
-    "owner": "act",
-    "counterpart": "respond",
-    "raiser": "status",
-    "board_manager": "board",
-    "chair": "board",
-    "named_professional": "view",
-    "designated_professional": "view",
-    "practitioner": "signin",
-}
-# Kinds whose link is not the recipient's part: a closed case's links all stop working, so its
-# emails carry none; a fresh-links email carries one link per case it lists.
-LINKS_BY_KIND = {MessageKind.CLOSED: None, MessageKind.FRESH_LINKS: "several"}
 LINK_EMAIL_INTERVAL = timedelta(minutes=5)
-QUEUED = "queued_emails"  # session.info counter: rows this session actually inserted
 
 
-@dataclass(frozen=True)
-class Recipient:
-    email: str
-    role: str  # a key of LINK_PURPOSES
-
-
-def stage_entered(session: Session, disagreement: Disagreement, policy: Policy, now: datetime) -> None:
+def stage_entered(
+    session: Session, disagreement: Disagreement, policy: Policy, now: datetime
+) -> None:
     """The new owner is asked to act; everyone the stage names in `notify` is told."""
     owner = Recipient(disagreement.owner.email, "owner")
     _queue(session, disagreement, policy, MessageKind.STAGE_ASSIGNED, [owner], now)
@@ -105,7 +84,12 @@ def undeliverable(
     """Tell the board manager that a stage owner's email could not be delivered."""
     managers = _without(_board_managers(session, disagreement.partnership), failed_email)
     _queue(
-        session, disagreement, policy, MessageKind.UNDELIVERABLE, managers, now,
+        session,
+        disagreement,
+        policy,
+        MessageKind.UNDELIVERABLE,
+        managers,
+        now,
         key_extra=failed_email,
     )
 
@@ -116,7 +100,8 @@ def fresh_links(session: Session, email: str, now: datetime) -> None:
     to any other address), and at most one such email per address per `LINK_EMAIL_INTERVAL`."""
     email = email.strip().lower()
     queries = {
-        "owner": select(Disagreement).join(Person, Disagreement.owner_id == Person.id)
+        "owner": select(Disagreement)
+        .join(Person, Disagreement.owner_id == Person.id)
         .where(Person.email == email),
         "counterpart": select(Disagreement).where(Disagreement.counterpart_email == email),
         "raiser": select(Disagreement).where(Disagreement.raiser_email == email),
@@ -124,21 +109,37 @@ def fresh_links(session: Session, email: str, now: datetime) -> None:
     cases: dict[int, dict] = {}
     for role, query in queries.items():
         for disagreement in session.execute(query.where(Disagreement.status == "open")).scalars():
-            cases.setdefault(disagreement.id, {
-                **_case_context(disagreement, policy_for(session, disagreement)),
-                "disagreement_id": disagreement.id, "stage_key": disagreement.stage_key,
-                "purpose": LINK_PURPOSES[role]})
+            cases.setdefault(
+                disagreement.id,
+                {
+                    **_case_context(disagreement, policy_for(session, disagreement)),
+                    "disagreement_id": disagreement.id,
+                    "stage_key": disagreement.stage_key,
+                    "purpose": LINK_PURPOSES[role],
+                },
+            )
     if cases:
-        _insert(session, kind=MessageKind.FRESH_LINKS, key=f"fresh_links/{email}/{_interval(now)}",
-                recipient=Recipient(email, "practitioner"),
-                context={"cases": sorted(cases.values(), key=lambda c: c["reference"])}, now=now)
+        insert_row(
+            session,
+            kind=MessageKind.FRESH_LINKS,
+            key=f"fresh_links/{email}/{_interval(now)}",
+            recipient=Recipient(email, "practitioner"),
+            context={"cases": sorted(cases.values(), key=lambda c: c["reference"])},
+            now=now,
+        )
 
 
 def sign_in_link(session: Session, email: str, now: datetime) -> None:
     """A one-time sign-in link (no case content at all); at most one email per address per
     `LINK_EMAIL_INTERVAL` (the first one's link works for 30 minutes)."""
-    _insert(session, kind=MessageKind.SIGN_IN, key=f"sign_in/{email}/{_interval(now)}",
-            recipient=Recipient(email, "practitioner"), context={}, now=now)
+    insert_row(
+        session,
+        kind=MessageKind.SIGN_IN,
+        key=f"sign_in/{email}/{_interval(now)}",
+        recipient=Recipient(email, "practitioner"),
+        context={},
+        now=now,
+    )
 
 
 def _interval(now: datetime) -> int:
@@ -159,8 +160,14 @@ def alert_board_managers(
     """A message about the service itself (e.g. the sweep has stalled), to every board manager."""
     for partnership in partnerships:
         for manager in _board_managers(session, partnership):
-            _insert(session, kind=kind, key=f"{kind.value}/{key}/{manager.email}",
-                    recipient=manager, context={"partnership": partnership, **context}, now=now)
+            insert_row(
+                session,
+                kind=kind,
+                key=f"{kind.value}/{key}/{manager.email}",
+                recipient=manager,
+                context={"partnership": partnership, **context},
+                now=now,
+            )
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -178,61 +185,25 @@ def _queue(
     context = _case_context(disagreement, policy)
     for recipient in _distinct(recipients):
         key = "/".join(
-            part for part in (kind.value, disagreement.reference, disagreement.stage_key, key_extra,
-                              recipient.email) if part
+            part
+            for part in (
+                kind.value,
+                disagreement.reference,
+                disagreement.stage_key,
+                key_extra,
+                recipient.email,
+            )
+            if part
         )
-        _insert(session, kind=kind, key=key, recipient=recipient, context=context, now=now,
-                disagreement=disagreement)
-
-
-def _insert(
-    session: Session,
-    *,
-    kind: MessageKind,
-    key: str,
-    recipient: Recipient,
-    context: dict,
-    now: datetime,
-    disagreement: Disagreement | None = None,
-) -> None:
-    values = dict(
-        idempotency_key=key,
-        message_id=make_msgid(domain=_mail_domain()),
-        disagreement_id=disagreement.id if disagreement else None,
-        kind=kind.value,
-        stage_key=disagreement.stage_key if disagreement else None,
-        recipient_email=recipient.email,
-        recipient_role=recipient.role,
-        link_purpose=LINKS_BY_KIND.get(kind, LINK_PURPOSES.get(recipient.role)),
-        context={**context, "recipient_role": recipient.role},
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        last_error="",
-        created_at=now,
-    )
-    inserted = session.connection().execute(_insert_statement(session), values).first()
-    session.info[QUEUED] = session.info.get(QUEUED, 0) + (inserted is not None)
-
-
-def _insert_statement(session: Session):
-    """Plain SQL, same on SQLite (3.35+) and PostgreSQL, compiled once: a repeat of a key
-    inserts nothing and returns no row."""
-    return _INSERT
-
-
-_OUTBOX_COLUMNS = (
-    "idempotency_key", "message_id", "disagreement_id", "kind", "stage_key", "recipient_email",
-    "recipient_role", "link_purpose", "context", "status", "attempts", "next_attempt_at",
-    "last_error", "created_at",
-)
-_INSERT = text(
-    f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + column for column in _OUTBOX_COLUMNS)}) "
-    "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
-).bindparams(
-    *(bindparam(column, type_=OutboxMessage.__table__.c[column].type) for column in _OUTBOX_COLUMNS)
-)
+        insert_row(
+            session,
+            kind=kind,
+            key=key,
+            recipient=recipient,
+            context=context,
+            now=now,
+            disagreement=disagreement,
+        )
 
 
 def _case_context(disagreement: Disagreement, policy: Policy) -> dict:
@@ -268,7 +239,10 @@ def _holder(
 
 
 def _board_managers(session: Session, partnership: str) -> list[Recipient]:
-    return [Recipient(p.email, "board_manager") for p in role_holders(session, "board_manager", partnership)]
+    return [
+        Recipient(p.email, "board_manager")
+        for p in role_holders(session, "board_manager", partnership)
+    ]
 
 
 def _without(recipients: list[Recipient], email: str) -> list[Recipient]:
@@ -283,8 +257,3 @@ def _distinct(recipients: list[Recipient]) -> list[Recipient]:
             seen.add(recipient.email)
             distinct.append(recipient)
     return distinct
-
-
-def _mail_domain() -> str:
-    address = parseaddr(get_settings().mail_from)[1]
-    return address.rpartition("@")[2] or "localhost"

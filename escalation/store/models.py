@@ -105,7 +105,9 @@ class Disagreement(Base):
         Index("ix_disagreements_status_remind", "status", "remind_at"),
         # The board dashboard: one partnership's rows by status, urgent first, oldest due first.
         Index("ix_disagreements_board", "partnership", "status", "urgent", "due_at", "id"),
-        Index("ix_disagreements_board_stage", "partnership", "status", "stage_key", "urgent", "due_at"),
+        Index(
+            "ix_disagreements_board_stage", "partnership", "status", "stage_key", "urgent", "due_at"
+        ),
         Index("ix_disagreements_board_raised", "partnership", "raised_at", "id"),
     )
 
@@ -153,7 +155,9 @@ class Disagreement(Base):
     outcome: Mapped[str | None] = mapped_column(String(60))
     outcome_summary: Mapped[str | None] = mapped_column(Text)
     resolved_stage: Mapped[str | None] = mapped_column(String(60))
-    learning_themes: Mapped[list | None] = mapped_column(JSON(none_as_null=True))  # NULL: none recorded
+    learning_themes: Mapped[list | None] = mapped_column(
+        JSON(none_as_null=True)
+    )  # NULL: none recorded
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     owner: Mapped[Person] = relationship(foreign_keys=[owner_id], lazy="joined", innerjoin=True)

@@ -32,14 +32,20 @@ def pin_policy(session: Session, policy: Policy, *, now: datetime) -> None:
         )
     elif stored.digest != policy.digest():
         raise InvalidInput(
-            {"policy": f"policy {policy.id!r} version {policy.version} has changed since it was "
-             "first used; give the changed file a new version"}
+            {
+                "policy": f"policy {policy.id!r} version {policy.version} has changed since it was "
+                "first used; give the changed file a new version"
+            }
         )
 
 
 def policy_for(session: Session, disagreement: Disagreement) -> Policy:
     """The policy version this disagreement is pinned to (not whatever the file says today)."""
-    key = (session.get_bind().url.render_as_string(), disagreement.policy_id, disagreement.policy_version)
+    key = (
+        session.get_bind().url.render_as_string(),
+        disagreement.policy_id,
+        disagreement.policy_version,
+    )
     policy = _PINNED.get(key)
     if policy is None:
         stored = session.execute(

@@ -88,10 +88,12 @@ def create_app(
 def _page_environment(templates_dir: Path) -> Environment:
     """One per templates directory and process, so an app built after another (each test builds
     its own) reuses the compiled GOV.UK macros and pages; templates edited on disk still reload."""
-    loader = ChoiceLoader([
-        FileSystemLoader(str(templates_dir)),
-        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
-    ])
+    loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(templates_dir)),
+            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+        ]
+    )
     # GOV.UK Frontend's macros test optional parameters for truth, so pages use Jinja's default
     # Undefined (emails, built by us alone, use StrictUndefined).
     environment = Environment(loader=loader, autoescape=True)
@@ -180,7 +182,8 @@ def _error_handlers(app: FastAPI) -> None:
         from escalation.web.board.pages import BOARD_SIGN_IN
 
         return request.app.state.templates.TemplateResponse(
-            request, "pages/signin.html", {**BOARD_SIGN_IN, "errors": {}}, status_code=401)
+            request, "pages/signin.html", {**BOARD_SIGN_IN, "errors": {}}, status_code=401
+        )
 
     @app.exception_handler(SecondFactorRequired)
     async def board_second_factor(request: Request, error: SecondFactorRequired):
@@ -197,15 +200,25 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FormRefused)
     async def form_refused(request: Request, error: FormRefused):
         return request.app.state.templates.TemplateResponse(
-            request, "pages/form_refused.html",
-            {"title": "This form could not be sent", "field": f"“{error.field}”",
-             "problem": error.message}, status_code=422)
+            request,
+            "pages/form_refused.html",
+            {
+                "title": "This form could not be sent",
+                "field": f"“{error.field}”",
+                "problem": error.message,
+            },
+            status_code=422,
+        )
 
     @app.exception_handler(DBAPIError)
     async def database_down(request: Request, error: DBAPIError):
         incident = _log_incident(request, error, "database error")
-        return _problem(request, 503, "The service is briefly unavailable. Nothing was changed; "
-                        f"please try again (incident {incident}).")
+        return _problem(
+            request,
+            503,
+            "The service is briefly unavailable. Nothing was changed; "
+            f"please try again (incident {incident}).",
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):
@@ -220,7 +233,9 @@ def _error_handlers(app: FastAPI) -> None:
 
 def _unexpected(request: Request, error: Exception) -> Response:
     incident = _log_incident(request, error, "unexpected error")
-    return _problem(request, 500, f"Something went wrong (incident {incident}). Nothing was changed.")
+    return _problem(
+        request, 500, f"Something went wrong (incident {incident}). Nothing was changed."
+    )
 
 
 def _log_incident(request: Request, error: Exception, what: str) -> str:
@@ -230,8 +245,15 @@ def _log_incident(request: Request, error: Exception, what: str) -> str:
     incident = uuid.uuid4().hex[:12]
     route = request.scope.get("route")
     template = getattr(route, "path", None) or "(no route)"
-    log.error("%s (incident %s) on %s %s: %s.%s", what, incident, request.method, template,
-              type(error).__module__, type(error).__qualname__)
+    log.error(
+        "%s (incident %s) on %s %s: %s.%s",
+        what,
+        incident,
+        request.method,
+        template,
+        type(error).__module__,
+        type(error).__qualname__,
+    )
     return incident
 
 
@@ -239,7 +261,8 @@ def _problem(request: Request, status: int, message: str) -> Response:
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": message}, status_code=status)
     return request.app.state.templates.TemplateResponse(
-        request, "pages/message.html", {"message": message, "title": "Sorry, there is a problem"},
+        request,
+        "pages/message.html",
+        {"message": message, "title": "Sorry, there is a problem"},
         status_code=status,
     )
-

@@ -68,11 +68,11 @@ def allow(*roles: str):
 
     def dependency(request: Request, form: PostedForm) -> BoardUser:
         user = current_user(request, roles)
-        if request.method not in ("GET", "HEAD"):
-            if not secrets.compare_digest(str(form.get("csrf", "")), user.csrf):
-                raise BoardForbidden(
-                    "This form had expired. Nothing was changed. Go back, reload and try again."
-                )
+        unsafe = request.method not in ("GET", "HEAD")
+        if unsafe and not secrets.compare_digest(str(form.get("csrf", "")), user.csrf):
+            raise BoardForbidden(
+                "This form had expired. Nothing was changed. Go back, reload and try again."
+            )
         return user
 
     dependency.allowed_roles = frozenset(roles)
