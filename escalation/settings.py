@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ESCALATION_", extra="ignore")
 
     database_url: str = Field(
-        default="sqlite:///./var/escalation.store.db",
+        default="sqlite:///./var/escalation.db",
         description="SQLAlchemy URL; PostgreSQL as postgresql+psycopg://user@host/db",
     )
     policies_dir: Path = Path("policies")

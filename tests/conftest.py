@@ -12,6 +12,7 @@ its own session: its own template, schema, Prefect home and harness.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -87,7 +88,7 @@ def postgres_schema(postgres_database):
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path):
     if request.param == "sqlite":
-        path = tmp_path / "escalation.store.db"
+        path = tmp_path / "escalation.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     return request.getfixturevalue("postgres_database").empty()
@@ -227,8 +228,9 @@ def screenshots():
     started = float(os.environ.get("ESCALATION_TEST_RUN_STARTED", time.time()))
     SHOTS.mkdir(parents=True, exist_ok=True)
     for shot in SHOTS.iterdir():
-        if shot.stat().st_mtime < started:
-            shot.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):  # another worker's removal came first
+            if shot.stat().st_mtime < started:
+                shot.unlink()
     return SHOTS
 
 

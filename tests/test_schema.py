@@ -94,7 +94,7 @@ def test_the_sweep_queries_are_index_range_searches(engine, name):
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/var/escalation.store.db")
+    engine = make_engine(f"sqlite:///{tmp_path}/var/escalation.db")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -30,7 +30,7 @@ def test_serve_sweeps_on_schedule_emails_the_next_owner_and_stops_cleanly(tmp_pa
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ESCALATION_"))},
         "PREFECT_HOME": str(tmp_path / "prefect"),
-        "ESCALATION_DATABASE_URL": f"sqlite:///{tmp_path}/escalation.store.db",
+        "ESCALATION_DATABASE_URL": f"sqlite:///{tmp_path}/escalation.db",
         "ESCALATION_PUBLIC_BASE_URL": "http://127.0.0.1:8000",  # required outside demo mode
         "ESCALATION_POLICIES_DIR": os.path.join(ROOT, "policies"),
         "ESCALATION_MAIL_DIR": str(tmp_path / "mail"),

@@ -36,7 +36,7 @@ def settings(**values) -> Settings:
         "demo": False,
         "public_base_url": None,
         "smtp_url": None,
-        "database_url": "sqlite:///./var/escalation.store.db",
+        "database_url": "sqlite:///./var/escalation.db",
         "mail_capture_port": 8025,
         "web_port": 8000,
     }
@@ -217,7 +217,7 @@ def _command(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
 def test_escalation_serve_without_a_public_base_url_prints_one_line_and_touches_nothing(
     environment, monkeypatch, capsys, tmp_path
 ):
-    database = tmp_path / "escalation.store.db"
+    database = tmp_path / "escalation.db"
     environment(database_url=f"sqlite:///{database}")
     code, out, err = _command(monkeypatch, capsys, "serve")
     assert code == 1 and out == ""

@@ -406,7 +406,7 @@ def test_the_captured_email_viewer_exists_only_in_demo_mode(
         assert inbox.status_code == 200 and "RPD-TEST-0001: you now own stage 1" in inbox.text
         one = client.get("/demo/mail/20261123T100000000000-000001.eml")
         assert 'href="http://127.0.0.1:8000/l/abc"' in one.text
-        assert client.get("/demo/mail/..%2Fescalation.store.db").status_code == 404
+        assert client.get("/demo/mail/..%2Fescalation.db").status_code == 404
     finally:
         get_settings.cache_clear()
 
