@@ -79,12 +79,6 @@ def postgres_database():
     schema.drop()
 
 
-@pytest.fixture(scope="session")
-def postgres_schema(postgres_database):
-    """The URL of the session's private PostgreSQL schema (not emptied: see `postgres_url`)."""
-    return postgres_database.url
-
-
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path):
     if request.param == "sqlite":
