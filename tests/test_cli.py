@@ -418,3 +418,9 @@ def test_board_enrol_prints_an_authenticator_uri_for_board_people_only(run, tmp_
     assert uri.startswith("otpauth://totp/") and "secret=" in uri and "bea.manager" in uri
     refused = run("board-enrol", RAISER, ok=False)
     assert "is not a board manager or chair" in refused.stderr
+
+
+def test_a_usage_mistake_is_clicks_own_message_and_exit_2(run):
+    result = run("show", ok=False)
+    assert result.returncode == 2
+    assert "Missing argument 'reference'" in result.stderr and "unexpected" not in result.stderr

@@ -10,6 +10,7 @@ import click
 import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from typer.exceptions import TyperException
 
 from escalation.cli import admin, cases, service
 from escalation.cli.common import NowOption, now_from, policies, sessions
@@ -103,10 +104,10 @@ apikey_app.command("revoke")(admin.apikey_revoke)
 def main() -> None:
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         typer.echo("aborted", err=True)
         code = 130
-    except click.ClickException as error:
+    except (click.ClickException, TyperException) as error:  # Typer 0.29 bundles its own click
         error.show()
         code = error.exit_code
     except EscalationError as error:
