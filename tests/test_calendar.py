@@ -284,3 +284,11 @@ def test_one_way_to_say_a_day_a_time_and_a_deadline():
     # The hour repeated when the clocks go back: the clock tells the two apart.
     assert due_text(utc(2026, 10, 25, 0, 30)) == "01:30 Sun 25 Oct 2026 BST"
     assert due_text(utc(2026, 10, 25, 1, 30)) == "01:30 Sun 25 Oct 2026 GMT"
+
+
+def test_a_local_time_on_a_day_is_an_instant_in_utc():
+    assert ENGLAND.instant_at(date(2026, 12, 1), time(8)) == utc(2026, 12, 1, 8)
+    assert ENGLAND.instant_at(date(2026, 7, 1), time(8)) == utc(2026, 7, 1, 7)  # BST
+    # Skipped (29 Mar) and repeated (25 Oct) times are taken after the change.
+    assert ENGLAND.instant_at(date(2026, 3, 29), time(1, 30)) == utc(2026, 3, 29, 1, 30)
+    assert ENGLAND.instant_at(date(2026, 10, 25), time(1, 30)) == utc(2026, 10, 25, 1, 30)

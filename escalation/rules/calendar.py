@@ -9,6 +9,8 @@ Rules (see README "How deadlines are computed"):
 * A stage that begins after close of business, or on a day that is not a working day, counts
   from the next working day (as if it had begun that morning).
 * "N hours" is elapsed time, computed in UTC, so it is exact across clock changes.
+* "N hours within service hours" (the urgent clock) counts elapsed time only inside a daily
+  local window: see service_hours, which builds on this module.
 
 Instants go in and come out as aware UTC datetimes; calendar rules are applied to local dates in
 the policy's timezone (Europe/London), and the local close of business is converted back to UTC.
@@ -87,13 +89,13 @@ class WorkingCalendar:
 
     def close_of_business_at(self, day: date) -> datetime:
         """Close of business on local `day`, as a UTC instant."""
+        return self.instant_at(day, self.close_of_business)
+
+    def instant_at(self, day: date, clock: time) -> datetime:
+        """Local wall-clock `clock` on `day`, as a UTC instant. A time skipped or repeated when
+        the clocks change is taken after the change (01:30 on 29 Mar 2026 is 02:30 BST)."""
         local = pendulum.datetime(
-            day.year,
-            day.month,
-            day.day,
-            self.close_of_business.hour,
-            self.close_of_business.minute,
-            tz=self.timezone,
+            day.year, day.month, day.day, clock.hour, clock.minute, clock.second, tz=self.timezone
         )
         return _to_utc(local)
 
@@ -149,7 +151,12 @@ class WorkingCalendar:
 
 def add_hours(started_at: datetime, hours: int) -> datetime:
     """Elapsed time: `hours` after `started_at`, exact across clock changes."""
-    return _require_aware(started_at).astimezone(UTC) + timedelta(hours=hours)
+    return as_utc(started_at) + timedelta(hours=hours)
+
+
+def as_utc(instant: datetime) -> datetime:
+    """`instant` as aware UTC; a naive datetime is refused, not guessed."""
+    return _require_aware(instant).astimezone(UTC)
 
 
 def local_time(instant: datetime, tz: str = DEFAULT_TIMEZONE) -> pendulum.DateTime:
