@@ -100,7 +100,7 @@ def reassign(
     if (
         new_owner is None
         or not new_owner.active
-        or new_owner.partnership != disagreement.partnership
+        or disagreement.partnership not in new_owner.partnerships
     ):
         problems["new_owner"] = "Select someone in this partnership's directory"
     elif new_owner.id == disagreement.owner_id:
@@ -108,9 +108,10 @@ def reassign(
     if problems:
         raise InvalidInput(problems)
     previous = disagreement.owner
-    change_owner(session, disagreement, new_owner, now, "reassign")
+    why = f"reassigned by {board.name}: {reason}"
+    change_owner(session, disagreement, new_owner, now, "reassign", why)
     stage = disagreement.stage_key
-    note = f"from {previous.name} to {new_owner.name}: {reason}"
+    note = f"from {previous.name} to {new_owner.name}: {reason}; owner {new_owner.name} ({why})"
     record(session, disagreement, now, board.email, "reassign", stage, stage, note)
     notifications.reassigned(session, disagreement, policy, now)
     return disagreement

@@ -17,10 +17,10 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from escalation.casework.assignment import assign
 from escalation.casework.lifecycle import (
     IS_OPEN,
     SYSTEM,
-    assign,
     change_owner,
     close,
     current_period,
@@ -87,14 +87,15 @@ def escalate(
     if actor != SYSTEM:
         require_owner_or_board(session, disagreement, actor)
     stage = policy.next_stage(disagreement.stage_key)
-    assignment = assign(session, policy, stage, disagreement.raised_by, now)
+    holders = assign(session, policy, stage, now, disagreement=disagreement)
     from_stage, missed = disagreement.stage_key, disagreement.due_at
+    silent = _counterpart_silent(disagreement, now) if actor == SYSTEM else ""
     end_stage_period(disagreement, now, "escalate")
-    enter_stage(session, disagreement, policy, stage, assignment, now)
+    enter_stage(session, disagreement, policy, stage, holders, now)
     kind = "escalate" if actor != SYSTEM else "escalate_automatically"
     due = due_text(missed, policy.timezone)
     passed = f"the stage was due {due} and was not resolved" if actor == SYSTEM else ""
-    note = join(reason, passed, assignment.note)
+    note = join(reason, passed, silent, holders.note())
     record(session, disagreement, now, actor, kind, from_stage, stage.key, note)
     notifications.stage_entered(session, disagreement, policy, now)
     return disagreement
@@ -151,9 +152,9 @@ def hand_to_deputy(
         assignment = deputy_of(session, disagreement.owner, disagreement.partnership, today)
     except DirectoryError as error:
         raise NotAllowed(str(error)) from None
-    change_owner(session, disagreement, assignment.person, now, "hand_to_deputy")
+    change_owner(session, disagreement, assignment.person, now, "hand_to_deputy", assignment.note)
     stage = disagreement.stage_key
-    note = join(reason, assignment.note)
+    note = join(reason, f"owner {assignment.person.name} ({assignment.note})")
     record(session, disagreement, now, actor, "hand_to_deputy", stage, stage, note)
     notifications.reassigned(session, disagreement, policy, now)
     return disagreement
@@ -194,23 +195,28 @@ def add_note(
 
 
 RESPONSES = {
-    "decision_changed": "The decision has been changed",
     "decision_stands": "The decision stands; the rationale is",
+    "decision_changed": "The decision has been changed",
+    "meeting_proposed": "A meeting is proposed",
 }
 
 
 def record_response(
     session: Session, *, reference: str, actor: str, now: datetime, position: str, text: str
 ) -> Disagreement:
-    """The counterpart (whose decision is disputed) answers: into the chronology, and emailed to
-    the stage owner. Only the owner resolves or escalates."""
+    """The stage's counterpart (the receiving side) answers: on the stage's record and in the
+    chronology, and the stage owner is emailed. Only the owner resolves or escalates."""
     if position not in RESPONSES:
         raise InvalidInput({"position": f"must be one of {', '.join(RESPONSES)}"})
     if not text.strip():
         raise InvalidInput({"response": "say what changed, or why the decision stands"})
     disagreement, policy = load_for_event(session, reference, "respond")
-    if normalise_email(actor) != disagreement.counterpart_email:
-        raise NotAllowed("only the professional whose decision is disputed can respond")
+    period = current_period(disagreement)
+    if period.counterpart is None or normalise_email(actor) != period.counterpart.email:
+        raise NotAllowed(
+            "only this stage's counterpart, for the agency whose decision is disputed, can respond"
+        )
+    period.counterpart_response, period.counterpart_responded_at = position, now
     stage = disagreement.stage_key
     note = f"{RESPONSES[position]}: {text.strip()}"
     record(session, disagreement, now, actor, "respond", stage, stage, note)
@@ -257,6 +263,17 @@ def remind(session: Session, *, reference: str, now: datetime) -> bool:
     record(session, disagreement, now, SYSTEM, "remind", stage, stage, note)
     notifications.reminder(session, disagreement, policy, now)
     return True
+
+
+def _counterpart_silent(disagreement: Disagreement, now: datetime) -> str:
+    """The stage's clock ran out: flag the counterpart's silence (on the stage and the case) and
+    say it in words, or "" if they responded or there was nobody to respond."""
+    period = current_period(disagreement)
+    if period.counterpart is None or period.counterpart_responded_at is not None:
+        return ""
+    period.counterpart_silent_at = now
+    disagreement.counterpart_silent_at = disagreement.counterpart_silent_at or now
+    return f"the counterpart {period.counterpart.name} did not respond at this stage"
 
 
 @dataclass(frozen=True)

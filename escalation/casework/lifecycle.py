@@ -13,10 +13,11 @@ from datetime import datetime
 from sqlalchemy import literal_column, select
 from sqlalchemy.orm import Session, lazyload
 
+from escalation.casework.assignment import Holders
 from escalation.casework.chronology import append_event
-from escalation.directory.people import Assignment, find_person, normalise_email, resolve_owner
+from escalation.directory.people import find_person, normalise_email
 from escalation.rules import statemachine as sm
-from escalation.rules.errors import DirectoryError, NotAllowed, NotFound
+from escalation.rules.errors import NotAllowed, NotFound
 from escalation.rules.policy import Policy, Stage
 from escalation.rules.vocabulary import BOARD_ROLES
 from escalation.store.models import Disagreement, Person, StagePeriod
@@ -114,43 +115,32 @@ def is_board(person: Person) -> bool:
     return bool(person.roles & set(BOARD_ROLES))
 
 
-def assign(
-    session: Session, policy: Policy, stage: Stage, raiser: Person, at: datetime
-) -> Assignment:
-    """Who owns `stage` from `at` (an absent owner's deputy); NotAllowed if nobody can."""
-    try:
-        return resolve_owner(
-            session,
-            role=stage.owner,
-            partnership=policy.partnership,
-            raiser=raiser,
-            on=policy.calendar.local_date(at),
-        )
-    except DirectoryError as error:
-        raise NotAllowed(str(error)) from None
-
-
 def enter_stage(
     session: Session,
     disagreement: Disagreement,
     policy: Policy,
     stage: Stage,
-    assignment: Assignment,
+    holders: Holders,
     now: datetime,
 ) -> None:
-    """Move to `stage` at `now`: its owner, a new clock, deadline and reminder."""
+    """Move to `stage` at `now`: its owner and counterpart, a new clock, deadline and reminder."""
     disagreement.stage_key = stage.key
     disagreement.stage_index = policy.stage_index(stage.key)
     disagreement.stage_entered_at = now
     disagreement.stage_acknowledged_at = None
     disagreement.due_at = policy.due_at(stage.key, disagreement.urgent, now)
     disagreement.remind_at = policy.reminder_at(stage.key, disagreement.urgent, now)
-    disagreement.owner = assignment.person
-    open_stage_period(session, disagreement, assignment.person, now)
+    disagreement.owner = holders.owner.person
+    open_stage_period(session, disagreement, holders.owner.person, now, holders=holders)
 
 
 def change_owner(
-    session: Session, disagreement: Disagreement, new_owner: Person, now: datetime, event: str
+    session: Session,
+    disagreement: Disagreement,
+    new_owner: Person,
+    now: datetime,
+    event: str,
+    why: str = "",
 ) -> StagePeriod:
     """Change the owner, keep the clock: the current stage passes to `new_owner` at `now` (by
     `event`: a hand to the deputy, a reassignment) with its deadline and the clock it started
@@ -160,14 +150,23 @@ def change_owner(
     if sm.next_state(state_of(disagreement), event) == sm.AWAITING:
         disagreement.stage_acknowledged_at = None
     disagreement.owner = new_owner
-    period = open_stage_period(session, disagreement, new_owner, now)
+    period = open_stage_period(session, disagreement, new_owner, now, owner_reason=why)
     period.clock_started_at = clock_start
     return period
 
 
 def open_stage_period(
-    session: Session, disagreement: Disagreement, owner: Person, now: datetime
+    session: Session,
+    disagreement: Disagreement,
+    owner: Person,
+    now: datetime,
+    *,
+    holders: Holders | None = None,
+    owner_reason: str = "",
 ) -> StagePeriod:
+    """A new period of the current stage: a new stage's (both sides from `holders`), or the
+    same stage in new hands (owner `owner` for `owner_reason`; the counterpart carries on)."""
+    before = disagreement.stages[-1] if disagreement.stages and holders is None else None
     period = StagePeriod(
         disagreement_id=disagreement.id,
         stage_key=disagreement.stage_key,
@@ -175,7 +174,15 @@ def open_stage_period(
         owner=owner,
         entered_at=now,
         due_at=disagreement.due_at,
+        owner_reason=holders.owner.why if holders else owner_reason,
+        counterpart=holders.counterpart.person if holders else before and before.counterpart,
+        counterpart_reason=holders.counterpart.why
+        if holders
+        else before and before.counterpart_reason or "",
     )
+    if before is not None:
+        period.counterpart_response = before.counterpart_response
+        period.counterpart_responded_at = before.counterpart_responded_at
     session.add(period)
     disagreement.stages.append(period)
     return period

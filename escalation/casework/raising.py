@@ -10,9 +10,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from escalation.casework.assignment import Holders, assign
 from escalation.casework.intake import RaiseRequest
-from escalation.casework.lifecycle import assign, is_board, join, open_stage_period, record
-from escalation.directory.people import Assignment, find_person
+from escalation.casework.lifecycle import is_board, join, open_stage_period, record
+from escalation.directory.people import find_person
 from escalation.outbox import notifications
 from escalation.rules.calendar import time_text
 from escalation.rules.errors import InvalidInput
@@ -51,16 +52,30 @@ def raise_disagreement(
     raised_at = request.raised_at or now
     pin_policy(session, policy, now=now)
     raiser = _raiser_person(session, request, policy, from_agency=from_agency)
+    decision_maker = _decision_maker(session, request, policy)
+    policy = policy.for_category(request.category)
     stage = policy.first_stage(request.immediate_risk)
-    assignment = assign(session, policy, stage, raiser, raised_at)
-    disagreement = _new_disagreement(request, policy, raiser, stage, assignment, raised_at, now)
+    holders = assign(
+        session,
+        policy,
+        stage,
+        raised_at,
+        raiser=raiser,
+        decision_maker=decision_maker,
+        urgent=request.immediate_risk,
+    )
+    disagreement = _new_disagreement(request, policy, raiser, stage, holders, raised_at, now)
+    disagreement.decision_maker = decision_maker
     session.add(disagreement)
     session.flush()
-    open_stage_period(session, disagreement, assignment.person, raised_at)
+    open_stage_period(session, disagreement, holders.owner.person, raised_at, holders=holders)
     note = join(
         "urgent track: the child is at immediate risk" if request.immediate_risk else "",
         f"first raised at {time_text(raised_at, policy.timezone)}" if raised_at != now else "",
-        assignment.note,
+        f"cross-border: the child lives in {policy.area}; also involves {request.other_area}"
+        if request.other_area
+        else "",
+        holders.note(),
     )
     record(session, disagreement, now, raiser.email, "raise", None, stage.key, note)
     notifications.stage_entered(session, disagreement, policy, now)
@@ -92,12 +107,33 @@ def _raiser_person(
     return person
 
 
+def _decision_maker(session: Session, request: RaiseRequest, policy: Policy) -> Person:
+    """The professional whose decision is disputed, as a directory entry: the one listed under
+    that address, else a new unlisted entry (they hold the first stage's receiving side, but
+    this does not let them sign in)."""
+    person = find_person(session, request.counterpart.email)
+    if person is not None:
+        return person
+    person = Person(
+        name=request.counterpart.name,
+        email=request.counterpart.email,
+        organisation=request.counterpart.organisation,
+        partnership=policy.partnership,
+        job_title=request.counterpart.role,
+        role_rows=[PersonRole(role="practitioner")],
+        listed=False,
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
 def _new_disagreement(
     request: RaiseRequest,
     policy: Policy,
     raiser: Person,
     stage: Stage,
-    assignment: Assignment,
+    holders: Holders,
     raised_at: datetime,
     now: datetime,
 ) -> Disagreement:
@@ -113,7 +149,8 @@ def _new_disagreement(
         stage_entered_at=raised_at,
         due_at=policy.due_at(stage.key, request.immediate_risk, raised_at),
         remind_at=policy.reminder_at(stage.key, request.immediate_risk, raised_at),
-        owner=assignment.person,
+        owner=holders.owner.person,
+        other_area=request.other_area,
         urgent=request.immediate_risk,
         raised_at=raised_at,
         recorded_at=now,

@@ -1,12 +1,7 @@
-"""The directory: who holds each role, their deputies and absences, and who owns a stage.
-
-Owner resolution (one accountable owner per stage, always):
-1. the holder of the stage's role (for a named professional: in the raiser's organisation;
-   otherwise in the partnership); several holders -> the first by name, so the choice is stable;
-2. nobody holds the role -> the partnership's board manager holds the stage, and the chronology
-   says so (a gap in the directory must not stall escalation);
-3. the chosen person is absent that day -> their deputy (following the deputy's own deputy if
-   they are absent too); no deputy available -> the board manager.
+"""The directory: who holds each role (in which partnerships, organisations and agency types),
+their deputies and absences. Who owns a stage is routing.py's answer, built on these; an absent
+person's stage goes to their deputy (following the deputy's own deputy if they are absent too),
+and with no deputy available to the board manager.
 """
 
 from __future__ import annotations
@@ -16,12 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from escalation.rules.calendar import date_text
 from escalation.rules.errors import DirectoryError
-from escalation.store.models import Person, PersonRole
+from escalation.rules.vocabulary import ROLES, ROUTE_PEOPLE
+from escalation.store.models import Organisation, Person, PersonPartnership, PersonRole
 
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 # Control characters (C0 with tab, CR, LF and NUL; DEL; C1) and the Unicode line and paragraph
@@ -30,14 +26,7 @@ EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 NO_CONTROL = "must not contain line breaks, tabs or other control characters"
 LOOKUP_CHUNK = 500
-ROLE_WORDS = {
-    "named_professional": "named professional",
-    "designated_professional": "designated professional",
-    "board_manager": "board manager",
-    "chair": "chair",
-    "raiser": "raiser",
-    "practitioner": "practitioner",
-}
+ROLE_WORDS = {**ROLES, **ROUTE_PEOPLE}
 MAX_DEPUTY_HOPS = 5
 
 
@@ -78,33 +67,45 @@ def people_by_email(session: Session, emails: Iterable[str]) -> dict[str, Person
 
 
 def role_holders(
-    session: Session, role: str, partnership: str, organisation: str | None = None
+    session: Session,
+    role: str,
+    partnership: str,
+    organisation: str | None = None,
+    *,
+    agency: str | None = None,
+    groups: tuple[str, ...] = (),
 ) -> list[Person]:
+    """The active holders of `role` in `partnership` (their home one or another they serve),
+    optionally only in `organisation`, of agency type `agency` and of professional `groups`.
+    Ordered by id: a stable order for lists, never a choice between them (routing decides)."""
+    serves = or_(
+        Person.partnership == partnership,
+        Person.id.in_(
+            select(PersonPartnership.person_id).where(PersonPartnership.partnership == partnership)
+        ),
+    )
     query = (
         select(Person)
         .join(PersonRole)
-        .where(PersonRole.role == role, Person.partnership == partnership, Person.active)
-        .order_by(Person.name, Person.id)
+        .where(PersonRole.role == role, serves, Person.active)
+        .order_by(Person.id)
     )
     if organisation is not None:
         query = query.where(func.lower(Person.organisation) == organisation.strip().lower())
+    if agency is not None:
+        query = query.join(Organisation, Organisation.key == func.lower(Person.organisation))
+        query = query.where(Organisation.agency_type == agency)
+    if groups:
+        query = query.where(Person.professional_group.in_(groups))
     return list(session.execute(query).scalars())
 
 
-def resolve_owner(
-    session: Session, *, role: str, partnership: str, raiser: Person, on: date
-) -> Assignment:
-    """The one accountable owner for a stage owned by `role`, on local date `on`."""
-    if role == "raiser":
-        return _available(session, raiser, partnership, on)
-    organisation = raiser.organisation if role == "named_professional" else None
-    holders = role_holders(session, role, partnership, organisation)
-    if holders:
-        return _available(session, holders[0], partnership, on)
-    where = f" in {organisation}" if organisation else ""
-    manager = _board_manager(session, partnership, role)
-    gap = f"nobody holds the {ROLE_WORDS[role]} role{where} in the directory"
-    return Assignment(manager, f"{gap}; the board manager holds this stage")
+def agency_of(session: Session, organisation: str) -> str:
+    """The agency type the directory gives `organisation`; "other" for one it does not list."""
+    found = session.execute(
+        select(Organisation.agency_type).where(Organisation.key == organisation.strip().lower())
+    ).scalar_one_or_none()
+    return found or "other"
 
 
 def deputy_of(session: Session, person: Person, partnership: str, on: date) -> Assignment:
@@ -117,14 +118,14 @@ def deputy_of(session: Session, person: Person, partnership: str, on: date) -> A
     return Assignment(cover, f"handed by {person.name} to their deputy {cover.name}")
 
 
-def _available(session: Session, person: Person, partnership: str, on: date) -> Assignment:
+def available(session: Session, person: Person, partnership: str, on: date) -> Assignment:
     if not person.is_absent_on(on):
         return Assignment(person)
     absence = f"{person.name} is absent on {date_text(on)}"
     cover = _first_present_deputy(person, on)
     if cover is not None:
         return Assignment(cover, f"{absence}; their deputy {cover.name} holds this stage")
-    manager = _board_manager(session, partnership, "board_manager", exclude=person)
+    manager = board_manager(session, partnership, "board_manager", exclude=person)
     return Assignment(manager, f"{absence} and has no deputy available; the board manager holds it")
 
 
@@ -141,7 +142,7 @@ def _first_present_deputy(person: Person, on: date) -> Person | None:
     return None
 
 
-def _board_manager(
+def board_manager(
     session: Session, partnership: str, wanted_role: str, exclude: Person | None = None
 ) -> Person:
     managers = [

@@ -3,7 +3,8 @@ recipient, one disagreement and one stage; it is minted when the email is sent, 
 token exists only in the email itself.
 
 A case link (act, respond, status, view) works while its stage lasts: it dies when the stage
-moves on, the case closes, the owner changes (for the owner's link) or after `TOKEN_LIFETIME`.
+moves on, the case closes, the owner changes (for the owner's link), the counterpart
+changes (for theirs) or after `TOKEN_LIFETIME`.
 It is not spent by use: opening it shows only whom it is for and a Continue button, and each
 Continue starts a short `LinkSession` bound to that link, in which the case is shown and acted
 on (so the owner can acknowledge today and resolve tomorrow from the same email). A sign-in
@@ -110,10 +111,17 @@ class LinkHolder:
             and self.disagreement.owner.email == self.token.recipient_email
         )
 
+    @property
+    def is_counterpart(self) -> bool:
+        """The link's holder answers for the receiving side at the current stage."""
+        counterpart = self.disagreement.stages[-1].counterpart
+        return counterpart is not None and counterpart.email == self.token.recipient_email
+
 
 def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder | None:
     """The holder of `raw_token`, or None if it is unknown, expired or superseded (the case has
-    closed, the stage it was sent for has ended, or the owner has changed). All look the same."""
+    closed, the stage it was sent for has ended, or the owner, or the counterpart, has changed).
+    All look the same."""
     if not raw_token or len(raw_token) > 100:
         return None
     token = session.execute(
@@ -130,6 +138,8 @@ def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder 
         return None
     holder = LinkHolder(token, disagreement)
     if token.purpose == "act" and not holder.may_act:
+        return None
+    if token.purpose == "respond" and not holder.is_counterpart:
         return None
     return holder
 

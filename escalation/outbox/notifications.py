@@ -22,7 +22,8 @@ from escalation.outbox.kinds import MessageKind
 from escalation.outbox.rows import LINK_PURPOSES, Recipient, insert_row
 from escalation.rules.calendar import due_text
 from escalation.rules.policy import Policy
-from escalation.store.models import Disagreement, Person
+from escalation.rules.vocabulary import BOARD_ROLES
+from escalation.store.models import Disagreement, Person, StagePeriod
 from escalation.store.pinned_policies import policy_for
 
 LINK_EMAIL_INTERVAL = timedelta(minutes=5)
@@ -37,7 +38,7 @@ def stage_entered(
     others = [
         recipient
         for role in policy.stage(disagreement.stage_key).notify
-        if (recipient := _holder(session, disagreement, policy, role)) is not None
+        for recipient in _holders(session, disagreement, policy, role)
     ]
     others = _without(others, owner.email)
     _queue(session, disagreement, policy, MessageKind.STAGE_UPDATE, others, now)
@@ -51,6 +52,15 @@ def reassigned(session: Session, disagreement: Disagreement, policy: Policy, now
 def reminder(session: Session, disagreement: Disagreement, policy: Policy, now: datetime) -> None:
     owner = Recipient(disagreement.owner.email, "owner")
     _queue(session, disagreement, policy, MessageKind.REMINDER, [owner], now)
+
+
+def counterpart_changed(
+    session: Session, disagreement: Disagreement, policy: Policy, now: datetime
+) -> None:
+    """The stage's new counterpart gets their own link (the old one's no longer works)."""
+    counterpart = _counterpart(disagreement)
+    if counterpart is not None:
+        _queue(session, disagreement, policy, MessageKind.STAGE_UPDATE, [counterpart], now)
 
 
 def counterpart_responded(
@@ -73,7 +83,7 @@ def closed(session: Session, disagreement: Disagreement, policy: Policy, now: da
     recipients = [
         Recipient(disagreement.owner.email, "owner"),
         Recipient(disagreement.raiser_email, "raiser"),
-        Recipient(disagreement.counterpart_email, "counterpart"),
+        *filter(None, [_counterpart(disagreement)]),
     ]
     _queue(session, disagreement, policy, MessageKind.CLOSED, _distinct(recipients), now)
 
@@ -103,7 +113,10 @@ def fresh_links(session: Session, email: str, now: datetime) -> None:
         "owner": select(Disagreement)
         .join(Person, Disagreement.owner_id == Person.id)
         .where(Person.email == email),
-        "counterpart": select(Disagreement).where(Disagreement.counterpart_email == email),
+        "counterpart": select(Disagreement)
+        .join(StagePeriod, StagePeriod.disagreement_id == Disagreement.id)
+        .join(Person, StagePeriod.counterpart_id == Person.id)
+        .where(Person.email == email, StagePeriod.ended_at.is_(None)),
         "raiser": select(Disagreement).where(Disagreement.raiser_email == email),
     }
     cases: dict[int, dict] = {}
@@ -222,20 +235,29 @@ def _case_context(disagreement: Disagreement, policy: Policy) -> dict:
     }
 
 
-def _holder(
+def _holders(
     session: Session, disagreement: Disagreement, policy: Policy, role: str
-) -> Recipient | None:
-    """Who plays `role` in this disagreement: whoever owned that role's stage, else the directory."""
+) -> list[Recipient]:
+    """Who plays `role` in this disagreement: the raiser, the current counterpart, whoever
+    owned that role's stage most recently, or for the board's roles every holder of the role in
+    the partnership. Nobody else: the directory is never asked to pick one of several."""
     if role == "raiser":
-        return Recipient(disagreement.raiser_email, "raiser")
+        return [Recipient(disagreement.raiser_email, "raiser")]
     if role == "counterpart":
-        return Recipient(disagreement.counterpart_email, "counterpart")
+        return [recipient for recipient in [_counterpart(disagreement)] if recipient]
     for period in reversed(disagreement.stages):
-        if policy.stage(period.stage_key).owner == role:
-            return Recipient(period.owner.email, role)
-    organisation = disagreement.raiser_organisation if role == "named_professional" else None
-    holders = role_holders(session, role, disagreement.partnership, organisation)
-    return Recipient(holders[0].email, role) if holders else None
+        if policy.stage(period.stage_key).owner_role == role:
+            return [Recipient(period.owner.email, role)]
+    if role in BOARD_ROLES:
+        holders = role_holders(session, role, disagreement.partnership)
+        return [Recipient(holder.email, role) for holder in holders]
+    return []
+
+
+def _counterpart(disagreement: Disagreement) -> Recipient | None:
+    """The current stage's counterpart (the receiving side), if it has one."""
+    counterpart = disagreement.stages[-1].counterpart if disagreement.stages else None
+    return Recipient(counterpart.email, "counterpart") if counterpart else None
 
 
 def _board_managers(session: Session, partnership: str) -> list[Recipient]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
@@ -19,10 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from escalation.rules.calendar import NATION_SUBDIVISIONS, WorkingCalendar, add_hours
 from escalation.rules.errors import PolicyError
+from escalation.rules.policy_messages import field_messages
+from escalation.rules.routing import Route, route_problems, short_routes
+from escalation.rules.service_hours import add_service_hours
+from escalation.rules.timescales import Timescale, UrgentTrack
+from escalation.rules.vocabulary import AGENCY_TYPES, CATEGORIES, PROFESSIONAL_GROUPS
 
-OwnerRole = Literal[
-    "raiser", "named_professional", "designated_professional", "board_manager", "chair"
-]
 NotifiedRole = Literal[
     "raiser",
     "counterpart",
@@ -37,51 +38,24 @@ assert set(NATION_SUBDIVISIONS) == set(Nation.__args__)
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-class Timescale(BaseModel):
-    """Either `working_days: N` or `hours: N`, never both."""
-
-    model_config = _FROZEN
-    working_days: int | None = None
-    hours: int | None = None
-
-    @model_validator(mode="after")
-    def exactly_one_positive(self) -> Timescale:
-        given = [name for name in ("working_days", "hours") if getattr(self, name) is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of working_days or hours")
-        if getattr(self, given[0]) < 1:
-            raise ValueError(f"{given[0]} must be ≥ 1")
-        return self
-
-    def describe(self) -> str:
-        if self.working_days is not None:
-            return f"{self.working_days} working day{'s' if self.working_days != 1 else ''}"
-        return f"{self.hours} hour{'s' if self.hours != 1 else ''}"
-
-
 class Stage(BaseModel):
+    """One rung. `owner` and `counterpart` are routing rules (rules/routing.py) for the raising
+    side and the receiving side; `owner: <role>` is short for one rule."""
+
     model_config = _FROZEN
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=1)
-    owner: OwnerRole
+    owner: tuple[Route, ...] = Field(min_length=1)
+    counterpart: tuple[Route, ...] = (Route(role="decision_maker"),)
     notify: tuple[NotifiedRole, ...] = ()
     timescale: Timescale
 
+    _short_owner = field_validator("owner", "counterpart", mode="before")(short_routes)
 
-class UrgentTrack(BaseModel):
-    """The track for a child at immediate risk: clocks in hours, possibly starting higher up."""
-
-    model_config = _FROZEN
-    start_stage: str
-    timescales: dict[str, Timescale]
-
-    @field_validator("timescales")
-    @classmethod
-    def hours_only(cls, timescales: dict[str, Timescale]) -> dict[str, Timescale]:
-        for key, timescale in timescales.items():
-            if timescale.hours is None:
-                raise ValueError(f"{key}: urgent timescales are in hours, not working days")
-        return timescales
+    @property
+    def owner_role(self) -> str:
+        """The role the stage's rules mostly name (for words and the directory's gap check)."""
+        return self.owner[-1].role
 
 
 class Policy(BaseModel):
@@ -97,6 +71,15 @@ class Policy(BaseModel):
     reminder_before_hours: float = Field(default=4, ge=0)
     stages: tuple[Stage, ...] = Field(min_length=2)
     urgent: UrgentTrack
+    # The area's name as a raiser knows it ("Example Borough"); the partnership id if not given.
+    area_name: str = ""
+    agency_types: tuple[str, ...] = tuple(AGENCY_TYPES)
+    professional_groups: tuple[str, ...] = tuple(PROFESSIONAL_GROUPS)
+    # Where a counterpart who is not in the directory may be written to (e.g. nhs.net).
+    secure_domains: tuple[str, ...] = ()
+    # Stages only a category's route goes through, and the routes: category -> stage keys.
+    route_stages: tuple[Stage, ...] = ()
+    category_routes: dict[str, tuple[str, ...]] = {}
 
     @field_validator("version", mode="before")
     @classmethod
@@ -112,24 +95,84 @@ class Policy(BaseModel):
             raise ValueError(f"unknown timezone {value!r}") from None
         return value
 
+    @field_validator("secure_domains")
+    @classmethod
+    def domains_lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(domain.strip().lower().lstrip("@") for domain in value)
+
     @model_validator(mode="after")
     def ladder_is_consistent(self) -> Policy:
-        keys = [stage.key for stage in self.stages]
+        keys = [stage.key for stage in (*self.stages, *self.route_stages)]
         duplicates = sorted({key for key in keys if keys.count(key) > 1})
         if duplicates:
             raise ValueError(f"stages: duplicate key {duplicates[0]!r}")
-        if self.stages[0].owner != "raiser":
+        if any(route.role != "raiser" for route in self.stages[0].owner):
             raise ValueError("stages[0].owner: the first stage must be owned by the raiser")
-        if self.urgent.start_stage not in keys:
+        if self.urgent.start_stage not in keys[: len(self.stages)]:
             raise ValueError(f"urgent.start_stage: {self.urgent.start_stage!r} is not a stage key")
         start = keys.index(self.urgent.start_stage)
         for key in self.urgent.timescales:
             if key not in keys:
                 raise ValueError(f"urgent.timescales: {key!r} is not a stage key")
-        missing = [key for key in keys[start:] if key not in self.urgent.timescales]
+        missing = [
+            key for key in keys[start : len(self.stages)] if key not in self.urgent.timescales
+        ]
         if missing:
             raise ValueError(f"urgent.timescales: no timescale for stage {missing[0]!r}")
+        problems = self._route_problems() + self._category_problems(keys)
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
+
+    def _route_problems(self) -> list[str]:
+        problems = []
+        kinds = {"agency_types": self.agency_types, "groups": self.professional_groups}
+        for field, stages in (("stages", self.stages), ("route_stages", self.route_stages)):
+            for index, stage in enumerate(stages):
+                first = field == "stages" and index == 0
+                for side in ("owner", "counterpart"):
+                    where = f"{field}[{index}].{side}"
+                    problems += route_problems(
+                        getattr(stage, side), field=where, first_stage=first, **kinds
+                    )
+        if self.urgent.out_of_hours_owner:
+            problems += route_problems(
+                self.urgent.out_of_hours_owner,
+                field="urgent.out_of_hours_owner",
+                first_stage=False,
+                **kinds,
+            )
+        return problems
+
+    def _category_problems(self, keys: list[str]) -> list[str]:
+        problems = []
+        for category, ladder in self.category_routes.items():
+            where = f"category_routes.{category}"
+            if category not in CATEGORIES:
+                problems.append(f"{where}: unknown category; use one of {', '.join(CATEGORIES)}")
+            if not ladder:
+                problems.append(f"{where}: name at least one stage")
+            problems += [
+                f"{where}: {key!r} is not a stage key" for key in ladder if key not in keys
+            ]
+        return problems
+
+    def for_category(self, category: str) -> Policy:
+        """The ladder a disagreement of `category` climbs: the category's route if the policy
+        has one (an urgent case starts at its first stage unless the route includes the urgent
+        track's start), else the default ladder. The result is this policy with those stages."""
+        ladder = self.category_routes.get(category)
+        if not ladder:
+            return self
+        every = {stage.key: stage for stage in (*self.stages, *self.route_stages)}
+        stages = tuple(every[key] for key in ladder)
+        start = self.urgent.start_stage if self.urgent.start_stage in ladder else ladder[0]
+        urgent = self.urgent.model_copy(update={"start_stage": start})
+        return self.model_copy(update={"stages": stages, "route_stages": (), "urgent": urgent})
+
+    @property
+    def area(self) -> str:
+        return self.area_name or self.partnership
 
     @property
     def calendar(self) -> WorkingCalendar:
@@ -167,9 +210,12 @@ class Policy(BaseModel):
     def due_at(self, key: str, urgent: bool, started_at: datetime) -> datetime:
         """When the stage `key`, begun at `started_at`, must be resolved or it escalates."""
         timescale = self.timescale(key, urgent)
-        if timescale.hours is not None:
-            return add_hours(started_at, timescale.hours)
-        return self.calendar.add_working_days(started_at, timescale.working_days)
+        if timescale.working_days is not None:
+            return self.calendar.add_working_days(started_at, timescale.working_days)
+        window = self.urgent.service_hours
+        if urgent and self.urgent.clock == "service_hours" and window is not None:
+            return add_service_hours(self.calendar, started_at, timescale.hours, window)
+        return add_hours(started_at, timescale.hours)
 
     def reminder_at(self, key: str, urgent: bool, started_at: datetime) -> datetime | None:
         """When to remind the owner of the stage `key` begun at `started_at` (see reminder)."""
@@ -217,7 +263,7 @@ def policy_from_document(data: dict, source: str) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as error:
-        lines = [f"{source}: {message}" for message in _field_messages(error)]
+        lines = [f"{source}: {message}" for message in field_messages(error)]
         raise PolicyError("\n".join(lines)) from None
 
 
@@ -247,42 +293,3 @@ def partnership_policy(policies: dict[str, Policy], partnership: str, default_id
         return default
     theirs = (policy for _, policy in sorted(policies.items()) if policy.partnership == partnership)
     return next(theirs, default)
-
-
-def _field_messages(error: ValidationError) -> list[str]:
-    messages = []
-    for item in error.errors(include_url=False):
-        field = _dotted(item["loc"])
-        message = _plain(item)
-        nested = re.match(r"^([a-z_\[\]0-9.]+): (.*)$", message)
-        if nested and not field:
-            field, message = nested.groups()
-        elif nested:
-            field, message = f"{field}.{nested.group(1)}", nested.group(2)
-        messages.append(f"{field}: {message}" if field else message)
-    return messages
-
-
-def _dotted(loc: tuple) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
-
-
-def _plain(item: dict) -> str:
-    kind, message = item["type"], item["msg"]
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        return "is not a known field (check the spelling)"
-    if kind == "value_error":
-        return message.removeprefix("Value error, ")
-    if kind == "literal_error":
-        return f"must be {message.removeprefix('Input should be ')}, not {item['input']!r}"
-    if kind == "too_short" and item["loc"] and item["loc"][-1] == "stages":
-        return "a policy needs at least two stages"
-    return message

@@ -1,8 +1,55 @@
 """The fixed lists the procedures use: directory roles, dissent categories, outcomes and learning
 themes (see DOMAIN.md)."""
 
-# The roles a person can hold in the directory, in the order of the ladder.
-ROLES = ("practitioner", "named_professional", "designated_professional", "board_manager", "chair")
+# The roles a person can hold in the directory, roughly in the order of the ladders. Each agency
+# names its rungs differently (DOMAIN.md, "Who sits at each rung"): the policy's routing rules say
+# which role owns which stage for which agency type.
+ROLES = {
+    "practitioner": "practitioner",
+    "named_professional": "named professional or agency safeguarding lead",
+    "designated_professional": "designated professional",
+    "team_manager": "team manager",
+    "senior_manager": "senior manager",
+    "service_manager": "service manager",
+    "head_of_service": "head of service",
+    "partnership_lead": "agency partnership lead",
+    "conference_chair": "child protection conference chair",
+    "iro_manager": "independent reviewing officer service manager",
+    "out_of_hours_manager": "emergency duty team manager",
+    "board_manager": "board manager",
+    "chair": "chair",
+}
+# Who a routing rule may name besides a directory role: the raiser (their own first stage), the
+# decision-maker (named when the disagreement was raised) and the previous holder's line manager.
+ROUTE_PEOPLE = {
+    "raiser": "the practitioner who raised it",
+    "decision_maker": "the professional whose decision is disputed",
+    "line_manager": "line manager",
+}
+# Agency types and professional groups a policy knows unless it lists its own (`agency_types`,
+# `professional_groups`); the directory stores what it is given (a lower_snake word) and the
+# directory page warns about a value the partnership's policy does not know.
+AGENCY_TYPES = {
+    "health": "Health",
+    "childrens_social_care": "Children's social care",
+    "police": "Police",
+    "education": "Education",
+    "early_years": "Early years",
+    "probation": "Probation",
+    "housing": "Housing",
+    "other": "Other",
+}
+PROFESSIONAL_GROUPS = {
+    "doctor": "Doctor",
+    "nurse": "Nurse, health visitor or midwife",
+    "social_worker": "Social worker",
+    "police_officer": "Police officer",
+    "teacher": "Teacher",
+    "early_years_practitioner": "Early years practitioner",
+    "probation_officer": "Probation officer",
+    "housing_officer": "Housing officer",
+    "other": "Other",
+}
 # The partnership's board: they act on any of its disagreements and use the board pages.
 BOARD_ROLES = ("board_manager", "chair")
 
@@ -12,6 +59,7 @@ CATEGORIES = {
     "conference_decision": "A child protection conference decision",
     "plan_implementation": "Implementation of the child protection plan",
     "step_down_or_closure": "Step-down or case closure",
+    "looked_after_plan": "A looked-after child's care plan",
     "other": "Other (information sharing, non-attendance at meetings)",
 }
 

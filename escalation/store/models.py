@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -49,15 +50,35 @@ class Person(Base):
     # so it is stored as is: protect the database as the rest of the record is protected.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_last_step: Mapped[int | None] = mapped_column(Integer)  # a code is accepted once
+    # e.g. doctor, nurse, social_worker (vocabulary.PROFESSIONAL_GROUPS): routing rules match it.
+    professional_group: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    line_manager_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
-    deputy: Mapped[Person | None] = relationship(remote_side=[id])
+    deputy: Mapped[Person | None] = relationship(remote_side=[id], foreign_keys=[deputy_id])
+    line_manager: Mapped[Person | None] = relationship(
+        remote_side=[id], foreign_keys=[line_manager_id]
+    )
     role_rows: Mapped[list[PersonRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+    # Partnerships besides `partnership` (their home one) in which they hold the same roles.
+    other_partnership_rows: Mapped[list[PersonPartnership]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )
 
     @property
     def roles(self) -> set[str]:
         return {row.role for row in self.role_rows}
+
+    @property
+    def primary_roles(self) -> set[str]:
+        return {row.role for row in self.role_rows if row.is_primary}
+
+    @property
+    def partnerships(self) -> list[str]:
+        """Their home partnership first, then the others they serve."""
+        others = sorted(row.partnership for row in self.other_partnership_rows)
+        return [self.partnership, *(other for other in others if other != self.partnership)]
 
     def is_absent_on(self, day: date) -> bool:
         if self.absent_from is None:
@@ -74,6 +95,30 @@ class PersonRole(Base):
 
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The primary holder decides between several people who match a routing rule for this role.
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class PersonPartnership(Base):
+    """A partnership someone serves besides their home one (a designated doctor serving two
+    local authorities): they hold their roles there too."""
+
+    __tablename__ = "person_partnerships"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    partnership: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class Organisation(Base):
+    """An organisation in the directory and its agency type (vocabulary.AGENCY_TYPES): routing
+    rules match on it. People name their organisation as text; `key` is its lower-case form."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    agency_type: Mapped[str] = mapped_column(String(40))
 
 
 class PolicyVersion(Base):
@@ -141,6 +186,12 @@ class Disagreement(Base):
     counterpart_email: Mapped[str] = mapped_column(String(320))
     counterpart_role: Mapped[str] = mapped_column(String(200))
     counterpart_organisation: Mapped[str] = mapped_column(String(200))
+    # The decision-maker as a directory entry (added unlisted if they were not in it).
+    counterpart_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # A cross-border child: the other area named (the child's own area is `partnership`).
+    other_area: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # Set when a stage's clock ran out with no response from its counterpart.
+    counterpart_silent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     child_reference: Mapped[str] = mapped_column(String(100), index=True)
     category: Mapped[str] = mapped_column(String(40))
@@ -162,6 +213,7 @@ class Disagreement(Base):
 
     owner: Mapped[Person] = relationship(foreign_keys=[owner_id], lazy="joined", innerjoin=True)
     raised_by: Mapped[Person] = relationship(foreign_keys=[raised_by_id])
+    decision_maker: Mapped[Person | None] = relationship(foreign_keys=[counterpart_id])
     stages: Mapped[list[StagePeriod]] = relationship(
         order_by="StagePeriod.id", back_populates="disagreement"
     )
@@ -192,9 +244,17 @@ class StagePeriod(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_by: Mapped[str | None] = mapped_column(String(40))
     clock_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: entered_at
+    owner_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The receiving side at this stage: who answers for the agency whose decision is disputed.
+    counterpart_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    counterpart_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    counterpart_response: Mapped[str | None] = mapped_column(String(30))
+    counterpart_responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    counterpart_silent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     disagreement: Mapped[Disagreement] = relationship(back_populates="stages")
-    owner: Mapped[Person] = relationship()
+    owner: Mapped[Person] = relationship(foreign_keys=[owner_id])
+    counterpart: Mapped[Person | None] = relationship(foreign_keys=[counterpart_id])
 
     @property
     def clock_start(self) -> datetime:

@@ -40,12 +40,16 @@ def pin_policy(session: Session, policy: Policy, *, now: datetime) -> None:
 
 
 def policy_for(session: Session, disagreement: Disagreement) -> Policy:
-    """The policy version this disagreement is pinned to (not whatever the file says today)."""
+    """The policy version this disagreement is pinned to (not whatever the file says today), as
+    its category's route climbs it (Policy.for_category)."""
     key = (
         session.get_bind().url.render_as_string(),
         disagreement.policy_id,
         disagreement.policy_version,
     )
+    routed = _ROUTED.get((*key, disagreement.category))
+    if routed is not None:
+        return routed
     policy = _PINNED.get(key)
     if policy is None:
         stored = session.execute(
@@ -56,9 +60,11 @@ def policy_for(session: Session, disagreement: Disagreement) -> Policy:
         ).scalar_one()
         policy = policy_from_document(stored.document, source=f"stored policy {stored.policy_id}")
         _PINNED[key] = policy
-    return policy
+    routed = _ROUTED[(*key, disagreement.category)] = policy.for_category(disagreement.category)
+    return routed
 
 
 # A stored policy version never changes (pin_policy refuses a changed document), so it is read
 # once per database and process.
 _PINNED: dict[tuple[str, str, str], Policy] = {}
+_ROUTED: dict[tuple[str, str, str, str], Policy] = {}

@@ -1,0 +1,105 @@
+"""Who holds each side of a stage when it begins: the routing rules' answer (directory/routing)
+for the raising side's owner and the receiving side's counterpart, with an alert for a gap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from escalation.casework.health import raise_alert
+from escalation.directory.routing import Holder, Side, route
+from escalation.rules.errors import DirectoryError, NotAllowed
+from escalation.rules.policy import Policy, Stage
+from escalation.rules.service_hours import is_in_service_hours
+from escalation.store.models import Disagreement, Person
+
+
+@dataclass(frozen=True)
+class Holders:
+    """Who holds each side of a stage, and why (see directory/routing.py)."""
+
+    owner: Holder
+    counterpart: Holder
+
+    def note(self) -> str:
+        """Both sides in words, for the event that starts the stage."""
+        sides = [f"owner {self.owner.person.name} ({self.owner.why})"]
+        if self.counterpart.person is not None:
+            sides.append(f"counterpart {self.counterpart.person.name} ({self.counterpart.why})")
+        else:
+            sides.append(self.counterpart.why)
+        return "; ".join(sides)
+
+
+def assign(
+    session: Session,
+    policy: Policy,
+    stage: Stage,
+    at: datetime,
+    *,
+    disagreement: Disagreement | None = None,
+    raiser: Person | None = None,
+    decision_maker: Person | None = None,
+    urgent: bool = False,
+) -> Holders:
+    """Who holds each side of `stage` from `at`: by the stage's routing rules (the urgent
+    track's out-of-hours owner for an urgent stage starting out of hours), after the sides'
+    previous holders (those of `disagreement`'s current stage; for a new one, nobody at the
+    first stage, else the raiser and the decision-maker). A gap raises an alert naming it.
+    NotAllowed if nobody at all can own the stage."""
+    if disagreement is not None:
+        raiser, decision_maker = disagreement.raised_by, disagreement.decision_maker
+        urgent = disagreement.urgent
+        previous = disagreement.stages[-1]
+        previous_owner = previous.owner
+        previous_counterpart = previous.counterpart or disagreement.decision_maker
+    else:
+        first = policy.stage_index(stage.key) == 0
+        previous_owner = None if first else raiser
+        previous_counterpart = None if first else decision_maker
+    on = policy.calendar.local_date(at)
+    try:
+        owner = route(
+            session,
+            _owner_rules(policy, stage, at, urgent),
+            Side(raiser, previous_owner, policy.partnership),
+            on=on,
+            owner_side=True,
+        )
+    except DirectoryError as error:
+        raise NotAllowed(str(error)) from None
+    counterpart = Holder(None, "no counterpart: the decision-maker is not known")
+    if decision_maker is not None:
+        side = Side(decision_maker, previous_counterpart, policy.partnership)
+        counterpart = route(session, stage.counterpart, side, on=on, owner_side=False)
+    for side_name, holder in (("owner", owner), ("counterpart", counterpart)):
+        if holder.gap:
+            _alert_gap(session, policy, stage, side_name, holder.gap, at)
+    return Holders(owner, counterpart)
+
+
+def _owner_rules(policy: Policy, stage: Stage, at: datetime, urgent: bool) -> tuple:
+    window = policy.urgent.service_hours
+    out_of_hours = (
+        urgent
+        and policy.urgent.out_of_hours_owner
+        and window is not None
+        and not is_in_service_hours(policy.calendar, at, window)
+    )
+    return policy.urgent.out_of_hours_owner if out_of_hours else stage.owner
+
+
+def _alert_gap(
+    session: Session, policy: Policy, stage: Stage, side: str, gap: str, now: datetime
+) -> None:
+    """One alert per partnership, stage and side, counted each time the gap bites."""
+    who = "the board manager holds it" if side == "owner" else "it has no counterpart"
+    raise_alert(
+        session,
+        key=f"gap/{policy.partnership}/{stage.key}/{side}",
+        kind="routing_gap",
+        message=f"{stage.title}: {gap}; {who}. Fix the directory.",
+        now=now,
+    )
