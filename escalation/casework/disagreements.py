@@ -18,6 +18,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from escalation.casework.assignment import assign
+from escalation.casework.counterparts import (
+    RESPONSES,
+    change_counterpart,
+    counterpart_silent,
+    record_response,
+)
 from escalation.casework.lifecycle import (
     IS_OPEN,
     SYSTEM,
@@ -36,6 +42,7 @@ from escalation.casework.lifecycle import (
     state_of,
 )
 from escalation.casework.raising import raise_disagreement
+from escalation.casework.urgency import make_urgent
 from escalation.directory.people import deputy_of, normalise_email
 from escalation.outbox import notifications
 from escalation.rules.calendar import due_text
@@ -61,6 +68,8 @@ __all__ = [
     "offer_to_deputy",
     "add_note",
     "record_response",
+    "change_counterpart",
+    "make_urgent",
     "record_view",
     "flag_final_stage_overdue",
     "remind",
@@ -89,7 +98,7 @@ def escalate(
     stage = policy.next_stage(disagreement.stage_key)
     holders = assign(session, policy, stage, now, disagreement=disagreement)
     from_stage, missed = disagreement.stage_key, disagreement.due_at
-    silent = _counterpart_silent(disagreement, now) if actor == SYSTEM else ""
+    silent = counterpart_silent(disagreement, now) if actor == SYSTEM else ""
     end_stage_period(disagreement, now, "escalate")
     enter_stage(session, disagreement, policy, stage, holders, now)
     kind = "escalate" if actor != SYSTEM else "escalate_automatically"
@@ -194,36 +203,6 @@ def add_note(
     return disagreement
 
 
-RESPONSES = {
-    "decision_stands": "The decision stands; the rationale is",
-    "decision_changed": "The decision has been changed",
-    "meeting_proposed": "A meeting is proposed",
-}
-
-
-def record_response(
-    session: Session, *, reference: str, actor: str, now: datetime, position: str, text: str
-) -> Disagreement:
-    """The stage's counterpart (the receiving side) answers: on the stage's record and in the
-    chronology, and the stage owner is emailed. Only the owner resolves or escalates."""
-    if position not in RESPONSES:
-        raise InvalidInput({"position": f"must be one of {', '.join(RESPONSES)}"})
-    if not text.strip():
-        raise InvalidInput({"response": "say what changed, or why the decision stands"})
-    disagreement, policy = load_for_event(session, reference, "respond")
-    period = current_period(disagreement)
-    if period.counterpart is None or normalise_email(actor) != period.counterpart.email:
-        raise NotAllowed(
-            "only this stage's counterpart, for the agency whose decision is disputed, can respond"
-        )
-    period.counterpart_response, period.counterpart_responded_at = position, now
-    stage = disagreement.stage_key
-    note = f"{RESPONSES[position]}: {text.strip()}"
-    record(session, disagreement, now, actor, "respond", stage, stage, note)
-    notifications.counterpart_responded(session, disagreement, policy, now)
-    return disagreement
-
-
 def record_view(session: Session, *, reference: str, actor: str, now: datetime, how: str) -> None:
     """Who looked at the case, when and how: every view by a link holder is on the record."""
     disagreement, _ = load_for_event(session, reference, "view")
@@ -263,17 +242,6 @@ def remind(session: Session, *, reference: str, now: datetime) -> bool:
     record(session, disagreement, now, SYSTEM, "remind", stage, stage, note)
     notifications.reminder(session, disagreement, policy, now)
     return True
-
-
-def _counterpart_silent(disagreement: Disagreement, now: datetime) -> str:
-    """The stage's clock ran out: flag the counterpart's silence (on the stage and the case) and
-    say it in words, or "" if they responded or there was nobody to respond."""
-    period = current_period(disagreement)
-    if period.counterpart is None or period.counterpart_responded_at is not None:
-        return ""
-    period.counterpart_silent_at = now
-    disagreement.counterpart_silent_at = disagreement.counterpart_silent_at or now
-    return f"the counterpart {period.counterpart.name} did not respond at this stage"
 
 
 @dataclass(frozen=True)

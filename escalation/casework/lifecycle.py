@@ -93,6 +93,23 @@ def require_owner_or_board(session: Session, disagreement: Disagreement, actor: 
     )
 
 
+def require_raiser_owner_or_board(
+    session: Session, disagreement: Disagreement, actor: str, doing: str
+) -> None:
+    """The practitioner who raised it, the stage owner, or the partnership's board; else
+    NotAllowed saying who can do `doing`."""
+    email = normalise_email(actor)
+    if email in (disagreement.raiser_email, disagreement.owner.email):
+        return
+    person = find_person(session, email)
+    if person and disagreement.partnership in person.partnerships and is_board(person):
+        return
+    raise NotAllowed(
+        f"only the practitioner who raised it, the stage owner or the partnership's board can "
+        f"{doing}"
+    )
+
+
 def require_board(
     session: Session, disagreement: Disagreement, actor: str, roles: tuple[str, ...] = BOARD_ROLES
 ) -> Person:

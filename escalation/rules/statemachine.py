@@ -33,6 +33,8 @@ EVENTS = (
     "meeting",
     "request_extension",
     "decide_extension",
+    "change_counterpart",
+    "make_urgent",
 )
 
 # Where the disagreement's stage must be for an event: anywhere, below the final stage (there
@@ -66,6 +68,8 @@ TRANSITIONS: dict[tuple[str | None, str], tuple[str, str]] = {
         "meeting",
         "request_extension",
         "decide_extension",
+        "change_counterpart",
+        "make_urgent",
     ),
     # The record stays open to reading and to notes after the disagreement has closed.
     **_stays(OPEN_STATES + CLOSED_STATES, "view", "add_note"),
