@@ -30,7 +30,7 @@ LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 ROLE_WORDS = {
     "owner": "the accountable owner of this stage",
     "raiser": "the practitioner who raised this disagreement",
-    "counterpart": "the professional whose decision is disputed",
+    "counterpart": "the professional answering for the agency whose decision is disputed",
     "named_professional": "the named professional",
     "designated_professional": "the designated professional",
     "board_manager": "the partnership's board manager",
