@@ -22,7 +22,16 @@ def test_shipped_policies_load():
         "chair",
     ]
     assert len(policies["four-stage"].stages) == 4
-    assert policies["four-stage"].stages[-1].owner == "chair"
+    assert policies["four-stage"].stages[-1].owner_role == "chair"
+    assert policies["four-stage"].partnership == "lakeside-partnership"
+    assert policies["police-education"].partnership == "riverside-partnership"
+    assert [stage.key for stage in policies["police-education"].stages] == [
+        "practitioner",
+        "supervisor",
+        "senior_manager",
+        "agency_lead",
+        "resolution_meeting",
+    ]
 
 
 def test_a_policy_is_frozen():
@@ -78,8 +87,8 @@ MISTAKES = [
     (
         "unknown owner role",
         lambda p: p["stages"][3].update(owner="ceo"),
-        "stages[3].owner: must be 'raiser', 'named_professional', 'designated_professional', "
-        "'board_manager' or 'chair', not 'ceo'",
+        "stages[3].owner[0].role: unknown role 'ceo'; use one of raiser, decision_maker, "
+        "line_manager, practitioner, named_professional",
     ),
     (
         "unknown notified role",

@@ -8,21 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from escalation.rules.calendar import NATION_SUBDIVISIONS, WorkingCalendar, add_hours
-from escalation.rules.errors import PolicyError
+from escalation.rules.errors import InvalidInput, PolicyError
 from escalation.rules.policy_messages import field_messages
-from escalation.rules.routing import Route, route_problems, short_routes
+from escalation.rules.routing import WORD, Route, ladder_problems, short_routes
 from escalation.rules.service_hours import add_service_hours
 from escalation.rules.timescales import Timescale, UrgentTrack
-from escalation.rules.vocabulary import AGENCY_TYPES, CATEGORIES, PROFESSIONAL_GROUPS
+from escalation.rules.vocabulary import AGENCY_TYPES, PROFESSIONAL_GROUPS
 
 NotifiedRole = Literal[
     "raiser",
@@ -36,6 +37,8 @@ Nation = Literal["england-and-wales", "scotland", "northern-ireland"]
 assert set(NATION_SUBDIVISIONS) == set(Nation.__args__)
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+Word = Annotated[str, Field(pattern=WORD)]
+DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 
 
 class Stage(BaseModel):
@@ -54,8 +57,10 @@ class Stage(BaseModel):
 
     @property
     def owner_role(self) -> str:
-        """The role the stage's rules mostly name (for words and the directory's gap check)."""
-        return self.owner[-1].role
+        """The role the stage's owner rules name most often, the earliest of equals: the rung
+        the stage is (`notify: [designated_professional]` finds whoever held it)."""
+        roles = [route.role for route in self.owner]
+        return max(roles, key=roles.count)
 
 
 class Policy(BaseModel):
@@ -73,8 +78,8 @@ class Policy(BaseModel):
     urgent: UrgentTrack
     # The area's name as a raiser knows it ("Example Borough"); the partnership id if not given.
     area_name: str = ""
-    agency_types: tuple[str, ...] = tuple(AGENCY_TYPES)
-    professional_groups: tuple[str, ...] = tuple(PROFESSIONAL_GROUPS)
+    agency_types: tuple[Word, ...] = tuple(AGENCY_TYPES)
+    professional_groups: tuple[Word, ...] = tuple(PROFESSIONAL_GROUPS)
     # Where a counterpart who is not in the directory may be written to (e.g. nhs.net).
     secure_domains: tuple[str, ...] = ()
     # Stages only a category's route goes through, and the routes: category -> stage keys.
@@ -98,7 +103,11 @@ class Policy(BaseModel):
     @field_validator("secure_domains")
     @classmethod
     def domains_lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(domain.strip().lower().lstrip("@") for domain in value)
+        domains = tuple(domain.strip().lower().lstrip("@") for domain in value)
+        for domain in domains:
+            if not DOMAIN.match(domain):
+                raise ValueError(f"{domain!r} is not a domain name, like nhs.net")
+        return domains
 
     @model_validator(mode="after")
     def ladder_is_consistent(self) -> Policy:
@@ -119,43 +128,17 @@ class Policy(BaseModel):
         ]
         if missing:
             raise ValueError(f"urgent.timescales: no timescale for stage {missing[0]!r}")
-        problems = self._route_problems() + self._category_problems(keys)
+        problems = ladder_problems(
+            stages=self.stages,
+            route_stages=self.route_stages,
+            category_routes=self.category_routes,
+            out_of_hours_owner=self.urgent.out_of_hours_owner,
+            agency_types=self.agency_types,
+            groups=self.professional_groups,
+        )
         if problems:
             raise ValueError("\n".join(problems))
         return self
-
-    def _route_problems(self) -> list[str]:
-        problems = []
-        kinds = {"agency_types": self.agency_types, "groups": self.professional_groups}
-        for field, stages in (("stages", self.stages), ("route_stages", self.route_stages)):
-            for index, stage in enumerate(stages):
-                first = field == "stages" and index == 0
-                for side in ("owner", "counterpart"):
-                    where = f"{field}[{index}].{side}"
-                    problems += route_problems(
-                        getattr(stage, side), field=where, first_stage=first, **kinds
-                    )
-        if self.urgent.out_of_hours_owner:
-            problems += route_problems(
-                self.urgent.out_of_hours_owner,
-                field="urgent.out_of_hours_owner",
-                first_stage=False,
-                **kinds,
-            )
-        return problems
-
-    def _category_problems(self, keys: list[str]) -> list[str]:
-        problems = []
-        for category, ladder in self.category_routes.items():
-            where = f"category_routes.{category}"
-            if category not in CATEGORIES:
-                problems.append(f"{where}: unknown category; use one of {', '.join(CATEGORIES)}")
-            if not ladder:
-                problems.append(f"{where}: name at least one stage")
-            problems += [
-                f"{where}: {key!r} is not a stage key" for key in ladder if key not in keys
-            ]
-        return problems
 
     def for_category(self, category: str) -> Policy:
         """The ladder a disagreement of `category` climbs: the category's route if the policy
@@ -293,3 +276,20 @@ def partnership_policy(policies: dict[str, Policy], partnership: str, default_id
         return default
     theirs = (policy for _, policy in sorted(policies.items()) if policy.partnership == partnership)
     return next(theirs, default)
+
+
+def child_area_policy(
+    policies: dict[str, Policy], child_area: str | None, default_id: str
+) -> Policy:
+    """The policy of the area the child lives in (`child_area`: a partnership id, or its
+    `area_name` in any case), whoever raises it and wherever they work: a cross-border case
+    follows the child's area. The default policy when no area is given; InvalidInput naming
+    `child_area` and the known areas for an area no policy covers."""
+    if not child_area or not child_area.strip():
+        return policies[default_id]
+    wanted = child_area.strip().lower()
+    for policy in policies.values():
+        if wanted in (policy.partnership.lower(), policy.area_name.lower()):
+            return partnership_policy(policies, policy.partnership, default_id)
+    known = ", ".join(sorted({policy.partnership for policy in policies.values()}))
+    raise InvalidInput({"child_area": f"no policy covers {child_area.strip()!r} (known: {known})"})
