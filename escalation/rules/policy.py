@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from escalation.rules.calendar import NATION_SUBDIVISIONS, WorkingCalendar, add_hours
-from escalation.rules.errors import InvalidInput, PolicyError
+from escalation.rules.errors import PolicyError
 from escalation.rules.policy_messages import field_messages
 from escalation.rules.routing import WORD, Route, ladder_problems, short_routes
 from escalation.rules.service_hours import add_service_hours
@@ -276,20 +276,3 @@ def partnership_policy(policies: dict[str, Policy], partnership: str, default_id
         return default
     theirs = (policy for _, policy in sorted(policies.items()) if policy.partnership == partnership)
     return next(theirs, default)
-
-
-def child_area_policy(
-    policies: dict[str, Policy], child_area: str | None, default_id: str
-) -> Policy:
-    """The policy of the area the child lives in (`child_area`: a partnership id, or its
-    `area_name` in any case), whoever raises it and wherever they work: a cross-border case
-    follows the child's area. The default policy when no area is given; InvalidInput naming
-    `child_area` and the known areas for an area no policy covers."""
-    if not child_area or not child_area.strip():
-        return policies[default_id]
-    wanted = child_area.strip().lower()
-    for policy in policies.values():
-        if wanted in (policy.partnership.lower(), policy.area_name.lower()):
-            return partnership_policy(policies, policy.partnership, default_id)
-    known = ", ".join(sorted({policy.partnership for policy in policies.values()}))
-    raise InvalidInput({"child_area": f"no policy covers {child_area.strip()!r} (known: {known})"})
