@@ -3,13 +3,15 @@ for the raising side's owner and the receiving side's counterpart, with an alert
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from escalation.casework.health import raise_alert
 from escalation.directory.routing import Holder, Side, route
+from escalation.rules.calendar import time_text
 from escalation.rules.errors import DirectoryError, NotAllowed
 from escalation.rules.policy import Policy, Stage
 from escalation.rules.service_hours import is_in_service_hours
@@ -60,16 +62,20 @@ def assign(
         previous_owner = None if first else raiser
         previous_counterpart = None if first else decision_maker
     on = policy.calendar.local_date(at)
+    out_of_hours = _out_of_hours(policy, at, urgent)
+    rules = policy.urgent.out_of_hours_owner if out_of_hours else stage.owner
     try:
         owner = route(
             session,
-            _owner_rules(policy, stage, at, urgent),
+            rules,
             Side(raiser, previous_owner, policy.partnership),
             on=on,
             owner_side=True,
         )
     except DirectoryError as error:
         raise NotAllowed(str(error)) from None
+    if out_of_hours:
+        owner = replace(owner, why=f"{out_of_hours}; {owner.why}")
     counterpart = Holder(None, "no counterpart: the decision-maker is not known")
     if decision_maker is not None:
         side = Side(decision_maker, previous_counterpart, policy.partnership)
@@ -80,25 +86,32 @@ def assign(
     return Holders(owner, counterpart)
 
 
-def _owner_rules(policy: Policy, stage: Stage, at: datetime, urgent: bool) -> tuple:
+def _out_of_hours(policy: Policy, at: datetime, urgent: bool) -> str:
+    """Why an urgent stage beginning at `at` goes to the out-of-hours owner, in words; "" if
+    it does not (not urgent, no out-of-hours owner, or within service hours)."""
     window = policy.urgent.service_hours
-    out_of_hours = (
-        urgent
-        and policy.urgent.out_of_hours_owner
-        and window is not None
-        and not is_in_service_hours(policy.calendar, at, window)
+    if not urgent or not policy.urgent.out_of_hours_owner or window is None:
+        return ""
+    if is_in_service_hours(policy.calendar, at, window):
+        return ""
+    days = "every day" if window.days == "every_day" else "on working days"
+    local = time_text(at, policy.timezone)
+    return (
+        f"urgent and out of service hours ({window.start:%H:%M}–{window.end:%H:%M} {days}) "
+        f"at {local}"
     )
-    return policy.urgent.out_of_hours_owner if out_of_hours else stage.owner
 
 
 def _alert_gap(
     session: Session, policy: Policy, stage: Stage, side: str, gap: str, now: datetime
 ) -> None:
-    """One alert per partnership, stage and side, counted each time the gap bites."""
+    """One alert per gap (partnership, stage, side and what is missing), counted each time it
+    bites: two different gaps at one stage are two alerts, neither hiding the other."""
     who = "the board manager holds it" if side == "owner" else "it has no counterpart"
+    digest = hashlib.sha256(gap.encode()).hexdigest()[:16]
     raise_alert(
         session,
-        key=f"gap/{policy.partnership}/{stage.key}/{side}",
+        key=f"gap/{policy.partnership}/{stage.key}/{side}/{digest}",
         kind="routing_gap",
         message=f"{stage.title}: {gap}; {who}. Fix the directory.",
         now=now,

@@ -5,9 +5,11 @@
 2. The people it finds: exactly one holds the stage. Several: the one the directory marks as the
    primary holder of that role decides; none or several marked primary is a gap. Nobody: the
    previous holder's line manager where the rule allows it (`or_line_manager`), else a gap.
-3. A gap on the raising side gives the stage to the board manager, and the caller raises an
-   alert naming it; on the receiving side the stage has no counterpart and the alert says so.
-4. An absent holder's deputy takes the stage (people.available).
+3. An absent holder's deputy takes the stage (their deputy's deputy if the deputy is absent
+   too); an absent holder without one available is a gap.
+4. A gap on the raising side gives the stage to the board manager, and the caller raises an
+   alert naming it; on the receiving side the stage has no counterpart and the alert says so
+   (the board does not answer for the agency whose decision is disputed).
 
 `why` says all of this in words for the chronology: the rule matched, the deputy, the gap.
 """
@@ -22,10 +24,12 @@ from sqlalchemy.orm import Session
 from escalation.directory.people import (
     ROLE_WORDS,
     agency_of,
-    available,
     board_manager,
+    deputy_of,
     role_holders,
 )
+from escalation.rules.calendar import date_text
+from escalation.rules.errors import DirectoryError
 from escalation.rules.routing import Route, SideCase, first_match
 from escalation.store.models import Person
 
@@ -64,12 +68,19 @@ def route(
     if matched is None:
         gap = f"no routing rule matches ({case.agency}, {case.group or 'no professional group'})"
         return _gap(session, side, gap, owner_side)
-    index, rule = matched
+    _, rule = matched
     person, why = _pick(session, rule, side)
     if person is None:
         return _gap(session, side, why, owner_side)
-    cover = available(session, person, side.partnership, on)
-    return Holder(cover.person, "; ".join(part for part in (why, cover.note) if part))
+    if not person.is_absent_on(on):
+        return Holder(person, why)
+    absence = f"{person.name} is absent on {date_text(on)}"
+    try:
+        deputy = deputy_of(session, person, side.partnership, on).person
+    except DirectoryError:
+        gap = f"{person.name} is absent and has no deputy available"
+        return _gap(session, side, gap, owner_side, why=f"{why}; {absence} and has no deputy")
+    return Holder(deputy, f"{why}; {absence}; their deputy {deputy.name} holds this stage")
 
 
 def _pick(session: Session, rule: Route, side: Side) -> tuple[Person | None, str]:
@@ -115,8 +126,11 @@ def _where(rule: Route, side: Side) -> str:
     return f" in {side.partnership}"
 
 
-def _gap(session: Session, side: Side, gap: str, owner_side: bool) -> Holder:
+def _gap(session: Session, side: Side, gap: str, owner_side: bool, why: str = "") -> Holder:
+    """The board manager for the raising side, nobody for the receiving side (the board does
+    not answer for the agency whose decision is disputed); `why` says more than `gap` if given."""
+    why = why or gap
     if not owner_side:
-        return Holder(None, f"no counterpart: {gap}", gap)
+        return Holder(None, f"no counterpart: {why}", gap)
     manager = board_manager(session, side.partnership, "board_manager")
-    return Holder(manager, f"{gap}; the board manager holds this stage", gap)
+    return Holder(manager, f"{why}; the board manager holds this stage", gap)
