@@ -1,22 +1,28 @@
-"""Everything on the record about one disagreement, as the board's case page shows it: each
-stage's owner and deadline with the working-day arithmetic in words, the chronology (every event
-and every view), meetings and extension requests."""
+"""Everything on the record about one disagreement, as the case pages (the board's and the
+emailed links') and the plain-text record show it: each stage's two sides (the raising side's
+owner and the receiving side's counterpart, each with why they hold it, and the counterpart's
+response or silence), its deadline with the working-day arithmetic in words, the chronology
+(every event and every view), meetings and extension requests; and whom the directory offers as
+a new counterpart."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from escalation.casework.chronology import events_of
+from escalation.casework.counterparts import RESPONSES
 from escalation.rules.calendar import date_text, due_text, time_text
 from escalation.rules.policy import Policy
 from escalation.store.models import (
     DeadlineExtension,
     Disagreement,
     Event,
+    Person,
+    PersonPartnership,
     ResolutionMeeting,
     StagePeriod,
 )
@@ -25,8 +31,20 @@ from escalation.store.pinned_policies import policy_for
 
 @dataclass(frozen=True)
 class StageLine:
+    """One stage period, both sides: `owner` and `counterpart` are names ("" for no
+    counterpart), `*_detail` their job title and organisation, `*_reason` why they hold it.
+    `response_state` is responded, waiting (the stage is current), no_response (it ended
+    before they answered, on time), silent (past the stage's deadline) or nobody."""
+
     title: str
     owner: str
+    owner_detail: str
+    owner_reason: str
+    counterpart: str
+    counterpart_detail: str
+    counterpart_reason: str
+    response: str  # in words, with when
+    response_state: str
     entered: str
     deadline: str  # the arithmetic in words
     ended: str
@@ -63,19 +81,11 @@ def casefile(session: Session, disagreement: Disagreement) -> Casefile:
         .all()
     )
     approved = {e.stage_period_id: e for e in extensions if e.decision == "approved"}
+    events = events_of(session, disagreement)
     stages = [
-        StageLine(
-            title=policy.stage(period.stage_key).title,
-            owner=period.owner.name,
-            entered=time_text(period.entered_at, policy.timezone),
-            deadline=explain_deadline(policy, disagreement.urgent, period, approved.get(period.id)),
-            ended=f"{_ending(period.ended_by)} {time_text(period.ended_at, policy.timezone)}"
-            if period.ended_at
-            else "",
-        )
+        _stage_line(policy, disagreement, period, approved.get(period.id), events)
         for period in periods
     ]
-    events = events_of(session, disagreement)
     meetings = (
         session.execute(
             select(ResolutionMeeting)
@@ -86,6 +96,103 @@ def casefile(session: Session, disagreement: Disagreement) -> Casefile:
         .all()
     )
     return Casefile(disagreement, policy, stages, events, list(meetings), list(extensions))
+
+
+def _stage_line(
+    policy: Policy,
+    disagreement: Disagreement,
+    period: StagePeriod,
+    extension: DeadlineExtension | None,
+    events: list[Event],
+) -> StageLine:
+    tz = policy.timezone
+    counterpart = period.counterpart
+    response, state = _response(period, events, tz)
+    ended = ""
+    if period.ended_at:
+        ended = f"{_ending(period.ended_by)} {time_text(period.ended_at, tz)}"
+    return StageLine(
+        title=policy.stage(period.stage_key).title,
+        owner=period.owner.name,
+        owner_detail=_detail(period.owner),
+        owner_reason=period.owner_reason,
+        counterpart=counterpart.name if counterpart else "",
+        counterpart_detail=_detail(counterpart) if counterpart else "",
+        counterpart_reason=period.counterpart_reason,
+        response=response,
+        response_state=state,
+        entered=time_text(period.entered_at, tz),
+        deadline=explain_deadline(policy, disagreement.urgent, period, extension),
+        ended=ended,
+    )
+
+
+def _response(period: StagePeriod, events: list[Event], tz: str) -> tuple[str, str]:
+    """The counterpart's answer at this stage in words (their own, from the chronology's
+    `respond` event), or why there is none; and its state (see StageLine)."""
+    if period.counterpart is None:
+        return "Nobody answers for the receiving side at this stage", "nobody"
+    if period.counterpart_responded_at is not None:
+        said = next(
+            (
+                event.note
+                for event in reversed(events)
+                if event.kind == "respond"
+                and event.at == period.counterpart_responded_at
+                and event.actor == period.counterpart.email
+            ),
+            RESPONSES.get(period.counterpart_response or "", "Responded").removesuffix(
+                "; the rationale is"
+            ),
+        )
+        return f"{said} ({time_text(period.counterpart_responded_at, tz)})", "responded"
+    if period.counterpart_silent_at is not None:
+        when = time_text(period.counterpart_silent_at, tz)
+        return f"Silent past the deadline: no response by {when}", "silent"
+    if period.ended_at is None:
+        return "No response yet", "waiting"
+    return "No response", "no_response"
+
+
+def _detail(person: Person) -> str:
+    return ", ".join(part for part in (person.job_title, person.organisation) if part)
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    email: str
+    label: str  # "Sam Social, Duty social worker"
+
+
+def counterpart_choices(
+    session: Session, disagreement: Disagreement
+) -> list[tuple[str, list[Choice]]]:
+    """Whom the directory offers as this stage's new counterpart: the partnership's listed,
+    active people (those it serves from another partnership too), by organisation then name;
+    never the raiser, the stage owner or the current counterpart (who cannot be chosen)."""
+    serves = or_(
+        Person.partnership == disagreement.partnership,
+        Person.id.in_(
+            select(PersonPartnership.person_id).where(
+                PersonPartnership.partnership == disagreement.partnership
+            )
+        ),
+    )
+    current = disagreement.stages[-1].counterpart if disagreement.stages else None
+    excluded = {disagreement.raiser_email, disagreement.owner.email}
+    if current is not None:
+        excluded.add(current.email)
+    people = session.execute(
+        select(Person)
+        .where(serves, Person.listed, Person.active, Person.email.not_in(excluded))
+        .order_by(Person.organisation, Person.name, Person.id)
+    ).scalars()
+    groups: dict[str, list[Choice]] = {}
+    for person in people:
+        label = ", ".join(part for part in (person.name, person.job_title) if part)
+        groups.setdefault(person.organisation, []).append(Choice(person.id, person.email, label))
+    return list(groups.items())
 
 
 def explain_deadline(

@@ -1,5 +1,6 @@
 """The board dashboard's questions: counts by stage, and one page of disagreements in the order
-the board works them (urgent first, then the most overdue), with filters.
+the board works them (urgent first, then the most overdue), with filters (among them the cases
+whose counterpart, on the receiving side, was silent past a stage's deadline).
 
 Reads select only the columns a row shows, and page with LIMIT/OFFSET over the index
 (partnership, status, urgent, due_at, id), so a page costs the same at 100 or 100,000 rows
@@ -44,6 +45,7 @@ class Filters(BaseModel):
     owner: int | None = None
     raised_from: date | None = None
     raised_to: date | None = None
+    counterpart_silent: bool = False
     page: int = 1
     errors: dict[str, str] = Field(default_factory=dict, exclude=True)
 
@@ -74,6 +76,14 @@ class Filters(BaseModel):
             raise ValueError("out of range")
         return day
 
+    @field_validator("counterpart_silent", mode="before")
+    @classmethod
+    def ticked(cls, value: str) -> bool:
+        """A ticked box sends "yes"; an unticked one nothing."""
+        if value != "yes":
+            raise ValueError("not yes")
+        return True
+
     @field_validator("page", mode="before")
     @classmethod
     def page_number(cls, value: str) -> int:
@@ -94,6 +104,7 @@ ERROR_WORDS = {
     "owner": "Select an owner from the list",
     "raised_from": "Enter a real date, like 2026-11-24",
     "raised_to": "Enter a real date, like 2026-11-24",
+    "counterpart_silent": "Tick “Counterpart silent” or leave it clear",
 }
 DATES_OUT_OF_ORDER = "The end date must be the same as or after the start date"
 
@@ -113,6 +124,7 @@ class Row:
     owner_name: str
     undelivered: bool
     final_stage_overdue: bool
+    counterpart_silent: bool  # silent past a stage's deadline, at any stage
 
 
 def parse_filters(params: dict[str, str], *, stages: list[str], categories: list[str]) -> Filters:
@@ -192,6 +204,7 @@ def page_of_rows(
             Person.name,
             undelivered.label("undelivered"),
             Disagreement.final_stage_overdue_at.is_not(None),
+            Disagreement.counterpart_silent_at.is_not(None),
         )
         .join(Person, Person.id == Disagreement.owner_id)
         .where(*where)
@@ -242,6 +255,8 @@ def _conditions(partnership: str, filters: Filters, timezone: str) -> list:
         where.append(Disagreement.counterpart_organisation == filters.receiving)
     if filters.owner is not None:
         where.append(Disagreement.owner_id == filters.owner)
+    if filters.counterpart_silent:
+        where.append(Disagreement.counterpart_silent_at.is_not(None))
     if filters.raised_from:
         where.append(Disagreement.raised_at >= local_midnight(filters.raised_from, timezone))
     if filters.raised_to:

@@ -1,5 +1,6 @@
-"""Plain-text views for the command line: a deadline table, one-line summaries, a full record,
-and the board's report (the tables of reads/report_tables.py, as its web page shows them)."""
+"""Plain-text views for the command line: a deadline table, one-line summaries, a full record
+(with both sides of every stage, from reads/casefile.py, as the case pages show them), and the
+board's report (the tables of reads/report_tables.py, as its web page shows them)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,13 @@ from textwrap import wrap
 
 from sqlalchemy.orm import Session
 
-from escalation.casework.chronology import events_of
 from escalation.casework.lifecycle import state_of
+from escalation.reads.casefile import StageLine, casefile
 from escalation.reads.report_tables import Table, tables
 from escalation.rules.calendar import date_text, due_text, utc_text
 from escalation.rules.policy import Policy
 from escalation.rules.vocabulary import CATEGORIES, OUTCOMES
 from escalation.store.models import Disagreement
-from escalation.store.pinned_policies import policy_for
 
 
 def when(instant: datetime, tz: str = "Europe/London") -> str:
@@ -53,6 +53,8 @@ def summary_line(disagreement: Disagreement, now: datetime | None = None) -> str
         flags.append("OVERDUE")
     if disagreement.final_stage_overdue_at:
         flags.append("OVERDUE AT FINAL STAGE")
+    if disagreement.counterpart_silent_at:
+        flags.append("COUNTERPART SILENT")
     flag_text = f" [{', '.join(flags)}]" if flags else ""
     if not disagreement.is_open:
         return (
@@ -67,7 +69,8 @@ def summary_line(disagreement: Disagreement, now: datetime | None = None) -> str
 
 
 def record(session: Session, disagreement: Disagreement, now: datetime) -> str:
-    policy = policy_for(session, disagreement)
+    file = casefile(session, disagreement)
+    policy = file.policy
     stage = policy.stage(disagreement.stage_key)
     risk = "no"
     if disagreement.immediate_risk:
@@ -81,7 +84,7 @@ def record(session: Session, disagreement: Disagreement, now: datetime) -> str:
         f"Due:               {when(disagreement.due_at)}",
         f"Raised:            {when(disagreement.raised_at)} by {disagreement.raiser_name}, "
         f"{disagreement.raiser_role}, {disagreement.raiser_organisation}",
-        f"Counterpart:       {disagreement.counterpart_name}, {disagreement.counterpart_role}, "
+        f"Decision by:       {disagreement.counterpart_name}, {disagreement.counterpart_role}, "
         f"{disagreement.counterpart_organisation} <{disagreement.counterpart_email}>",
         f"Child reference:   {disagreement.child_reference}",
         f"Category:          {CATEGORIES[disagreement.category]}",
@@ -94,12 +97,34 @@ def record(session: Session, disagreement: Disagreement, now: datetime) -> str:
     if disagreement.outcome:
         label = OUTCOMES.get(disagreement.outcome, disagreement.outcome)
         lines.append(f"Outcome:           {label}: {disagreement.outcome_summary}")
+    lines += ["", "Stages, both sides"]
+    for line in file.stages:
+        lines += stage_lines(line)
     lines += ["", "Chronology"]
-    for event in events_of(session, disagreement):
+    for event in file.events:
         move = f" {event.from_stage or ''} -> {event.to_stage or ''}".rstrip(" ->")
         note = f": {event.note}" if event.note else ""
         lines.append(f"  {when(event.at)}  {event.kind}{move}  by {event.actor}{note}")
     return "\n".join(lines)
+
+
+def stage_lines(line: StageLine) -> list[str]:
+    """One stage period: when, its owner and counterpart with why, the response, the deadline."""
+
+    def who(name: str, detail: str, reason: str) -> str:
+        about = f", {detail}" if detail else ""
+        why = f" ({reason})" if reason else ""
+        return f"{name}{about}{why}" if name else f"nobody{why}"
+
+    ended = f"; {line.ended}" if line.ended else " (current)"
+    return [
+        f"  {line.title}: began {line.entered}{ended}",
+        f"    Owner:        {who(line.owner, line.owner_detail, line.owner_reason)}",
+        f"    Counterpart:  "
+        f"{who(line.counterpart, line.counterpart_detail, line.counterpart_reason)}",
+        f"    Response:     {line.response}",
+        f"    Deadline:     {line.deadline}",
+    ]
 
 
 def board_report(session: Session, partnership: str, now: datetime, policy: Policy) -> str:

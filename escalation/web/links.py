@@ -7,9 +7,12 @@ and starts a short server-side session bound to that link (`links.LinkSession`, 
 `rpd_link`); within it the same URL shows the case, its chronology and due time, and, to the
 stage owner, the buttons Acknowledge, Resolve, Escalate now and Hand to deputy, each a form that
 POSTs back to the same link with the session's CSRF token (spent by each action, so a form acts
-once). The link is not spent by use: the owner can acknowledge today and resolve tomorrow by
-pressing Continue again. Unknown, expired and superseded links (the stage has moved on, the case
-has closed, the owner has changed) all get the same neutral page, showing nothing of the case.
+once). The counterpart's link records their response; the owner's and the raiser's links also
+change the counterpart and move the case onto the urgent track (a form that is wrong comes back
+with what was typed and an error summary). The link is not spent by use: the owner can
+acknowledge today and resolve tomorrow by pressing Continue again. Unknown, expired and
+superseded links (the stage has moved on, the case has closed, the owner or the counterpart has
+changed) all get the same neutral page, showing nothing of the case.
 """
 
 from __future__ import annotations
@@ -19,13 +22,18 @@ from fastapi.responses import RedirectResponse, Response
 
 from escalation.casework import disagreements as d
 from escalation.outbox import links, notifications
+from escalation.rules.calendar import due_text
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.rules.vocabulary import OUTCOMES
 from escalation.store.db import transaction
+from escalation.store.pinned_policies import policy_for
 from escalation.web.forms import PostedForm
 from escalation.web.link_views import (
+    SIDE_ACTIONS,
+    VALUE_FIELDS,
     allowed,
     case_page,
+    change_counterpart,
     continue_page,
     message,
     neutral,
@@ -41,6 +49,8 @@ DONE = {
     "resolve": "You have resolved this disagreement",
     "escalate": "You have escalated this disagreement",
     "hand_to_deputy": "You have handed this stage to your deputy",
+    "change_counterpart": "You have changed the counterpart",
+    "make_urgent": "The disagreement is now on the urgent track",
 }
 
 
@@ -117,10 +127,7 @@ def start(request: Request, token: str) -> Response:
 @router.post("/l/{token}", dependencies=ONE_LINK)
 def act(request: Request, token: str, form: PostedForm) -> Response:
     action = str(form.get("action", ""))
-    values = {
-        name: str(form.get(name, "")).strip()
-        for name in ("outcome", "summary", "reason", "position", "response")
-    }
+    values = {name: str(form.get(name, "")).strip() for name in VALUE_FIELDS}
     now = request.app.state.clock()
     try:
         with transaction(request.app.state.sessions) as session:
@@ -161,16 +168,43 @@ def act(request: Request, token: str, form: PostedForm) -> Response:
                     "disagreement is now.",
                     status=409,
                 )
-            reference = holder.disagreement.reference
-            _apply(session, action, reference, holder.token.recipient_email, now, values)
-    except (NotAllowed, InvalidInput) as refusal:  # rolled back: the form is not spent either
+            actor = holder.token.recipient_email
+            done = _apply(session, action, holder.disagreement, actor, now, values)
+    except InvalidInput as refusal:  # rolled back: the form is not spent either
+        if action in SIDE_ACTIONS:
+            return _again(request, token, now, refusal.problems, values, action)
+        return message(request, "This could not be done", str(refusal), status=409)
+    except NotAllowed as refusal:
         return message(request, "This could not be done", str(refusal), status=409)
     if action == "acknowledge":
         return RedirectResponse(f"/l/{token}", status_code=303)
-    return message(request, DONE[action], f"Reference {reference}.")
+    return message(request, DONE[action], done)
 
 
-def _apply(session, action: str, reference: str, actor: str, now, values: dict) -> None:
+def _again(request: Request, token: str, now, errors: dict, values: dict, action: str):
+    """The case page again, with the form's errors and what was typed (nothing was changed)."""
+    with transaction(request.app.state.sessions) as session:
+        holder = links.open_link(session, token, now=now)
+        cookie = request.cookies.get(link_cookie())
+        link_session = holder and links.session_for(session, holder, cookie, now=now)
+        if link_session is None:
+            return neutral(request)
+        return case_page(
+            request,
+            session,
+            holder,
+            now,
+            csrf=link_session.csrf_token,
+            errors=errors,
+            values=values,
+            action=action,
+            status=422,
+        )
+
+
+def _apply(session, action: str, disagreement, actor: str, now, values: dict) -> str:
+    """Do `action`; what the page then says about it."""
+    reference = disagreement.reference
     if action == "respond":
         d.record_response(
             session,
@@ -193,8 +227,29 @@ def _apply(session, action: str, reference: str, actor: str, now, values: dict) 
         )
     elif action == "escalate":
         d.escalate(session, reference=reference, actor=actor, now=now, reason=values["reason"])
+    elif action == "change_counterpart":
+        change_counterpart(session, disagreement, actor=actor, now=now, values=values)
+        name = disagreement.stages[-1].counterpart.name
+        return (
+            f"Reference {reference}. {name} now answers for the receiving side and has been "
+            "emailed their own link; the previous counterpart's link no longer works."
+        )
+    elif action == "make_urgent":
+        d.make_urgent(
+            session,
+            reference=reference,
+            actor=actor,
+            now=now,
+            protective_action=values["protective_action"],
+        )
+        return (
+            f"Reference {reference}. {disagreement.owner.name} holds it now, due "
+            f"{due_text(disagreement.due_at, policy_for(session, disagreement).timezone)}. "
+            "Everyone this stage involves has been emailed."
+        )
     else:
         d.hand_to_deputy(session, reference=reference, actor=actor, now=now)
+    return f"Reference {reference}."
 
 
 def _form_errors(action: str, values: dict) -> dict[str, str]:
@@ -210,7 +265,9 @@ def _form_errors(action: str, values: dict) -> dict[str, str]:
         if values["position"] not in d.RESPONSES:
             errors["position"] = "Select whether the decision has changed or stands"
         if not values["response"]:
-            errors["response"] = "Enter what changed, or why the decision stands"
+            errors["response"] = (
+                "Enter why the decision stands, what changed, or the meeting you propose"
+            )
     if action == "escalate" and not values["reason"]:
         errors["reason"] = "Enter why you are escalating now"
     return errors

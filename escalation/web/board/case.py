@@ -1,6 +1,7 @@
-"""The board's case page: everything on the record about one disagreement (its viewing is
-itself recorded), and the board's actions on it: a resolution meeting, reassignment, a deadline
-extension (the board manager asks, the chair decides), and closing it."""
+"""The board's case page: everything on the record about one disagreement, both sides of every
+stage (its viewing is itself recorded), and the board's actions on it: a resolution meeting,
+reassignment, a deadline extension (the board manager asks, the chair decides), changing the
+counterpart, moving onto the urgent track, and closing it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from starlette.datastructures import FormData
 from escalation.casework import board_actions
 from escalation.casework import disagreements as d
 from escalation.directory.people import ROLE_WORDS
-from escalation.reads.casefile import casefile
+from escalation.reads.casefile import casefile, counterpart_choices
 from escalation.rules.calendar import due_text
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.rules.vocabulary import CATEGORIES, LEARNING_THEMES, OUTCOMES
@@ -21,6 +22,10 @@ from escalation.store.db import transaction
 from escalation.web.board.auth import CHAIR, EITHER, MANAGER, BoardUser, case_for
 from escalation.web.board.pages import page, people
 from escalation.web.forms import PostedForm
+from escalation.web.link_views import FORM_FIELDS, change_counterpart
+
+# The change-counterpart form's fields (the urgent track's is protective_action alone).
+COUNTERPART_FORM = tuple(name for name in FORM_FIELDS if name != "protective_action")
 
 router = APIRouter(include_in_schema=False)
 ANCHORS = {"held_on": "held_on-day", "learning_themes": "theme-thresholds", "decision": "decision"}
@@ -75,6 +80,8 @@ def _case(
             "extension_limit": limit,
             "pending": pending,
             "may_extend": not this_stage and disagreement.is_open,
+            "choices": counterpart_choices(session, disagreement) if disagreement.is_open else [],
+            "secure_domains": ", ".join(file.policy.secure_domains),
             "csrf": user.csrf,
             "values": values or {},
             "errors": errors,
@@ -185,6 +192,33 @@ def decide_extension(
         )
 
     return _act(request, form, user, reference, action, ("decision",), "decision")
+
+
+@router.post("/board/d/{reference}/counterpart")
+def new_counterpart(
+    request: Request, reference: str, form: PostedForm, user: BoardUser = Depends(EITHER)
+) -> Response:
+    def action(session, ref, values, now):
+        disagreement = d.get(session, ref)
+        change_counterpart(session, disagreement, actor=user.email, now=now, values=values)
+
+    return _act(request, form, user, reference, action, COUNTERPART_FORM, "counterpart")
+
+
+@router.post("/board/d/{reference}/urgent")
+def make_urgent(
+    request: Request, reference: str, form: PostedForm, user: BoardUser = Depends(EITHER)
+) -> Response:
+    def action(session, ref, values, now):
+        d.make_urgent(
+            session,
+            reference=ref,
+            actor=user.email,
+            now=now,
+            protective_action=values["protective_action"],
+        )
+
+    return _act(request, form, user, reference, action, ("protective_action",), "urgent")
 
 
 @router.post("/board/d/{reference}/close")
