@@ -19,6 +19,7 @@ from escalation.store.models import Disagreement, OutboxMessage
 from tests.board_helpers import board_sign_in
 from tests.factories import (
     CHAIR,
+    DESIGNATED,
     DIRECTORY_CSV,
     MANAGER,
     MONDAY,
@@ -26,7 +27,8 @@ from tests.factories import (
     raise_data,
     raise_one,
 )
-from tests.web_helpers import FORM, form_page, sign_in
+from tests.raise_helpers import FORM_IN_AREA, area_form_page
+from tests.web_helpers import sign_in
 
 NEWCOMER = "nell.newcomer@trust.example"
 
@@ -80,7 +82,14 @@ def test_a_key_that_names_no_policy_raises_under_its_own_partnerships(client, se
         lakeside = apikeys.create_key(
             session, organisation="Example Trust", partnership="lakeside-partnership", now=MONDAY
         )
-    created = _post(client, lakeside, _as_newcomer())
+    body = _as_newcomer()
+    body["counterpart"] = {  # in the directory: accepted whatever Lakeside's secure domains are
+        "name": "Dev Designated",
+        "email": DESIGNATED,
+        "organisation": "Example ICB",
+        "role": "Designated doctor",
+    }
+    created = _post(client, lakeside, body)
     assert created.status_code == 201, created.text
     with transaction(sessions) as session:
         row = session.execute(select(Disagreement)).scalar_one()
@@ -235,9 +244,9 @@ def test_the_form_names_a_decision_date_out_of_range_in_govuk_words(
     client, sessions, year, month, day, words
 ):
     sign_in(client, sessions)
-    _, csrf, form_id = form_page(client)
+    _, csrf, form_id = area_form_page(client)
     data = {
-        **FORM,
+        **FORM_IN_AREA,
         "csrf": csrf,
         "form_id": form_id,
         "decision_date-year": year,

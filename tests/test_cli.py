@@ -19,6 +19,13 @@ from escalation.settings import get_settings
 from tests.factories import DIRECTORY_CSV, MANAGER, NAMED, RAISER, raise_data
 
 POLICIES_DIR = str(Path("policies").resolve())
+# The invented directory with one named professional on each side: Nadia at Example Trust
+# (Nathan Nurse, her deputy, works as a nurse) owns stage 2 without a primary holder to mark, and
+# Example Council's safeguarding lead answers for the council there.
+ONE_NAMED_CSV = DIRECTORY_CSV.replace("named_professional,Named nurse", "practitioner,Nurse") + (
+    "Tia Lead,tia.lead@council.example,Example Council,example-partnership,named_professional,"
+    "Safeguarding lead,,,\n"
+)
 
 
 def _checked(result: subprocess.CompletedProcess, ok: bool) -> subprocess.CompletedProcess:
@@ -124,8 +131,8 @@ def test_init_is_safe_to_run_twice(run):
 def test_the_whole_journey_on_the_command_line(run, tmp_path):
     run("init")
     assert (
-        "imported 6 people"
-        in run("directory", "import", _write(tmp_path, "d.csv", DIRECTORY_CSV)).stdout
+        "imported 7 people"
+        in run("directory", "import", _write(tmp_path, "d.csv", ONE_NAMED_CSV)).stdout
     )
     raised = run(
         "raise",
@@ -209,7 +216,7 @@ def test_policy_check_names_the_file_and_field(run, tmp_path):
         tmp_path, "x.yaml", good.read_text().replace("working_days: 5}", "working_days: 0}", 1)
     )
     result = run("policy", "check", str(good), bad, ok=False)
-    assert f"{good}: ok (default version 2026.1, 5 stages)" in result.stdout
+    assert f"{good}: ok (default version 2026.2, 5 stages)" in result.stdout
     assert result.stderr.strip() == f"{bad}: stages[0].timescale: working_days must be ≥ 1"
 
 
@@ -279,7 +286,7 @@ def test_sweep_deliver_and_health_without_prefect(run, tmp_path, monkeypatch):
     from tests.smtp_server import Server
 
     run("init")
-    run("directory", "import", _write(tmp_path, "d.csv", DIRECTORY_CSV))
+    run("directory", "import", _write(tmp_path, "d.csv", ONE_NAMED_CSV))
     reference = run(
         "raise",
         "--json",

@@ -17,6 +17,7 @@ from pydantic import (
 from escalation.directory.people import EMAIL, normalise_email
 from escalation.rules.calendar import local_date
 from escalation.rules.errors import InvalidInput
+from escalation.rules.policy import Policy, partnership_policy
 from escalation.rules.vocabulary import CATEGORIES
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -168,3 +169,33 @@ def field_problems(error: ValidationError) -> dict[str, str]:
             field, message = message.split(": ", 1)
         problems.setdefault(field or "body", message)
     return problems
+
+
+def areas(policies: dict[str, Policy], default_id: str) -> dict[str, str]:
+    """The local authority areas the loaded policies serve: partnership id -> the area's name
+    (of the policy area_policy would choose there), in order of name."""
+    named = {
+        policy.partnership: partnership_policy(policies, policy.partnership, default_id).area
+        for policy in policies.values()
+    }
+    return dict(sorted(named.items(), key=lambda item: (item[1].lower(), item[0])))
+
+
+def area_policy(
+    policies: dict[str, Policy], area: str, *, policy_id: str | None = None, default_id: str
+) -> Policy:
+    """The policy a disagreement about a child who lives in `area` (a partnership id) is raised
+    under: `policy_id` if it is one of that partnership's; none named, the default policy if it
+    is theirs, else their first by id (rules.policy.partnership_policy). A raiser who works in
+    several partnerships raises in the child's. InvalidInput on `child_area` for an area no
+    loaded policy serves; on `policy` for a policy of another area (naming only this area's)."""
+    own = {key: policy for key, policy in sorted(policies.items()) if policy.partnership == area}
+    if not own:
+        raise InvalidInput({"child_area": f"no policy is loaded for the area {area[:100]!r}"})
+    if policy_id is None:
+        return partnership_policy(policies, area, default_id)
+    if policy_id not in own:
+        raise InvalidInput(
+            {"policy": f"no policy {policy_id[:100]!r} for this area; known: {', '.join(own)}"}
+        )
+    return own[policy_id]

@@ -10,8 +10,9 @@ import typer
 from sqlalchemy import select
 
 from escalation.casework import disagreements as d
+from escalation.casework.counterparts_check import check_counterpart
 from escalation.casework.intake import RaiseRequest
-from escalation.cli.common import AsOption, NowOption, now_from, policy_named, read_text, sessions
+from escalation.cli.common import AsOption, NowOption, now_from, raise_policy, read_text, sessions
 from escalation.reads import plain_text
 from escalation.rules.errors import InvalidInput
 from escalation.store.db import transaction
@@ -22,14 +23,17 @@ def raise_command(
     json_file: Annotated[Path, typer.Option("--json", help="The disagreement, as JSON.")],
     now: NowOption = None,
 ) -> None:
-    """Raise a disagreement from a JSON file (the same fields as the JSON API)."""
+    """Raise a disagreement from a JSON file (the same fields as the JSON API). `child_area`
+    picks the policy (default: the default policy); the counterpart must be in the directory or
+    at one of that area's secure domains."""
     try:
         data = json.loads(read_text(json_file))
     except json.JSONDecodeError as error:
         raise InvalidInput({"json": f"{json_file}: line {error.lineno}: {error.msg}"}) from None
     request = RaiseRequest.parse(data)
-    policy = policy_named(request.policy)
+    policy = raise_policy(request)
     with transaction(sessions()) as session:
+        check_counterpart(session, email=request.counterpart.email, policy=policy)
         disagreement = d.raise_disagreement(
             session, request=request, policy=policy, now=now_from(now)
         )

@@ -11,6 +11,7 @@ import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation import runtime
+from escalation.casework.intake import RaiseRequest, area_policy, areas
 from escalation.rules.calendar import parse_instant
 from escalation.rules.errors import InvalidInput
 from escalation.rules.policy import Policy, load_policies, partnership_policy
@@ -54,6 +55,25 @@ def policy_named(policy_id: str | None) -> Policy:
     if policy_id not in known:
         raise InvalidInput({"policy": f"no policy {policy_id!r} (have: {', '.join(known)})"})
     return known[policy_id]
+
+
+def raise_policy(request: RaiseRequest) -> Policy:
+    """The policy a raise from the command line goes under: the child's area's (`child_area`,
+    see intake.area_policy, naming the areas there are if it is unknown), else the one named
+    by `policy`, else the default policy (as before child_area existed)."""
+    if request.child_area is None:
+        return policy_named(request.policy)
+    known, default_id = policies(), get_settings().default_policy
+    try:
+        return area_policy(
+            known, request.child_area, policy_id=request.policy, default_id=default_id
+        )
+    except InvalidInput as error:
+        if "child_area" not in error.problems:
+            raise
+        have = ", ".join(areas(known, default_id))
+        problem = f"{error.problems['child_area']} (have: {have})"
+        raise InvalidInput({**error.problems, "child_area": problem}) from None
 
 
 def partnership_and_policy(partnership: str | None) -> tuple[str, Policy]:

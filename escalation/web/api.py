@@ -2,9 +2,13 @@
 
 Every call carries `X-API-Key`; a revoked or expired key is 401 at once. A key acts for one
 organisation of one partnership: it may raise disagreements whose raiser belongs to that
-organisation, under its partnership's own policies, and read the ones its organisation raised or
-is the counterpart in; anything else is 404, as if it did not exist. The raiser it names is the
-agency system's word only: never a board manager or chair, and not thereby someone who may sign in.
+organisation, about children who live in its partnership's area (`child_area`, if given, must be
+that partnership: a disagreement it could raise elsewhere it could not read back), under that
+area's policies; it reads the ones its organisation raised or is the counterpart in; anything
+else is 404, as if it did not exist. Without `child_area` the key's partnership's policy applies,
+as before child_area existed. The raiser it names is the agency system's word only: never a board
+manager or chair, and not thereby someone who may sign in. The counterpart must be a directory
+person or at one of the area's secure domains (casework.counterparts_check).
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from sqlalchemy.orm import Session
 from escalation.access import apikeys
 from escalation.casework import disagreements as d
 from escalation.casework.chronology import events_of
-from escalation.casework.intake import RaiseRequest
-from escalation.rules.errors import EscalationError, NotFound
+from escalation.casework.counterparts_check import check_counterpart
+from escalation.casework.intake import RaiseRequest, area_policy
+from escalation.rules.errors import EscalationError, InvalidInput, NotFound
 from escalation.settings import get_settings
 from escalation.store.db import transaction
 from escalation.store.models import ApiKey, Disagreement
@@ -119,19 +124,30 @@ def raise_disagreement(
     key: Key,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> DisagreementRecord:
-    """Raise a disagreement (same fields as the web form). `raised_at` may be in the past, for a
-    disagreement first raised by phone. Repeating a request with the same `Idempotency-Key`
-    header returns the first one's record (200) and creates nothing."""
+    """Raise a disagreement (same fields as the web form). `child_area`: the partnership whose
+    area the child lives in; it must be the key's (422 otherwise), and may be left out. The
+    counterpart must be in the directory or at one of the area's secure domains (422 on
+    `counterpart.email` saying why). `raised_at` may be in the past, for a disagreement first
+    raised by phone. Repeating a request with the same `Idempotency-Key` header returns the
+    first one's record (200) and creates nothing."""
     if body.raiser.organisation.strip().lower() != key.organisation.lower():
         raise_invalid("raiser.organisation", f"this key raises for {key.organisation} only")
+    if body.child_area is not None and body.child_area != key.partnership:
+        raise_invalid("child_area", f"this key raises for children in {key.partnership} only")
     now = request.app.state.clock()
-    policy = _policy(request, body.policy, key)
+    policy = area_policy(
+        request.app.state.policies,
+        key.partnership,
+        policy_id=body.policy,
+        default_id=get_settings().default_policy,
+    )
     if idempotency_key:
         body = body.model_copy(update={"idempotency_key": f"api:{key.id}:{idempotency_key}"})
     with transaction(request.app.state.sessions) as session:
         if body.idempotency_key and (earlier := _by_idempotency_key(session, body.idempotency_key)):
             response.status_code = 200
             return _record(session, earlier, now)
+        check_counterpart(session, email=body.counterpart.email, policy=policy)
         disagreement = d.raise_disagreement(
             session, request=body, policy=policy, now=now, from_agency=True
         )
@@ -194,30 +210,7 @@ def list_disagreements(
 
 
 def raise_invalid(field: str, message: str):
-    from escalation.rules.errors import InvalidInput
-
     raise InvalidInput({field: message})
-
-
-def _policy(request: Request, policy_id: str | None, key: ApiKey):
-    """The policy named, if it is one of the key's partnership's (422 on `policy` otherwise, and
-    naming only that partnership's policies); none named: the default policy if it is the
-    partnership's, else the partnership's first by id."""
-    own = {
-        name: policy
-        for name, policy in sorted(request.app.state.policies.items())
-        if policy.partnership == key.partnership
-    }
-    if not own:
-        raise_invalid("policy", f"no policy is loaded for {key.partnership}")
-    if policy_id is None:
-        default = get_settings().default_policy
-        return own.get(default) or next(iter(own.values()))
-    if policy_id not in own:
-        raise_invalid(
-            "policy", f"no policy {policy_id[:100]!r} for this key; known: {', '.join(own)}"
-        )
-    return own[policy_id]
 
 
 def _visible(disagreement: Disagreement, key: ApiKey) -> bool:

@@ -1,14 +1,31 @@
 """The raise form as a model: its fields as typed (trimmed), which re-render the form, and the
-request they make for escalation.casework.intake, whose problems it words in GOV.UK's style."""
+request they make for escalation.casework.intake, whose problems it words in GOV.UK's style.
+
+The child's area (`child_area`) picks the policy; the counterpart is a directory person chosen
+from a list (`counterpart_person`, their id) or typed in, and then must be at one of that area's
+secure domains (escalation.casework.counterparts_check)."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from escalation.casework.intake import DATE_TOO_EARLY, NOT_A_REAL_DATE, NOT_IN_THE_PAST
+from escalation.casework.counterparts_check import chosen_counterpart, counterpart_problem
+from escalation.casework.intake import (
+    DATE_TOO_EARLY,
+    NOT_A_REAL_DATE,
+    NOT_IN_THE_PAST,
+    RaiseRequest,
+    area_policy,
+)
+from escalation.directory.people import EMAIL, normalise_email
+from escalation.rules.errors import InvalidInput
+from escalation.rules.policy import Policy
+from escalation.rules.vocabulary import CATEGORIES
+from escalation.store.models import Person
 
 
 class RaiseForm(BaseModel):
@@ -17,13 +34,17 @@ class RaiseForm(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
+    # In the order of the page.
     raiser_name: str = ""
-    raiser_organisation: str = ""
     raiser_role: str = ""
+    raiser_organisation: str = ""
+    child_area: str = ""
+    other_area: str = ""
+    counterpart_person: str = ""
     counterpart_name: str = ""
     counterpart_email: str = ""
-    counterpart_organisation: str = ""
     counterpart_role: str = ""
+    counterpart_organisation: str = ""
     child_reference: str = ""
     category: str = ""
     decision_disputed: str = ""
@@ -56,6 +77,8 @@ class RaiseForm(BaseModel):
                 "organisation": self.counterpart_organisation,
                 "role": self.counterpart_role,
             },
+            "child_area": self.child_area or None,
+            "other_area": self.other_area,
             "child_reference": self.child_reference,
             "category": self.category,
             "decision_disputed": self.decision_disputed,
@@ -66,6 +89,47 @@ class RaiseForm(BaseModel):
             "protective_action": self.protective_action if risk else "",
             "idempotency_key": f"form:{email}:{self.form_id}" if self.form_id else None,
         }
+
+    def checked(
+        self, session: Session, *, email: str, policies: dict[str, Policy], default_id: str
+    ) -> tuple[RaiseRequest, Policy]:
+        """The request these fields make, raised by `email`, and the child's area's policy; or
+        InvalidInput naming every problem at once: an unknown area, a chosen person who is not
+        in the directory (or chosen as well as typed in), a typed address at no secure domain,
+        and whatever RaiseRequest refuses."""
+        problems: dict[str, str] = {}
+        data = self.as_request(email)
+        policy = None
+        try:
+            policy = area_policy(policies, self.child_area or "", default_id=default_id)
+        except InvalidInput as error:
+            problems.update(error.problems)
+        if self.counterpart_person:
+            try:
+                data["counterpart"] = chosen_counterpart(session, self.counterpart_person)
+            except InvalidInput as error:
+                problems.update(error.problems)
+            if any(self.typed_counterpart()):
+                problems["counterpart_person"] = CHOSEN_AND_TYPED
+        elif policy is not None and EMAIL.match(normalise_email(self.counterpart_email)):
+            problem = counterpart_problem(session, email=self.counterpart_email, policy=policy)
+            if problem:
+                problems["counterpart.email"] = problem
+        try:
+            parsed = RaiseRequest.parse(data)
+        except InvalidInput as error:
+            problems = {**error.problems, **problems}
+        if problems:
+            raise InvalidInput(problems)
+        return parsed, policy
+
+    def typed_counterpart(self) -> tuple[str, ...]:
+        return (
+            self.counterpart_name,
+            self.counterpart_email,
+            self.counterpart_role,
+            self.counterpart_organisation,
+        )
 
     def decision_date(self) -> str | None:
         """The date the three boxes make, as ISO text; None if all are blank; otherwise text the
@@ -93,7 +157,9 @@ ENTER = {
     "reason": "Enter why you disagree",
     "outcome_sought": "Enter the outcome you are seeking",
 }
+CHOSEN_AND_TYPED = "Choose them from the list or enter their details, not both"
 MESSAGES = {
+    "child_area": "Select the local authority area the child lives in",
     "immediate_risk": "Select yes if the child is at immediate risk of significant harm",
     "decision_date": "Enter the date of the decision, like 20 11 2026",
     "category": "Select what the disagreement is about",
@@ -106,7 +172,8 @@ DECISION_DATE = {  # the model's messages about decision_date, in GOV.UK's words
 
 
 def field_errors(problems: dict[str, str]) -> dict[str, str]:
-    """Map the model's field names to the form's, in GOV.UK's words where they are fixed."""
+    """Map the model's field names to the form's, in GOV.UK's words where they are fixed, in
+    the order of the page (the error summary lists them so)."""
     errors = {}
     for field, message in problems.items():
         name = field.replace(".", "_")
@@ -115,5 +182,72 @@ def field_errors(problems: dict[str, str]) -> dict[str, str]:
         elif name == "decision_date" and message in DECISION_DATE:
             errors[name] = DECISION_DATE[message]
         else:
-            errors[name] = MESSAGES.get(name, message[:1].upper() + message[1:])
-    return errors
+            errors[name] = MESSAGES.get(name, _sentence(message))
+    order = [name.removesuffix("_day") for name in RaiseForm.model_fields]
+    return dict(sorted(errors.items(), key=lambda item: _position(order, item[0])))
+
+
+def _sentence(message: str) -> str:
+    """The message with a capital, unless it begins with a domain (nhs.net stays nhs.net)."""
+    if "." in message.split(" ", 1)[0]:
+        return message
+    return message[:1].upper() + message[1:]
+
+
+def _position(order: list[str], name: str) -> int:
+    return order.index(name) if name in order else len(order)
+
+
+ANCHORS = {
+    "decision_date": "decision_date-day",
+    "immediate_risk": "immediate_risk",
+    "category": "category",
+}
+
+
+def page_context(
+    values: dict,
+    errors: dict[str, str],
+    *,
+    areas: dict[str, str],
+    directory: list[tuple[str, list[Person]]],
+    policy: Policy | None,
+) -> dict:
+    """What templates/pages/raise.html shows besides the session's: the fields' values and
+    errors (with the summary's links), the areas to choose from (the chosen one named instead
+    while it stands), the directory list by organisation (names and job titles, never an
+    address) and the chosen area's secure domains."""
+    chosen = values.get("child_area")
+    return {
+        "values": values,
+        "errors": errors,
+        "error_list": [
+            {"text": text, "href": f"#{ANCHORS.get(field, field)}"}
+            for field, text in errors.items()
+            if field != "form"
+        ],
+        "categories": [
+            {"value": key, "text": text, "checked": values.get("category") == key}
+            for key, text in CATEGORIES.items()
+        ],
+        "areas": [
+            {"value": key, "text": name, "checked": chosen == key} for key, name in areas.items()
+        ],
+        "area_name": areas.get(chosen) if chosen and "child_area" not in errors else None,
+        "several_areas": len(areas) > 1,
+        "directory": [
+            {
+                "label": organisation,
+                "people": [
+                    {
+                        "value": str(person.id),
+                        "text": ", ".join(filter(None, (person.name, person.job_title))),
+                        "selected": values.get("counterpart_person") == str(person.id),
+                    }
+                    for person in people
+                ],
+            }
+            for organisation, people in directory
+        ],
+        "secure_domains": ", ".join(policy.secure_domains) if policy else "",
+    }

@@ -1,10 +1,13 @@
 """Raising a disagreement in the browser: sign in by emailed link, then one form.
 
-The form's fields are a model (raise_form.RaiseForm); what they make is validated by the same
-model as the API (escalation.casework.intake). Errors re-render the form with everything typed
-and a GOV.UK error summary linking to each field. A hidden form id makes a
-double submit (double click, browser retry) return the disagreement the first one created.
-Every POST carries the session's CSRF token; the Origin check applies as everywhere.
+When more than one area is loaded, the child's area is asked first (a page of its own, so that
+the form's directory list, without JavaScript, is that area's). The form's fields are a model
+(raise_form.RaiseForm); what they make is validated by the same model as the API
+(escalation.casework.intake), the area picks the policy and the counterpart is checked as the
+API's is (casework.counterparts_check). Errors re-render the form with everything typed and a
+GOV.UK error summary linking to each field. A hidden form id makes a double submit (double
+click, browser retry) return the disagreement the first one created. Every POST carries the
+session's CSRF token; the Origin check applies as everywhere.
 """
 
 from __future__ import annotations
@@ -18,15 +21,16 @@ from starlette.datastructures import FormData
 
 from escalation.access import signin
 from escalation.casework import disagreements as d
-from escalation.casework.intake import RaiseRequest
+from escalation.casework.counterparts_check import directory_choices
+from escalation.casework.intake import area_policy, areas
 from escalation.directory.people import find_person
 from escalation.rules.calendar import due_text
 from escalation.rules.errors import InvalidInput, NotAllowed
-from escalation.rules.vocabulary import BOARD_ROLES, CATEGORIES
+from escalation.rules.vocabulary import BOARD_ROLES
 from escalation.settings import get_settings
 from escalation.store.db import transaction
 from escalation.web.forms import PostedForm
-from escalation.web.raise_form import RaiseForm, field_errors
+from escalation.web.raise_form import MESSAGES, RaiseForm, field_errors, page_context
 from escalation.web.ratelimit import limited
 
 router = APIRouter(include_in_schema=False)
@@ -43,14 +47,37 @@ def home() -> Response:
 
 
 @router.get("/raise")
-def raise_form(request: Request) -> Response:
+def raise_form(request: Request, child_area: str | None = None, step: str = "") -> Response:
+    """The form, for the child's area: `child_area` (from the area question, the page before
+    it when more than one area is loaded: it narrows the directory list to that area's)."""
     with transaction(request.app.state.sessions) as session:
         web = signin.current(
             session, request.cookies.get(cookie_name()), now=request.app.state.clock()
         )
         if web is None:
             return _page(request, "pages/signin.html", {"title": "Sign in to raise a disagreement"})
-        return _form(request, SignedIn(web.email, web.csrf_token), _prefill(session, web.email))
+        values = _prefill(session, web.email)
+    signed_in = SignedIn(web.email, web.csrf_token)
+    known = _areas(request)
+    if child_area is None and len(known) == 1:
+        child_area = next(iter(known))
+    if child_area not in known:
+        asked = child_area is not None or step == "area"
+        return _area_question(request, signed_in, known, asked)
+    return _form(request, signed_in, {**values, "child_area": child_area})
+
+
+def _area_question(request: Request, signed_in: SignedIn, known: dict, asked: bool) -> Response:
+    """Which area the child lives in; 422 with an error if it was answered with none known."""
+    errors = {"child_area": MESSAGES["child_area"]} if asked else {}
+    context = {
+        "title": "Which local authority area does the child live in?",
+        "areas": [{"value": key, "text": name} for key, name in known.items()],
+        "errors": errors,
+        "error_list": [{"text": text, "href": "#child_area"} for text in errors.values()],
+        "email": signed_in.email,
+    }
+    return _page(request, "pages/raise_area.html", context, 422 if asked else 200)
 
 
 @router.post(
@@ -164,8 +191,12 @@ def submit(request: Request, form: PostedForm) -> Response:
         )
     try:
         with transaction(request.app.state.sessions) as session:
-            request_model = RaiseRequest.parse(typed.as_request(signed_in.email))
-            policy = request.app.state.policies[get_settings().default_policy]
+            request_model, policy = typed.checked(
+                session,
+                email=signed_in.email,
+                policies=request.app.state.policies,
+                default_id=get_settings().default_policy,
+            )
             disagreement = d.raise_disagreement(
                 session, request=request_model, policy=policy, now=now
             )
@@ -175,6 +206,7 @@ def submit(request: Request, form: PostedForm) -> Response:
                 {
                     "title": "Disagreement raised",
                     "d": disagreement,
+                    "area": policy.area,
                     "due": due_text(disagreement.due_at, policy.timezone),
                     "owner": disagreement.owner,
                 },
@@ -210,33 +242,35 @@ def _form(
     status: int = 200,
 ) -> Response:
     values = {**values, "form_id": values.get("form_id") or secrets.token_urlsafe(16)}
-    errors = errors or {}
-    anchors = {
-        "decision_date": "decision_date-day",
-        "immediate_risk": "immediate_risk",
-        "category": "category",
-    }
+    known = _areas(request)
+    chosen = values.get("child_area")
+    with transaction(request.app.state.sessions) as session:
+        directory = directory_choices(
+            session,
+            partnerships=[chosen] if chosen in known else list(known),
+            leave_out=signed_in.email,
+        )
+    policy = _area_policy(request, chosen) if chosen in known else None
+    context = page_context(values, errors or {}, areas=known, directory=directory, policy=policy)
     return _page(
         request,
         "pages/raise.html",
         {
             "title": "Raise a professional disagreement",
-            "values": values,
-            "errors": errors,
-            "error_list": [
-                {"text": text, "href": f"#{anchors.get(field, field)}"}
-                for field, text in errors.items()
-                if field != "form"
-            ],
+            **context,
             "csrf": signed_in.csrf,
             "email": signed_in.email,
-            "categories": [
-                {"value": k, "text": v, "checked": values.get("category") == k}
-                for k, v in CATEGORIES.items()
-            ],
         },
         status,
     )
+
+
+def _areas(request: Request) -> dict[str, str]:
+    return areas(request.app.state.policies, get_settings().default_policy)
+
+
+def _area_policy(request: Request, area: str):
+    return area_policy(request.app.state.policies, area, default_id=get_settings().default_policy)
 
 
 def _page(request: Request, name: str, context: dict, status: int = 200) -> Response:
