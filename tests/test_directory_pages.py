@@ -13,8 +13,9 @@ from escalation.casework import disagreements as d
 from escalation.directory.csv_rows import import_csv
 from escalation.directory.people import find_person
 from escalation.store.db import transaction
-from escalation.store.models import Person, PersonRole, WebSession
+from escalation.store.models import Organisation, Person, PersonRole, WebSession
 from tests.board_helpers import board_sign_in, csrf_of
+from tests.directory_helpers import LADDER_POLICY, TYPED_ROWS, import_rows
 from tests.factories import (
     CHAIR,
     DESIGNATED,
@@ -48,6 +49,14 @@ def manager(client, sessions, clock):
     """Signed in as the board manager; the session's CSRF token."""
     board_sign_in(client, sessions, clock, MANAGER)
     return csrf_of(client.get("/board/directory/new").text)
+
+
+@pytest.fixture
+def ladder(client, sessions, monkeypatch):
+    """The app works to the tests' small two-sided ladder (directory_helpers.LADDER), under
+    which the factory directory, its facts given, has no gap."""
+    import_rows(sessions, *TYPED_ROWS)
+    monkeypatch.setattr(client.app.state, "policies", {"default": LADDER_POLICY})
 
 
 def _id(sessions, email: str) -> int:
@@ -118,6 +127,7 @@ def _upload(client, csrf: str, text: str):
 def _directory(sessions) -> list[tuple]:
     with transaction(sessions) as session:
         people = session.execute(select(Person).order_by(Person.email)).scalars()
+        organisations = session.execute(select(Organisation.key, Organisation.agency_type)).all()
         return [
             (
                 p.name,
@@ -129,24 +139,31 @@ def _directory(sessions) -> list[tuple]:
                 p.absent_from,
                 p.absent_until,
                 p.active,
+                p.professional_group,
+                p.line_manager_id,
+                tuple(sorted(p.primary_roles)),
+                tuple(p.partnerships),
             )
             for p in people
-        ]
+        ] + sorted(organisations)
 
 
 # --- the list and its warnings ----------------------------------------------------------------
 
 
-def test_the_list_shows_only_our_partnerships_people(client, sessions, manager, other_partnership):
+def test_the_list_shows_only_our_partnerships_people(
+    client, sessions, manager, other_partnership, ladder
+):
     page = client.get("/board/directory").text
     for name in ("Hana Visitor", "Nadia Named", "Dev Designated", "Bea Manager", "Chris Chair"):
         assert name in page
     assert "Olga Other" not in page and OTHER not in page
-    assert _gaps(client) == ""  # the factory directory has every role the default policy needs
+    assert _gaps(client) == ""  # the typed factory directory has everyone the ladder needs
+    assert "Primary named professional" in page and "Nurse, health visitor or midwife" in page
 
 
 def test_the_list_shows_100_people_a_page_and_the_gaps_of_the_whole_partnership(
-    client, sessions, manager
+    client, sessions, manager, ladder
 ):
     with transaction(sessions) as session:
         for n in range(230):
@@ -158,7 +175,11 @@ def test_the_list_shows_100_people_a_page_and_the_gaps_of_the_whole_partnership(
     for number in (2, 3):
         assert f'href="/board/directory?page={number}"' in first
     assert "Zed Zulu" not in first  # on the last page, but its gap is warned on every page
-    assert "Nobody is an active named professional in Zulu Trust" in _gaps(client)
+    assert (
+        "Named professional or line manager (raising side) for Zulu Trust: nobody matches team "
+        "manager in the same organisation (Zulu Trust); the board manager would hold it."
+    ) in _gaps(client)
+    assert "Zulu Trust has no agency type (1 person)" in _gaps(client)
     last = client.get("/board/directory?page=3").text
     assert _people_shown(last) == 37 and "Zed Zulu" in last and "showing 201 to 237" in last
     assert "showing 201 to 237" in client.get("/board/directory?page=99").text
@@ -181,7 +202,7 @@ def _people_shown(page: str) -> int:
 
 
 def test_deactivating_the_designated_professional_warns_until_another_is_added(
-    client, sessions, manager
+    client, sessions, manager, ladder
 ):
     done = client.post(
         f"/board/directory/{_id(sessions, DESIGNATED)}",
@@ -189,15 +210,27 @@ def test_deactivating_the_designated_professional_warns_until_another_is_added(
         follow_redirects=False,
     )
     assert done.status_code == 303
-    assert "Nobody is an active designated professional" in _gaps(client)
-    assert (
-        client.post("/board/directory/new", data=_form(manager), follow_redirects=False).status_code
-        == 303
+    gap = (
+        "Designated professional or service manager (raising side) for Example Trust: nobody "
+        "matches health → designated professional in example-partnership"
     )
-    assert _gaps(client) == ""
+    assert gap in _gaps(client)
+    added = client.post(
+        "/board/directory/new",
+        data=_form(manager, professional_group="nurse", roles=["designated_professional"]),
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    assert gap not in _gaps(client)
+    assert (
+        "Board manager (receiving side) for Example Trust: nobody matches agency partnership"
+        in (_gaps(client))
+    )  # Dev Designated was its partnership lead too
 
 
-def test_an_organisation_with_practitioners_but_no_named_professional_is_warned(client, manager):
+def test_an_organisation_with_practitioners_but_nobody_the_rules_name_is_warned(
+    client, manager, ladder
+):
     client.post(
         "/board/directory/new",
         follow_redirects=False,
@@ -206,14 +239,23 @@ def test_an_organisation_with_practitioners_but_no_named_professional_is_warned(
             name="Sam Social",
             email="sam.social@council.example",
             organisation="Example Council",
+            agency_type="childrens_social_care",
+            professional_group="social_worker",
             roles=["practitioner"],
         ),
     )
-    assert _gaps(client).count("Nobody is an active named professional") == 1
-    assert "named professional in Example Council" in _gaps(client)
+    for side, then in (
+        ("raising", "the board manager would hold it"),
+        ("receiving", "it would have no counterpart"),
+    ):
+        assert (
+            f"Named professional or line manager ({side} side) for Example Council: nobody "
+            f"matches team manager in the same organisation (Example Council); {then}."
+        ) in _gaps(client)
+    assert "Example Trust" not in _gaps(client)
 
 
-def test_a_role_whose_every_holder_is_absent_today_is_warned(client, sessions, manager):
+def test_a_role_whose_every_holder_is_absent_today_is_warned(client, sessions, manager, ladder):
     client.post(
         f"/board/directory/{_id(sessions, DESIGNATED)}",
         follow_redirects=False,
@@ -397,14 +439,18 @@ def test_editing_sets_the_deputy_and_the_absence(client, sessions, manager):
     assert "From Tue 1 Dec 2026" in client.get("/board/directory").text
 
 
-def test_a_deputy_loop_is_allowed_but_not_being_your_own_deputy(client, sessions, manager):
+def test_a_deputy_loop_is_refused_as_being_your_own_deputy_is(client, sessions, manager):
     named, cover = _id(sessions, NAMED), _id(sessions, NAMED_DEPUTY)
     loop = client.post(
         f"/board/directory/{cover}",
         follow_redirects=False,
         data=_form_of(sessions, manager, NAMED_DEPUTY, deputy=str(named)),
     )
-    assert loop.status_code == 303 and _person(sessions, NAMED_DEPUTY).deputy_id == named
+    assert loop.status_code == 422 and 'href="#deputy"' in loop.text
+    assert (
+        "Select another deputy: this one makes a loop (Nathan Nurse → Nadia Named → Nathan Nurse)"
+    ) in loop.text
+    assert _person(sessions, NAMED_DEPUTY).deputy_id is None
     own = client.post(
         f"/board/directory/{named}", data=_form_of(sessions, manager, NAMED, deputy=str(named))
     )
@@ -420,20 +466,23 @@ def test_a_deputy_from_another_partnership_is_refused(client, sessions, manager,
     assert page.status_code == 422 and "Select a deputy from the list" in page.text
 
 
-def test_deactivating_an_owner_warns_how_many_open_stages_they_own(client, sessions, manager):
+def test_deactivating_an_owner_warns_how_many_open_stages_they_own(
+    client, sessions, manager, ladder
+):
     reference = raise_one(sessions, MONDAY)
     with transaction(sessions) as session:
         d.escalate(session, reference=reference, actor=RAISER, now=MONDAY)
+        assert d.get(session, reference).owner.email == NAMED_DEPUTY  # the primary named nurse
     done = client.post(
-        f"/board/directory/{_id(sessions, NAMED)}",
+        f"/board/directory/{_id(sessions, NAMED_DEPUTY)}",
         follow_redirects=False,
-        data=_form_of(sessions, manager, NAMED, active=""),
+        data=_form_of(sessions, manager, NAMED_DEPUTY, active=""),
     )
     page = client.get(done.headers["location"]).text
-    assert "Saved Nadia Named. They are inactive but still own 1 open stage" in page
-    assert "Nadia Named is inactive but still owns 1 open stage" in _gaps(client)
+    assert "Saved Nathan Nurse. They are inactive but still own 1 open stage" in page
+    assert "Nathan Nurse is inactive but still owns 1 open stage" in _gaps(client)
     with transaction(sessions) as session:
-        assert d.get(session, reference).owner.email == NAMED  # not reassigned automatically
+        assert d.get(session, reference).owner.email == NAMED_DEPUTY  # not reassigned
 
 
 # --- export and import ------------------------------------------------------------------------
@@ -516,7 +565,7 @@ def test_a_file_of_more_than_5000_rows_is_refused_whole(client, sessions, manage
     )
     page = _upload(client, manager, text)
     assert page.status_code == 422 and 'href="#csv_file"' in page.text
-    assert "The file has 5,001 rows; import at most 5,000 people at a time" in page.text
+    assert "people.csv: the file has 5,001 rows; import at most 5,000 people at a time" in page.text
     assert _directory(sessions) == before
 
 
@@ -544,7 +593,8 @@ def test_an_import_with_control_characters_names_each_row_and_field(client, sess
         (7, "deputy_email"),
     ):
         assert (
-            f"Row {row}: {field}: must not contain line breaks, tabs or other control characters"
+            f"people.csv: row {row}: {field}: must not contain line breaks, tabs or other "
+            "control characters"
         ) in page.text
     assert _directory(sessions) == before
 
@@ -561,8 +611,8 @@ def test_an_import_with_a_bad_row_changes_nothing_and_names_line_and_field(
         f"Nadia Named,{NAMED},Example Trust,example-partnership,wizard,,,,\n",
     )
     assert page.status_code == 422 and "Nothing was changed" in page.text
-    assert "Row 3: email: &#39;not-an-email&#39; is not an email address" in page.text
-    assert "Row 4: roles: unknown role &#39;wizard&#39;" in page.text
+    assert "people.csv: row 3: email: &#39;not-an-email&#39; is not an email address" in page.text
+    assert "people.csv: row 4: roles: unknown role &#39;wizard&#39;" in page.text
     assert _directory(sessions) == before
 
 
@@ -578,9 +628,12 @@ def test_an_import_touching_another_partnership_is_refused_whole(
         f"Olga Other,{OTHER},Example ICB,example-partnership,practitioner,,,,\n",
     )
     assert page.status_code == 422
-    assert "Row 3: partnership: &#39;lakeside-partnership&#39; is not your partnership" in page.text
     assert (
-        f"Row 4: email: {OTHER} cannot be added to your directory; check it, or ask the "
+        "people.csv: row 3: partnership: &#39;lakeside-partnership&#39; is not your partnership"
+        in page.text
+    )
+    assert (
+        f"people.csv: row 4: email: {OTHER} cannot be added to your directory; check it, or ask the "
         "service administrator"
     ) in page.text
     assert "other-partnership" not in page.text.replace(OTHER, "")  # which partnership is not said
@@ -601,10 +654,13 @@ def test_another_partnerships_deputy_is_refused_in_the_words_for_an_unknown_one(
         "ghost@nowhere.example,,\n",
     )
     assert page.status_code == 422
-    assert f"Row 2: deputy_email: {OTHER} is not in this file or the directory" in page.text
     assert (
-        "Row 3: deputy_email: ghost@nowhere.example is not in this file or the directory"
+        f"people.csv: row 2: deputy_email: {OTHER} is not in this file or the directory"
         in page.text
+    )
+    assert (
+        "people.csv: row 3: deputy_email: ghost@nowhere.example is not in this file or the "
+        "directory" in page.text
     )
     assert "already used" not in page.text
     assert _directory(sessions) == before
@@ -614,7 +670,8 @@ def test_an_import_without_a_file_a_header_or_utf8_is_refused(client, manager):
     empty = client.post("/board/directory/import", data={"csrf": manager})
     assert empty.status_code == 422 and "Select a CSV file" in empty.text
     blank = _upload(client, manager, "")
-    assert blank.status_code == 422 and "Header: missing column(s) name, email" in blank.text
+    assert blank.status_code == 422
+    assert "people.csv: header: missing column(s) name, email" in blank.text
     latin = client.post(
         "/board/directory/import",
         data={"csrf": manager},

@@ -34,7 +34,9 @@ def test_the_whole_service_import_names_row_field_and_message(sessions):
         RowProblem(4, "absent_until", "give absent_from as well"),
         RowProblem(5, "deputy_email", "ghost@x.example is not in this file or the directory"),
     ]
-    assert str(error).splitlines() == [str(problem) for problem in error.problems]
+    assert str(error).splitlines() == [
+        f"the directory file: {problem}" for problem in error.problems
+    ]
     assert str(error.problems[0]) == "row 2: email: 'not-an-email' is not an email address"
 
 

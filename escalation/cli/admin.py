@@ -62,10 +62,12 @@ def policy_deadlines(
 
 
 def directory_import(file: Path) -> None:
-    """Add or update people from a CSV file (all rows are checked first; any error, no change)."""
+    """Add or update people from a CSV file (all rows are checked first; any error, no change;
+    each problem names the file, the row and the column). Optional columns: agency_type,
+    professional_group, line_manager_email, other_partnerships, primary_roles."""
     text = read_text(file)
     with transaction(sessions()) as session:
-        count = import_csv(session, text)
+        count = import_csv(session, text, source=str(file))
     typer.echo(f"imported {count} people from {file}")
 
 

@@ -1,35 +1,40 @@
-"""The board manager's directory admin: add and edit people, and page through them (one
-partnership's CSV is in partnership_csv.py, the gaps that would stall escalation in gaps.py).
+"""The board manager's directory admin: add and edit people, and page through them (the form as
+typed is person_form.py, one partnership's CSV partnership_csv.py, the gaps that would stall
+escalation gaps.py).
 
-The form and the CSV share one set of rules (escalation.directory.csv_rows.DirectoryRow), which
+The form and the CSV share one set of rules (escalation.directory.row.DirectoryRow), which
 refuses control characters (NUL, CR, LF, tab...) in every text field. Everything is scoped to one
 partnership: a person of another partnership is "not found", an import that touches another
 partnership is refused whole, and an address held in another partnership is refused in words
-that do not say so (FOREIGN_ADDRESS). An import has at most MAX_IMPORT_ROWS (5,000) rows; the
-export neutralises cells a spreadsheet would run as a formula (escalation.rules.csv_cells).
+that do not say so (FOREIGN_ADDRESS). A deputy or line manager who would close a loop is refused
+(loops.py); the agency type of an organisation other partnerships name too is the service
+administrator's to change (organisations.py); so are the partnerships someone serves besides
+theirs, which the form shows but does not change. An import has at most MAX_IMPORT_ROWS (5,000)
+rows; the export neutralises cells a spreadsheet would run as a formula (rules.csv_cells).
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from escalation.directory.csv_rows import (
+from escalation.directory import organisations
+from escalation.directory.facts import set_roles
+from escalation.directory.loops import form_loop
+from escalation.directory.people import NO_CONTROL, find_person, normalise_email
+from escalation.directory.person_form import PersonForm
+from escalation.directory.row import (
     OWN_DEPUTY,
+    OWN_LINE_MANAGER,
+    PRIMARY_NOT_HELD,
     UNTIL_BEFORE_FROM,
     UNTIL_WITHOUT_FROM,
     DirectoryRow,
     broken_rule,
 )
-from escalation.directory.people import NO_CONTROL, find_person, normalise_email
 from escalation.rules.errors import InvalidInput, NotFound
-from escalation.rules.vocabulary import ROLES
-from escalation.store.models import Person, PersonRole
+from escalation.store.models import Person
 
 PAGE_SIZE = 100  # people on one page of the directory
 MAX_LENGTHS = {"name": 200, "email": 320, "organisation": 200, "job_title": 200}  # the columns'
@@ -38,6 +43,9 @@ FIELD_WORDS = {
     "email": "Enter an email address in the correct format, like name@example.org.uk",
     "organisation": "Enter their organisation",
     "roles": "Select roles from the list",
+    "primary_roles": "Select primary roles from the list",
+    "agency_type": "Select an agency type from the list",
+    "professional_group": "Select a professional group from the list",
     "absent_from": "The start of the absence must be a real date, like 27 3 2026",
     "absent_until": "The end of the absence must be a real date, like 27 3 2026",
 }
@@ -47,6 +55,8 @@ FIELD_LABELS = {
     "organisation": "Organisation",
     "job_title": "Job title",
 }
+# The form's person lists: the field, the relationship it sets and its words.
+LINKS = {"deputy": ("deputy", "deputy"), "line_manager": ("line_manager", "line manager")}
 # An address held in ANOTHER partnership: the words say neither that it exists nor where (a
 # board manager may not learn another partnership's people); the service administrator, who
 # sees every partnership, can move the person.
@@ -56,7 +66,11 @@ ABSENCE_PROBE = {
     "email": "probe@example.org",
     "organisation": "-",
     "roles": [],
+    "primary_roles": [],
     "deputy_email": "",
+    "line_manager_email": "",
+    "agency_type": "",
+    "professional_group": "",
 }
 # DirectoryRow's rules across fields: the form field to show each on, and in what words.
 ROW_RULES = {
@@ -69,39 +83,9 @@ ROW_RULES = {
         "Enter when the absence starts, as well as when it ends",
     ),
     OWN_DEPUTY: ("deputy", "A person cannot be their own deputy"),
+    OWN_LINE_MANAGER: ("line_manager", "A person cannot be their own line manager"),
+    PRIMARY_NOT_HELD: ("primary_roles", "A primary role must also be one of their roles"),
 }
-
-
-# --- add and edit -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PersonForm:
-    """What the form gave, as typed. Dates are ISO text ("" when blank); deputy is a person id."""
-
-    name: str = ""
-    email: str = ""
-    organisation: str = ""
-    job_title: str = ""
-    roles: tuple[str, ...] = ()
-    deputy: str = ""
-    absent_from: str = ""
-    absent_until: str = ""
-    active: bool = True
-
-    @classmethod
-    def of(cls, person: Person) -> PersonForm:
-        return cls(
-            name=person.name,
-            email=person.email,
-            organisation=person.organisation,
-            job_title=person.job_title,
-            roles=tuple(role for role in ROLES if role in person.roles),
-            deputy=str(person.deputy_id or ""),
-            absent_from=_iso(person.absent_from),
-            absent_until=_iso(person.absent_until),
-            active=person.active,
-        )
 
 
 def person_in(session: Session, partnership: str, person_id: int) -> Person:
@@ -114,7 +98,8 @@ def person_in(session: Session, partnership: str, person_id: int) -> Person:
 
 def deputy_choices(session: Session, partnership: str, person: Person | None) -> list:
     """Everyone in the partnership but `person`, by name, as rows of (id, name, organisation,
-    active): the form's deputy list. Columns, not Person objects (a list of 52,000 people)."""
+    active): the form's deputy and line manager lists. Columns, not Person objects (a list of
+    52,000 people)."""
     query = (
         select(Person.id, Person.name, Person.organisation, Person.active)
         .where(Person.partnership == partnership)
@@ -132,7 +117,8 @@ def page_count(total: int) -> int:
 
 def page_of_people(session: Session, partnership: str, page: int) -> tuple[list[Person], int]:
     """Page `page` (1 is the first; past the last gives the last) of the partnership's people,
-    PAGE_SIZE of them by name, with their deputies loaded; and how many people there are."""
+    PAGE_SIZE of them by name, with their deputies and line managers loaded; and how many
+    people there are."""
     total = session.execute(
         select(func.count()).select_from(Person).where(Person.partnership == partnership)
     ).scalar_one()
@@ -141,7 +127,7 @@ def page_of_people(session: Session, partnership: str, page: int) -> tuple[list[
         select(Person)
         .where(Person.partnership == partnership)
         .order_by(Person.name, Person.id)
-        .options(selectinload(Person.deputy))
+        .options(selectinload(Person.deputy), selectinload(Person.line_manager))
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     ).scalars()
@@ -156,7 +142,8 @@ def save_person(
     person: Person | None = None,
     editor_id: int | None = None,
 ) -> Person:
-    """Add a person (`person` None) or update one, in `partnership`.
+    """Add a person (`person` None) or update one, in `partnership`; a blank agency type
+    leaves their organisation's as it is.
 
     Raises InvalidInput mapping each form field to what is wrong; nothing is changed then.
     """
@@ -165,12 +152,17 @@ def save_person(
         for field, most in MAX_LENGTHS.items()
         if len(getattr(form, field).strip()) > most
     }
-    deputy = _deputy(session, partnership, form.deputy, person, problems)
-    row = _row(form, partnership, deputy, problems)
+    linked = {
+        field: _linked(session, partnership, form, field, person, problems) for field in LINKS
+    }
+    row = _row(form, partnership, linked, problems)
     if row is not None:
         holder = find_person(session, row.email)
         if holder is not None and holder is not person:
             problems.setdefault("email", _taken_words(holder, partnership))
+        given = [organisations.Given(None, row.organisation, row.agency_type)]
+        for problem in organisations.changes_not_ours(session, given, partnership):
+            problems.setdefault("agency_type", problem.message[:1].upper() + problem.message[1:])
     if person is not None and person.id == editor_id:
         _keep_own_access(person, form, problems)
     if problems:
@@ -179,16 +171,18 @@ def save_person(
     person.name, person.email, person.organisation = row.name, row.email, row.organisation
     person.job_title = row.job_title.strip()
     person.absent_from, person.absent_until = row.absent_from, row.absent_until
-    person.deputy, person.active = deputy, form.active
+    person.deputy, person.line_manager = linked["deputy"], linked["line_manager"]
+    person.professional_group, person.active = row.professional_group, form.active
     person.listed = True  # saved by the board: a directory person (may sign in if active)
-    _set_roles(person, row.roles)
+    set_roles(person, row.roles, row.primary_roles)
+    organisations.save(session, given)
     session.add(person)
     session.flush()
     return person
 
 
 def _row(
-    form: PersonForm, partnership: str, deputy: Person | None, problems: dict[str, str]
+    form: PersonForm, partnership: str, linked: dict, problems: dict[str, str]
 ) -> DirectoryRow | None:
     fields = {
         "name": form.name,
@@ -196,10 +190,14 @@ def _row(
         "organisation": form.organisation,
         "partnership": partnership,
         "roles": list(form.roles),
+        "primary_roles": list(form.primary_roles),
         "job_title": form.job_title,
-        "deputy_email": deputy.email if deputy else "",
+        "deputy_email": linked["deputy"].email if linked["deputy"] else "",
+        "line_manager_email": linked["line_manager"].email if linked["line_manager"] else "",
         "absent_from": form.absent_from,
         "absent_until": form.absent_until,
+        "agency_type": form.agency_type,
+        "professional_group": form.professional_group,
     }
     try:
         return DirectoryRow(**fields)
@@ -242,24 +240,32 @@ def _form_problem(item: dict) -> tuple[str, str]:
     return field, FIELD_WORDS.get(field, message[:1].upper() + message[1:])
 
 
-def _deputy(
+def _linked(
     session: Session,
     partnership: str,
-    deputy_id: str,
+    form: PersonForm,
+    field: str,
     person: Person | None,
     problems: dict[str, str],
 ) -> Person | None:
-    deputy_id = deputy_id.strip()
-    if not deputy_id:
+    """The deputy or line manager the form chose, or None (a problem noted if it is unusable)."""
+    attribute, words = LINKS[field]
+    chosen = getattr(form, field).strip()
+    if not chosen:
         return None
-    deputy = session.get(Person, int(deputy_id)) if is_id(deputy_id) else None
-    if deputy is None or deputy.partnership != partnership:
-        problems["deputy"] = "Select a deputy from the list"
+    linked = session.get(Person, int(chosen)) if is_id(chosen) else None
+    if linked is None or linked.partnership != partnership:
+        problems[field] = f"Select a {words} from the list"
         return None
-    if person is not None and deputy.id == person.id:
-        problems["deputy"] = "A person cannot be their own deputy"
+    if person is not None and linked.id == person.id:
+        problems[field] = f"A person cannot be their own {words}"
         return None
-    return deputy
+    loop = form_loop(person, linked, attribute)
+    if loop:
+        names = " → ".join(someone.name for someone in [*loop, loop[0]])
+        problems[field] = f"Select another {words}: this one makes a loop ({names})"
+        return None
+    return linked
 
 
 def _keep_own_access(person: Person, form: PersonForm, problems: dict[str, str]) -> None:
@@ -280,17 +286,6 @@ def _keep_own_access(person: Person, form: PersonForm, problems: dict[str, str])
         )
 
 
-def _set_roles(person: Person, roles: Iterable[str]) -> None:
-    wanted = list(dict.fromkeys(roles))
-    kept = [row for row in person.role_rows if row.role in wanted]
-    held = {row.role for row in kept}
-    person.role_rows = kept + [PersonRole(role=role) for role in wanted if role not in held]
-
-
 def is_id(text: str) -> bool:
     """Digits that fit a database integer (a longer number would be a database error)."""
     return text.isdigit() and len(text) <= 9
-
-
-def _iso(day: date | None) -> str:
-    return day.isoformat() if day else ""

@@ -1,24 +1,29 @@
-"""The directory as CSV rows, for both scopes: one row model (`DirectoryRow`, also behind the
-board's add/edit form), the whole-service import (all rows checked first; any error, no change)
-and export, and the column reader both exports share (`csv_rows`)."""
+"""The directory as CSV rows, for both scopes: the whole-service import (all rows checked first;
+any error, no change) and export, and the column reader both exports share (`csv_rows`). The
+row model, behind the board's form too, is row.DirectoryRow.
+
+Every refused import names its file (`source`: the command line's path, the board's upload's
+name) on each line, then the row and the field: "people.csv: row 3: deputy_email: ...".
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import ColumnElement, select
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
-from escalation.directory.people import CONTROL, EMAIL, NO_CONTROL, normalise_email, people_by_email
+from escalation.directory import organisations
+from escalation.directory.facts import set_other_partnerships, set_roles
+from escalation.directory.loops import LINKS, import_loop_problems
+from escalation.directory.people import people_by_email
+from escalation.directory.row import DirectoryRow, broken_rule
 from escalation.rules.csv_cells import neutralised, unneutralised
 from escalation.rules.errors import DirectoryError, RowProblem
-from escalation.rules.vocabulary import ROLES
-from escalation.store.models import Person, PersonRole
+from escalation.store.models import Organisation, Person, PersonPartnership, PersonRole
 
 CSV_COLUMNS = (
     "name",
@@ -30,116 +35,38 @@ CSV_COLUMNS = (
     "deputy_email",
     "absent_from",
     "absent_until",
+    "agency_type",
+    "professional_group",
+    "line_manager_email",
+    "other_partnerships",
+    "primary_roles",
 )
 REQUIRED_COLUMNS = ("name", "email", "organisation", "partnership", "roles")
+DEFAULT_SOURCE = "the directory file"
 
 
-@dataclass(frozen=True)
-class RowRule:
-    """A rule across a row's fields, with the field it is about and what breaking it means."""
-
-    field: str
-    message: str
-
-
-UNTIL_WITHOUT_FROM = RowRule("absent_until", "give absent_from as well")
-UNTIL_BEFORE_FROM = RowRule("absent_until", "is before absent_from")
-OWN_DEPUTY = RowRule("deputy_email", "a person cannot be their own deputy")
+def refused(source: str, problems: list[RowProblem]) -> DirectoryError:
+    """The error for a refused import of `source`: its problems in row order (the file's own
+    first), each line naming the file."""
+    ordered = sorted(problems, key=lambda problem: problem.row or 0)
+    return DirectoryError("\n".join(f"{source}: {problem}" for problem in ordered), ordered)
 
 
-class RowRuleBroken(ValueError):
-    """Raised inside DirectoryRow's validation; pydantic keeps it in the error's context."""
-
-    def __init__(self, rule: RowRule):
-        self.rule = rule
-        super().__init__(f"{rule.field}: {rule.message}")
-
-
-def broken_rule(item: dict) -> RowRule | None:
-    """The row rule a pydantic error item is about, or None for a one-field error."""
-    error = item.get("ctx", {}).get("error")
-    return error.rule if isinstance(error, RowRuleBroken) else None
-
-
-class DirectoryRow(BaseModel):
-    """One person as the form or a CSV row gives them: the one set of rules for both.
-
-    Lengths are the columns' (models.Person), so a long value is named, not a database error;
-    a control character (NUL, CR, LF, tab...) in any text is refused with NO_CONTROL, never
-    stored or stripped."""
-
-    name: str = Field(max_length=200)
-    email: str = Field(max_length=320)
-    organisation: str = Field(max_length=200)
-    partnership: str = Field(max_length=100)
-    roles: list[str]
-    job_title: str = Field(default="", max_length=200)
-    deputy_email: str = Field(default="", max_length=320)
-    absent_from: date | None = None
-    absent_until: date | None = None
-
-    @field_validator(
-        "name", "email", "organisation", "partnership", "job_title", "deputy_email", mode="before"
-    )
-    @classmethod
-    def no_control_characters(cls, value: object) -> object:
-        if isinstance(value, str) and CONTROL.search(value):
-            raise ValueError(NO_CONTROL)
-        return value
-
-    @field_validator("name", "organisation", "partnership")
-    @classmethod
-    def not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("is required")
-        return value.strip()
-
-    @field_validator("email", "deputy_email")
-    @classmethod
-    def email_shape(cls, value: str) -> str:
-        value = normalise_email(value)
-        if value and not EMAIL.match(value):
-            raise ValueError(f"{value!r} is not an email address")
-        return value
-
-    @field_validator("roles", mode="before")
-    @classmethod
-    def split_roles(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.replace(",", ";").split(";") if part.strip()]
-        unknown = [role for role in value if role not in ROLES]
-        if unknown:
-            raise ValueError(f"unknown role {unknown[0]!r}; use one of {', '.join(ROLES)}")
-        return value
-
-    @field_validator("absent_from", "absent_until", mode="before")
-    @classmethod
-    def blank_is_none(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @model_validator(mode="after")
-    def absence_in_order(self) -> DirectoryRow:
-        if self.absent_until and not self.absent_from:
-            raise RowRuleBroken(UNTIL_WITHOUT_FROM)
-        if self.absent_from and self.absent_until and self.absent_until < self.absent_from:
-            raise RowRuleBroken(UNTIL_BEFORE_FROM)
-        if self.deputy_email and self.deputy_email == self.email:
-            raise RowRuleBroken(OWN_DEPUTY)
-        return self
-
-
-def import_csv(session: Session, text: str) -> int:
+def import_csv(session: Session, text: str, *, source: str = DEFAULT_SOURCE) -> int:
     """Add or update people from CSV text. All rows are checked first: any error, nothing changes.
 
-    Raises DirectoryError with every bad row's RowProblem (its message: one per line, "row 3:
-    email: ... is not an email address").
+    Raises DirectoryError (see `refused`) with every bad row's RowProblem.
     Returns the number of people added or updated.
     """
     try:
         header, records = csv_records(text)
     except csv.Error as error:
-        raise DirectoryError(f"the file could not be read as CSV ({error})") from None
-    return import_records(session, header, records)
+        raise refused(source, [unreadable(error)]) from None
+    return import_records(session, header, records, source=source)
+
+
+def unreadable(error: csv.Error) -> RowProblem:
+    return RowProblem(None, None, f"the file could not be read as CSV ({error})")
 
 
 def csv_records(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -156,32 +83,42 @@ def csv_records(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]
 
 
 def import_records(
-    session: Session, header: list[str], records: list[tuple[int, dict[str, str]]]
+    session: Session,
+    header: list[str],
+    records: list[tuple[int, dict[str, str]]],
+    *,
+    source: str = DEFAULT_SOURCE,
 ) -> int:
     """import_csv for rows already read by csv_records: the same checks, the same result."""
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         problem = RowProblem(None, "header", f"missing column(s) {', '.join(missing)}")
-        raise DirectoryError(problems=[problem])
+        raise refused(source, [problem])
     rows, problems = _parse_rows(records)
-    known = people_by_email(
-        session, [row.email for _, row in rows] + [row.deputy_email for _, row in rows]
-    )
-    problems += _deputy_problems(rows, known)
+    links = [getattr(row, field) for _, row in rows for field in LINKS]
+    known = people_by_email(session, [row.email for _, row in rows] + links)
+    problems += _link_problems(rows, known)
+    problems += organisations.disagreements(_agency_types(rows))
+    for field in LINKS:
+        problems += import_loop_problems(rows, known, field)
     if problems:
-        raise DirectoryError(problems=problems)
+        raise refused(source, problems)
     people = {row.email: _upsert(session, row, known.get(row.email)) for _, row in rows}
+    organisations.save(session, _agency_types(rows))
     session.flush()
-    for _, row in rows:
-        deputy = people.get(row.deputy_email) or known.get(row.deputy_email)
-        people[row.email].deputy = deputy if row.deputy_email else None
+    _link(session, rows, {**known, **people})
     return len(rows)
 
 
+def unknown_link(number: int, field: str, address: str) -> RowProblem:
+    """The problem for a deputy or line manager the importer cannot use: worded the same whether
+    the address is nobody's or someone's elsewhere, so an import discloses nothing of other
+    partnerships."""
+    return RowProblem(number, field, f"{address} is not in this file or the directory")
+
+
 def unknown_deputy(number: int, address: str) -> RowProblem:
-    """The problem for a deputy the importer cannot use: worded the same whether the address
-    is nobody's or someone's elsewhere, so an import discloses nothing of other partnerships."""
-    return RowProblem(number, "deputy_email", f"{address} is not in this file or the directory")
+    return unknown_link(number, "deputy_email", address)
 
 
 def _parse_rows(
@@ -202,14 +139,23 @@ def _parse_rows(
     return rows, problems
 
 
-def _deputy_problems(
+def _link_problems(
     rows: list[tuple[int, DirectoryRow]], known: dict[str, Person]
 ) -> list[RowProblem]:
-    in_file = {row.email for _, row in rows}
+    usable = {row.email for _, row in rows} | set(known)
     return [
-        unknown_deputy(number, row.deputy_email)
+        unknown_link(number, field, getattr(row, field))
         for number, row in rows
-        if row.deputy_email and row.deputy_email not in in_file and row.deputy_email not in known
+        for field in LINKS
+        if getattr(row, field) and getattr(row, field) not in usable
+    ]
+
+
+def _agency_types(rows: list[tuple[int, DirectoryRow]]) -> list[organisations.Given]:
+    return [
+        organisations.Given(number, row.organisation, row.agency_type)
+        for number, row in rows
+        if row.gives("agency_type")
     ]
 
 
@@ -219,16 +165,32 @@ def _upsert(session: Session, row: DirectoryRow, person: Person | None) -> Perso
     person.partnership, person.job_title = row.partnership, row.job_title
     person.absent_from, person.absent_until = row.absent_from, row.absent_until
     person.active = person.listed = True  # in the file: a directory person (may sign in)
-    person.role_rows = [PersonRole(role=role) for role in dict.fromkeys(row.roles)]
+    if row.gives("professional_group"):
+        person.professional_group = row.professional_group
+    set_roles(person, row.roles, row.primary_roles if row.gives("primary_roles") else None)
+    if row.gives("other_partnerships"):
+        set_other_partnerships(person, row.other_partnerships)
     session.add(person)
     return person
+
+
+def _link(session: Session, rows: list[tuple[int, DirectoryRow]], people: dict) -> None:
+    """Deputies and line managers by id, once everyone has one: two new people naming each
+    other (deputy one way, line manager the other) are not a cycle for the unit of work."""
+    for _, row in rows:
+        person = people[row.email]
+        for field, (_, attribute) in LINKS.items():
+            if row.gives(field):
+                linked = people.get(getattr(row, field))
+                setattr(person, f"{attribute}_id", linked.id if linked else None)
+        session.expire(person, [attribute for _, attribute in LINKS.values()])
 
 
 def _row_problem(number: int, item: dict) -> RowProblem:
     rule = broken_rule(item)
     if rule is not None:
         return RowProblem(number, rule.field, rule.message)
-    field = ".".join(str(part) for part in item["loc"]) or None
+    field = ".".join(str(part) for part in item["loc"][:1]) or None
     message = item["msg"].removeprefix("Value error, ")
     if item["type"] == "missing":
         message = "is required"
@@ -247,16 +209,13 @@ def export_csv(session: Session) -> str:
 
 def csv_rows(session: Session, *conditions: ColumnElement[bool]) -> Iterator[list[object]]:
     """The people matching `conditions` (everyone when none), by name, each as its cells in
-    CSV_COLUMNS order for a csv.writer: dates as ISO text, and text a spreadsheet would run as
-    a formula neutralised (csv_cells.neutralised). Reads columns, not Person objects, in two
-    queries, so a partnership of 52,000 people exports in about a second."""
-    roles: dict[int, list[str]] = {}
-    held = select(PersonRole.person_id, PersonRole.role).join(
-        Person, PersonRole.person_id == Person.id
-    )
-    for person_id, role in session.execute(held.where(*conditions)):
-        roles.setdefault(person_id, []).append(role)
-    deputy = aliased(Person)
+    CSV_COLUMNS order for a csv.writer: dates as ISO text, lists `;`-separated and sorted, and
+    text a spreadsheet would run as a formula neutralised (csv_cells.neutralised). Reads
+    columns, not Person objects, in three queries, so a partnership of 52,000 people exports in
+    about a second."""
+    roles, primary = _roles(session, conditions)
+    others = _other_partnerships(session, conditions)
+    deputy, manager = aliased(Person), aliased(Person)
     people = session.execute(
         select(
             Person.id,
@@ -268,13 +227,18 @@ def csv_rows(session: Session, *conditions: ColumnElement[bool]) -> Iterator[lis
             deputy.email,
             Person.absent_from,
             Person.absent_until,
+            Organisation.agency_type,
+            Person.professional_group,
+            manager.email,
         )
         .outerjoin(deputy, Person.deputy_id == deputy.id)
+        .outerjoin(manager, Person.line_manager_id == manager.id)
+        .outerjoin(Organisation, Organisation.key == func.lower(Person.organisation))
         .where(*conditions)
         .order_by(Person.name, Person.id)
     )
-    for person_id, name, email, organisation, partnership, job_title, *others in people:
-        deputy_email, absent_from, absent_until = others
+    for person_id, name, email, organisation, partnership, job_title, *more in people:
+        deputy_email, absent_from, absent_until, agency_type, group, manager_email = more
         cells = [
             name,
             email,
@@ -285,5 +249,33 @@ def csv_rows(session: Session, *conditions: ColumnElement[bool]) -> Iterator[lis
             deputy_email or "",
             absent_from.isoformat() if absent_from else "",
             absent_until.isoformat() if absent_until else "",
+            agency_type or "",
+            group,
+            manager_email or "",
+            ";".join(sorted(others.get(person_id, []))),
+            ";".join(sorted(primary.get(person_id, []))),
         ]
         yield [neutralised(cell) for cell in cells]
+
+
+def _roles(session: Session, conditions) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    roles: dict[int, list[str]] = {}
+    primary: dict[int, list[str]] = {}
+    held = select(PersonRole.person_id, PersonRole.role, PersonRole.is_primary).join(
+        Person, PersonRole.person_id == Person.id
+    )
+    for person_id, role, is_primary in session.execute(held.where(*conditions)):
+        roles.setdefault(person_id, []).append(role)
+        if is_primary:
+            primary.setdefault(person_id, []).append(role)
+    return roles, primary
+
+
+def _other_partnerships(session: Session, conditions) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    served = select(PersonPartnership.person_id, PersonPartnership.partnership).join(
+        Person, PersonPartnership.person_id == Person.id
+    )
+    for person_id, partnership in session.execute(served.where(*conditions)):
+        found.setdefault(person_id, []).append(partnership)
+    return found

@@ -16,7 +16,6 @@ from starlette.datastructures import FormData
 
 from escalation.directory.admin import (
     PAGE_SIZE,
-    PersonForm,
     deputy_choices,
     is_id,
     page_count,
@@ -24,11 +23,14 @@ from escalation.directory.admin import (
     person_in,
     save_person,
 )
+from escalation.directory.facts import other_partnerships_text
 from escalation.directory.gaps import open_stages_owned, role_gaps, stages_words
+from escalation.directory.organisations import agency_type_of
 from escalation.directory.people import ROLE_WORDS
+from escalation.directory.person_form import PersonForm, choices, form_from, typed_values, values_of
 from escalation.rules.calendar import date_text, local_date
 from escalation.rules.errors import InvalidInput, NotFound
-from escalation.rules.vocabulary import ROLES
+from escalation.rules.vocabulary import PROFESSIONAL_GROUPS, ROLES
 from escalation.store.db import transaction
 from escalation.store.models import Person
 from escalation.web.board.auth import EITHER, MANAGER, BoardUser
@@ -36,14 +38,17 @@ from escalation.web.board.pages import page, pagination
 from escalation.web.forms import PostedForm
 
 router = APIRouter(include_in_schema=False)
-DATE_PARTS = ("day", "month", "year")
 FIELD_ORDER = (
     "name",
     "email",
     "organisation",
+    "agency_type",
     "job_title",
+    "professional_group",
     "roles",
+    "primary_roles",
     "deputy",
+    "line_manager",
     "absent_from",
     "absent_until",
     "active",
@@ -89,6 +94,9 @@ def _row_view(person: Person, today: date) -> dict:
         "person": person,
         "roles": ", ".join(ROLE_WORDS[r] for r in ROLES if r in person.roles).capitalize(),
         "deputy": person.deputy.name if person.deputy else "",
+        "line_manager": person.line_manager.name if person.line_manager else "",
+        "group": PROFESSIONAL_GROUPS.get(person.professional_group, person.professional_group),
+        "primary": ", ".join(ROLE_WORDS[r] for r in ROLES if r in person.primary_roles),
         "absence": _absence_words(person),
         "absent_today": person.is_absent_on(today),
     }
@@ -129,7 +137,7 @@ def _done_message(session, user: BoardUser, query) -> str:
 @router.get("/board/directory/new")
 def new_person_form(request: Request, user: BoardUser = Depends(MANAGER)) -> Response:
     with transaction(request.app.state.sessions) as session:
-        return _person_page(request, session, user, None, _values_of(PersonForm()))
+        return _person_page(request, session, user, None, values_of(PersonForm()))
 
 
 @router.post("/board/directory/new")
@@ -143,7 +151,8 @@ def edit_person_form(
 ) -> Response:
     with transaction(request.app.state.sessions) as session:
         person = _person(session, user, person_id)
-        return _person_page(request, session, user, person, _values_of(PersonForm.of(person)))
+        form = PersonForm.of(person, agency_type_of(session, person.organisation))
+        return _person_page(request, session, user, person, values_of(form))
 
 
 @router.post("/board/directory/{person_id}")
@@ -154,14 +163,14 @@ def edit_person(
 
 
 def _save(request: Request, form: FormData, user: BoardUser, person_id: str | None) -> Response:
-    values = _typed_values(form)
+    values = typed_values(form)
     try:
         with transaction(request.app.state.sessions) as session:
             person = _person(session, user, person_id) if person_id else None
             saved = save_person(
                 session,
                 partnership=user.partnership,
-                form=_form_from(values),
+                form=form_from(values),
                 person=person,
                 editor_id=user.person_id,
             )
@@ -208,84 +217,19 @@ def _person_page(
                 {"text": problems[field], "href": f"#{ANCHORS.get(field, field)}"}
                 for field in sorted(problems, key=_form_order)
             ],
-            "role_items": [
-                {
-                    "value": role,
-                    "text": ROLE_WORDS[role].capitalize(),
-                    "checked": role in values["roles"],
-                }
-                for role in ROLES
-            ],
-            "deputy_items": [{"value": "", "text": "No deputy"}]
-            + [
-                {
-                    "value": str(p.id),
-                    "selected": str(p.id) == values["deputy"],
-                    "text": f"{p.name}, {p.organisation}" + ("" if p.active else " (inactive)"),
-                }
-                for p in others
-            ],
+            "other_partnerships": other_partnerships_text(person).replace(";", ", "),
+            **choices(values, others, agency_types=_agency_types(request, user)),
         },
         status,
     )
 
 
-# --- the form's values: as typed, and as a PersonForm -----------------------------------------
-
-
-def _typed_values(form) -> dict:
-    values = {
-        name: str(form.get(name, ""))[:400]
-        for name in ("name", "email", "organisation", "job_title", "deputy")
-    }
-    values["roles"] = [str(role) for role in form.getlist("roles")]
-    values["active"] = form.get("active") == "yes"
-    for name in ("absent_from", "absent_until"):
-        for part in DATE_PARTS:
-            values[f"{name}-{part}"] = str(form.get(f"{name}-{part}", ""))[:10].strip()
-    return values
-
-
-def _values_of(form: PersonForm) -> dict:
-    values = {
-        "name": form.name,
-        "email": form.email,
-        "organisation": form.organisation,
-        "job_title": form.job_title,
-        "deputy": form.deputy,
-        "roles": list(form.roles),
-        "active": form.active,
-    }
-    for name in ("absent_from", "absent_until"):
-        year, month, day = (getattr(form, name).split("-") + ["", "", ""])[:3]
-        values.update(
-            {
-                f"{name}-day": day.lstrip("0"),
-                f"{name}-month": month.lstrip("0"),
-                f"{name}-year": year,
-            }
-        )
-    return values
-
-
-def _form_from(values: dict) -> PersonForm:
-    return PersonForm(
-        name=values["name"],
-        email=values["email"],
-        organisation=values["organisation"],
-        job_title=values["job_title"],
-        roles=tuple(values["roles"]),
-        deputy=values["deputy"],
-        absent_from=_date_text(values, "absent_from"),
-        absent_until=_date_text(values, "absent_until"),
-        active=values["active"],
+def _agency_types(request: Request, user: BoardUser) -> tuple[str, ...]:
+    """The agency types the partnership's policies know (they may add to the vocabulary's)."""
+    policies = request.app.state.policies.values()
+    return tuple(
+        word
+        for policy in policies
+        if policy.partnership == user.partnership
+        for word in policy.agency_types
     )
-
-
-def _date_text(values: dict, name: str) -> str:
-    """GOV.UK's three boxes as ISO text ("" when all are blank); a bad part stays bad, and so
-    does a two-digit year (it is not padded into the first century)."""
-    day, month, year = (values[f"{name}-{part}"] for part in DATE_PARTS)
-    if not (day or month or year):
-        return ""
-    return f"{year}-{month.zfill(2)}-{day.zfill(2)}"

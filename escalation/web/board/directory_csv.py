@@ -16,6 +16,7 @@ from escalation.directory.partnership_csv import (
     export_partnership_csv,
     import_partnership_csv,
 )
+from escalation.directory.people import CONTROL
 from escalation.rules.errors import DirectoryError
 from escalation.store.db import transaction
 from escalation.web.board.auth import EITHER, MANAGER, BoardUser
@@ -27,6 +28,7 @@ router = APIRouter(include_in_schema=False)
 # the import's row cap (partnership_csv.MAX_IMPORT_ROWS), and is read 64 KB at a time.
 MAX_UPLOAD_BYTES = 1024 * 1024
 UPLOAD_CHUNK = 64 * 1024
+MAX_FILE_NAME = 80
 
 
 @router.get("/board/directory.csv")
@@ -48,17 +50,21 @@ def import_form(request: Request, user: BoardUser = Depends(MANAGER)) -> Respons
 
 @router.post("/board/directory/import")
 def import_file(request: Request, form: PostedForm, user: BoardUser = Depends(MANAGER)) -> Response:
-    text, problem, status = _uploaded_text(form.get("csv_file"))
+    upload = form.get("csv_file")
+    text, problem, status = _uploaded_text(upload)
     if problem:
         return _import_page(request, user, [problem], status)
     try:
         with transaction(request.app.state.sessions) as session:
             count = import_partnership_csv(
-                session, text=text, partnership=user.partnership, editor_email=user.email
+                session,
+                text=text,
+                partnership=user.partnership,
+                editor_email=user.email,
+                source=file_name(upload.filename),
             )
     except DirectoryError as error:
-        problems = [_sentence(str(problem)) for problem in error.problems or [error]]
-        return _import_page(request, user, problems, 422)
+        return _import_page(request, user, str(error).splitlines(), 422)
     return RedirectResponse(f"/board/directory?imported={count}", status_code=303)
 
 
@@ -89,8 +95,13 @@ def _read_at_most(file, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _sentence(line: str) -> str:
-    return line[:1].upper() + line[1:]
+def file_name(name: str) -> str:
+    """The uploaded file's name as the problems name it: without the folders some browsers
+    send, without control characters, at most MAX_FILE_NAME characters."""
+    name = CONTROL.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    if len(name) > MAX_FILE_NAME:
+        name = name[: MAX_FILE_NAME - 1] + "…"
+    return name or "the file"
 
 
 def _import_page(
