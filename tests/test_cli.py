@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from escalation import cli, runtime
 from escalation.rules.calendar import parse_instant
 from escalation.settings import get_settings
-from tests.factories import DIRECTORY_CSV, MANAGER, NAMED, RAISER, raise_data
+from tests.factories import DESIGNATED, DIRECTORY_CSV, MANAGER, NAMED, RAISER, raise_data
 
 POLICIES_DIR = str(Path("policies").resolve())
 # The invented directory with one named professional on each side: Nadia at Example Trust
@@ -431,3 +431,42 @@ def test_a_usage_mistake_is_clicks_own_message_and_exit_2(run):
     result = run("show", ok=False)
     assert result.returncode == 2
     assert "Missing argument 'reference'" in result.stderr and "unexpected" not in result.stderr
+
+
+# --- issue 12, points 5 and 6: the child's area picks the policy; a verified counterpart -------
+
+
+def _raise(run, tmp_path, ok: bool = True, **overrides):
+    run("init")
+    run("directory", "import", _write(tmp_path, "d.csv", DIRECTORY_CSV))
+    return run("raise", "--json", _write(tmp_path, "r.json", raise_data(**overrides)), ok=ok)
+
+
+def test_the_childs_area_picks_the_policy_on_the_command_line(run, tmp_path):
+    counterpart = {**raise_data()["counterpart"], "email": DESIGNATED}  # listed: any area's
+    raised = _raise(run, tmp_path, child_area="lakeside-partnership", counterpart=counterpart)
+    shown = run("show", raised.stdout.split()[0]).stdout
+    assert (
+        "Policy:            Joint professional escalation" in shown
+        and "(four-stage version" in shown
+    )
+
+
+def test_an_unknown_area_on_the_command_line_names_the_areas_there_are(run, tmp_path):
+    result = _raise(run, tmp_path, ok=False, child_area="nowhere")
+    assert result.stderr.startswith("error: child_area: no policy is loaded for the area 'nowhere'")
+    assert "example-partnership, lakeside-partnership" in result.stderr
+
+
+def test_a_policy_of_another_area_than_the_childs_is_refused(run, tmp_path):
+    result = _raise(run, tmp_path, ok=False, child_area="example-partnership", policy="four-stage")
+    assert result.stderr.startswith("error: policy: no policy 'four-stage' for this area")
+
+
+def test_the_command_line_refuses_a_counterpart_outside_the_secure_domains(run, tmp_path):
+    counterpart = {**raise_data()["counterpart"], "email": "sam.social@gmail.example"}
+    result = _raise(run, tmp_path, ok=False, counterpart=counterpart)
+    assert result.stderr.startswith(
+        "error: counterpart.email: gmail.example is not one of Example Borough's secure domains"
+    )
+    assert "no disagreements match" in run("list").stderr
