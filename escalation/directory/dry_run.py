@@ -39,6 +39,7 @@ from escalation.rules.vocabulary import ROLES
 from escalation.store.models import Person, PersonPartnership, PersonRole
 
 OUT_OF_HOURS = "Urgent stages out of hours"
+STALLS = "no board manager"  # a Holder's `why` when nobody at all would hold the stage
 MAX_NAMED = 10  # organisations a warning names; it counts the others
 SIDES = {
     True: ("raising side", "the board manager would hold it"),
@@ -51,21 +52,23 @@ def routing_gaps(
 ) -> list[str]:
     """The warnings (see the module's doc) in the order found, one for each stage, side and gap
     naming every organisation it is found for (MAX_NAMED of them, and how many more)."""
-    found: dict[tuple[str, bool, str], dict[str, str]] = {}
+    found: dict[tuple[str, bool, str, str], dict[str, str]] = {}
     router = Router(session, on)
     people = representatives(session, partnership)
     for policy in policies:
         for ladder in ladders(policy):
             for person, owner_side in product(people, (True, False)):
                 side = Side(person, None, partnership)
-                for title, gap in _climb(router, ladder, side, owner_side):
-                    organisations = found.setdefault((title, owner_side, gap), {})
+                for title, holder in _climb(router, ladder, side, owner_side):
+                    question = (title, owner_side, holder.gap, _then(holder, owner_side))
+                    organisations = found.setdefault(question, {})
                     organisations.setdefault(person.organisation.lower(), person.organisation)
         for person in people if policy.urgent.out_of_hours_owner else ():
             side = Side(person, person, partnership)
             holder = router.route(policy.urgent.out_of_hours_owner, side, True)
             if holder.gap:
-                organisations = found.setdefault((OUT_OF_HOURS, True, holder.gap), {})
+                question = (OUT_OF_HOURS, True, holder.gap, _then(holder, True))
+                organisations = found.setdefault(question, {})
                 organisations.setdefault(person.organisation.lower(), person.organisation)
     return [_words(*question, list(names.values())) for question, names in found.items()]
 
@@ -85,8 +88,9 @@ class Router:
         if key not in self.answers:
             try:
                 holder = route(self.session, routes, side, on=self.on, owner_side=owner_side)
-            except DirectoryError as error:  # no board manager to take the gap
-                holder = Holder(None, str(error), str(error))
+            except DirectoryError:  # no board manager to take the gap: the gap, from the other side
+                gap = route(self.session, routes, side, on=self.on, owner_side=False).gap
+                holder = Holder(None, STALLS, gap)
             self.answers[key] = holder
         return self.answers[key]
 
@@ -150,22 +154,31 @@ def representatives(session: Session, partnership: str) -> list[Person]:
 
 def _climb(
     router: Router, ladder: tuple[Stage, ...], side: Side, owner_side: bool
-) -> list[tuple[str, str]]:
-    """The gaps of one side of `ladder` as (stage title, gap), climbed from `side` (nobody
+) -> list[tuple[str, Holder]]:
+    """The gaps of one side of `ladder` as (stage title, holder), climbed from `side` (nobody
     before its first stage)."""
     warnings = []
     for stage in ladder:
         routes = stage.owner if owner_side else stage.counterpart
         holder = router.route(routes, side, owner_side)
         if holder.gap:
-            warnings.append((stage.title, holder.gap))
+            warnings.append((stage.title, holder))
         previous = holder.person or (None if owner_side else side.start)
         side = Side(side.start, previous, side.partnership)
     return warnings
 
 
-def _words(title: str, owner_side: bool, gap: str, organisations: list[str]) -> str:
-    side, then = SIDES[owner_side]
+def _then(holder: Holder, owner_side: bool) -> str:
+    """What a gap does: the board manager holds the stage, unless there is none."""
+    return (
+        "nobody would hold it, and escalation would stall"
+        if holder.why == STALLS
+        else (SIDES[owner_side][1])
+    )
+
+
+def _words(title: str, owner_side: bool, gap: str, then: str, organisations: list[str]) -> str:
+    side = SIDES[owner_side][0]
     named = ", ".join(organisations[:MAX_NAMED])
     if len(organisations) > MAX_NAMED:
         named += f" and {len(organisations) - MAX_NAMED} other organisations"

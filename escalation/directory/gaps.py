@@ -100,7 +100,8 @@ def _unknown_words(session: Session, partnership: str, policies: list[Policy]) -
         "no rule for an agency type matches it."
         for name, word in typed
     ] + [
-        f"{_people(count).capitalize()} have the professional group {word!r}, which the policy "
+        f"{_people(count)} {'has' if count == 1 else 'have'} the professional group {word!r}, "
+        "which the policy "
         f"does not know ({', '.join(groups)}): no rule for a group matches them."
         for word, count in grouped
     ]
