@@ -446,6 +446,9 @@ def test_escalated_by_the_sweep_then_seen_by_the_board(client, sessions, clock):
     board_sign_in(client, sessions, clock, MANAGER)
     html = client.get(f"/board/d/{reference}").text
     assert "Escalate automatically" in html and "Named professional" in html
+    stages = html[html.index('id="stages"') :]
+    assert stages.count("Owner (raising side)") == stages.count("Counterpart (receiving side)") == 2
+    assert "Silent past the deadline" in stages  # Sam Social never responded at stage 1
     with transaction(sessions) as session:
         assert (
             session.execute(select(WebSession).where(WebSession.second_factor_at.is_not(None)))

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from escalation.web.demo import database_of
-from tests.browser_helpers import check, link_in_latest_email, needs_chromium, send_emails
-from tests.factories import NAMED, RAISER
+from tests.browser_helpers import NOW, check, link_in_latest_email, needs_chromium, send_emails
+from tests.factories import COUNTERPART, NAMED, RAISER, raise_one
 from tests.smtp_server import Server
 
 pytestmark = [needs_chromium, pytest.mark.slow]
@@ -117,3 +117,54 @@ def test_a_health_visitor_raises_and_the_named_professional_resolves(site, page,
         check(page, "15-demo-captured-emails")
         page.click("text=RPD-TEST-0001: you now own stage 1")
         check(page, "16-demo-one-email")
+
+
+def _fits(page, selector: str) -> bool:
+    """Nothing in `selector` is wider than the screen (no sideways scrolling at 375 px)."""
+    return page.eval_on_selector(selector, "e => e.scrollWidth <= e.clientWidth")
+
+
+def test_at_375_pixels_both_sides_show_and_the_owner_changes_the_counterpart(site, page, sessions):
+    reference = raise_one(sessions, NOW)
+    page.set_viewport_size({"width": 375, "height": 812})
+    with Server() as mail:
+        send_emails(sessions, mail)
+        owner_link = link_in_latest_email(mail, RAISER, reference)
+        page.goto(owner_link)
+        page.click("button:has-text('Continue')")
+        stages = page.inner_text("#stages")
+        assert "Hana Visitor" in stages and "Sam Social" in stages and "No response yet" in stages
+        assert _fits(page, "#stages") and _fits(page, "#change-counterpart")
+        check(page, "375-01-owner-case-both-sides")
+
+        page.fill("#counterpart_name", "Tom Duty")
+        page.fill("#counterpart_role", "Duty team manager")
+        page.fill("#counterpart_organisation", "Example Council")
+        page.fill("#counterpart_email", "tom.duty@freemail.example")
+        page.fill("#change_reason", "Case reallocated to the duty team")
+        page.click("button:has-text('Change the counterpart')")
+        assert "freemail.example is not one of" in page.inner_text(".govuk-error-summary")
+        assert page.input_value("#counterpart_name") == "Tom Duty"
+        check(page, "375-02-change-counterpart-errors")
+        page.fill("#counterpart_email", "tom.duty@council.example")
+        page.click("button:has-text('Change the counterpart')")
+        assert page.inner_text("h1") == "You have changed the counterpart"
+        check(page, "375-03-counterpart-changed")
+
+        send_emails(sessions, mail)
+        old = link_in_latest_email(mail, COUNTERPART, reference)
+        assert page.goto(old).status == 404
+        page.goto(link_in_latest_email(mail, "tom.duty@council.example", reference))
+        page.click("button:has-text('Continue')")
+        check(page, "375-04-new-counterpart-case")
+        page.check("#position")
+        page.fill("#response", "Threshold not met; reviewed with the team (invented)")
+        page.click("button:has-text('Record your response')")
+        assert page.inner_text("h1").startswith("Your response has been recorded")
+
+        page.goto(owner_link)
+        page.click("button:has-text('Continue')")
+        stages = page.inner_text("#stages")
+        assert "Tom Duty" in stages and "Threshold not met" in stages
+        assert _fits(page, "#stages")
+        check(page, "375-05-owner-sees-the-response")

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from escalation.access import second_factor
+from escalation.casework.sweep import run_sweep
 from tests.board_helpers import enrol
 from tests.browser_helpers import NOW, check, link_in_latest_email, needs_chromium, send_emails
 from tests.factories import MANAGER, raise_one
@@ -79,3 +80,55 @@ def test_the_board_manager_signs_in_filters_opens_a_case_and_records_a_meeting(
     assert "Resolution meeting recorded" in page.inner_text(".govuk-notification-banner")
     assert "Strategy discussion to be convened today" in page.inner_text("#chronology")
     check(page, "board-08-meeting-recorded")
+
+
+def _sign_in(page, site, sessions, secret: str) -> None:
+    with Server() as mail:
+        page.goto(f"{site}/board")
+        page.fill("#email", MANAGER)
+        page.click("text=Send me a sign-in link")
+        send_emails(sessions, mail)
+        page.goto(link_in_latest_email(mail, MANAGER, "sign-in link"))
+        page.click("button:has-text('Sign in')")
+    page.fill("#code", second_factor.code_at(secret, NOW))
+    page.click("text=Continue")
+
+
+def test_at_375_pixels_the_board_sees_a_silent_counterpart_and_both_sides_of_each_stage(
+    site, page, sessions
+):
+    silent = raise_one(sessions, NOW - timedelta(days=14), child_reference="TEST-CHILD-QUIET")
+    raise_one(sessions, NOW, child_reference="TEST-CHILD-NEW")
+    run_sweep(sessions, now=NOW)  # the first is escalated; its counterpart never responded
+    secret = enrol(sessions, MANAGER)
+    page.set_viewport_size({"width": 375, "height": 812})
+    _sign_in(page, site, sessions, secret)
+    assert page.inner_text("h1") == "Open disagreements"
+    rows = page.locator("#disagreements tbody tr")
+    assert rows.count() == 2
+    flagged = [
+        rows.nth(i).inner_text()
+        for i in range(2)
+        if "Counterpart silent" in rows.nth(i).inner_text()
+    ]
+    assert len(flagged) == 1 and silent in flagged[0]
+    check(page, "board-375-01-dashboard-silent")
+
+    page.click("text=Filter")
+    page.check("#counterpart_silent")
+    page.click("#apply")
+    rows = page.locator("#disagreements tbody tr")
+    assert rows.count() == 1 and silent in rows.nth(0).inner_text()
+    check(page, "board-375-02-filtered-silent")
+
+    page.click(f"text={silent}")
+    stages = page.inner_text("#stages")
+    assert "Owner (raising side)" in stages and "Counterpart (receiving side)" in stages
+    assert "Hana Visitor" in stages and "Sam Social" in stages
+    assert "Silent past the deadline" in stages
+    assert page.eval_on_selector("#stages", "e => e.scrollWidth <= e.clientWidth")
+    check(page, "board-375-03-case-both-sides")
+
+    page.click("button:has-text('Move onto the urgent track')")
+    assert "protective action" in page.inner_text(".govuk-error-summary")
+    check(page, "board-375-04-urgent-errors")
