@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.datastructures import FormData
 
-from escalation.web.raise_form import RaiseForm
+from escalation.web.raise_form import RaiseForm, field_errors
 
 
 def _posted(**fields) -> RaiseForm:
@@ -40,3 +40,32 @@ def test_whatever_is_typed_in_the_date_boxes_never_raises():
         )
         assert typed.decision_date() == "not a real date"
     assert _posted(immediate_risk="maybe").as_request("a@b.example")["immediate_risk"] is None
+
+
+def test_the_childs_area_and_the_other_area_go_into_the_request():
+    request = _posted(child_area=" lakeside-partnership ", other_area="Example Borough")
+    made = request.as_request("a@b.example")
+    assert (made["child_area"], made["other_area"]) == ("lakeside-partnership", "Example Borough")
+    assert _posted().as_request("a@b.example")["child_area"] is None  # then the form asks
+
+
+def test_errors_are_in_the_order_of_the_page_and_a_domain_keeps_its_case():
+    errors = field_errors(
+        {
+            "reason": "must not be empty",
+            "counterpart.email": "gmail.example is not one of Example Borough's secure domains",
+            "child_area": "no policy is loaded for the area ''",
+            "decision_date": "is required",
+            "raiser.name": "must not be empty",
+        }
+    )
+    assert list(errors) == [
+        "raiser_name",
+        "child_area",
+        "counterpart_email",
+        "decision_date",
+        "reason",
+    ]
+    assert errors["counterpart_email"].startswith("gmail.example is not one of")
+    assert errors["child_area"] == "Select the local authority area the child lives in"
+    assert errors["reason"] == "Enter why you disagree"

@@ -71,10 +71,19 @@ class RaiseRequest(BaseModel):
     protective_action: str = Field(default="", max_length=10_000)
     level_of_need: str = Field(default="", max_length=100)
     policy: str | None = None
-    # The local authority area the child lives in (a partnership id): it picks the policy. A
-    # cross-border child's other area is named in `other_area` (free text).
-    child_area: str | None = Field(default=None, max_length=100)
-    other_area: str = Field(default="", max_length=100)
+    child_area: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The local authority area the child lives in, as a partnership id: it picks "
+        "the policy (see area_policy). Through the API it must be the key's partnership; left "
+        "out, the key's partnership's policy applies (the command line: the default policy).",
+    )
+    other_area: str = Field(
+        default="",
+        max_length=100,
+        description="Cross-border: the other area involved (free text). The case follows "
+        "child_area.",
+    )
     raised_at: datetime | None = None
     idempotency_key: str | None = Field(default=None, max_length=200)
 
