@@ -14,6 +14,7 @@ from escalation.directory.csv_rows import import_csv
 from escalation.directory.people import find_person
 from escalation.store.db import transaction
 from escalation.store.models import Organisation, Person, PersonRole, WebSession
+from escalation.web.board.directory_csv import file_name
 from tests.board_helpers import board_sign_in, csrf_of
 from tests.directory_helpers import LADDER_POLICY, TYPED_ROWS, import_rows
 from tests.factories import (
@@ -726,3 +727,153 @@ def test_changes_need_the_forms_csrf_token(client, sessions, manager):
     assert client.post("/board/directory/new", data=_form("wrong")).status_code == 403
     assert _upload(client, "wrong", HEADER).status_code == 403
     assert _person(sessions, NEW) is None
+
+
+# --- the routing facts on the form ------------------------------------------------------------
+
+
+def test_the_form_saves_the_routing_facts_and_shows_them_again(client, sessions, manager):
+    cover = _id(sessions, NAMED_DEPUTY)
+    done = client.post(
+        "/board/directory/new",
+        follow_redirects=False,
+        data=_form(
+            manager,
+            agency_type="health",
+            professional_group="nurse",
+            roles=["designated_professional", "partnership_lead"],
+            primary_roles=["designated_professional"],
+            line_manager=str(cover),
+        ),
+    )
+    assert done.status_code == 303
+    with transaction(sessions) as session:
+        nell = find_person(session, NEW)
+        assert (nell.professional_group, nell.line_manager_id) == ("nurse", cover)
+        assert nell.primary_roles == {"designated_professional"}
+        assert session.get(Organisation, 1).key == "example icb"
+        assert session.get(Organisation, 1).agency_type == "health"
+    page = client.get(f"/board/directory/{nell.id}").text
+    assert '<option value="health" selected>Health</option>' in page
+    assert '<option value="nurse" selected>Nurse, health visitor or midwife</option>' in page
+    assert f'<option value="{cover}" selected>Nathan Nurse, Example Trust</option>' in page
+    assert 'name="primary_roles" type="checkbox" value="designated_professional" checked' in page
+    listed = client.get("/board/directory").text
+    assert "Line manager: Nathan Nurse" in listed and "Primary designated professional" in listed
+
+
+def test_a_primary_role_they_do_not_hold_is_refused_and_what_was_typed_is_kept(
+    client, sessions, manager
+):
+    page = client.post(
+        "/board/directory/new",
+        data=_form(
+            manager,
+            professional_group="nurse",
+            agency_type="Not a word",
+            roles=["practitioner"],
+            primary_roles=["designated_professional"],
+        ),
+    )
+    assert page.status_code == 422
+    summary = page.text.split("govuk-error-summary__list", 1)[1].split("</ul>", 1)[0]
+    assert '<a href="#agency_type">Select an agency type from the list</a>' in summary
+    assert '<a href="#primary_roles">A primary role must also be one of their roles</a>' in summary
+    assert '<option value="nurse" selected>' in page.text
+    assert 'name="primary_roles" type="checkbox" value="designated_professional" checked' in (
+        page.text
+    )
+    assert 'name="roles" type="checkbox" value="practitioner" checked' in page.text
+    assert _person(sessions, NEW) is None
+
+
+def test_a_line_manager_loop_is_refused_on_the_form(client, sessions, manager):
+    named, cover = _id(sessions, NAMED), _id(sessions, NAMED_DEPUTY)
+    assert (
+        client.post(
+            f"/board/directory/{named}",
+            follow_redirects=False,
+            data=_form_of(sessions, manager, NAMED, line_manager=str(cover)),
+        ).status_code
+        == 303
+    )
+    loop = client.post(
+        f"/board/directory/{cover}",
+        data=_form_of(sessions, manager, NAMED_DEPUTY, line_manager=str(named)),
+    )
+    assert loop.status_code == 422 and 'href="#line_manager"' in loop.text
+    assert (
+        "Select another line manager: this one makes a loop (Nathan Nurse → Nadia Named → "
+        "Nathan Nurse)"
+    ) in loop.text
+    own = client.post(
+        f"/board/directory/{named}",
+        data=_form_of(sessions, manager, NAMED, line_manager=str(named)),
+    )
+    assert own.status_code == 422 and "A person cannot be their own line manager" in own.text
+
+
+def test_the_agency_type_of_an_organisation_another_partnership_names_is_not_the_boards(
+    client, sessions, manager, other_partnership
+):
+    with transaction(sessions) as session:
+        import_csv(
+            session,
+            HEADER.strip() + ",agency_type\n"
+            f"Olga Other,{OTHER},Example Trust,other-partnership,board_manager,,,,,health\n",
+        )
+    page = client.post(
+        f"/board/directory/{_id(sessions, NAMED)}",
+        data=_form_of(sessions, manager, NAMED, agency_type="police"),
+    )
+    assert page.status_code == 422
+    assert (
+        "Only the service administrator can change the agency type of Example Trust (it is "
+        "&#39;health&#39;)"
+    ) in page.text
+    kept = client.post(
+        f"/board/directory/{_id(sessions, NAMED)}",
+        follow_redirects=False,
+        data=_form_of(sessions, manager, NAMED, agency_type="health"),
+    )
+    assert kept.status_code == 303
+
+
+def test_the_partnerships_someone_also_serves_are_shown_and_kept(client, sessions, manager):
+    with transaction(sessions) as session:
+        import_csv(
+            session,
+            HEADER.strip() + ",other_partnerships\n"
+            f"Dev Designated,{DESIGNATED},Example ICB,example-partnership,designated_professional,"
+            ",,,,lakeside-partnership;northshire\n",
+        )
+    person = _id(sessions, DESIGNATED)
+    page = client.get(f"/board/directory/{person}").text
+    assert "Also holds their roles in lakeside-partnership, northshire." in page
+    client.post(
+        f"/board/directory/{person}",
+        follow_redirects=False,
+        data=_form_of(sessions, manager, DESIGNATED, job_title="Designated doctor"),
+    )
+    with transaction(sessions) as session:
+        assert find_person(session, DESIGNATED).partnerships == [
+            "example-partnership",
+            "lakeside-partnership",
+            "northshire",
+        ]
+
+
+def test_an_upload_is_named_by_its_file_name_without_folders(client, sessions, manager):
+    page = client.post(
+        "/board/directory/import",
+        data={"csrf": manager},
+        files={"csv_file": ("C:\\Users\\bea\\team.csv", b"name\nA\n", "text/csv")},
+    )
+    assert page.status_code == 422
+    assert (
+        "team.csv: header: missing column(s) email, organisation, partnership, roles" in page.text
+    )
+    assert "Users" not in page.text
+    assert file_name("../x/\x00people\u2028.csv") == "people.csv"
+    assert file_name("\x07") == "the file"
+    assert file_name("p" * 100 + ".csv") == "p" * 79 + "…"

@@ -155,6 +155,8 @@ def save_person(
     linked = {
         field: _linked(session, partnership, form, field, person, problems) for field in LINKS
     }
+    if not set(form.primary_roles) <= set(form.roles):  # said even when other fields are wrong
+        problems.setdefault(*ROW_RULES[PRIMARY_NOT_HELD])
     row = _row(form, partnership, linked, problems)
     if row is not None:
         holder = find_person(session, row.email)
