@@ -10,11 +10,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from escalation.casework.health import raise_alert
+from escalation.directory.people import agency_of
 from escalation.directory.routing import Holder, Side, route
 from escalation.rules.calendar import time_text
 from escalation.rules.errors import DirectoryError, NotAllowed
 from escalation.rules.policy import Policy, Stage
 from escalation.rules.service_hours import is_in_service_hours
+from escalation.rules.vocabulary import BOARD_ROLES
 from escalation.store.models import Disagreement, Person
 
 
@@ -48,15 +50,17 @@ def assign(
 ) -> Holders:
     """Who holds each side of `stage` from `at`: by the stage's routing rules (the urgent
     track's out-of-hours owner for an urgent stage starting out of hours), after the sides'
-    previous holders (those of `disagreement`'s current stage; for a new one, nobody at the
-    first stage, else the raiser and the decision-maker). A gap raises an alert naming it.
-    NotAllowed if nobody at all can own the stage."""
+    previous holders (see _previous; for a new disagreement nobody at the first stage, else the
+    raiser and the decision-maker). A gap raises an alert naming it. NotAllowed if nobody at
+    all can own the stage."""
     if disagreement is not None:
         raiser, decision_maker = disagreement.raised_by, disagreement.decision_maker
         urgent = disagreement.urgent
-        previous = disagreement.stages[-1]
-        previous_owner = previous.owner
-        previous_counterpart = previous.counterpart or disagreement.decision_maker
+        periods = disagreement.stages
+        previous_owner = _previous(session, [period.owner for period in periods], raiser)
+        previous_counterpart = decision_maker and _previous(
+            session, [period.counterpart for period in periods], decision_maker
+        )
     else:
         first = policy.stage_index(stage.key) == 0
         previous_owner = None if first else raiser
@@ -84,6 +88,21 @@ def assign(
         if holder.gap:
             _alert_gap(session, policy, stage, side_name, holder.gap, at)
     return Holders(owner, counterpart)
+
+
+def _previous(session: Session, holders: list[Person | None], start: Person) -> Person:
+    """Who held this side before, for `previous_group` and `or_line_manager`: its latest
+    holder from the side's own agency type, else `start` (the raiser, or the decision-maker).
+    A board manager holding a gap or an emergency duty manager holding an urgent stage at night
+    is not the rung the next one follows: a health visitor's case after either still goes to a
+    designated nurse, and a line manager is still the practitioner's own."""
+    agency = agency_of(session, start.organisation)
+    for person in reversed(holders):
+        if person is None or person.roles & set(BOARD_ROLES):
+            continue
+        if agency_of(session, person.organisation) == agency:
+            return person
+    return start
 
 
 def _out_of_hours(policy: Policy, at: datetime, urgent: bool) -> str:
