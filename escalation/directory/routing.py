@@ -37,8 +37,9 @@ from escalation.store.models import Person
 @dataclass(frozen=True)
 class Side:
     """One side of a disagreement: the person it started with (the raiser, or the
-    decision-maker), who held it at the previous stage (None at the very first stage), and the
-    partnership whose directory is searched."""
+    decision-maker), who held it before (its latest holder from the side's own agency type,
+    casework.assignment; None at the very first stage), and the partnership whose directory is
+    searched."""
 
     start: Person
     previous: Person | None

@@ -4,7 +4,9 @@ decision is disputed (the receiving side), as policy data.
 A stage lists rules for each side; the first rule whose `when` matches decides (never the
 directory's order). `when` is matched against that side's case: its agency type, its
 organisation, the professional group of the person the side started with (the raiser, or the
-decision-maker) and of whoever held the side at the previous stage. The rule then names whom to
+decision-maker) and of whoever held the side before (its latest holder from the side's own
+agency type: a board manager holding a gap does not break a doctor's chain; see
+casework.assignment). The rule then names whom to
 look for: holders of a directory `role` (within the same organisation, agency type or the whole
 partnership, optionally of given professional groups), or the raiser, the decision-maker or the
 previous holder's line manager; `or_line_manager` lets the previous holder's line manager take a
@@ -21,7 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from escalation.rules.vocabulary import CATEGORIES, ROLES, ROUTE_PEOPLE
+from escalation.rules.vocabulary import AGENCY_TYPES, CATEGORIES, ROLES, ROUTE_PEOPLE
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 WORD = r"^[a-z][a-z0-9_]*$"
@@ -68,22 +70,37 @@ class Route(BaseModel):
         return value
 
     def describe(self) -> str:
-        """The rule in words, for the chronology: why this person holds the stage."""
+        """The rule in words, for the chronology: why this person holds the stage, e.g.
+        "rule: children's social care or police → team manager in the same organisation"."""
         who = ROLES.get(self.role) or ROUTE_PEOPLE[self.role]
         if self.group:
-            who = f"{who} ({' or '.join(self.group)})"
+            who = f"{who} ({_either(_word(group) for group in self.group)})"
         if self.role in ROLES:
             who += {
                 "organisation": " in the same organisation",
                 "agency": " in the same agency",
             }.get(self.within, "")
+        when = self.when
         conditions = [
-            *(f"{', '.join(values)}" for values in (self.when.agency, self.when.organisation)),
-            *(f"{', '.join(values)}" for values in (self.when.group,) if values),
-            *(f"after a {' or '.join(values)}" for values in (self.when.previous_group,) if values),
+            _either(AGENCY_TYPES.get(agency, _word(agency)).lower() for agency in when.agency),
+            _either(when.organisation),
+            _either(_word(group) for group in when.group),
+            _either(_word(group) for group in when.previous_group),
         ]
-        when = " ".join(condition for condition in conditions if condition)
-        return f"rule: {when} → {who}" if when else f"rule: {who}"
+        if conditions[3]:
+            conditions[3] = f"after a {conditions[3]}"
+        said = ", ".join(condition for condition in conditions if condition)
+        return f"rule: {said} → {who}" if said else f"rule: {who}"
+
+
+def _word(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _either(words) -> str:
+    """'a', 'a or b', 'a, b or c'; '' for none."""
+    words = list(words)
+    return " or ".join(filter(None, [", ".join(words[:-1]), *words[-1:]]))
 
 
 def short_routes(value: object) -> object:
