@@ -165,3 +165,9 @@ def import_rows(sessions, *rows: str, source: str = "people.csv") -> int:
 def gaps(sessions, policy=LADDER_POLICY, on: date = MONDAY_DATE) -> list[str]:
     with transaction(sessions) as session:
         return role_gaps(session, partnership=PARTNERSHIP, policies=[policy], on=on)
+
+
+def rule_words(stage: int, side: str, rule: int, policy=LADDER_POLICY) -> str:
+    """A rule of `policy` in the routing's own words, as a gap names it ("nobody matches ...")."""
+    routes = getattr(policy.stages[stage], side)
+    return routes[rule].describe().removeprefix("rule: ")

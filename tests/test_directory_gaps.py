@@ -19,6 +19,7 @@ from tests.directory_helpers import (
     gaps,
     import_rows,
     person_csv,
+    rule_words,
 )
 from tests.factories import DEFAULT, load_directory
 
@@ -80,13 +81,12 @@ def test_a_doctor_raising_needs_a_named_doctor_and_then_a_designated_doctor(sess
         *_without(TYPED_ROWS, "nadia.named"),
         person_csv("Dr Dan", "dan@trust.example", "Example Trust", "practitioner", group="doctor"),
     )
+    named_doctor = rule_words(1, "owner", 0)  # the ladder's named doctor rule
     assert gaps(sessions) == [
-        "Named professional or line manager (raising side) for Example Trust: nobody matches "
-        "health doctor → named professional or agency safeguarding lead (doctor) in the same "
-        "organisation (Example Trust); the board manager would hold it.",
-        "Named professional or line manager (receiving side) for Example Trust: nobody matches "
-        "health doctor → named professional or agency safeguarding lead (doctor) in the same "
-        "organisation (Example Trust); it would have no counterpart.",
+        f"Named professional or line manager (raising side) for Example Trust: nobody matches "
+        f"{named_doctor} (Example Trust); the board manager would hold it.",
+        f"Named professional or line manager (receiving side) for Example Trust: nobody matches "
+        f"{named_doctor} (Example Trust); it would have no counterpart.",
     ]
 
 
@@ -99,13 +99,12 @@ def test_nobody_holding_a_role_is_a_gap_naming_every_organisation_it_bites(sessi
     warnings = gaps(sessions)
     assert (
         "Designated professional or service manager (raising side) for Example Trust, Example GP: "
-        "nobody matches health → designated professional in example-partnership; the board "
-        "manager would hold it."
+        f"nobody matches {rule_words(2, 'owner', 1)} in example-partnership; the board manager "
+        "would hold it."
     ) in warnings
     assert (
-        "Board manager (receiving side) for Example Trust, Example GP: nobody matches agency "
-        "partnership lead in the same agency in example-partnership; it would have no "
-        "counterpart."
+        "Board manager (receiving side) for Example Trust, Example GP: nobody matches "
+        f"{rule_words(3, 'counterpart', 0)} in example-partnership; it would have no counterpart."
     ) in warnings
 
 
@@ -224,8 +223,9 @@ def test_no_board_manager_is_warned_and_each_gap_says_escalation_would_stall(ses
         "Named professional or line manager (raising side) for Example Trust: 2 people match "
         "(Nadia Named, Nathan Nurse) and none is marked primary; nobody would hold it, and "
         "escalation would stall.",
-        "Board manager (raising side) for Example Trust: nobody matches board manager in "
-        "example-partnership; nobody would hold it, and escalation would stall.",
+        f"Board manager (raising side) for Example Trust: nobody matches "
+        f"{rule_words(3, 'owner', 0)} in example-partnership; nobody would hold it, and "
+        "escalation would stall.",
     ]
 
 

@@ -16,7 +16,7 @@ from escalation.store.db import transaction
 from escalation.store.models import Organisation, Person, PersonRole, WebSession
 from escalation.web.board.directory_csv import file_name
 from tests.board_helpers import board_sign_in, csrf_of
-from tests.directory_helpers import LADDER_POLICY, TYPED_ROWS, import_rows
+from tests.directory_helpers import LADDER_POLICY, TYPED_ROWS, import_rows, rule_words
 from tests.factories import (
     CHAIR,
     DESIGNATED,
@@ -177,8 +177,8 @@ def test_the_list_shows_100_people_a_page_and_the_gaps_of_the_whole_partnership(
         assert f'href="/board/directory?page={number}"' in first
     assert "Zed Zulu" not in first  # on the last page, but its gap is warned on every page
     assert (
-        "Named professional or line manager (raising side) for Zulu Trust: nobody matches team "
-        "manager in the same organisation (Zulu Trust); the board manager would hold it."
+        "Named professional or line manager (raising side) for Zulu Trust: nobody matches "
+        f"{rule_words(1, 'owner', 2)} (Zulu Trust); the board manager would hold it."
     ) in _gaps(client)
     assert "Zulu Trust has no agency type (1 person)" in _gaps(client)
     last = client.get("/board/directory?page=3").text
@@ -213,7 +213,7 @@ def test_deactivating_the_designated_professional_warns_until_another_is_added(
     assert done.status_code == 303
     gap = (
         "Designated professional or service manager (raising side) for Example Trust: nobody "
-        "matches health → designated professional in example-partnership"
+        f"matches {rule_words(2, 'owner', 1)} in example-partnership"
     )
     assert gap in _gaps(client)
     added = client.post(
@@ -251,7 +251,7 @@ def test_an_organisation_with_practitioners_but_nobody_the_rules_name_is_warned(
     ):
         assert (
             f"Named professional or line manager ({side} side) for Example Council: nobody "
-            f"matches team manager in the same organisation (Example Council); {then}."
+            f"matches {rule_words(1, 'owner', 2)} (Example Council); {then}."
         ) in _gaps(client)
     assert "Example Trust" not in _gaps(client)
 
