@@ -215,7 +215,10 @@ def test_the_owner_chooses_the_new_counterpart_from_the_directory_by_organisatio
     group = page[page.index('<optgroup label="Example Council">') :]
     group = group[: group.index("</optgroup>")]
     assert f'<option value="{tess}">Tess Team, Team manager</option>' in group
-    assert "Una Listed" not in page  # not listed in the directory: not offered
+    chooser = page[page.index('<select class="govuk-select" id="counterpart_person"') :]
+    chooser = chooser[: chooser.index("</select>")]
+    assert "Una Listed" not in chooser  # not listed in the directory: not offered
+    assert "Bea Manager" not in chooser and "Hana Visitor" not in chooser  # the board, the raiser
     assert 'label="Example Trust"' in page  # the partnership's other organisations
     choose = {
         **dict.fromkeys(NEW_FORM, ""),

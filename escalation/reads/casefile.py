@@ -17,12 +17,14 @@ from escalation.casework.chronology import events_of
 from escalation.casework.counterparts import RESPONSES
 from escalation.rules.calendar import date_text, due_text, time_text
 from escalation.rules.policy import Policy
+from escalation.rules.vocabulary import BOARD_ROLES
 from escalation.store.models import (
     DeadlineExtension,
     Disagreement,
     Event,
     Person,
     PersonPartnership,
+    PersonRole,
     ResolutionMeeting,
     StagePeriod,
 )
@@ -170,7 +172,8 @@ def counterpart_choices(
 ) -> list[tuple[str, list[Choice]]]:
     """Whom the directory offers as this stage's new counterpart: the partnership's listed,
     active people (those it serves from another partnership too), by organisation then name;
-    never the raiser, the stage owner or the current counterpart (who cannot be chosen)."""
+    not the board (the raising side's last rungs), and never the raiser, the stage owner or the
+    current counterpart (who cannot be chosen)."""
     serves = or_(
         Person.partnership == disagreement.partnership,
         Person.id.in_(
@@ -183,9 +186,11 @@ def counterpart_choices(
     excluded = {disagreement.raiser_email, disagreement.owner.email}
     if current is not None:
         excluded.add(current.email)
+    board = select(PersonRole.person_id).where(PersonRole.role.in_(BOARD_ROLES))
     people = session.execute(
         select(Person)
         .where(serves, Person.listed, Person.active, Person.email.not_in(excluded))
+        .where(Person.id.not_in(board))
         .order_by(Person.organisation, Person.name, Person.id)
     ).scalars()
     groups: dict[str, list[Choice]] = {}
