@@ -24,13 +24,26 @@ DESIGNATED = "dev.designated@icb.example"
 MANAGER = "bea.manager@partnership.example"
 CHAIR = "chris.chair@partnership.example"
 
-DIRECTORY_CSV = f"""name,email,organisation,partnership,roles,job_title,deputy_email,absent_from,absent_until
-Hana Visitor,{RAISER},Example Trust,example-partnership,practitioner,Health visitor,,,
-Nadia Named,{NAMED},Example Trust,example-partnership,named_professional,Named doctor,{NAMED_DEPUTY},,
-Nathan Nurse,{NAMED_DEPUTY},Example Trust,example-partnership,named_professional,Named nurse,,,
-Dev Designated,{DESIGNATED},Example ICB,example-partnership,designated_professional,Designated doctor,,,
-Bea Manager,{MANAGER},Example Partnership,example-partnership,board_manager,Business manager,,,
-Chris Chair,{CHAIR},Example Partnership,example-partnership,chair,Independent chair,,,
+TEAM_MANAGER = "tia.team@council.example"
+SERVICE_MANAGER = "sol.service@council.example"
+HEAD_OF_SERVICE = "hal.head@council.example"
+COUNCIL_LEAD = "dee.director@council.example"
+
+# Both sides of the default ladder. The trust has two named professionals: the named doctor is
+# its primary one (as in Child B1, where the health visitor's case went to the named doctor).
+# The council answers for the decision-maker (raise_data()'s counterpart, not listed here): team
+# manager, service manager, head of service, then its partnership lead.
+DIRECTORY_CSV = f"""name,email,organisation,agency_type,partnership,roles,primary_roles,professional_group,job_title,deputy_email,absent_from,absent_until
+Hana Visitor,{RAISER},Example Trust,health,example-partnership,practitioner,,nurse,Health visitor,,,
+Nadia Named,{NAMED},Example Trust,health,example-partnership,named_professional,named_professional,doctor,Named doctor,{NAMED_DEPUTY},,
+Nathan Nurse,{NAMED_DEPUTY},Example Trust,health,example-partnership,named_professional,,nurse,Named nurse,,,
+Dev Designated,{DESIGNATED},Example ICB,health,example-partnership,designated_professional,,doctor,Designated doctor,,,
+Bea Manager,{MANAGER},Example Partnership,other,example-partnership,board_manager,,other,Business manager,,,
+Chris Chair,{CHAIR},Example Partnership,other,example-partnership,chair,,other,Independent chair,,,
+Tia Team,{TEAM_MANAGER},Example Council,childrens_social_care,example-partnership,team_manager,,social_worker,Team manager,,,
+Sol Service,{SERVICE_MANAGER},Example Council,childrens_social_care,example-partnership,service_manager,,social_worker,Service manager,,,
+Hal Head,{HEAD_OF_SERVICE},Example Council,childrens_social_care,example-partnership,head_of_service,,social_worker,Head of service,,,
+Dee Director,{COUNCIL_LEAD},Example Council,childrens_social_care,example-partnership,partnership_lead,,other,Assistant director,,,
 """
 
 

@@ -60,8 +60,17 @@ def test_raising_starts_the_first_stage_with_the_raiser_as_owner(directory):
     assert disagreement.status == "open" and disagreement.stage_key == "practitioner"
     assert disagreement.owner.email == RAISER
     assert disagreement.due_at == utc(2026, 11, 30, 17)  # 5 working days
-    assert disagreement.policy_id == "default" and disagreement.policy_version == "2026.1"
-    assert _events(directory, reference) == [("raise", RAISER, None, "practitioner", "")]
+    assert disagreement.policy_id == "default" and disagreement.policy_version == "2026.2"
+    assert _events(directory, reference) == [
+        (
+            "raise",
+            RAISER,
+            None,
+            "practitioner",
+            "owner Hana Visitor (rule: the practitioner who raised it); counterpart Sam Social "
+            "(rule: the professional whose decision is disputed)",
+        )
+    ]
 
 
 def test_an_urgent_disagreement_starts_at_the_named_professional_on_an_hours_clock(directory):
@@ -143,7 +152,7 @@ def test_an_overdue_final_stage_stays_open_and_is_flagged_once(directory):
     for _ in range(3):
         _do(directory, d.escalate, reference=reference, actor=MANAGER, now=MONDAY)
     assert _get(directory, reference).stage_key == "chair"
-    later = utc(2026, 11, 26, 10)
+    later = utc(2026, 11, 27, 10)  # 48 service hours (08:00-20:00) from 10:00 Monday
     with transaction(directory) as session:
         assert (
             d.act_if_due(session, reference=reference, now=later).action
@@ -327,7 +336,11 @@ def test_a_role_nobody_holds_falls_to_the_board_manager(sessions):
     disagreement = _get(sessions, reference)
     assert disagreement.stage_key == "designated_professional"
     assert disagreement.owner.email == MANAGER
-    assert "nobody holds the designated professional role" in _events(sessions, reference)[-1][4]
+    note = _events(sessions, reference)[-1][4]
+    assert (
+        "owner Bea Manager (nobody matches health, after a doctor → designated professional" in note
+    )
+    assert "the board manager holds this stage" in note
 
 
 def test_without_a_board_manager_escalation_is_refused_and_nothing_changes(sessions):
@@ -349,7 +362,8 @@ def test_without_a_board_manager_escalation_is_refused_and_nothing_changes(sessi
 
 def test_the_named_professional_comes_from_the_raisers_organisation(sessions):
     other_org = DIRECTORY_CSV + (
-        "Olga Other,olga@other.example,Other Trust,example-partnership,named_professional,,,,\n"
+        "Olga Other,olga@other.example,Other Trust,health,example-partnership,"
+        "named_professional,,nurse,Named nurse,,,\n"
     )
     load_directory(sessions, other_org)
     raiser = {
@@ -407,4 +421,5 @@ def test_the_chronology_stays_verifiable_through_a_whole_life(directory):
         report = verify_chain(session)
         assert report.ok and report.checked == 5
         assert session.scalar(select(func.count()).select_from(StagePeriod)) == 3
-        assert session.scalar(select(func.count()).select_from(Person)) == 6
+        # the directory's ten and the decision-maker, recorded when the case was raised
+        assert session.scalar(select(func.count()).select_from(Person)) == 11

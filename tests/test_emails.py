@@ -20,7 +20,7 @@ from escalation.outbox.delivery import deliver
 from escalation.outbox.digest import queue_digests
 from escalation.store.db import transaction
 from escalation.store.models import OutboxMessage
-from tests.factories import CHAIR, MONDAY, due_at, load_directory, raise_one
+from tests.factories import CHAIR, COUNCIL_LEAD, MONDAY, due_at, load_directory, raise_one
 from tests.outbox_helpers import delivery
 from tests.smtp_server import Server
 
@@ -66,7 +66,7 @@ def _every_kind_of_email(sessions) -> str:
         signin.request_link(
             session, "hana.visitor@trust.example", allowed_domains=[], now=final_due
         )
-        notifications.fresh_links(session, "vex@council.example", final_due)
+        notifications.fresh_links(session, COUNCIL_LEAD, final_due)  # the chair stage's counterpart
         d.resolve(
             session,
             reference=reference,

@@ -24,7 +24,13 @@ EXPECTED = {
     **{
         (state, event): state
         for state in OPEN
-        for event in ("meeting", "request_extension", "decide_extension")
+        for event in (
+            "meeting",
+            "request_extension",
+            "decide_extension",
+            "change_counterpart",
+            "make_urgent",
+        )
     },
     **{(state, "view"): state for state in OPEN + [sm.RESOLVED, sm.WITHDRAWN]},
     **{(state, "add_note"): state for state in OPEN + [sm.RESOLVED, sm.WITHDRAWN]},

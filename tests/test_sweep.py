@@ -30,6 +30,7 @@ from tests.factories import (
     NAMED,
     RAISER,
     ROOT,
+    TEAM_MANAGER,
     due_at,
     events_of,
     load_directory,
@@ -89,7 +90,7 @@ def test_a_due_disagreement_escalates_once_with_its_emails(directory):
     assert sorted((r.kind, r.recipient_email) for r in stage_rows) == [
         ("stage_assigned", NAMED),
         ("stage_update", RAISER),
-        ("stage_update", COUNTERPART),
+        ("stage_update", TEAM_MANAGER),  # the council's side of stage 2
     ]
     # The same instant again, and later: nothing more happens.
     assert run_sweep(directory, now=due).as_dict()["escalated"] == 0
