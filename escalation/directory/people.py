@@ -150,9 +150,21 @@ def board_manager(
         for person in role_holders(session, "board_manager", partnership)
         if exclude is None or person.id != exclude.id
     ]
+    stage = ROLE_WORDS.get(wanted_role, wanted_role)
     if not managers:
         raise DirectoryError(
-            f"nobody can own the {ROLE_WORDS.get(wanted_role, wanted_role)} stage: partnership "
+            f"nobody can own the {stage} stage: partnership "
             f"{partnership!r} has no available board manager in the directory"
         )
-    return managers[0]
+    if len(managers) == 1:
+        return managers[0]
+    primary = [person for person in managers if "board_manager" in person.primary_roles]
+    if len(primary) == 1:
+        return primary[0]
+    # Several board managers and no one primary: refusing (the sweep alerts and retries) is
+    # better than an arbitrary pick; the directory page warns about it beforehand.
+    names = ", ".join(person.name for person in managers)
+    raise DirectoryError(
+        f"nobody can own the {stage} stage: partnership {partnership!r} has "
+        f"{len(managers)} board managers ({names}) and not exactly one is marked primary"
+    )
