@@ -5,6 +5,7 @@ list and the forms."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from escalation.access import second_factor
 from escalation.directory.people import find_person
@@ -12,7 +13,7 @@ from escalation.store.db import transaction
 from escalation.store.models import Person, PersonRole
 from tests.board_helpers import enrol
 from tests.browser_helpers import NOW, check, link_in_latest_email, needs_chromium, send_emails
-from tests.factories import DESIGNATED, MANAGER, NAMED
+from tests.factories import DEFAULT, DESIGNATED, MANAGER, NAMED
 from tests.smtp_server import Server
 
 pytestmark = [needs_chromium, pytest.mark.slow]
@@ -39,7 +40,8 @@ def test_the_board_manager_fills_a_gap_and_records_an_absence(site, page, sessio
 
     page.click(".govuk-service-navigation a:has-text('Directory')")
     assert page.inner_text("h1") == "Directory"
-    assert "Nobody is an active designated professional" in page.inner_text("#gaps")
+    designated_gap = f"{DEFAULT.stages[2].title} (raising side) for Example Trust: nobody matches"
+    assert designated_gap in page.inner_text("#gaps")
     check(page, "directory-01-list-with-a-gap")
 
     page.click("text=Add a person")
@@ -51,12 +53,26 @@ def test_the_board_manager_fills_a_gap_and_records_an_absence(site, page, sessio
     check(page, "directory-02-add-errors")
     page.fill("#email", "nell.new@icb.example")
     page.fill("#organisation", "Example ICB")
-    page.fill("#job_title", "Designated nurse")
-    page.get_by_label("Designated professional").check()
+    page.fill("#job_title", "Designated doctor")
+    page.select_option("#agency_type", "health")
+    page.select_option("#professional_group", "doctor")
+    page.locator("#roles-3").check()  # designated professional
+    page.locator("#primary_roles").check()  # practitioner: a role she does not hold
+    page.click("button:has-text('Save')")
+    assert "A primary role must also be one of their roles" in page.inner_text(
+        ".govuk-error-summary"
+    )
+    assert page.input_value("#professional_group") == "doctor"
+    page.locator("#primary_roles").uncheck()
+    page.locator("#primary_roles-3").check()
+    page.select_option("#line_manager", label="Bea Manager, Example Partnership")
     page.click("button:has-text('Save')")
     assert "Saved Nell New." in page.inner_text(".govuk-notification-banner--success")
-    assert page.locator("#gaps").count() == 0
-    assert "Designated nurse" in page.inner_text("#people")
+    gaps = page.locator("#gaps")
+    assert gaps.count() == 0 or designated_gap not in gaps.inner_text()
+    row = page.locator("#people tr", has_text="Nell New").inner_text()
+    assert "Designated doctor" in row and "Primary designated professional" in row
+    assert "Line manager: Bea Manager" in row
 
     page.click("#people a:has-text('Nadia Named')")
     assert page.inner_text("h1") == "Edit Nadia Named"
@@ -89,12 +105,13 @@ def test_the_board_manager_fills_a_gap_and_records_an_absence(site, page, sessio
         ],
     )
     page.click("button:has-text('Import')")
-    assert "Row 2: email" in page.inner_text(".govuk-error-summary")
+    assert "people.csv: row 2: email" in page.inner_text(".govuk-error-summary")
     check(page, "directory-06-import-refused")
 
 
 def test_a_long_directory_is_paged_and_the_pages_pass_axe(site, page, sessions):
     with transaction(sessions) as session:
+        total = len(session.execute(select(Person.id)).all()) + 150
         session.add_all(
             Person(
                 name=f"Pat {n:03d}",
@@ -107,10 +124,10 @@ def test_a_long_directory_is_paged_and_the_pages_pass_axe(site, page, sessions):
         )
     _sign_in_as_board_manager(site, page, sessions)
     page.goto(f"{site}/board/directory")
-    assert "156 people (showing 1 to 100, by name)" in page.inner_text("#people caption")
+    assert f"{total} people (showing 1 to 100, by name)" in page.inner_text("#people caption")
     assert page.locator("#people tbody tr").count() == 100
     check(page, "directory-07-first-of-two-pages")
     page.click(".govuk-pagination__next a")
-    assert "showing 101 to 156" in page.inner_text("#people caption")
-    assert page.locator("#people tbody tr").count() == 56
+    assert f"showing 101 to {total}" in page.inner_text("#people caption")
+    assert page.locator("#people tbody tr").count() == total - 100
     check(page, "directory-08-second-page")
