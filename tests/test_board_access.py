@@ -60,6 +60,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/board/d/{reference}/extension"): {"manager"},
     ("POST", "/board/d/{reference}/extension/decision"): {"chair"},
     ("POST", "/board/d/{reference}/close"): OURS,
+    ("POST", "/board/d/{reference}/counterpart"): OURS,
+    ("POST", "/board/d/{reference}/urgent"): OURS,
     # Each manager keeps their own partnership's directory; the chair may look and export.
     ("GET", "/board/directory"): BOARD_PEOPLE,
     ("GET", "/board/directory.csv"): BOARD_PEOPLE,
