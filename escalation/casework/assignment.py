@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from escalation.casework.health import raise_alert
@@ -17,7 +18,7 @@ from escalation.rules.errors import DirectoryError, NotAllowed
 from escalation.rules.policy import Policy, Stage
 from escalation.rules.service_hours import is_in_service_hours
 from escalation.rules.vocabulary import BOARD_ROLES
-from escalation.store.models import Disagreement, Person
+from escalation.store.models import Alert, Disagreement, Person
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,15 @@ def assign(
     if decision_maker is not None:
         side = Side(decision_maker, previous_counterpart, policy.partnership)
         counterpart = route(session, stage.counterpart, side, on=on, owner_side=False)
-    for side_name, holder in (("owner", owner), ("counterpart", counterpart)):
+    sides = (("owner", owner, raiser), ("counterpart", counterpart, decision_maker))
+    for side_name, holder, start in sides:
+        if start is None:
+            continue
+        prefix = _gap_key(policy, stage, side_name, start)
         if holder.gap:
-            _alert_gap(session, policy, stage, side_name, holder.gap, at)
+            _alert_gap(session, prefix, stage, side_name, holder.gap, at)
+        else:
+            _clear_gaps(session, prefix, at)
     return Holders(owner, counterpart)
 
 
@@ -121,17 +128,38 @@ def _out_of_hours(policy: Policy, at: datetime, urgent: bool) -> str:
     )
 
 
+def _gap_key(policy: Policy, stage: Stage, side: str, start: Person) -> str:
+    """The alert key's prefix for gaps of one stage's side, for one organisation's cases (the
+    partnership first: each board sees only its own, see reads/dashboard.open_alerts)."""
+    organisation = _digest(start.organisation.strip().lower())
+    return f"gap/{policy.partnership}/{stage.key}/{side}/{organisation}/"
+
+
 def _alert_gap(
-    session: Session, policy: Policy, stage: Stage, side: str, gap: str, now: datetime
+    session: Session, prefix: str, stage: Stage, side: str, gap: str, now: datetime
 ) -> None:
-    """One alert per gap (partnership, stage, side and what is missing), counted each time it
-    bites: two different gaps at one stage are two alerts, neither hiding the other."""
+    """One alert per gap (partnership, stage, side, organisation and what is missing), counted
+    each time it bites: two different gaps at one stage are two alerts, neither hiding the
+    other."""
     who = "the board manager holds it" if side == "owner" else "it has no counterpart"
-    digest = hashlib.sha256(gap.encode()).hexdigest()[:16]
     raise_alert(
         session,
-        key=f"gap/{policy.partnership}/{stage.key}/{side}/{digest}",
+        key=prefix + _digest(gap),
         kind="routing_gap",
         message=f"{stage.title}: {gap}; {who}. Fix the directory.",
         now=now,
     )
+
+
+def _clear_gaps(session: Session, prefix: str, now: datetime) -> None:
+    """This stage's side now routes for this organisation's cases: its gap alerts (the
+    directory has been mended) are cleared."""
+    session.execute(
+        update(Alert)
+        .where(Alert.key.startswith(prefix, autoescape=True), Alert.cleared_at.is_(None))
+        .values(cleared_at=now)
+    )
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -225,16 +225,19 @@ def undelivered_count(session: Session, partnership: str) -> int:
 
 
 def open_alerts(session: Session, partnership: str) -> list[Alert]:
-    """Open alerts this board may see: service-wide ones (mail relay, stalled sweep), and those
-    about one disagreement (key "blocked/REF") only when it is in this partnership."""
+    """Open alerts this board may see: service-wide ones (mail relay, stalled sweep), those
+    about one disagreement (key "blocked/REF") only when it is in this partnership, and routing
+    gaps (key "gap/PARTNERSHIP/...") only this partnership's."""
     about_ours = exists().where(
         Disagreement.partnership == partnership,
         Alert.key == literal("blocked/") + Disagreement.reference,
     )
+    service_wide = ~Alert.key.startswith("blocked/") & ~Alert.key.startswith("gap/")
+    our_gaps = Alert.key.startswith(f"gap/{partnership}/", autoescape=True)
     return list(
         session.execute(
             select(Alert)
-            .where(Alert.cleared_at.is_(None), or_(~Alert.key.startswith("blocked/"), about_ours))
+            .where(Alert.cleared_at.is_(None), or_(service_wide, about_ours, our_gaps))
             .order_by(Alert.last_at.desc())
             .limit(10)
         ).scalars()
