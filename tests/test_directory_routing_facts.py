@@ -412,6 +412,32 @@ def test_the_boards_import_refuses_a_loop_naming_the_file(sessions):
     assert str(refused.value).startswith("ours.csv: row 2: deputy_email: a deputy loop")
 
 
+def test_the_boards_import_never_follows_a_loop_into_another_partnership(sessions):
+    other = {"partnership": "other-partnership"}
+    import_rows(
+        sessions,
+        _row("Ann", A),
+        person_csv("Xia", "xia@other.example", "Other Trust", "practitioner", **other),
+        person_csv("Yan", "yan@other.example", "Other Trust", "practitioner", deputy=A, **other),
+    )
+    import_rows(
+        sessions,
+        person_csv(
+            "Xia",
+            "xia@other.example",
+            "Other Trust",
+            "practitioner",
+            deputy="yan@other.example",
+            **other,
+        ),
+    )
+    with pytest.raises(DirectoryError) as refused:
+        _board_import(sessions, _row("Ann", A, deputy="xia@other.example"))
+    assert str(refused.value).splitlines() == [
+        "ours.csv: row 2: deputy_email: xia@other.example is not in this file or the directory"
+    ]  # not the loop through Yan, whom the board may not know of
+
+
 def test_a_refused_board_import_that_is_not_csv_or_too_long_names_the_file(sessions):
     with pytest.raises(DirectoryError, match=r"^big\.csv: the file has 5,001 rows"):
         _board_import(

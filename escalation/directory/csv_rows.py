@@ -46,9 +46,9 @@ DEFAULT_SOURCE = "the directory file"
 
 
 def refused(source: str, problems: list[RowProblem]) -> DirectoryError:
-    """The error for a refused import of `source`: its problems in row order (the file's own
-    first), each line naming the file."""
-    ordered = sorted(problems, key=lambda problem: problem.row or 0)
+    """The error for a refused import of `source`: its problems, each once, in row order (the
+    file's own first), each line naming the file."""
+    ordered = sorted(dict.fromkeys(problems), key=lambda problem: problem.row or 0)
     return DirectoryError("\n".join(f"{source}: {problem}" for problem in ordered), ordered)
 
 
@@ -88,8 +88,11 @@ def import_records(
     records: list[tuple[int, dict[str, str]]],
     *,
     source: str = DEFAULT_SOURCE,
+    within: str | None = None,
 ) -> int:
-    """import_csv for rows already read by csv_records: the same checks, the same result."""
+    """import_csv for rows already read by csv_records: the same checks, the same result.
+    With `within` (a board's import, partnership_csv) only that partnership's people can be
+    deputies and line managers, and a loop is followed through nobody else."""
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         problem = RowProblem(None, "header", f"missing column(s) {', '.join(missing)}")
@@ -97,10 +100,10 @@ def import_records(
     rows, problems = _parse_rows(records)
     links = [getattr(row, field) for _, row in rows for field in LINKS]
     known = people_by_email(session, [row.email for _, row in rows] + links)
-    problems += _link_problems(rows, known)
+    problems += _link_problems(rows, _within(known, within))
     problems += organisations.disagreements(_agency_types(rows))
     for field in LINKS:
-        problems += import_loop_problems(rows, known, field)
+        problems += import_loop_problems(rows, _within(known, within), field, within)
     if problems:
         raise refused(source, problems)
     people = {row.email: _upsert(session, row, known.get(row.email)) for _, row in rows}
@@ -108,6 +111,12 @@ def import_records(
     session.flush()
     _link(session, rows, {**known, **people})
     return len(rows)
+
+
+def _within(known: dict[str, Person], partnership: str | None) -> dict[str, Person]:
+    if partnership is None:
+        return known
+    return {email: person for email, person in known.items() if person.partnership == partnership}
 
 
 def unknown_link(number: int, field: str, address: str) -> RowProblem:

@@ -44,10 +44,15 @@ def loops(starts: Iterable[Key], next_of: Callable[[Key], Key | None]) -> list[l
 
 
 def import_loop_problems(
-    rows: list[tuple[int, DirectoryRow]], known: dict[str, Person], field: str
+    rows: list[tuple[int, DirectoryRow]],
+    known: dict[str, Person],
+    field: str,
+    within: str | None = None,
 ) -> list[RowProblem]:
     """The loops the file's `field` (deputy_email or line_manager_email) would make: each a
-    RowProblem on its first row, naming the rows and the people already in the directory."""
+    RowProblem on its first row, naming the rows and the people already in the directory.
+    With `within` (a board's import) the walk stops at anyone of another partnership, so a
+    problem never names them."""
     words, attribute = LINKS[field]
     given = {row.email: (number, row) for number, row in rows if row.gives(field)}
 
@@ -56,7 +61,7 @@ def import_loop_problems(
             return getattr(given[email][1], field) or None
         person = known.get(email)
         linked = getattr(person, attribute) if person is not None else None
-        if linked is None:
+        if linked is None or (within is not None and linked.partnership != within):
             return None
         known.setdefault(linked.email, linked)
         return linked.email

@@ -88,7 +88,7 @@ def import_partnership_csv(
     problems += organisations.changes_not_ours(session, _agency_types(records), partnership)
     with session.begin_nested():  # raising inside undoes import_records' writes
         try:
-            count = import_records(session, header, records, source=source)
+            count = import_records(session, header, records, source=source, within=partnership)
         except DirectoryError as error:
             problems += error.problems or [RowProblem(None, None, str(error))]
         if problems:
