@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from escalation.directory.people import find_person
 from escalation.rules.policy import policy_from_document
+from escalation.rules.vocabulary import AGENCY_TYPES
 from escalation.store.db import transaction
 from escalation.store.models import Alert, Base, Person, PersonRole
 from tests.directory_helpers import (
@@ -272,3 +273,25 @@ def test_the_dry_run_writes_nothing_and_raises_no_alert(sessions):
         after = [session.execute(select(table)).all() for table in Base.metadata.sorted_tables]
         assert session.execute(select(Alert)).all() == []
     assert after == before
+
+
+def test_an_agency_type_no_rule_names_is_a_gap_not_a_raiser_holding_their_own_stage(sessions):
+    named = [
+        {"when": {"agency": "health"}, "role": "named_professional", "within": "organisation"},
+        {"when": {"agency": list(AGENCY_TYPES)}, "role": "team_manager", "within": "organisation"},
+    ]
+    stages = [dict(stage) for stage in LADDER["stages"]]
+    stages[1] = {**stages[1], "owner": named, "counterpart": named}
+    policy = policy_from_document({**LADDER, "stages": stages}, source="test")
+    yot = person_csv(
+        "Yan", "yan@yot.example", "Example YOT", "practitioner", agency_type="youth_justice"
+    )
+    import_rows(sessions, *TYPED_ROWS, yot)
+    warnings = gaps(sessions, policy=policy)
+    assert (
+        "Named professional or line manager (raising side) for Example YOT: no routing rule "
+        "matches (youth_justice, no professional group); the board manager would hold it."
+    ) in warnings
+    assert "Example YOT's agency type 'youth_justice' is not one the policy knows" in (
+        " ".join(warnings)
+    )

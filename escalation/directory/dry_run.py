@@ -82,8 +82,8 @@ class Router:
         self.answers: dict[tuple, Holder] = {}
 
     def route(self, routes: tuple[Route, ...], side: Side, owner_side: bool) -> Holder:
-        key = self._question(routes, side, owner_side)
-        if key[3] is not None and not side.start.is_absent_on(self.on):
+        key, themselves = self._question(routes, side, owner_side)
+        if themselves and not side.start.is_absent_on(self.on):
             return Holder(side.start, "")  # the raiser or the decision-maker: nobody to look for
         if key not in self.answers:
             try:
@@ -94,7 +94,12 @@ class Router:
             self.answers[key] = holder
         return self.answers[key]
 
-    def _question(self, routes: tuple[Route, ...], side: Side, owner_side: bool) -> tuple:
+    def _question(
+        self, routes: tuple[Route, ...], side: Side, owner_side: bool
+    ) -> tuple[tuple, bool]:
+        """What the routing's answer depends on, and whether the matching rule names the side's
+        own starting person (the raiser, the decision-maker). `routes` is known by its id: the
+        policies, and so their rules, outlive the call."""
         start, previous = side.start, side.previous
         organisation = start.organisation.strip().lower()
         agency = self.agencies.get(organisation)
@@ -108,20 +113,22 @@ class Router:
         )
         matched = first_match(routes, case)
         if matched is None:
-            return (id(routes), owner_side, None, agency, start.professional_group)
+            return (id(routes), owner_side, None, agency, start.professional_group), False
         index, rule = matched
         searched = rule.role in ROLES
-        return (
+        themselves = rule.role in ("raiser", "decision_maker")
+        key = (
             id(routes),
             owner_side,
             index,
-            start.id if not searched and rule.role != "line_manager" else None,
+            start.id if themselves else None,
             organisation if searched and rule.within == "organisation" else None,
             agency if searched and rule.within == "agency" else None,
             previous.line_manager_id
             if previous and (rule.or_line_manager or not searched)
             else None,
         )
+        return key, themselves
 
 
 def ladders(policy: Policy) -> list[tuple[Stage, ...]]:
