@@ -138,10 +138,19 @@ def _new_counterpart(
         problems["email"] = "The counterpart answers for the other agency: choose someone else"
         return None
     person = find_person(session, email)
-    if person is not None:
+    if person is not None and not person.active:
+        problems["email"] = (
+            f"{person.name} is no longer active in the directory: choose someone else"
+        )
+        return None
+    if person is not None and person.listed:
         return person
+    # Someone recorded unlisted (typed in by an earlier raiser) is not thereby verified.
     if (problem := secure_address_problem(policy, email)) is not None:
         problems["email"] = problem
+        return None
+    if person is not None:
+        return person
     for field, value in (("name", name), ("role", role), ("organisation", organisation)):
         if not value.strip():
             problems[field] = f"Enter their {field} (they are not in the directory)"
