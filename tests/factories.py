@@ -29,22 +29,118 @@ SERVICE_MANAGER = "sol.service@council.example"
 HEAD_OF_SERVICE = "hal.head@council.example"
 COUNCIL_LEAD = "dee.director@council.example"
 
+
 # Both sides of the default ladder. The trust has two named professionals: the named doctor is
 # its primary one (as in Child B1, where the health visitor's case went to the named doctor).
 # The council answers for the decision-maker (raise_data()'s counterpart, not listed here): team
 # manager, service manager, head of service, then its partnership lead.
-DIRECTORY_CSV = f"""name,email,organisation,agency_type,partnership,roles,primary_roles,professional_group,job_title,deputy_email,absent_from,absent_until
-Hana Visitor,{RAISER},Example Trust,health,example-partnership,practitioner,,nurse,Health visitor,,,
-Nadia Named,{NAMED},Example Trust,health,example-partnership,named_professional,named_professional,doctor,Named doctor,{NAMED_DEPUTY},,
-Nathan Nurse,{NAMED_DEPUTY},Example Trust,health,example-partnership,named_professional,,nurse,Named nurse,,,
-Dev Designated,{DESIGNATED},Example ICB,health,example-partnership,designated_professional,,doctor,Designated doctor,,,
-Bea Manager,{MANAGER},Example Partnership,other,example-partnership,board_manager,,other,Business manager,,,
-Chris Chair,{CHAIR},Example Partnership,other,example-partnership,chair,,other,Independent chair,,,
-Tia Team,{TEAM_MANAGER},Example Council,childrens_social_care,example-partnership,team_manager,,social_worker,Team manager,,,
-Sol Service,{SERVICE_MANAGER},Example Council,childrens_social_care,example-partnership,service_manager,,social_worker,Service manager,,,
-Hal Head,{HEAD_OF_SERVICE},Example Council,childrens_social_care,example-partnership,head_of_service,,social_worker,Head of service,,,
-Dee Director,{COUNCIL_LEAD},Example Council,childrens_social_care,example-partnership,partnership_lead,,other,Assistant director,,,
-"""
+def directory_row(
+    name: str,
+    email: str,
+    organisation: str,
+    partnership: str,
+    roles: str,
+    job_title: str = "",
+    *,
+    agency_type: str = "",
+    group: str = "",
+    primary_roles: str = "",
+    deputy_email: str = "",
+) -> str:
+    """One more line for DIRECTORY_CSV, in its columns."""
+    cells = [name, email, organisation, agency_type, partnership, roles, primary_roles, group]
+    return ",".join([*cells, job_title, deputy_email, "", ""]) + "\n"
+
+
+EXAMPLE = "example-partnership"
+DIRECTORY_HEADER = (
+    "name,email,organisation,agency_type,partnership,roles,primary_roles,professional_group,"
+    "job_title,deputy_email,absent_from,absent_until\n"
+)
+DIRECTORY_CSV = DIRECTORY_HEADER + "".join(
+    [
+        directory_row(
+            "Hana Visitor",
+            RAISER,
+            "Example Trust",
+            EXAMPLE,
+            "practitioner",
+            "Health visitor",
+            agency_type="health",
+            group="nurse",
+        ),
+        directory_row(
+            "Nadia Named",
+            NAMED,
+            "Example Trust",
+            EXAMPLE,
+            "named_professional",
+            "Named doctor",
+            agency_type="health",
+            group="doctor",
+            primary_roles="named_professional",
+            deputy_email=NAMED_DEPUTY,
+        ),
+        directory_row(
+            "Nathan Nurse",
+            NAMED_DEPUTY,
+            "Example Trust",
+            EXAMPLE,
+            "named_professional",
+            "Named nurse",
+            agency_type="health",
+            group="nurse",
+        ),
+        directory_row(
+            "Dev Designated",
+            DESIGNATED,
+            "Example ICB",
+            EXAMPLE,
+            "designated_professional",
+            "Designated doctor",
+            agency_type="health",
+            group="doctor",
+        ),
+        directory_row(
+            "Bea Manager",
+            MANAGER,
+            "Example Partnership",
+            EXAMPLE,
+            "board_manager",
+            "Business manager",
+            agency_type="other",
+            group="other",
+        ),
+        directory_row(
+            "Chris Chair",
+            CHAIR,
+            "Example Partnership",
+            EXAMPLE,
+            "chair",
+            "Independent chair",
+            agency_type="other",
+            group="other",
+        ),
+        *(
+            directory_row(
+                name,
+                email,
+                "Example Council",
+                EXAMPLE,
+                role,
+                title,
+                agency_type="childrens_social_care",
+                group="social_worker",
+            )
+            for name, email, role, title in (
+                ("Tia Team", TEAM_MANAGER, "team_manager", "Team manager"),
+                ("Sol Service", SERVICE_MANAGER, "service_manager", "Service manager"),
+                ("Hal Head", HEAD_OF_SERVICE, "head_of_service", "Head of service"),
+                ("Dee Director", COUNCIL_LEAD, "partnership_lead", "Assistant director"),
+            )
+        ),
+    ]
+)
 
 
 COUNTERPART = "sam.social@council.example"  # raise_data()'s counterpart

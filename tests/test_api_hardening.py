@@ -23,6 +23,7 @@ from tests.factories import (
     DIRECTORY_CSV,
     MANAGER,
     MONDAY,
+    directory_row,
     load_directory,
     raise_data,
     raise_one,
@@ -121,7 +122,14 @@ def test_a_directory_import_lets_an_agency_named_raiser_sign_in(client, key, ses
         sessions,
         DIRECTORY_CSV
         + (
-            f"Nell Newcomer,{NEWCOMER},Example Trust,example-partnership,practitioner,School nurse,,,\n"
+            directory_row(
+                "Nell Newcomer",
+                NEWCOMER,
+                "Example Trust",
+                "example-partnership",
+                "practitioner",
+                "School nurse",
+            )
         ),
     )
     client.post("/signin", data={"email": NEWCOMER})

@@ -21,6 +21,7 @@ from tests.factories import (
     FOUR_STAGE,
     MONDAY,
     POLICIES,
+    directory_row,
     load_directory,
     raise_data,
 )
@@ -29,7 +30,9 @@ from tests.raise_helpers import AREA, FORM_IN_AREA, OTHER_AREA, area_form_page, 
 from tests.web_helpers import FORM, sign_in
 
 LAKE = "lara.lake@lakeside.gov.uk"
-LAKESIDE_PERSON = f"Lara Lake,{LAKE},Lakeside Council,{OTHER_AREA},practitioner,Social worker,,,\n"
+LAKESIDE_PERSON = directory_row(
+    "Lara Lake", LAKE, "Lakeside Council", OTHER_AREA, "practitioner", "Social worker"
+)
 NO_COUNTERPART_TYPED = {
     f"counterpart_{field}": "" for field in ("name", "email", "role", "organisation")
 }

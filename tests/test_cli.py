@@ -19,13 +19,9 @@ from escalation.settings import get_settings
 from tests.factories import DESIGNATED, DIRECTORY_CSV, MANAGER, NAMED, RAISER, raise_data
 
 POLICIES_DIR = str(Path("policies").resolve())
-# The invented directory with one named professional on each side: Nadia at Example Trust
-# (Nathan Nurse, her deputy, works as a nurse) owns stage 2 without a primary holder to mark, and
-# Example Council's safeguarding lead answers for the council there.
-ONE_NAMED_CSV = DIRECTORY_CSV.replace("named_professional,Named nurse", "practitioner,Nurse") + (
-    "Tia Lead,tia.lead@council.example,Example Council,example-partnership,named_professional,"
-    "Safeguarding lead,,,\n"
-)
+# The invented directory: Nadia, Example Trust's primary named professional, owns stage 2 and
+# Example Council's team manager answers for the council there.
+ONE_NAMED_CSV = DIRECTORY_CSV
 
 
 def _checked(result: subprocess.CompletedProcess, ok: bool) -> subprocess.CompletedProcess:
@@ -131,7 +127,7 @@ def test_init_is_safe_to_run_twice(run):
 def test_the_whole_journey_on_the_command_line(run, tmp_path):
     run("init")
     assert (
-        "imported 7 people"
+        "imported 10 people"
         in run("directory", "import", _write(tmp_path, "d.csv", ONE_NAMED_CSV)).stdout
     )
     raised = run(

@@ -17,26 +17,31 @@ from escalation.casework.counterparts_check import (
 )
 from escalation.rules.errors import InvalidInput
 from escalation.store.db import transaction
-from escalation.store.models import Disagreement
+from escalation.store.models import Disagreement, Person
 from tests.factories import (
     DEFAULT,
     DESIGNATED,
     DIRECTORY_CSV,
     MANAGER,
-    MONDAY,
     RAISER,
+    directory_row,
     load_directory,
     raise_data,
-    raise_one,
 )
 from tests.raise_helpers import FORM_IN_AREA, OTHER_AREA, area_form_page, option_value
 from tests.web_helpers import sign_in
 
 OUTSIDE = "olive.outside@outside.example"  # listed, at a domain no policy calls secure
 LAKE = "lara.lake@lakeside.gov.uk"
-MORE_PEOPLE = (
-    f"Olive Outside,{OUTSIDE},Outside Nursery,example-partnership,practitioner,Nursery manager,,,\n"
-    f"Lara Lake,{LAKE},Lakeside Council,lakeside-partnership,practitioner,Social worker,,,\n"
+MORE_PEOPLE = directory_row(
+    "Olive Outside",
+    OUTSIDE,
+    "Outside Nursery",
+    "example-partnership",
+    "practitioner",
+    "Nursery manager",
+) + directory_row(
+    "Lara Lake", LAKE, "Lakeside Council", "lakeside-partnership", "practitioner", "Social worker"
 )
 REFUSED = "gmail.example is not one of Example Borough's secure domains (nhs.net, "
 
@@ -91,9 +96,16 @@ def test_a_listed_directory_persons_address_is_accepted_at_any_domain(people):
 
 
 def test_someone_an_earlier_raiser_typed_in_is_not_thereby_verified(people):
-    raise_one(
-        people, MONDAY, counterpart={**raise_data()["counterpart"], "email": "x@gmail.example"}
-    )
+    with transaction(people) as session:  # as an earlier case recorded them (unlisted)
+        session.add(
+            Person(
+                name="Xena Typed",
+                email="x@gmail.example",
+                organisation="Example Council",
+                partnership="example-partnership",
+                listed=False,
+            )
+        )
     with transaction(people) as session, pytest.raises(InvalidInput) as refused:
         check_counterpart(session, email="x@gmail.example", policy=DEFAULT)
     assert set(refused.value.problems) == {"counterpart.email"}
@@ -105,7 +117,12 @@ def test_the_list_is_the_areas_listed_people_by_organisation_without_the_board_o
     with transaction(people) as session:
         groups = directory_choices(session, partnerships=["example-partnership"], leave_out=RAISER)
         listed = [(org, [person.email for person in group]) for org, group in groups]
-    assert [org for org, _ in listed] == ["Example ICB", "Example Trust", "Outside Nursery"]
+    assert [org for org, _ in listed] == [
+        "Example Council",
+        "Example ICB",
+        "Example Trust",
+        "Outside Nursery",
+    ]
     emails = [email for _, group in listed for email in group]
     assert RAISER not in emails and MANAGER not in emails and LAKE not in emails
     with transaction(people) as session:

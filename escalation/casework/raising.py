@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.casework.assignment import Holders, assign
+from escalation.casework.counterparts_check import check_counterpart
 from escalation.casework.intake import RaiseRequest
 from escalation.casework.lifecycle import is_board, join, open_stage_period, record
 from escalation.directory.people import find_person
@@ -35,7 +36,9 @@ def raise_disagreement(
     """Record a new disagreement at its first stage (a later one on the urgent track).
 
     A repeated `idempotency_key` returns the disagreement it first created, unchanged. Dates
-    later than `now` are refused (InvalidInput, see RaiseRequest.check_against).
+    later than `now` are refused (InvalidInput, see RaiseRequest.check_against), and so is a
+    counterpart neither listed in the directory nor at one of the policy's secure domains
+    (counterparts_check, whichever way it is raised).
 
     `from_agency`: an agency system sent it (the JSON API), so the raiser is only that system's
     word: a board manager or chair cannot be named as the raiser (InvalidInput on raiser.email),
@@ -49,6 +52,7 @@ def raise_disagreement(
         if existing is not None:
             return existing
     request.check_against(now)
+    check_counterpart(session, email=request.counterpart.email, policy=policy)
     raised_at = request.raised_at or now
     pin_policy(session, policy, now=now)
     raiser = _raiser_person(session, request, policy, from_agency=from_agency)

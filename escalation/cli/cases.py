@@ -10,7 +10,6 @@ import typer
 from sqlalchemy import select
 
 from escalation.casework import disagreements as d
-from escalation.casework.counterparts_check import check_counterpart
 from escalation.casework.intake import RaiseRequest
 from escalation.cli.common import AsOption, NowOption, now_from, raise_policy, read_text, sessions
 from escalation.reads import plain_text
@@ -33,7 +32,6 @@ def raise_command(
     request = RaiseRequest.parse(data)
     policy = raise_policy(request)
     with transaction(sessions()) as session:
-        check_counterpart(session, email=request.counterpart.email, policy=policy)
         disagreement = d.raise_disagreement(
             session, request=request, policy=policy, now=now_from(now)
         )

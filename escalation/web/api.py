@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from escalation.access import apikeys
 from escalation.casework import disagreements as d
 from escalation.casework.chronology import events_of
-from escalation.casework.counterparts_check import check_counterpart
 from escalation.casework.intake import RaiseRequest, area_policy
 from escalation.rules.errors import EscalationError, InvalidInput, NotFound
 from escalation.settings import get_settings
@@ -147,7 +146,6 @@ def raise_disagreement(
         if body.idempotency_key and (earlier := _by_idempotency_key(session, body.idempotency_key)):
             response.status_code = 200
             return _record(session, earlier, now)
-        check_counterpart(session, email=body.counterpart.email, policy=policy)
         disagreement = d.raise_disagreement(
             session, request=body, policy=policy, now=now, from_agency=True
         )
