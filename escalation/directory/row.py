@@ -25,7 +25,8 @@ WORD = re.compile(r"^[a-z][a-z0-9_]*$")
 WORD_EXAMPLES = {"agency_type": "childrens_social_care", "professional_group": "social_worker"}
 MAX_PARTNERSHIP = 100  # the column's length (models.PersonPartnership.partnership)
 # The fields whose absence from a CSV file leaves what the directory holds as it is, so a file
-# written before they existed imports without wiping them (a blank cell clears them).
+# written before they existed imports without wiping them. A blank cell clears the person's
+# facts; a blank agency type says nothing (the organisation keeps its type: organisations.py).
 KEPT_WHEN_NOT_GIVEN = (
     "agency_type",
     "professional_group",
