@@ -9,7 +9,7 @@ Raised by:
      deadline, closed by the board manager two hours later ("decision upheld") with learning
      themes: the first four "thresholds" and "information_sharing", the next three
      "thresholds" and "timeliness", the last none; children A-1, A-2, B-3 .. B-8.
-  C:  6 urgent from Example Trust against Example Police (conference_decision), raised two days
+  C:  6 urgent from Example Trust against Example Police (plan_implementation), raised two days
      before `now`, left open at the named professional past their 4-hour clock; children
      A-1, C-2 .. C-6.
   D:  4 from Example Trust against Example Council (other), raised 40 days before `now` and
@@ -54,7 +54,7 @@ def raise_the_thirty(sessions, t0: datetime = T0, now: datetime = NOW) -> None:
             now - timedelta(days=2),
             counterpart=POLICE,
             child_reference=child,
-            category="conference_decision",
+            category="plan_implementation",
             immediate_risk=True,
             protective_action="Police attended (invented)",
         )
@@ -161,7 +161,7 @@ HAND_COUNTED = {
     ),
     "categories": (
         ("Category", "Disagreements"),
-        _mix(CATEGORIES, {"referral": 12, "icpc_request": 8, "conference_decision": 6, "other": 4}),
+        _mix(CATEGORIES, {"referral": 12, "icpc_request": 8, "plan_implementation": 6, "other": 4}),
     ),
     # B only: thresholds 4 + 3, information sharing 4, timeliness 3.
     "learning-themes": (
@@ -178,6 +178,7 @@ HAND_COUNTED = {
     "under-use": (
         ("Organisation", "Raised"),
         [
+            ("Example Council", 0),
             ("Example ICB", 0),
             ("Example Partnership", 0),
             ("Example Trust", 22),

@@ -178,6 +178,14 @@ def test_closing_checks_the_summary_and_records_the_themes(client, sessions):
     assert notes == ["learning themes: Timeliness of decisions and responses"]
 
 
+LAKESIDE_COUNTERPART = {
+    "name": "Sam Lake",
+    "email": "sam.lake@lakeside.gov.uk",  # one of Lakeside's secure domains
+    "organisation": "Lakeside Council",
+    "role": "Duty social worker",
+}
+
+
 def test_a_partnership_on_another_policy_sees_its_own_stages(client, sessions, clock):
     with transaction(sessions) as session:
         import_csv(
@@ -196,6 +204,7 @@ def test_a_partnership_on_another_policy_sees_its_own_stages(client, sessions, c
             "organisation": "Lakeside Trust",
             "role": "Health visitor",
         },
+        counterpart=LAKESIDE_COUNTERPART,
     )
     board_sign_in(client, sessions, clock, "lena@lakeside.example")
     page = client.get("/board?stage=line_manager")

@@ -8,6 +8,7 @@ from escalation.casework import disagreements as d
 from escalation.directory.people import find_person
 from escalation.rules.errors import InvalidInput
 from escalation.store.db import transaction
+from escalation.store.models import Person
 from tests.factories import MONDAY, RAISER, TEAM_MANAGER, raise_one
 
 
@@ -34,7 +35,8 @@ def _refusal(sessions, reference: str, email: str) -> str:
 
 def test_someone_recorded_unlisted_is_not_thereby_verified(directory):
     unverified = "pat.typed@freemail.example"
-    raise_one(directory, MONDAY, counterpart={**_party(unverified)})  # recorded unlisted
+    with transaction(directory) as session:  # as an earlier case recorded them: unlisted
+        session.add(Person(**_party(unverified), partnership="example-partnership", listed=False))
     reference = raise_one(directory, MONDAY, child_reference="TEST-CHILD-2")
     problem = _refusal(directory, reference, unverified)
     assert problem.startswith("freemail.example is not one of Example Borough's secure domains")
@@ -60,5 +62,5 @@ def _party(email: str) -> dict:
         "name": "Pat Typed",
         "email": email,
         "organisation": "Example Council",
-        "role": "Social worker",
+        "job_title": "Social worker",
     }

@@ -20,6 +20,7 @@ from tests.factories import (
     NAMED,
     NAMED_DEPUTY,
     RAISER,
+    TEAM_MANAGER,
     load_directory,
     raise_request,
     utc,
@@ -395,7 +396,14 @@ def test_a_changed_policy_must_bump_its_version(directory):
 
 def test_the_four_stage_policy_runs_its_own_ladder(sessions):
     load_directory(sessions, DIRECTORY_CSV.replace("example-partnership", "lakeside-partnership"))
-    reference = _raise(sessions, policy=FOUR_STAGE)
+    # The directory's council (now Lakeside's) answers for Lakeside: its team manager decided.
+    counterpart = {
+        "name": "Tia Team",
+        "email": TEAM_MANAGER,
+        "organisation": "Example Council",
+        "role": "Team manager",
+    }
+    reference = _raise(sessions, policy=FOUR_STAGE, counterpart=counterpart)
     assert _get(sessions, reference).due_at == utc(2026, 11, 25, 17, 30)
     for _ in range(3):
         _do(sessions, d.escalate, reference=reference, actor=MANAGER, now=MONDAY)

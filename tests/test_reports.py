@@ -58,7 +58,7 @@ def test_the_board_figures_match_the_hand_count(fixture):
         assert reports.category_mix(session, PARTNERSHIP) == {
             "referral": 12,
             "icpc_request": 8,
-            "conference_decision": 6,
+            "plan_implementation": 6,
             "other": 4,
         }
         assert reports.organisation_matrix(session, PARTNERSHIP) == {
@@ -68,7 +68,11 @@ def test_the_board_figures_match_the_hand_count(fixture):
         }
         assert reports.repeat_children(session, PARTNERSHIP) == {"A-1": 3, "A-2": 2}
         assert reports.urgent_count(session, PARTNERSHIP) == 6
-        assert reports.never_raised(session, PARTNERSHIP) == ["Example ICB", "Example Partnership"]
+        assert reports.never_raised(session, PARTNERSHIP) == [
+            "Example Council",
+            "Example ICB",
+            "Example Partnership",
+        ]
         assert reports.urgent_count(session, "another-partnership") == 0
 
 
@@ -147,6 +151,7 @@ def test_a_reporting_period_counts_only_what_was_raised_in_it(fixture):
         }
         # Pat Practitioner joined the directory when raising B, but raised nothing before T0.
         assert reports.never_raised(session, PARTNERSHIP, **before) == [
+            "Example Council",
             "Example ICB",
             "Example Partnership",
             "Example School",

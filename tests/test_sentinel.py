@@ -18,7 +18,7 @@ from escalation.outbox.delivery import deliver
 from escalation.store.db import transaction
 from escalation.store.models import OutboxMessage
 from escalation.web.app import create_app
-from tests.factories import COUNTERPART, MONDAY, RAISER, due_at, load_directory, raise_one
+from tests.factories import MONDAY, RAISER, due_at, load_directory, raise_one
 from tests.outbox_helpers import delivery
 from tests.smtp_server import Server
 
@@ -40,7 +40,7 @@ def _disagreement_with_every_kind_of_link(sessions) -> tuple[str, object]:
         later = due_at(sessions, reference)
         run_sweep(sessions, now=later)
     with transaction(sessions) as session:
-        notifications.fresh_links(session, COUNTERPART, later)
+        notifications.fresh_links(session, RAISER, later)
         signin.request_link(session, RAISER, allowed_domains=[], now=later)
     return reference, later
 

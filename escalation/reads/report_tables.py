@@ -265,16 +265,19 @@ def _under_use_table(matrix: Counter, never: list[str]) -> Table:
 
 
 def _stages(policy: Policy, seen) -> list[tuple[str, str]]:
-    """(key, title) for the policy's stages in order, then any other stage key in `seen`."""
+    """(key, title) for the policy's stages in order, then its category routes' own stages that
+    `seen` holds, then any other stage key in `seen` (a stage of an earlier policy version)."""
     known = [(stage.key, stage.title) for stage in policy.stages]
+    known += [(stage.key, stage.title) for stage in policy.route_stages if stage.key in seen]
     others = sorted(set(seen) - {key for key, _ in known})
     return known + [(key, key) for key in others]
 
 
 def _timescales(policy: Policy, key: str) -> str:
-    if key not in {stage.key for stage in policy.stages}:
+    stages = {stage.key: stage for stage in (*policy.stages, *policy.route_stages)}
+    if key not in stages:
         return ""
-    standard = policy.stage(key).timescale.describe()
+    standard = stages[key].timescale.describe()
     urgent = policy.urgent.timescales.get(key)
     return f"{standard}; urgent track {urgent.describe()}" if urgent else standard
 

@@ -208,10 +208,13 @@ def never_raised(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[str]:
-    """Organisations in the directory that have never raised a disagreement (under-use)."""
+    """Organisations in the directory that have never raised a disagreement (under-use): those
+    of its listed people (not the decision-makers and API-named raisers recorded unlisted)."""
     listed = set(
         session.execute(
-            select(Person.organisation).where(Person.partnership == partnership, Person.active)
+            select(Person.organisation).where(
+                Person.partnership == partnership, Person.active, Person.listed
+            )
         ).scalars()
     )
     raised = set(
