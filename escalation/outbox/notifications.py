@@ -32,13 +32,14 @@ LINK_EMAIL_INTERVAL = timedelta(minutes=5)
 def stage_entered(
     session: Session, disagreement: Disagreement, policy: Policy, now: datetime
 ) -> None:
-    """The new owner is asked to act; everyone the stage names in `notify` is told."""
+    """The new owner is asked to act; the stage's counterpart is asked to respond (whatever
+    `notify` says: the receiving side always hears, with its own link); everyone else the stage
+    names in `notify` is told."""
     owner = Recipient(disagreement.owner.email, "owner")
     _queue(session, disagreement, policy, MessageKind.STAGE_ASSIGNED, [owner], now)
+    notify = ("counterpart", *policy.stage(disagreement.stage_key).notify)
     others = [
-        recipient
-        for role in policy.stage(disagreement.stage_key).notify
-        for recipient in _holders(session, disagreement, policy, role)
+        recipient for role in notify for recipient in _holders(session, disagreement, policy, role)
     ]
     others = _without(others, owner.email)
     _queue(session, disagreement, policy, MessageKind.STAGE_UPDATE, others, now)
