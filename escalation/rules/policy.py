@@ -197,6 +197,8 @@ class Policy(BaseModel):
             return self.calendar.add_working_days(started_at, timescale.working_days)
         window = self.urgent.service_hours
         if urgent and self.urgent.clock == "service_hours" and window is not None:
+            if timescale.days is not None:
+                window = window.model_copy(update={"days": timescale.days})
             return add_service_hours(self.calendar, started_at, timescale.hours, window)
         return add_hours(started_at, timescale.hours)
 

@@ -15,11 +15,14 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
 class Timescale(BaseModel):
-    """Either `working_days: N` or `hours: N`, never both."""
+    """Either `working_days: N` or `hours: N`, never both. An urgent stage counted in service
+    hours may count them on other days than the track's window says (`days: working_days` for a
+    chair who does not sit on bank holidays)."""
 
     model_config = _FROZEN
     working_days: int | None = None
     hours: int | None = None
+    days: Literal["every_day", "working_days"] | None = None
 
     @model_validator(mode="after")
     def exactly_one_positive(self) -> Timescale:
@@ -28,6 +31,8 @@ class Timescale(BaseModel):
             raise ValueError("give exactly one of working_days or hours")
         if getattr(self, given[0]) < 1:
             raise ValueError(f"{given[0]} must be ≥ 1")
+        if self.days is not None and self.hours is None:
+            raise ValueError("days: only an hours timescale counts service hours on given days")
         return self
 
     def describe(self) -> str:
@@ -82,4 +87,6 @@ class UrgentTrack(BaseModel):
             raise ValueError("service_hours: is required when clock is service_hours")
         if self.service_hours is None and self.out_of_hours_owner:
             raise ValueError("service_hours: is required to know when it is out of hours")
+        if self.clock != "service_hours" and any(t.days for t in self.timescales.values()):
+            raise ValueError("timescales: days counts service hours: set clock: service_hours")
         return self
