@@ -30,7 +30,7 @@ from itertools import product
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from escalation.directory.people import agency_of
+from escalation.directory.people import agency_of, memoised_reads
 from escalation.directory.routing import Holder, Side, route
 from escalation.rules.errors import DirectoryError
 from escalation.rules.policy import Policy, Stage
@@ -52,6 +52,13 @@ def routing_gaps(
 ) -> list[str]:
     """The warnings (see the module's doc) in the order found, one for each stage, side and gap
     naming every organisation it is found for (MAX_NAMED of them, and how many more)."""
+    with memoised_reads(session):
+        return _routing_gaps(session, partnership, policies, on)
+
+
+def _routing_gaps(
+    session: Session, partnership: str, policies: Iterable[Policy], on: date
+) -> list[str]:
     found: dict[tuple[str, bool, str, str], dict[str, str]] = {}
     router = Router(session, on)
     people = representatives(session, partnership)

@@ -7,7 +7,8 @@ and with no deputy available to the board manager.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -28,6 +29,7 @@ NO_CONTROL = "must not contain line breaks, tabs or other control characters"
 LOOKUP_CHUNK = 500
 ROLE_WORDS = {**ROLES, **ROUTE_PEOPLE}
 MAX_DEPUTY_HOPS = 5
+MEMO = "directory_reads"  # session.info key of memoised_reads' answers
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,29 @@ def role_holders(
     """The active holders of `role` in `partnership` (their home one or another they serve),
     optionally only in `organisation`, of agency type `agency` and of professional `groups`.
     Ordered by id: a stable order for lists, never a choice between them (routing decides)."""
+    memo = session.info.get(MEMO)
+    if memo is not None:  # every holder of the role at once, then filtered here
+        key = ("role_holders", role, partnership)
+        if key not in memo:
+            memo[key] = _holders_query(session, role, partnership, None, None, ())
+        return [
+            person
+            for person in memo[key]
+            if (organisation is None or _same(person.organisation, organisation))
+            and (agency is None or agency_of(session, person.organisation) == agency)
+            and (not groups or person.professional_group in groups)
+        ]
+    return _holders_query(session, role, partnership, organisation, agency, groups)
+
+
+def _holders_query(
+    session: Session,
+    role: str,
+    partnership: str,
+    organisation: str | None,
+    agency: str | None,
+    groups: tuple[str, ...],
+) -> list[Person]:
     serves = or_(
         Person.partnership == partnership,
         Person.id.in_(
@@ -100,12 +125,35 @@ def role_holders(
     return list(session.execute(query).scalars())
 
 
+def _same(organisation: str, other: str) -> bool:
+    return organisation.strip().lower() == other.strip().lower()
+
+
 def agency_of(session: Session, organisation: str) -> str:
     """The agency type the directory gives `organisation`; "other" for one it does not list."""
+    memo = session.info.get(MEMO)
+    if memo is not None:  # every organisation's type at once
+        if "agency_of" not in memo:
+            rows = session.execute(select(Organisation.key, Organisation.agency_type))
+            memo["agency_of"] = dict(rows.tuples().all())
+        return memo["agency_of"].get(organisation.strip().lower(), "other")
     found = session.execute(
         select(Organisation.agency_type).where(Organisation.key == organisation.strip().lower())
     ).scalar_one_or_none()
     return found or "other"
+
+
+@contextmanager
+def memoised_reads(session: Session) -> Iterator[None]:
+    """Within this block, the session answers each directory question (role_holders, agency_of)
+    once: for a read-only pass that routes many cases (the gap dry run), never for casework."""
+    outer = session.info.get(MEMO)
+    session.info[MEMO] = outer if outer is not None else {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            session.info.pop(MEMO, None)
 
 
 def deputy_of(session: Session, person: Person, partnership: str, on: date) -> Assignment:
