@@ -73,12 +73,16 @@ def directory(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
             "total": total,
             "first_row": (current - 1) * PAGE_SIZE + 1,
             "pages": pagination("/board/directory", {}, current, page_count(total)),
+            # The gap banner routes every stage for every organisation: on the first page only,
+            # where the board starts, not again on each page paged through.
             "warnings": role_gaps(
                 session,
                 partnership=user.partnership,
                 policies=request.app.state.policies.values(),
                 on=today,
-            ),
+            )
+            if current == 1
+            else [],
             "message": _done_message(session, user, request.query_params),
         }
     return page(request, "pages/board_directory.html", context)
