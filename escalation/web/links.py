@@ -149,16 +149,8 @@ def act(request: Request, token: str, form: PostedForm) -> Response:
                 )
             errors = _form_errors(action, values)
             if errors:
-                return case_page(
-                    request,
-                    session,
-                    holder,
-                    now,
-                    csrf=link_session.csrf_token,
-                    errors=errors,
-                    values=values,
-                    action=action,
-                    status=422,
+                return _with_errors(
+                    request, session, holder, link_session, now, errors, values, action
                 )
             if not links.claim_form(session, link_session, str(form.get("csrf", ""))):
                 return message(
@@ -189,17 +181,22 @@ def _again(request: Request, token: str, now, errors: dict, values: dict, action
         link_session = holder and links.session_for(session, holder, cookie, now=now)
         if link_session is None:
             return neutral(request)
-        return case_page(
-            request,
-            session,
-            holder,
-            now,
-            csrf=link_session.csrf_token,
-            errors=errors,
-            values=values,
-            action=action,
-            status=422,
-        )
+        return _with_errors(request, session, holder, link_session, now, errors, values, action)
+
+
+def _with_errors(request, session, holder, link_session, now, errors, values, action):
+    """The case page with the form's errors and what was typed, its form still live (422)."""
+    return case_page(
+        request,
+        session,
+        holder,
+        now,
+        csrf=link_session.csrf_token,
+        errors=errors,
+        values=values,
+        action=action,
+        status=422,
+    )
 
 
 def _apply(session, action: str, disagreement, actor: str, now, values: dict) -> str:
