@@ -39,7 +39,7 @@ COLUMNS = (
     "level_of_need"
 )
 VALUES = (
-    "'B-' || {n}, 'example-partnership', 'default', '2026.1', 'open', 'practitioner', 0, "
+    "{reference}, 'example-partnership', 'default', :version, 'open', 'practitioner', 0, "
     ":entered, :future, :owner, :false, 1, :entered, :entered, :owner, 'Hana Visitor', :raiser, "
     "'Health visitor', 'Example Trust', 'Sam Social', 'sam.social@council.example', "
     "'Duty social worker', 'Example Council', 'BENCH-' || {n}, 'referral', 'd', :decided, 'r', "
@@ -47,15 +47,26 @@ VALUES = (
 )
 
 
+# References shaped as the service's (RPD-XXXX-XXXX; anything else is never looked up).
+SQLITE_REFERENCE = (
+    "'RPD-' || substr('0000' || (i / 10000), -4, 4) || '-' || substr('0000' || (i % 10000), -4, 4)"
+)
+POSTGRES_REFERENCE = (
+    "'RPD-' || lpad((i / 10000)::text, 4, '0') || '-' || lpad((i % 10000)::text, 4, '0')"
+)
+
+
 def populate(engine: Engine, open_count: int) -> None:
     if engine.dialect.name == "sqlite":
+        values = VALUES.format(n="i", reference=SQLITE_REFERENCE)
         sql = (
             f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
-            f"INSERT INTO disagreements ({COLUMNS}) SELECT {VALUES.format(n='i')} FROM n"
+            f"INSERT INTO disagreements ({COLUMNS}) SELECT {values} FROM n"
         )
     else:
+        values = VALUES.format(n="i", reference=POSTGRES_REFERENCE)
         sql = (
-            f"INSERT INTO disagreements ({COLUMNS}) SELECT {VALUES.format(n='i')} "
+            f"INSERT INTO disagreements ({COLUMNS}) SELECT {values} "
             "FROM generate_series(1, :count) AS s(i)"
         )
     statement = text(sql).bindparams(
@@ -75,6 +86,7 @@ def populate(engine: Engine, open_count: int) -> None:
                 "false": False,
                 "raiser": RAISER,
                 "decided": NOW.date(),
+                "version": DEFAULT.version,
             },
         )
 
