@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, date, datetime
 
+from escalation.casework.endings import Learning
 from escalation.casework.intake import RaiseRequest
 from escalation.directory.csv_rows import import_csv
 from escalation.rules.policy import load_policies
@@ -150,6 +151,9 @@ def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
 
 
+# What whoever closes a disagreement records: themes, systemic or not, a lesson (invented).
+LEARNING = Learning(("thresholds",), False, "Thresholds were read differently by the two teams")
+
 MONDAY = utc(2026, 11, 23, 10)  # 10:00 GMT, Monday 23 November 2026
 
 
@@ -221,3 +225,15 @@ def events_of(sessions, reference: str) -> list:
                 select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
             ).scalars()
         )
+
+
+def accept_all(sessions, reference: str, now: datetime) -> None:
+    """Everyone asked for their say on the proposed resolution accepts it."""
+    from escalation.casework import disagreements as d
+    from escalation.casework.endings import pending_says
+
+    with transaction(sessions) as session:
+        says = [say.email for say in pending_says(session, d.get(session, reference))]
+    for email in says:
+        with transaction(sessions) as session:
+            d.accept(session, reference=reference, actor=email, now=now)

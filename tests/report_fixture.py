@@ -3,12 +3,14 @@ and tests/test_report_pages.py check them). Default policy; the directory must b
 
 Raised by:
   A: 12 from Example Trust against Example Council (referral), resolved by the raiser an hour
-     later at the practitioner stage ("decision changed"); children A-1 .. A-12.
+     later at the practitioner stage ("decision changed", learning theme "recording");
+     children A-1 .. A-12.
   B:  8 from Example School (no named professional there, so the board manager holds stage 2)
      against Example Council (icpc_request): escalated by the system at the practitioner
      deadline, closed by the board manager two hours later ("decision upheld") with learning
      themes: the first four "thresholds" and "information_sharing", the next three
-     "thresholds" and "timeliness", the last none; children A-1, A-2, B-3 .. B-8.
+     "thresholds" and "timeliness", the last "other"; the raiser and the counterpart accept
+     at once; children A-1, A-2, B-3 .. B-8.
   C:  6 urgent from Example Trust against Example Police (plan_implementation), raised two days
      before `now`, left open at the named professional past their 4-hour clock; children
      A-1, C-2 .. C-6.
@@ -22,10 +24,11 @@ from datetime import datetime, timedelta
 
 from escalation.casework import board_actions
 from escalation.casework import disagreements as d
+from escalation.casework.endings import Learning
 from escalation.reads.reports import OUTCOME_WORDS
 from escalation.rules.vocabulary import CATEGORIES, LEARNING_THEMES
 from escalation.store.db import transaction
-from tests.factories import MANAGER, RAISER, due_at, raise_one, utc
+from tests.factories import MANAGER, RAISER, accept_all, due_at, raise_one, utc
 
 T0 = utc(2026, 11, 2, 10)  # Monday
 NOW = utc(2026, 11, 30, 12)  # Monday, four weeks later
@@ -42,7 +45,9 @@ POLICE = {
     "organisation": "Example Police",
     "role": "Public protection officer",
 }
-B_THEMES = [["thresholds", "information_sharing"]] * 4 + [["thresholds", "timeliness"]] * 3 + [[]]
+B_THEMES = (
+    [["thresholds", "information_sharing"]] * 4 + [["thresholds", "timeliness"]] * 3 + [["other"]]
+)
 
 
 def raise_the_thirty(sessions, t0: datetime = T0, now: datetime = NOW) -> None:
@@ -82,6 +87,7 @@ def _group_a(sessions, t0: datetime) -> None:
                 now=t0 + timedelta(hours=1),
                 outcome="decision_changed",
                 summary="Assessment opened",
+                learning=Learning(("recording",), False, "Invented lesson"),
             )
 
 
@@ -102,8 +108,9 @@ def _group_b(sessions, t0: datetime) -> None:
                 now=deadline + timedelta(hours=2),
                 outcome="decision_upheld",
                 summary="Rationale accepted",
-                learning_themes=themes,
+                learning=Learning(tuple(themes), False, "Invented lesson"),
             )
+        accept_all(sessions, reference, deadline + timedelta(hours=2))
 
 
 # --- the figures as the board sees them, counted by hand ---------------------------------------
@@ -166,7 +173,16 @@ HAND_COUNTED = {
     # B only: thresholds 4 + 3, information sharing 4, timeliness 3.
     "learning-themes": (
         ("Learning theme", "Disagreements"),
-        _mix(LEARNING_THEMES, {"thresholds": 7, "information_sharing": 4, "timeliness": 3}),
+        _mix(
+            LEARNING_THEMES,
+            {
+                "thresholds": 7,
+                "information_sharing": 4,
+                "timeliness": 3,
+                "recording": 12,
+                "other": 1,
+            },
+        ),
     ),
     # A-1 in A, B and C; A-2 in A and B.
     "repeat-children": (("Child reference", "Disagreements"), [("A-1", 3), ("A-2", 2)]),

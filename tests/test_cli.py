@@ -212,7 +212,7 @@ def test_policy_check_names_the_file_and_field(run, tmp_path):
         tmp_path, "x.yaml", good.read_text().replace("working_days: 5}", "working_days: 0}", 1)
     )
     result = run("policy", "check", str(good), bad, ok=False)
-    assert f"{good}: ok (default version 2026.2, 5 stages)" in result.stdout
+    assert f"{good}: ok (default version 2026.3, 5 stages)" in result.stdout
     assert result.stderr.strip() == f"{bad}: stages[0].timescale: working_days must be ≥ 1"
 
 

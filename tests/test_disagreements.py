@@ -15,6 +15,7 @@ from tests.factories import (
     DESIGNATED,
     DIRECTORY_CSV,
     FOUR_STAGE,
+    LEARNING,
     MANAGER,
     MONDAY,
     NAMED,
@@ -61,7 +62,7 @@ def test_raising_starts_the_first_stage_with_the_raiser_as_owner(directory):
     assert disagreement.status == "open" and disagreement.stage_key == "practitioner"
     assert disagreement.owner.email == RAISER
     assert disagreement.due_at == utc(2026, 11, 30, 17)  # 5 working days
-    assert disagreement.policy_id == "default" and disagreement.policy_version == "2026.2"
+    assert disagreement.policy_id == "default" and disagreement.policy_version == "2026.3"
     assert _events(directory, reference) == [
         (
             "raise",
@@ -196,11 +197,14 @@ def test_acknowledge_then_resolve(directory):
         now=MONDAY,
         outcome="decision_changed",
         summary="Referral accepted; assessment opened",
+        learning=LEARNING,
     )
     disagreement = _get(directory, reference)
     assert disagreement.status == "resolved" and disagreement.resolved_stage == "practitioner"
     assert disagreement.outcome == "decision_changed"
-    assert [e[0] for e in _events(directory, reference)] == ["raise", "acknowledge", "resolve"]
+    # The raiser proposed it at their own stage: their say is given; nothing was agreed to do.
+    kinds = [e[0] for e in _events(directory, reference)]
+    assert kinds == ["raise", "acknowledge", "resolve", "accept", "complete"]
 
 
 def test_resolve_needs_a_listed_outcome_and_a_summary(directory):
@@ -214,6 +218,7 @@ def test_resolve_needs_a_listed_outcome_and_a_summary(directory):
             now=MONDAY,
             outcome="sorted",
             summary="x",
+            learning=LEARNING,
         )
     with pytest.raises(InvalidInput, match="summary"):
         _do(
@@ -224,6 +229,7 @@ def test_resolve_needs_a_listed_outcome_and_a_summary(directory):
             now=MONDAY,
             outcome="decision_upheld",
             summary="  ",
+            learning=LEARNING,
         )
 
 
@@ -258,14 +264,15 @@ def test_a_refused_event_changes_nothing(directory):
         reference=reference,
         actor=RAISER,
         now=MONDAY,
-        outcome="decision_upheld",
+        outcome="decision_changed",
         summary="Rationale accepted",
+        learning=LEARNING,
     )
     before = (_get(directory, reference).row_version, _events(directory, reference))
     for action, extra in [
         (d.acknowledge, {}),
         (d.escalate, {}),
-        (d.resolve, {"outcome": "decision_upheld", "summary": "again"}),
+        (d.resolve, {"outcome": "decision_upheld", "summary": "again", "learning": LEARNING}),
         (d.withdraw, {"reason": "x"}),
         (d.hand_to_deputy, {}),
     ]:
@@ -422,8 +429,9 @@ def test_the_chronology_stays_verifiable_through_a_whole_life(directory):
         reference=reference,
         actor=NAMED_DEPUTY,
         now=MONDAY,
-        outcome="strategy_discussion_convened",
-        summary="Strategy discussion on Tuesday",
+        outcome="decision_changed",
+        summary="Strategy discussion held on Tuesday; the referral is accepted",
+        learning=LEARNING,
     )
     with transaction(directory) as session:
         report = verify_chain(session)

@@ -106,12 +106,13 @@ def test_learning_themes_are_counted_over_the_disagreements_the_board_closed(fix
         ).scalar_one()
         theirs.partnership, theirs.learning_themes = "another-partnership", ["recording"]
     with transaction(fixture) as session:
-        # B: four "thresholds" + "information_sharing", three "thresholds" + "timeliness" (the
-        # eighth, B-8, had none and has moved partnership).
+        # A: twelve "recording"; B: four "thresholds" + "information_sharing", three
+        # "thresholds" + "timeliness" (the eighth, B-8, "other", has moved partnership).
         assert reports.learning_theme_mix(session, PARTNERSHIP) == {
             "thresholds": 7,
             "information_sharing": 4,
             "timeliness": 3,
+            "recording": 12,
         }
         assert reports.learning_theme_mix(session, "another-partnership") == {"recording": 1}
 
@@ -140,6 +141,8 @@ def test_a_reporting_period_counts_only_what_was_raised_in_it(fixture):
             "thresholds": 7,
             "information_sharing": 4,
             "timeliness": 3,
+            "recording": 12,
+            "other": 1,
         }
         # Raised before T0: only D, 40 days before NOW.
         before = {"until": T0}

@@ -7,15 +7,23 @@ import pytest
 from escalation.rules import statemachine as sm
 from escalation.rules.errors import NotAllowed
 
-OPEN = [sm.AWAITING, sm.ACKNOWLEDGED]
+OPEN = [sm.AWAITING, sm.ACKNOWLEDGED]  # the active states: the stage's clock runs
+ENDING = [sm.PROPOSED, sm.WATCHED]
 
 # The rule, written out independently of the module's table.
 EXPECTED = {
     (None, "raise"): sm.AWAITING,
     (sm.AWAITING, "acknowledge"): sm.ACKNOWLEDGED,
     **{(state, "escalate"): sm.AWAITING for state in OPEN},
-    **{(state, "resolve"): sm.RESOLVED for state in OPEN},
-    **{(state, "withdraw"): sm.WITHDRAWN for state in OPEN},
+    **{(state, "resolve"): sm.PROPOSED for state in OPEN},
+    (sm.PROPOSED, "accept"): sm.WATCHED,
+    (sm.PROPOSED, "contest"): sm.AWAITING,
+    (sm.WATCHED, "complete"): sm.RESOLVED,
+    **{(state, "reopen"): sm.AWAITING for state in ENDING},
+    **{(state, "withdraw"): sm.WITHDRAWN for state in OPEN + ENDING},
+    **{(state, "confirm_action"): state for state in OPEN + ENDING},
+    **{(state, "remind"): state for state in ENDING},
+    (sm.WATCHED, "meeting"): sm.WATCHED,
     **{(state, "hand_to_deputy"): state for state in OPEN},
     **{(state, "flag_final_stage_overdue"): state for state in OPEN},
     **{(state, "remind"): state for state in OPEN},
@@ -30,12 +38,13 @@ EXPECTED = {
             "decide_extension",
             "change_counterpart",
             "make_urgent",
+            "convene_meeting",
         )
     },
-    **{(state, "view"): state for state in OPEN + [sm.RESOLVED, sm.WITHDRAWN]},
-    **{(state, "add_note"): state for state in OPEN + [sm.RESOLVED, sm.WITHDRAWN]},
+    **{(state, "view"): state for state in OPEN + ENDING + [sm.RESOLVED, sm.WITHDRAWN]},
+    **{(state, "add_note"): state for state in OPEN + ENDING + [sm.RESOLVED, sm.WITHDRAWN]},
 }
-STATES = [None, *OPEN, sm.RESOLVED, sm.WITHDRAWN]
+STATES = [None, *OPEN, *ENDING, sm.RESOLVED, sm.WITHDRAWN]
 PAIRS = list(itertools.product(STATES, sm.EVENTS))
 
 
@@ -79,3 +88,16 @@ def test_the_table_holds_every_event_and_its_stage_condition():
     assert set(conditions.values()) == {sm.ANY_STAGE, sm.BELOW_FINAL, sm.AT_FINAL}
     assert conditions["escalate"] == sm.BELOW_FINAL
     assert conditions["flag_final_stage_overdue"] == sm.AT_FINAL
+    assert conditions["contest"] == sm.BELOW_FINAL  # the chair's determination is final
+    assert conditions["reopen"] == sm.ANY_STAGE  # at the final stage it opens the final stage
+
+
+def test_no_closed_state_is_reached_past_an_open_action():
+    """Only `complete` (the last action done) resolves, and only from watched: a proposal is
+    never a resolution, and no event closes a disagreement as resolved from an active state."""
+    into_resolved = [
+        (before, event)
+        for (before, event), (after, _) in sm.TRANSITIONS.items()
+        if after == sm.RESOLVED and before != sm.RESOLVED
+    ]
+    assert into_resolved == [(sm.WATCHED, "complete")]

@@ -25,6 +25,7 @@ from tests.factories import (
     COUNTERPART,
     DESIGNATED,
     DIRECTORY_CSV,
+    LEARNING,
     MANAGER,
     MONDAY,
     NAMED,
@@ -59,6 +60,10 @@ def test_nothing_due_does_nothing_but_records_a_heartbeat(directory):
         "escalated": 0,
         "reminded": 0,
         "final_stage_overdue": 0,
+        "action_reminders": 0,
+        "actions_chased": 0,
+        "reopened": 0,
+        "accepted_by_silence": 0,
         "queued_emails": 0,
         "blocked": [],
     }
@@ -119,7 +124,9 @@ def test_left_untouched_it_climbs_every_stage_to_the_chair(directory):
     final_due = due_at(directory, reference)
     summary = run_sweep(directory, now=final_due)
     assert (summary.escalated, summary.final_stage_overdue) == (0, 1)
-    assert run_sweep(directory, now=final_due + timedelta(days=30)).final_stage_overdue == 0
+    # Flagged once; a month later it is reminded again (every 5 working days), not re-flagged.
+    later = run_sweep(directory, now=final_due + timedelta(days=30))
+    assert (later.final_stage_overdue, later.reminded) == (0, 1)
 
     assigned = Counter(
         (r.stage_key, r.recipient_email) for r in _outbox(directory, kind="stage_assigned")
@@ -132,7 +139,7 @@ def test_left_untouched_it_climbs_every_stage_to_the_chair(directory):
         ("chair", CHAIR): 1,
     }
     overdue = _outbox(directory, kind="final_stage_overdue")
-    assert sorted(r.recipient_email for r in overdue) == sorted([CHAIR, MANAGER])
+    assert sorted(r.recipient_email for r in overdue) == sorted([CHAIR, MANAGER] * 2)
     events = [(e.kind, e.from_stage, e.to_stage, e.at) for e in events_of(directory, reference)]
     automatic = [e for e in events if e[0] == "escalate_automatically"]
     assert [(e[1], e[2], e[3]) for e in automatic] == [
@@ -141,7 +148,8 @@ def test_left_untouched_it_climbs_every_stage_to_the_chair(directory):
         ("designated_professional", "board_manager", dues[2]),
         ("board_manager", "chair", dues[3]),
     ]
-    assert events[-1][0] == "flag_final_stage_overdue" and events[-1][3] == final_due
+    flagged = [e for e in events if e[0] == "flag_final_stage_overdue"]
+    assert [e[3] for e in flagged] == [final_due] and events[-1][0] == "remind"
     with transaction(directory) as session:
         assert verify_chain(session).ok
 
@@ -179,6 +187,7 @@ def test_a_resolved_disagreement_is_never_swept(directory):
             now=MONDAY,
             outcome="decision_changed",
             summary="Agreed a strategy discussion",
+            learning=LEARNING,
         )
     assert run_sweep(directory, now=MONDAY + timedelta(days=60)).as_dict()["escalated"] == 0
     closed = _outbox(directory, kind="closed")

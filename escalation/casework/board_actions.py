@@ -1,6 +1,6 @@
 """What the board manager and chair do to a disagreement: record a resolution meeting, reassign
 the stage owner, extend a deadline (the board manager asks, the chair approves), close it with an
-outcome and learning themes. Each writes its chronology event in the caller's transaction.
+outcome and the learning. Each writes its chronology event in the caller's transaction.
 
 Decisions:
 * Only a partnership's board manager or chair acts, and only on that partnership's records.
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.casework.disagreements import resolve
+from escalation.casework.endings import ActionInput, Learning
 from escalation.casework.lifecycle import (
     change_owner,
     current_period,
@@ -34,7 +35,6 @@ from escalation.outbox import notifications
 from escalation.rules.calendar import date_text, due_text
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.rules.policy import Policy
-from escalation.rules.vocabulary import LEARNING_THEMES
 from escalation.store.models import DeadlineExtension, Disagreement, ResolutionMeeting
 
 MAX_TEXT = 5000
@@ -186,32 +186,26 @@ def close(
     now: datetime,
     outcome: str,
     summary: str,
-    learning_themes: list[str],
+    learning: Learning | None,
+    actions: tuple[ActionInput, ...] = (),
 ) -> Disagreement:
+    """The board manager or chair proposes how it ends, with the learning (as any stage owner
+    does, casework/endings.py), whoever owns the stage."""
     problems = {}
-    if any(theme not in LEARNING_THEMES for theme in learning_themes):
-        problems["learning_themes"] = "Select learning themes from the list"
     _check_lengths(problems, summary=summary)
     if problems:
         raise InvalidInput(problems)
     require_board(session, get(session, reference), actor)
-    disagreement = resolve(
-        session, reference=reference, actor=actor, now=now, outcome=outcome, summary=summary
+    return resolve(
+        session,
+        reference=reference,
+        actor=actor,
+        now=now,
+        outcome=outcome,
+        summary=summary,
+        learning=learning,
+        actions=actions,
     )
-    disagreement.learning_themes = sorted(set(learning_themes))
-    if disagreement.learning_themes:
-        words = "; ".join(LEARNING_THEMES[theme] for theme in disagreement.learning_themes)
-        record(
-            session,
-            disagreement,
-            now,
-            actor,
-            "add_note",
-            disagreement.resolved_stage,
-            disagreement.resolved_stage,
-            f"learning themes: {words}",
-        )
-    return disagreement
 
 
 def extension_limit(disagreement: Disagreement, policy: Policy) -> tuple[str, int]:

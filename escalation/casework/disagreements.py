@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from escalation.casework import endings, records
 from escalation.casework.assignment import assign
 from escalation.casework.counterparts import (
     RESPONSES,
@@ -24,6 +25,7 @@ from escalation.casework.counterparts import (
     counterpart_silent,
     record_response,
 )
+from escalation.casework.endings import ActionInput, Learning, propose
 from escalation.casework.lifecycle import (
     IS_OPEN,
     SYSTEM,
@@ -47,7 +49,6 @@ from escalation.directory.people import deputy_of, normalise_email
 from escalation.outbox import notifications
 from escalation.rules.calendar import due_text
 from escalation.rules.errors import DirectoryError, InvalidInput, NotAllowed
-from escalation.rules.vocabulary import OUTCOMES
 from escalation.store.models import Disagreement
 
 # The whole life of a disagreement, for its callers (`d.get`, `d.escalate`, `d.SYSTEM`, ...).
@@ -63,6 +64,13 @@ __all__ = [
     "acknowledge",
     "escalate",
     "resolve",
+    "accept",
+    "contest",
+    "confirm_action",
+    "convene_meeting",
+    "watch",
+    "Learning",
+    "ActionInput",
     "withdraw",
     "hand_to_deputy",
     "offer_to_deputy",
@@ -99,50 +107,86 @@ def escalate(
     holders = assign(session, policy, stage, now, disagreement=disagreement)
     from_stage, missed = disagreement.stage_key, disagreement.due_at
     silent = counterpart_silent(disagreement, now) if actor == SYSTEM else ""
-    end_stage_period(disagreement, now, "escalate")
-    enter_stage(session, disagreement, policy, stage, holders, now)
     kind = "escalate" if actor != SYSTEM else "escalate_automatically"
     due = due_text(missed, policy.timezone)
     passed = f"the stage was due {due} and was not resolved" if actor == SYSTEM else ""
-    note = join(reason, passed, silent, holders.note())
-    record(session, disagreement, now, actor, kind, from_stage, stage.key, note)
+    holder = f"{holders.owner.person.name} ({holders.owner.person.organisation}): {stage.title}"
+    why = join(reason, passed, silent)
+    records.write(
+        session,
+        disagreement,
+        policy,
+        now,
+        kind="escalation",
+        actor=actor,
+        why=why,
+        next_holder=holder,
+    )
+    end_stage_period(disagreement, now, "escalate")
+    enter_stage(session, disagreement, policy, stage, holders, now)
+    record(
+        session, disagreement, now, actor, kind, from_stage, stage.key, join(why, holders.note())
+    )
     notifications.stage_entered(session, disagreement, policy, now)
     return disagreement
 
 
 def resolve(
-    session: Session, *, reference: str, actor: str, now: datetime, outcome: str, summary: str
+    session: Session,
+    *,
+    reference: str,
+    actor: str,
+    now: datetime,
+    outcome: str,
+    summary: str,
+    learning: Learning | None = None,
+    actions: tuple[ActionInput, ...] = (),
 ) -> Disagreement:
-    if outcome not in OUTCOMES:
-        raise InvalidInput({"outcome": f"must be one of {', '.join(OUTCOMES)}"})
-    if not summary.strip():
-        raise InvalidInput({"summary": "say how it was resolved"})
-    disagreement, policy = load_for_event(session, reference, "resolve")
-    require_owner_or_board(session, disagreement, actor)
-    close(disagreement, now, "resolve", "resolved")
-    disagreement.outcome, disagreement.outcome_summary = outcome, summary.strip()
-    disagreement.resolved_stage = disagreement.stage_key
-    note = f"{OUTCOMES[outcome]}: {summary.strip()}"
-    record(session, disagreement, now, actor, "resolve", disagreement.stage_key, None, note)
-    notifications.closed(session, disagreement, policy, now)
-    return disagreement
+    """The stage owner (or the board) proposes how it ends (casework/endings.py): the raiser has
+    their say, agreed actions are watched, and only then is it resolved."""
+    return propose(
+        session,
+        reference=reference,
+        actor=actor,
+        now=now,
+        outcome=outcome,
+        summary=summary,
+        learning=learning,
+        actions=actions,
+    )
 
 
 def withdraw(
-    session: Session, *, reference: str, actor: str, now: datetime, reason: str
+    session: Session,
+    *,
+    reference: str,
+    actor: str,
+    now: datetime,
+    reason: str,
+    learning: Learning | None = None,
 ) -> Disagreement:
-    """Only the raiser withdraws, and says why."""
+    """Only the raiser withdraws, and says why; the learning is theirs to add (optional here:
+    the board's close records it when they do not). Open agreed actions are cancelled."""
     if not reason.strip():
         raise InvalidInput({"reason": "say why the disagreement is withdrawn"})
     disagreement, policy = load_for_event(session, reference, "withdraw")
     if normalise_email(actor) != disagreement.raiser_email:
         raise NotAllowed("only the practitioner who raised the disagreement can withdraw it")
+    if learning is not None:
+        problems = endings.learning_problems(policy, learning)
+        if problems:
+            raise InvalidInput(problems)
+        endings.record_learning(disagreement, learning, actor)
+    endings.end_open(session, disagreement, now)
+    disagreement.outcome_summary = reason.strip()
+    records.write(session, disagreement, policy, now, kind="withdrawal", actor=actor, why=reason)
     close(disagreement, now, "withdraw", "withdrawn")
     disagreement.outcome, disagreement.outcome_summary = "withdrawn", reason.strip()
     record(
         session, disagreement, now, actor, "withdraw", disagreement.stage_key, None, reason.strip()
     )
     notifications.closed(session, disagreement, policy, now)
+    notifications.ending(session, disagreement, policy, "withdraw", now)
     return disagreement
 
 
@@ -192,6 +236,13 @@ def offer_to_deputy(
         return "board manager told; no deputy available"
 
 
+accept = endings.accept
+contest = endings.contest
+confirm_action = endings.confirm_action
+convene_meeting = endings.convene_meeting
+watch = endings.watch
+
+
 def add_note(
     session: Session, *, reference: str, actor: str, now: datetime, note: str
 ) -> Disagreement:
@@ -218,7 +269,7 @@ def flag_final_stage_overdue(session: Session, *, reference: str, now: datetime)
     if not disagreement.is_overdue(now):
         raise NotAllowed("the final stage is not overdue yet")
     disagreement.final_stage_overdue_at = now
-    disagreement.remind_at = None
+    disagreement.remind_at = _next_final_reminder(policy, now)
     stage = disagreement.stage_key
     note = f"due {due_text(disagreement.due_at, policy.timezone)}; the final stage stays open"
     record(session, disagreement, now, SYSTEM, "flag_final_stage_overdue", stage, stage, note)
@@ -227,21 +278,33 @@ def flag_final_stage_overdue(session: Session, *, reference: str, now: datetime)
 
 
 def remind(session: Session, *, reference: str, now: datetime) -> bool:
-    """Remind the owner once that the stage's deadline is near (the sweep calls this).
+    """Remind the owner once that the stage's deadline is near (the sweep calls this); at the
+    final stage, still overdue, remind the chair and the board managers again every
+    `final_stage_reminder_working_days`.
 
     False if it is already past the deadline: the sweep escalates or flags it instead."""
     disagreement, policy = load_for_event(session, reference, "remind")
     if disagreement.remind_at is None or disagreement.remind_at > now:
         raise NotAllowed("no reminder is due")
+    stage = disagreement.stage_key
+    due = due_text(disagreement.due_at, policy.timezone)
+    if disagreement.final_stage_overdue_at is not None:
+        disagreement.remind_at = _next_final_reminder(policy, now)
+        note = f"still overdue at the final stage (due {due}): reminded again"
+        record(session, disagreement, now, SYSTEM, "remind", stage, stage, note)
+        notifications.final_stage_overdue(session, disagreement, policy, now, again=True)
+        return True
     disagreement.remind_at = None
     if disagreement.is_overdue(now):
         return False
-    stage = disagreement.stage_key
-    due = due_text(disagreement.due_at, policy.timezone)
     note = f"reminded {disagreement.owner.email}: due {due}"
     record(session, disagreement, now, SYSTEM, "remind", stage, stage, note)
     notifications.reminder(session, disagreement, policy, now)
     return True
+
+
+def _next_final_reminder(policy, now: datetime) -> datetime:
+    return policy.calendar.add_working_days(now, policy.endings.final_stage_reminder_working_days)
 
 
 @dataclass(frozen=True)
@@ -256,7 +319,11 @@ def act_if_due(session: Session, *, reference: str, now: datetime) -> DueAction 
     Reads the row under lock first, so a disagreement another sweep has just moved is left alone.
     """
     disagreement, policy = locked(session, reference)
-    if not disagreement.is_overdue(now) or disagreement.final_stage_overdue_at is not None:
+    if (
+        not disagreement.is_overdue(now)
+        or disagreement.final_stage_overdue_at is not None
+        or disagreement.resolution_state is not None
+    ):
         return None
     if policy.is_final(disagreement.stage_key):
         flag_final_stage_overdue(session, reference=reference, now=now)
@@ -276,6 +343,7 @@ def due_query(*, now: datetime, limit: int = 1000) -> Select:
         select(Disagreement.reference)
         .where(
             IS_OPEN,
+            Disagreement.resolution_state.is_(None),
             Disagreement.final_stage_overdue_at.is_(None),
             Disagreement.due_at <= now,
         )

@@ -50,6 +50,8 @@ def get(session: Session, reference: str) -> Disagreement:
 def state_of(disagreement: Disagreement) -> str:
     if disagreement.status != "open":
         return disagreement.status
+    if disagreement.resolution_state:
+        return disagreement.resolution_state
     return sm.ACKNOWLEDGED if disagreement.stage_acknowledged_at else sm.AWAITING
 
 
@@ -231,6 +233,8 @@ def close(disagreement: Disagreement, now: datetime, how: str, status: str) -> N
     disagreement.status = status
     disagreement.closed_at = now
     disagreement.remind_at = None
+    disagreement.watch_at = None
+    disagreement.resolution_state = None
 
 
 def record(

@@ -1,5 +1,7 @@
 """The sweep: at `now`, escalate every disagreement whose deadline has passed, flag the overdue
-ones at the final stage, and remind owners whose deadline is near. Free of Prefect.
+ones at the final stage, remind owners whose deadline is near, and watch how disagreements end
+(agreed actions reminded, chased and, when missed, reopened; a say window's silence taken as
+acceptance: casework/endings.py). Free of Prefect.
 
 Exactly once in effect, however many sweeps run at the same instant: each disagreement is
 claimed and changed in its own short transaction. PostgreSQL claims with FOR UPDATE SKIP LOCKED
@@ -37,6 +39,12 @@ class SweepSummary:
     escalated: int = 0
     reminded: int = 0
     final_stage_overdue: int = 0
+    # Agreed actions and convened meetings: reminded, chased, missed (reopened or moved up);
+    # proposed resolutions accepted by silence.
+    action_reminders: int = 0
+    actions_chased: int = 0
+    reopened: int = 0
+    accepted_by_silence: int = 0
     queued_emails: int = 0
     blocked: list[str] = field(default_factory=list)
 
@@ -59,6 +67,7 @@ def run_sweep(
     summary = SweepSummary()
     _drain(sessions, now, summary, due_claim, _act_on_due, after_each)
     _drain(sessions, now, summary, reminder_claim, _remind, after_each)
+    _drain(sessions, now, summary, watch_claim, _watch, after_each)
     with transaction(sessions) as session:
         health.sweep_completed(session, SWEEP, now, summary.as_dict())
     return summary
@@ -79,6 +88,17 @@ def reminder_claim(now: datetime, skip: set[int]) -> Select:
             Disagreement.remind_at <= now,
         )
         .order_by(Disagreement.remind_at)
+        .limit(1)
+    )
+    return _claim(query, skip)
+
+
+def watch_claim(now: datetime, skip: set[int]) -> Select:
+    """The next disagreement whose agreed actions, meeting or say window need a look, locked."""
+    query = (
+        select(Disagreement.reference)
+        .where(d.IS_OPEN, Disagreement.watch_at.is_not(None), Disagreement.watch_at <= now)
+        .order_by(Disagreement.watch_at)
         .limit(1)
     )
     return _claim(query, skip)
@@ -132,6 +152,22 @@ def _act_on_due(session: Session, reference: str, now: datetime, summary: SweepS
 def _remind(session: Session, reference: str, now: datetime, summary: SweepSummary) -> None:
     if d.remind(session, reference=reference, now=now):
         summary.reminded += 1
+
+
+WATCH_COUNTS = {
+    "remind": "action_reminders",
+    "chase": "actions_chased",
+    "reopen": "reopened",
+    "escalate": "escalated",
+    "accept": "accepted_by_silence",
+}
+
+
+def _watch(session: Session, reference: str, now: datetime, summary: SweepSummary) -> None:
+    for done in d.watch(session, reference=reference, now=now):
+        if done in WATCH_COUNTS:
+            name = WATCH_COUNTS[done]
+            setattr(summary, name, getattr(summary, name) + 1)
 
 
 def _blocked(session: Session, reference: str, problem: str, now: datetime, summary) -> None:

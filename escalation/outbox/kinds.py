@@ -21,6 +21,15 @@ class MessageKind(StrEnum):
     SIGN_IN = "sign_in"  # a one-time sign-in link
     DIGEST = "digest"  # the board manager's daily counts
     SWEEP_STALLED = "sweep_stalled"  # to every board manager: deadlines are not enforced
+    # How a disagreement ends (casework/endings.py).
+    SAY_ASKED = "say_asked"  # to the raiser (and counterpart): accept or contest the proposal
+    ACTION_AGREED = "action_agreed"  # to an agreed action's owner: yours, due ...
+    ACTION_REMINDER = "action_reminder"  # to its owner, before its date
+    ACTION_CHASE = "action_chase"  # to its owner and the stage owner: its date has passed
+    MEETING_INVITATION = "meeting_invitation"  # to each invitee, with an iCalendar attachment
+    REOPENED = "reopened"  # to the raiser and the board managers: an action was missed
+    ENDING_NOTICE = "ending_notice"  # to the board managers at once (policy): how it ended
+    DETERMINATION = "determination"  # to the policy's last step: the chair has determined it
 
     def template(self, part: str) -> str:
         """The template of one part of this kind's email (a TEMPLATE_PARTS entry)."""

@@ -36,6 +36,10 @@ ROLE_WORDS = {
     "board_manager": "the partnership's board manager",
     "chair": "the partnership's chair",
     "practitioner": "someone who asked to sign in",
+    "asked": "someone asked to accept or contest a proposed resolution",
+    "action_owner": "the owner of an agreed action or meeting",
+    "invitee": "someone invited to a resolution meeting",
+    "last_step": "a statutory partner's lead representative",
 }
 
 

@@ -25,6 +25,10 @@ LINK_PURPOSES = {
     "named_professional": "view",
     "designated_professional": "view",
     "practitioner": "signin",
+    "asked": "say",  # asked to accept or contest a proposed resolution
+    "action_owner": "action",  # owns an agreed action or convened meeting
+    "invitee": "view",  # invited to a convened meeting
+    "last_step": "view",  # a statutory partner's lead representative
 }
 # Kinds whose link is not the recipient's part: a closed case's links all stop working, so its
 # emails carry none; a fresh-links email carries one link per case it lists.

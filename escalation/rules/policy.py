@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from escalation.rules.calendar import NATION_SUBDIVISIONS, WorkingCalendar, add_hours
+from escalation.rules.endings import Endings
 from escalation.rules.errors import PolicyError
 from escalation.rules.policy_messages import field_messages
 from escalation.rules.routing import WORD, Route, ladder_problems, short_routes
@@ -85,6 +86,8 @@ class Policy(BaseModel):
     # Stages only a category's route goes through, and the routes: category -> stage keys.
     route_stages: tuple[Stage, ...] = ()
     category_routes: dict[str, tuple[str, ...]] = {}
+    # How a disagreement ends: the raiser's say, actions' grace, learning themes (rules/endings.py).
+    endings: Endings = Endings()
 
     @field_validator("version", mode="before")
     @classmethod

@@ -76,7 +76,25 @@ OUTCOMES = {
     "systemic_issue_referred": "Systemic issue referred to the partnership",
 }
 
-# What the board learns from a disagreement, recorded when it closes one (for the annual report).
+# Outcomes that only arrange something: the disagreement stays open and watched until each agreed
+# action is confirmed done. A "convened" outcome needs a meeting among its actions.
+ARRANGING_OUTCOMES = frozenset(
+    {
+        "resolved_agreed_actions",
+        "strategy_discussion_convened",
+        "icpc_convened",
+        "review_conference_brought_forward",
+        "resolution_meeting_convened",
+    }
+)
+MEETING_OUTCOMES = ARRANGING_OUTCOMES - {"resolved_agreed_actions"}
+# Outcomes that settle the matter outright: no actions. The rest may have actions or none.
+SETTLING_OUTCOMES = frozenset({"decision_changed", "decision_upheld"})
+# The decision stands: the counterpart has a say too, as well as the raiser.
+DECISION_STANDS_OUTCOMES = frozenset({"decision_upheld", "dissent_recorded_no_change"})
+
+# What the board learns from a disagreement (the default list; a policy may set its own),
+# recorded by whoever closes it, at any stage, for the annual report.
 LEARNING_THEMES = {
     "thresholds": "Understanding of thresholds and levels of need",
     "information_sharing": "Information sharing between agencies",

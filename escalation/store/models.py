@@ -210,6 +210,14 @@ class Disagreement(Base):
         JSON(none_as_null=True)
     )  # NULL: none recorded
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How it is ending (casework/endings.py): None while a stage is active, "resolution_proposed"
+    # while the raiser's say is awaited, "watched" while agreed actions are outstanding.
+    resolution_state: Mapped[str | None] = mapped_column(String(30))
+    # When the sweep must next look at its agreed actions, meetings or the say window.
+    watch_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    learning_systemic: Mapped[bool | None] = mapped_column(Boolean)
+    learning_lesson: Mapped[str] = mapped_column(Text, default="", server_default="")
+    learning_recorded_by: Mapped[str] = mapped_column(String(320), default="", server_default="")
 
     owner: Mapped[Person] = relationship(foreign_keys=[owner_id], lazy="joined", innerjoin=True)
     raised_by: Mapped[Person] = relationship(foreign_keys=[raised_by_id])
@@ -406,6 +414,73 @@ class ResolutionMeeting(Base):
     outcome: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(320))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AgreedAction(Base):
+    """Something a resolution agreed (or a meeting a stage owner convened): what, whose, by
+    when. The disagreement stays watched until each is confirmed done by its owner."""
+
+    __tablename__ = "agreed_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    disagreement_id: Mapped[int] = mapped_column(ForeignKey("disagreements.id"), index=True)
+    stage_key: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(20))  # "action" or "meeting"
+    what: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    due_on: Mapped[date] = mapped_column(Date)
+    meeting_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # meetings: when it is held
+    place: Mapped[str] = mapped_column(Text, default="")
+    invitees: Mapped[list] = mapped_column(JSON, default=list)  # work emails, meetings only
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    chased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended: Mapped[str | None] = mapped_column(String(20))  # None open; done, missed, cancelled
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_note: Mapped[str] = mapped_column(Text, default="")
+    attendees: Mapped[str] = mapped_column(Text, default="")  # meetings: who came
+
+    owner: Mapped[Person] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended is None
+
+
+class ResolutionSay(Base):
+    """One person's say on a proposed resolution: the raiser's, and the counterpart's when the
+    decision stands. `answer` is accepted, contested or accepted_by_silence (None: awaited)."""
+
+    __tablename__ = "resolution_says"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    disagreement_id: Mapped[int] = mapped_column(ForeignKey("disagreements.id"), index=True)
+    stage_key: Mapped[str] = mapped_column(String(60))
+    email: Mapped[str] = mapped_column(String(320))
+    part: Mapped[str] = mapped_column(String(20))  # raiser or counterpart
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answer: Mapped[str | None] = mapped_column(String(30))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class StageRecord(Base):
+    """A stage's formal record: the letter each procedure demands for both agencies' files,
+    written when the stage's decision is made. `content` is the letter's text as it was then
+    (never recomputed), so the PDF made from it later says what was decided at the time."""
+
+    __tablename__ = "stage_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    disagreement_id: Mapped[int] = mapped_column(ForeignKey("disagreements.id"), index=True)
+    stage_key: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(30))  # resolution, determination, escalation, ...
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    signed_by: Mapped[str] = mapped_column(String(200))
+    signed_role: Mapped[str] = mapped_column(String(200))
+    content: Mapped[dict] = mapped_column(JSON)
 
 
 class DeadlineExtension(Base):
