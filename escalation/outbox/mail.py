@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from escalation.outbox import calendar_invite
 from escalation.outbox.kinds import MessageKind
 from escalation.rules.errors import InvalidInput
 from escalation.store.models import OutboxMessage
@@ -125,7 +126,32 @@ class Renderer:
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(self._template(kind, "txt").render(context))
         message.add_alternative(self._template(kind, "html").render(context), subtype="html")
+        if kind == MessageKind.MEETING_INVITATION:
+            self._attach_invitation(message, row)
         return message
+
+    def _attach_invitation(self, message: EmailMessage, row: OutboxMessage) -> None:
+        """The meeting's calendar entry, from the row's context only. Its UID is the meeting's
+        (the same in every invitee's copy, and again if the email is sent twice), so calendars
+        update one entry rather than add another. As bytes, so its CRLF line ends survive."""
+        context = row.context
+        domain = parseaddr(self.mail_from)[1].rpartition("@")[2] or "localhost"
+        ics = calendar_invite.invitation(
+            uid=f"meeting-{context['action_id']}-{context['reference']}@{domain}",
+            stamp=row.created_at,
+            start=datetime.fromisoformat(context["meeting_at"]),
+            reference=context["reference"],
+            place=context["place"],
+            organizer=self.mail_from,
+            attendee=row.recipient_email,
+        )
+        message.add_attachment(
+            ics,
+            maintype="text",
+            subtype="calendar",
+            filename="invite.ics",
+            params={"method": "REQUEST", "charset": "utf-8"},
+        )
 
     def _template(self, kind: MessageKind, part: str):
         return self.environment.get_template(kind.template(part))
