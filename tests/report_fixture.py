@@ -129,6 +129,27 @@ def _mix(words: dict[str, str], counts: dict[str, int]) -> list[tuple]:
     return [(label, counts.get(key, 0)) for key, label in words.items()]
 
 
+def _theme_counts(counts: dict[str, int]) -> list[int]:
+    return [counts.get(key, 0) for key in LEARNING_THEMES]
+
+
+def _themes_by_column(
+    counts: dict[str, tuple], *, systemic: tuple, closed: tuple, columns: int
+) -> list[tuple]:
+    """A learning table's rows: each default theme, the systemic ones and all closed with
+    learning, with `columns` counts (the first given, the rest 0) and their total."""
+
+    def row(label: str, given: tuple) -> tuple:
+        cells = (*given, *(0,) * (columns - len(given)))
+        return (label, *cells, sum(cells))
+
+    rows = [row(words, counts.get(key, ())) for key, words in LEARNING_THEMES.items()]
+    return rows + [
+        row("Points to a systemic issue", systemic),
+        row("Closed with learning recorded", closed),
+    ]
+
+
 HAND_COUNTED = {
     # C: 6 raised 2 days ago; D: 4 raised 40 days ago; both at the named professional.
     "open-by-stage-and-age": (
@@ -182,6 +203,60 @@ HAND_COUNTED = {
                 "recording": 12,
                 "other": 1,
             },
+        ),
+    ),
+    # Closed with learning: A's 12 at the practitioner stage, B's 8 at the named professional
+    # stage (the board manager holds it for the school); none systemic.
+    "learning-by-stage": (
+        ("Learning theme", PRACTITIONER, NAMED_STAGE, *LATER_STAGES, "Total"),
+        _themes_by_column(
+            {
+                "thresholds": (0, 7),
+                "information_sharing": (0, 4),
+                "timeliness": (0, 3),
+                "recording": (12, 0),
+                "other": (0, 1),
+            },
+            systemic=(0, 0),
+            closed=(12, 8),
+            columns=5,
+        ),
+    ),
+    # Example Trust is "health" in the directory and Example Council "childrens_social_care";
+    # Example School has no agency type there, so it is named. 12 before 8.
+    "learning-by-agency-pair": (
+        (
+            "Raising → receiving agency",
+            *LEARNING_THEMES.values(),
+            "Points to a systemic issue",
+            "Total",
+        ),
+        [
+            ("Health → Children's social care", *_theme_counts({"recording": 12}), 0, 12),
+            (
+                "Example School → Children's social care",
+                *_theme_counts(
+                    {"thresholds": 7, "information_sharing": 4, "timeliness": 3, "other": 1}
+                ),
+                0,
+                8,
+            ),
+        ],
+    ),
+    # All twenty closed in November 2026 (A on 2 Nov, B on 9 Nov): one quarter.
+    "learning-over-time": (
+        ("Learning theme", "Oct–Dec 2026", "Total"),
+        _themes_by_column(
+            {
+                "thresholds": (7,),
+                "information_sharing": (4,),
+                "timeliness": (3,),
+                "recording": (12,),
+                "other": (1,),
+            },
+            systemic=(0,),
+            closed=(20,),
+            columns=1,
         ),
     ),
     # A-1 in A, B and C; A-2 in A and B.

@@ -29,10 +29,13 @@ ELSEWHERE = {
     "role": "Team manager",
 }
 # Bars per chart: one per row, except the open figure (the three age bands of the one stage with
-# open disagreements) and the matrix (one per pair of organisations).
+# open disagreements), the matrix (one per pair of organisations), learning by stage (one per
+# theme, not the systemic and all rows) and over time (one per quarter).
 BARS = {name: len(rows) for name, (_, rows) in HAND_COUNTED.items()} | {
     "open-by-stage-and-age": 3,
     "organisations": 3,
+    "learning-by-stage": 9,
+    "learning-over-time": 1,
 }
 
 

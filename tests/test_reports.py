@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from escalation.reads import report_tables, reports
+from escalation.rules.vocabulary import LEARNING_THEMES
 from escalation.store.db import transaction
 from escalation.store.models import Disagreement
 from tests.databases import Shared
-from tests.factories import DEFAULT, load_directory
+from tests.factories import DEFAULT, load_directory, utc
 from tests.report_fixture import HAND_COUNTED, NOW, PARTNERSHIP, T0, raise_the_thirty
 
 
@@ -184,3 +185,104 @@ def test_the_tables_for_the_pages_and_downloads_match_the_hand_count(fixture):
         ("Example School → Example Council", 8, "8"),
         ("Example Trust → Example Police", 6, "6"),
     ]
+
+
+def test_learning_is_counted_by_stage_agency_pair_and_quarter_of_closing(fixture):
+    """The thirty changed by hand: B-3 and B-4 point to a systemic issue; A-12 closed at 23:30
+    UTC on 31 March 2027, which is 00:30 on 1 April in London (summer time): April to June;
+    D-1 was withdrawn at the named professional stage with "supervision", systemic; C-2 is
+    still open (its themes do not count) and B-8 ("other") has moved partnership."""
+    changes = {
+        "B-3": {"learning_systemic": True},
+        "B-4": {"learning_systemic": True},
+        "A-12": {"closed_at": utc(2027, 3, 31, 23, 30)},
+        "D-1": {
+            "status": "withdrawn",
+            "outcome": "withdrawn",
+            "closed_at": utc(2026, 12, 1, 9),
+            "learning_themes": ["supervision"],
+            "learning_systemic": True,
+        },
+        "C-2": {"learning_themes": ["voice_of_child"], "learning_systemic": True},
+        "B-8": {"partnership": "another-partnership"},
+    }
+    with transaction(fixture) as session:
+        for child, values in changes.items():
+            row = session.execute(
+                select(Disagreement).where(Disagreement.child_reference == child)
+            ).scalar_one()
+            for name, value in values.items():
+                setattr(row, name, value)
+    with transaction(fixture) as session:
+        learnt = reports.closed_with_learning(session, PARTNERSHIP)
+        tables = {
+            name: report_tables.tables(session, PARTNERSHIP, NOW, DEFAULT, only=name)[0]
+            for name in ("learning-by-stage", "learning-by-agency-pair", "learning-over-time")
+        }
+    assert len(learnt) == 12 + 7 + 1
+    assert learnt[-1].stage == "practitioner" and learnt[-1].themes == ("recording",)
+    assert [item.stage for item in learnt if item.themes == ("supervision",)] == [
+        "named_professional"
+    ]
+    zeros = (0, 0, 0)  # the three later stages
+    by_stage = dict((row[0], row[1:]) for row in tables["learning-by-stage"].rows)
+    assert by_stage == {
+        LEARNING_THEMES["thresholds"]: (0, 7, *zeros, 7),
+        LEARNING_THEMES["information_sharing"]: (0, 4, *zeros, 4),
+        LEARNING_THEMES["escalation_procedure"]: (0, 0, *zeros, 0),
+        LEARNING_THEMES["voice_of_child"]: (0, 0, *zeros, 0),
+        LEARNING_THEMES["timeliness"]: (0, 3, *zeros, 3),
+        LEARNING_THEMES["recording"]: (12, 0, *zeros, 12),
+        LEARNING_THEMES["meeting_attendance"]: (0, 0, *zeros, 0),
+        LEARNING_THEMES["supervision"]: (0, 1, *zeros, 1),
+        LEARNING_THEMES["other"]: (0, 0, *zeros, 0),
+        "Points to a systemic issue": (0, 3, *zeros, 3),
+        "Closed with learning recorded": (12, 8, *zeros, 20),
+    }
+    # Columns: the nine themes in the policy's order, systemic, total.
+    assert tables["learning-by-agency-pair"].rows == [
+        ("Health → Children's social care", 0, 0, 0, 0, 0, 12, 0, 1, 0, 1, 13),
+        ("Example School → Children's social care", 7, 4, 0, 0, 3, 0, 0, 0, 0, 2, 7),
+    ]
+    over_time = tables["learning-over-time"]
+    assert over_time.headers == (
+        "Learning theme",
+        "Oct–Dec 2026",
+        "Jan–Mar 2027",
+        "Apr–Jun 2027",
+        "Total",
+    )
+    rows = {row[0]: row[1:] for row in over_time.rows}
+    assert rows[LEARNING_THEMES["recording"]] == (11, 0, 1, 12)
+    assert rows[LEARNING_THEMES["supervision"]] == (1, 0, 0, 1)
+    assert rows["Points to a systemic issue"] == (3, 0, 0, 3)
+    assert rows["Closed with learning recorded"] == (19, 0, 1, 20)
+    assert over_time.bars == [
+        ("Oct–Dec 2026", 19, "19"),
+        ("Jan–Mar 2027", 0, "0"),
+        ("Apr–Jun 2027", 1, "1"),
+    ]
+
+
+def test_a_policy_with_its_own_learning_themes_names_them_and_keeps_the_others(fixture):
+    """A partnership's own list is used in its order; a theme recorded under an earlier list
+    (here "recording", not in the new one) still shows, by its key, after them."""
+    policy = DEFAULT.model_copy(
+        update={
+            "endings": DEFAULT.endings.model_copy(
+                update={"learning_themes": {"thresholds": "Thresholds", "other": "Something else"}}
+            )
+        }
+    )
+    with transaction(fixture) as session:
+        (table,) = report_tables.tables(session, PARTNERSHIP, NOW, policy, only="learning-by-stage")
+    assert [row[0] for row in table.rows] == [
+        "Thresholds",
+        "Something else",
+        "information_sharing",
+        "recording",
+        "timeliness",
+        "Points to a systemic issue",
+        "Closed with learning recorded",
+    ]
+    assert table.rows[1][1:3] == (0, 1) and table.rows[3][1:3] == (12, 0)

@@ -4,7 +4,8 @@ Each function answers one question the procedures ask of the board (DOMAIN.md): 
 disagreements are and how old; at which stage they get resolved; whether stages keep to the
 policy's clock; what the outcomes are; who raises with whom; about what; whether the same child
 keeps coming back; how many were urgent; which organisations never raise (under-use); and
-what the board learnt from the disagreements it closed.
+what the board learnt from the disagreements it closed, at which stage, between which agencies
+and when (closed_with_learning).
 A breach is a stage that ran past its deadline: it ended at or after its due time (the sweep
 escalates at the deadline), or is still open past it.
 
@@ -16,13 +17,15 @@ report_tables.py lays the figures out for the board's pages, CSV downloads and t
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from escalation.rules.calendar import local_date
 from escalation.rules.vocabulary import OUTCOMES
-from escalation.store.models import Disagreement, Person, StagePeriod
+from escalation.store.models import Disagreement, Organisation, Person, StagePeriod
 
 AGE_BANDS = ((0, 7, "0-7 days"), (8, 30, "8-30 days"), (31, None, "over 30 days"))
 
@@ -143,6 +146,80 @@ def learning_theme_mix(
         )
     ).scalars()
     return Counter(theme for themes in lists for theme in themes or [])
+
+
+@dataclass(frozen=True)
+class Learnt:
+    """One closed disagreement's learning, as the learning figures count it. Each side is named
+    by its organisation and that organisation's agency type ("" when the directory gives none)."""
+
+    stage: str  # the stage it was closed at
+    raiser: tuple[str, str]  # (agency type, organisation)
+    receiver: tuple[str, str]
+    closed_at: datetime
+    themes: tuple[str, ...]
+    systemic: bool
+
+
+def closed_with_learning(
+    session: Session,
+    partnership: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Learnt]:
+    """The closed (resolved or withdrawn) disagreements with learning themes recorded, oldest
+    closing first. A withdrawal has no resolved stage: it counts at the stage it was at.
+
+    Agency types are the directory's now (an organisation has one; the disagreement keeps only
+    the organisation's name as it was when raised)."""
+    rows = session.execute(
+        select(
+            func.coalesce(Disagreement.resolved_stage, Disagreement.stage_key),
+            Disagreement.raiser_organisation,
+            Disagreement.counterpart_organisation,
+            Disagreement.closed_at,
+            Disagreement.learning_themes,
+            Disagreement.learning_systemic,
+        )
+        .where(
+            *_raised(partnership, since, until),
+            Disagreement.status != "open",
+            Disagreement.learning_themes.is_not(None),
+        )
+        .order_by(Disagreement.closed_at, Disagreement.id)
+    ).all()
+    types = agency_types(session, {name for row in rows for name in row[1:3]})
+    return [
+        Learnt(
+            stage,
+            (types.get(raiser.strip().lower(), ""), raiser),
+            (types.get(receiver.strip().lower(), ""), receiver),
+            closed_at,
+            tuple(themes),
+            bool(systemic),
+        )
+        for stage, raiser, receiver, closed_at, themes, systemic in rows
+        if themes
+    ]
+
+
+def agency_types(session: Session, organisations: set[str]) -> dict[str, str]:
+    """Organisation key (its name in lower case) -> agency type, for those the directory types."""
+    keys = sorted({name.strip().lower() for name in organisations})
+    if not keys:
+        return {}
+    return dict(
+        session.execute(
+            select(Organisation.key, Organisation.agency_type).where(Organisation.key.in_(keys))
+        ).all()
+    )
+
+
+def quarter_of(instant: datetime, timezone: str) -> tuple[int, int]:
+    """(year, quarter 1-4) of the local calendar day `instant` falls on."""
+    day = local_date(instant, timezone)
+    return day.year, (day.month - 1) // 3 + 1
 
 
 def organisation_matrix(
