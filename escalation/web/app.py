@@ -45,7 +45,7 @@ def create_app(
     sessions: sessionmaker[Session] | None = None, clock: Callable[[], datetime] = utc_now
 ) -> FastAPI:
     from escalation import runtime
-    from escalation.web import api, links, raising
+    from escalation.web import api, links, raising, records
     from escalation.web import demo as demo_pages
     from escalation.web.board import case, dashboard, directory, directory_csv, pages, reports
 
@@ -79,7 +79,7 @@ def create_app(
     # Every page's posted fields are checked, whether or not its route reads them.
     # The directory's CSV routes come before its /board/directory/{person_id}.
     pages_in_order = (pages, dashboard, case, directory_csv, directory, reports)
-    for module in (links, raising, demo_pages, *pages_in_order):
+    for module in (links, records, raising, demo_pages, *pages_in_order):
         app.include_router(module.router, dependencies=[Depends(posted_form)])
     return app
 
