@@ -16,7 +16,15 @@ from typer.testing import CliRunner
 from escalation import cli, runtime
 from escalation.rules.calendar import parse_instant
 from escalation.settings import get_settings
-from tests.factories import DESIGNATED, DIRECTORY_CSV, MANAGER, NAMED, RAISER, raise_data
+from tests.factories import (
+    DESIGNATED,
+    DIRECTORY_CSV,
+    MANAGER,
+    NAMED,
+    RAISER,
+    TEAM_MANAGER,
+    raise_data,
+)
 
 POLICIES_DIR = str(Path("policies").resolve())
 # The invented directory: Nadia, Example Trust's primary named professional, owns stage 2 and
@@ -157,7 +165,7 @@ def test_the_whole_journey_on_the_command_line(run, tmp_path):
     overdue = run("list", "--overdue", "--now", "2026-11-30T10:00:00+00:00").stdout
     assert overdue.startswith(reference)
     assert run("list", "--overdue", "--now", "2026-11-24T10:00:00+00:00").stdout == ""
-    run(
+    proposed = run(
         "resolve",
         reference,
         "--as",
@@ -166,11 +174,19 @@ def test_the_whole_journey_on_the_command_line(run, tmp_path):
         "decision_changed",
         "--summary",
         "Strategy discussion held",
+        "--theme",
+        "thresholds",
+        "--not-systemic",
+        "--lesson",
+        "Thresholds were read differently",
         "--now",
         "2026-11-25T10:00:00+00:00",
-    )
+    ).stdout
+    assert proposed.startswith(f"{reference}  resolution proposed at named_professional")
+    run("accept", reference, "--as", RAISER, "--now", "2026-11-25T11:00:00+00:00")
     assert run("list", "--open").stdout == ""
-    assert "chronology intact: 3 events verified" in run("audit", "verify").stdout
+    # raise, escalate, resolve, the raiser's acceptance (a note and the event), complete
+    assert "chronology intact: 6 events verified" in run("audit", "verify").stdout
 
 
 def test_audit_verify_reports_the_first_broken_row(run, tmp_path, engine):
@@ -466,3 +482,147 @@ def test_the_command_line_refuses_a_counterpart_outside_the_secure_domains(run, 
         "error: counterpart.email: gmail.example is not one of Example Borough's secure domains"
     )
     assert "no disagreements match" in run("list").stderr
+
+
+# --- issue 13: the end of a disagreement on the command line ------------------------------------
+
+LEARNING_OPTIONS = (
+    "--theme",
+    "thresholds",
+    "--theme",
+    "information_sharing",
+    "--systemic",
+    "--lesson",
+    "Referral thresholds were read differently",
+)
+
+
+MONDAY_AT_TEN = ("--now", "2026-11-23T10:00:00+00:00")
+
+
+def _at_stage_two(run, tmp_path) -> str:
+    """Raised on Monday 23 November 2026 and escalated to the named doctor at once."""
+    run("init")
+    run("directory", "import", _write(tmp_path, "d.csv", DIRECTORY_CSV))
+    raised = run("raise", "--json", _write(tmp_path, "r.json", raise_data()), *MONDAY_AT_TEN)
+    reference = raised.stdout.split()[0]
+    run("escalate", reference, "--as", RAISER, "--now", "2026-11-23T10:05:00+00:00")
+    return reference
+
+
+def _propose(run, reference, *extra, ok=True):
+    return run(
+        "resolve",
+        reference,
+        "--as",
+        NAMED,
+        "--outcome",
+        "resolved_agreed_actions",
+        "--summary",
+        "A strategy discussion will be held",
+        *extra,
+        "--now",
+        "2026-11-24T10:00:00+00:00",
+        ok=ok,
+    )
+
+
+def test_resolve_with_an_action_accept_and_confirm_it_done(run, tmp_path):
+    reference = _at_stage_two(run, tmp_path)
+    action = f"Hold a strategy discussion|{TEAM_MANAGER}|2026-11-27"
+    proposed = _propose(run, reference, *LEARNING_OPTIONS, "--action", action).stdout
+    assert proposed.startswith(f"{reference}  resolution proposed at named_professional")
+    line = next(row for row in proposed.splitlines() if "agreed action" in row)
+    assert line.endswith(f"Hold a strategy discussion; {TEAM_MANAGER}; 2026-11-27")
+    action_id = line.split("agreed action ")[1].split(":")[0]
+    accepted = run("accept", reference, "--as", RAISER, "--now", "2026-11-24T11:00:00+00:00")
+    assert accepted.stdout.startswith(f"{reference}  watched at named_professional")
+    done = run(
+        "confirm-action",
+        reference,
+        "--as",
+        TEAM_MANAGER,
+        "--id",
+        action_id,
+        "--note",
+        "Held on Thursday; assessment opened",
+        "--now",
+        "2026-11-26T15:00:00+00:00",
+    ).stdout
+    assert done.splitlines() == [
+        f"agreed action {action_id} done",
+        f"{reference}  resolved at named_professional",
+    ]
+    shown = run("show", reference).stdout
+    assert "agreed action done: Hold a strategy discussion; Held on Thursday" in shown
+
+
+def test_a_contest_on_the_command_line_moves_it_up_at_once(run, tmp_path):
+    reference = _at_stage_two(run, tmp_path)
+    _propose(run, reference, *LEARNING_OPTIONS, "--action", f"Call|{TEAM_MANAGER}|2026-11-27")
+    refused = run("contest", reference, "--as", RAISER, "--reason", " ", ok=False)
+    assert refused.stderr.startswith("error: reason: Enter why you do not accept")
+    contested = run(
+        "contest",
+        reference,
+        "--as",
+        RAISER,
+        "--reason",
+        "A call is not enough",
+        "--now",
+        "2026-11-24T11:00:00+00:00",
+    ).stdout
+    assert contested.startswith(f"{reference}  awaiting acknowledgement at designated_professional")
+
+
+def test_resolve_names_the_options_at_fault(run, tmp_path):
+    reference = _at_stage_two(run, tmp_path)
+    result = _propose(run, reference, ok=False)
+    assert "--theme: Select at least one learning theme" in result.stderr
+    assert "--action: Add the agreed actions" in result.stderr
+    result = _propose(
+        run,
+        reference,
+        *LEARNING_OPTIONS,
+        "--action",
+        "Call|nobody@trust.example|2026-11-27",
+        ok=False,
+    )
+    assert result.stderr.startswith("error: --action 1: owner: Select who will do it")
+    for bad in ("Call|x@y.example", "Call|x@y.example|27/11/2026", "Call|x@y.example|9999-01-01"):
+        result = _propose(run, reference, *LEARNING_OPTIONS, "--action", bad, ok=False)
+        assert result.stderr.startswith("error: --action 1: give 'what|owner_email|YYYY-MM-DD'")
+    assert "resolution proposed" not in run("show", reference).stdout
+    wrong = run("confirm-action", reference, "--as", NAMED, "--id", "99", "--note", "x", ok=False)
+    assert wrong.stderr == "error: that action is not open on this disagreement\n"
+
+
+def test_a_meeting_on_the_command_line_is_recorded_with_who_came(run, tmp_path):
+    reference = _at_stage_two(run, tmp_path)
+    meeting = f"Resolution meeting|{NAMED}|2026-11-25T14:00:00+00:00|Room 2, Example House"
+    proposed = run(
+        "resolve",
+        reference,
+        "--as",
+        NAMED,
+        "--outcome",
+        "resolution_meeting_convened",
+        "--summary",
+        "We will meet",
+        *LEARNING_OPTIONS,
+        "--action",
+        meeting,
+        "--now",
+        "2026-11-24T10:00:00+00:00",
+    ).stdout
+    action_id = proposed.split("agreed action ")[1].split(":")[0]
+    run("accept", reference, "--as", RAISER, "--now", "2026-11-24T11:00:00+00:00")
+    confirm = ("confirm-action", reference, "--as", NAMED, "--id", action_id)
+    early = ("--now", "2026-11-24T12:00:00+00:00")
+    too_soon = run(*confirm, "--note", "Agreed", "--attendees", "NN, TT", *early, ok=False)
+    assert "note: The meeting has not happened yet" in too_soon.stderr
+    later = ("--now", "2026-11-25T16:00:00+00:00")
+    missing = run(*confirm, "--note", "Agreed", *later, ok=False)
+    assert missing.stderr.startswith("error: attendees: Enter who attended")
+    done = run(*confirm, "--note", "Agreed", "--attendees", "Nadia Named, Tia Team", *later)
+    assert done.stdout.splitlines()[1] == f"{reference}  resolved at named_professional"

@@ -1,8 +1,12 @@
-"""Commands on disagreements: raise, show, list, and the events of their life."""
+"""Commands on disagreements: raise, show, list, and the events of their life, to their end:
+resolve (with the learning and the agreed actions), the raiser's accept or contest, and an
+agreed action confirmed done by its owner."""
 
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -10,9 +14,11 @@ import typer
 from sqlalchemy import select
 
 from escalation.casework import disagreements as d
+from escalation.casework.endings import ActionInput, Learning, open_actions
 from escalation.casework.intake import RaiseRequest
 from escalation.cli.common import AsOption, NowOption, now_from, raise_policy, read_text, sessions
 from escalation.reads import plain_text
+from escalation.rules.calendar import parse_instant
 from escalation.rules.errors import InvalidInput
 from escalation.store.db import transaction
 from escalation.store.models import Disagreement
@@ -85,17 +91,130 @@ def resolve(
     actor: AsOption,
     outcome: Annotated[str, typer.Option()],
     summary: Annotated[str, typer.Option()],
+    theme: Annotated[
+        list[str] | None, typer.Option("--theme", help="A learning theme (repeat for more).")
+    ] = None,
+    systemic: Annotated[
+        bool | None,
+        typer.Option("--systemic/--not-systemic", help="Does it point to a systemic issue?"),
+    ] = None,
+    lesson: Annotated[str, typer.Option(help="The lesson, in a sentence or two.")] = "",
+    action: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--action",
+            help="An agreed action, 'what|owner_email|YYYY-MM-DD'; a meeting, "
+            "'what|owner_email|ISO instant|place' (repeat for more).",
+        ),
+    ] = None,
     now: NowOption = None,
 ) -> None:
-    """Resolve with an outcome from the fixed list and a summary."""
-    _act(
-        d.resolve,
-        reference=reference,
-        actor=actor,
-        now=now_from(now),
-        outcome=outcome,
-        summary=summary,
-    )
+    """Propose how it ends: an outcome from the fixed list, a summary, the learning and the
+    agreed actions. The raiser is asked for their say; agreed actions are watched until done."""
+    actions = tuple(_action(number, text) for number, text in enumerate(action or [], start=1))
+    at = now_from(now)
+    with transaction(sessions()) as session:
+        try:
+            disagreement = d.resolve(
+                session,
+                reference=reference,
+                actor=actor,
+                now=at,
+                outcome=outcome,
+                summary=summary,
+                learning=Learning(tuple(theme or ()), systemic, lesson),
+                actions=actions,
+            )
+        except InvalidInput as error:
+            raise InvalidInput(_option_names(error.problems)) from None
+        typer.echo(plain_text.summary_line(disagreement, at))
+        for item in open_actions(session, disagreement):
+            when = item.meeting_at.isoformat() if item.meeting_at else item.due_on.isoformat()
+            typer.echo(f"  agreed action {item.id}: {item.what}; {item.owner.email}; {when}")
+
+
+def accept(reference: str, actor: AsOption, now: NowOption = None) -> None:
+    """Accept the proposed resolution (the raiser, or the counterpart when it was asked)."""
+    _act(d.accept, reference=reference, actor=actor, now=now_from(now))
+
+
+def contest(
+    reference: str,
+    actor: AsOption,
+    reason: Annotated[str, typer.Option(help="Why you do not accept it.")],
+    now: NowOption = None,
+) -> None:
+    """Contest the proposed resolution, saying why: it moves up a stage at once."""
+    _act(d.contest, reference=reference, actor=actor, now=now_from(now), reason=reason)
+
+
+def confirm_action(
+    reference: str,
+    actor: AsOption,
+    action_id: Annotated[int, typer.Option("--id", help="The agreed action's number.")],
+    note: Annotated[str, typer.Option(help="What was done (a meeting: what it decided).")],
+    attendees: Annotated[str, typer.Option(help="A meeting: who attended.")] = "",
+    now: NowOption = None,
+) -> None:
+    """The agreed action's owner confirms it done; the last one done closes an accepted
+    resolution."""
+    with transaction(sessions()) as session:
+        at = now_from(now)
+        item = d.confirm_action(
+            session,
+            reference=reference,
+            actor=actor,
+            now=at,
+            action_id=action_id,
+            note=note,
+            attendees=attendees,
+        )
+        typer.echo(f"agreed action {item.id} done")
+        typer.echo(plain_text.summary_line(d.get(session, reference), at))
+
+
+def _action(number: int, text: str) -> ActionInput:
+    """'what|owner_email|YYYY-MM-DD', or a meeting: 'what|owner_email|ISO instant|place'."""
+    parts = [part.strip() for part in text.split("|")]
+    try:
+        if len(parts) == 3 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", parts[2]):
+            action = ActionInput(parts[0], parts[1], date.fromisoformat(parts[2]))
+        elif len(parts) == 4:
+            meeting_at = parse_instant(parts[2])
+            action = ActionInput(parts[0], parts[1], None, meeting_at, parts[3])
+        else:
+            action = None
+    except (ValueError, OverflowError):
+        action = None
+    day = action and (action.meeting_at.date() if action.meeting_at else action.due_on)
+    if day is None or not EARLIEST <= day <= LATEST:
+        raise InvalidInput(
+            {
+                f"--action {number}": "give 'what|owner_email|YYYY-MM-DD' or, for a meeting, "
+                "'what|owner_email|2026-11-25T14:00:00+00:00|place', dated this century"
+            }
+        )
+    return action
+
+
+# Dates the calendar can count working days from and to.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+# The casework names fields as the web form does; here they are the options.
+OPTION_NAMES = {
+    "learning_themes": "--theme",
+    "systemic": "--systemic/--not-systemic",
+    "lesson": "--lesson",
+    "actions": "--action",
+}
+
+
+def _option_names(problems: dict[str, str]) -> dict[str, str]:
+    """`actions[2].owner` becomes `--action 2: owner`."""
+    named = {}
+    for field, message in problems.items():
+        field = re.sub(r"^actions\[(\d+)\]\.", r"--action \1: ", field)
+        named[OPTION_NAMES.get(field, field)] = message
+    return named
 
 
 def withdraw(
