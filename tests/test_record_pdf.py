@@ -9,6 +9,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import func, select
@@ -36,6 +37,7 @@ from tests.factories import (
     NAMED,
     ORIGIN,
     RAISER,
+    TEAM_MANAGER,
     directory_row,
     raise_one,
 )
@@ -242,9 +244,23 @@ def test_the_board_gets_no_record_of_another_disagreement_or_partnership(client,
 # --- the link holder's download ----------------------------------------------------------------
 
 
-def test_a_link_holder_downloads_the_record_within_the_links_session(client, sessions, clock):
+# Both sides' links: the stage owner's, the raiser's update and say, the receiving side's
+# counterpart's, and the action owner's.
+HOLDERS = (
+    (NAMED, "stage_assigned"),
+    (RAISER, "stage_update"),
+    (RAISER, "say_asked"),
+    (TEAM_MANAGER, "stage_update"),
+    (OWNER, "action_agreed"),
+)
+
+
+@pytest.mark.parametrize("holder,kind", HOLDERS)
+def test_a_link_holder_downloads_the_record_within_the_links_session(
+    client, sessions, clock, holder, kind
+):
     reference = _resolved_at_stage_two(sessions)
-    path = link_path(sessions, NAMED, "stage_assigned", clock["now"])
+    path = link_path(sessions, holder, kind, clock["now"])
     assert open_case(client, path).status_code == 200
     for record in _records(sessions, reference):
         response = client.get(_record_path(path, record))

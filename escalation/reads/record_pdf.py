@@ -109,7 +109,15 @@ def _paragraph(pdf: _Letter, words: str, *, size: float = 10, bold: bool = False
     pdf.multi_cell(0, height, words, align="L", new_x="LMARGIN", new_y="NEXT")
 
 
+def _keep(pdf: _Letter, height: float) -> None:
+    """A new page unless `height` mm fit on this one: no heading alone at a page's foot, no
+    signature split from its name."""
+    if pdf.get_y() + height > pdf.h - pdf.b_margin:
+        pdf.add_page()
+
+
 def _section(pdf: _Letter, title: str, words: str) -> None:
+    _keep(pdf, 20)
     pdf.ln(3)
     _paragraph(pdf, title, size=12, bold=True)
     pdf.ln(1)
@@ -159,6 +167,7 @@ def _actions(pdf: _Letter, actions: list[dict]) -> None:
     if not actions:
         _section(pdf, "Agreed actions", "No actions were agreed at this stage.")
         return
+    _keep(pdf, 30)
     pdf.ln(3)
     _paragraph(pdf, "Agreed actions", size=12, bold=True)
     pdf.ln(1)
@@ -192,6 +201,7 @@ def _table(pdf: _Letter, rows, widths: tuple[int, ...], *, heads: bool) -> None:
 
 
 def _signature(pdf: _Letter, content: dict) -> None:
+    _keep(pdf, 40)
     pdf.ln(8)
     _paragraph(pdf, "Signed", size=12, bold=True)
     pdf.ln(1)
