@@ -30,6 +30,13 @@ from tests.factories import (
 )
 from tests.web_helpers import emailed_link
 
+# The resolve form's learning, as a browser posts it (a list for the checkboxes).
+LEARNING_FIELDS = {
+    "learning_themes": ["thresholds"],
+    "systemic": "no",
+    "lesson": "Thresholds were read differently by the two teams",
+}
+
 
 def _snapshot(sessions, reference: str) -> tuple:
     with transaction(sessions) as session:
@@ -168,6 +175,7 @@ def test_continue_opens_the_case_in_a_session_and_records_one_view(client, sessi
     assert buttons == [
         "Acknowledge",
         "Resolve",
+        "Convene a meeting",
         "Escalate now",
         "Hand to deputy",
         "Change the counterpart",
@@ -201,6 +209,7 @@ def test_resolve_once_then_every_link_of_the_case_ends(client, sessions):
             "outcome": "decision_changed",
             "csrf": csrf_of(missing.text),
             "summary": "Strategy discussion agreed",
+            **LEARNING_FIELDS,
         },
     )
     assert done.status_code == 200 and "You have resolved" in done.text
@@ -224,12 +233,14 @@ def test_the_owner_acknowledges_today_and_resolves_tomorrow_from_the_same_link(
     response = act_on_link(client, path, "acknowledge")
     assert response.status_code == 200 and response.url.path == path
     buttons = [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", response.text, re.S)]
-    assert buttons[:3] == ["Resolve", "Escalate now", "Hand to deputy"]
+    assert buttons[:4] == ["Resolve", "Convene a meeting", "Escalate now", "Hand to deputy"]
     with transaction(sessions) as session:
         assert d.get(session, reference).stage_acknowledged_at == MONDAY
     clock["now"] = MONDAY + timedelta(days=1)  # the session has ended; the link has not
     assert "Continue" in client.get(path).text and "TEST-CHILD-1" not in client.get(path).text
-    done = act_on_link(client, path, "resolve", outcome="decision_changed", summary="Agreed")
+    done = act_on_link(
+        client, path, "resolve", outcome="decision_changed", summary="Agreed", **LEARNING_FIELDS
+    )
     assert done.status_code == 200 and "You have resolved" in done.text
 
 
@@ -446,7 +457,9 @@ def test_no_raw_token_reaches_the_database_or_the_logs(client, sessions, caplog)
     token = path.rsplit("/", 1)[1]
     client.get(path)
     act_on_link(client, path, "resolve", summary="missing outcome")
-    act_on_link(client, path, "resolve", outcome="decision_changed", summary="Done")
+    act_on_link(
+        client, path, "resolve", outcome="decision_changed", summary="Done", **LEARNING_FIELDS
+    )
     client.get(path)
     # Every log record the service wrote (the test client's own httpx log names its URLs).
     service_logs = "\n".join(

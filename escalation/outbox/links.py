@@ -4,7 +4,13 @@ token exists only in the email itself.
 
 A case link (act, respond, status, view) works while its stage lasts: it dies when the stage
 moves on, the case closes, the owner changes (for the owner's link), the counterpart
-changes (for theirs) or after `TOKEN_LIFETIME`.
+changes (for theirs) or after `TOKEN_LIFETIME`. The two links of a disagreement's ending are
+bound to what they are for, not to the stage: a say link ("say": accept or contest a proposed
+resolution) works while its recipient has a say still awaited, and an action link ("action":
+confirm an agreed action or a convened meeting done) while its recipient owns an open agreed
+action on the disagreement. Both die when the case closes, when the say is given (or lapses)
+and when the action is done, missed or cancelled (a contest or a reopening cancels them), or
+after `TOKEN_LIFETIME`.
 It is not spent by use: opening it shows only whom it is for and a Continue button, and each
 Continue starts a short `LinkSession` bound to that link, in which the case is shown and acted
 on (so the owner can acknowledge today and resolve tomorrow from the same email). A sign-in
@@ -21,10 +27,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from escalation.casework.endings import open_actions, pending_says
+from escalation.directory.people import normalise_email
 from escalation.rules.vocabulary import BOARD_ROLES
-from escalation.store.models import Disagreement, LinkSession, LinkToken, OutboxMessage
+from escalation.store.models import (
+    AgreedAction,
+    Disagreement,
+    LinkSession,
+    LinkToken,
+    OutboxMessage,
+    ResolutionSay,
+)
 
-TOKEN_PURPOSES = ("act", "respond", "status", "view")
+TOKEN_PURPOSES = ("act", "respond", "status", "view", "say", "action")
+STAGE_BOUND = ("act", "respond", "status", "view")  # die when their stage moves on
 TOKEN_LIFETIME = timedelta(days=30)
 SIGN_IN_LIFETIME = timedelta(minutes=30)
 SESSION_LIFETIME = timedelta(hours=2)  # long enough to write a resolution, no longer
@@ -99,10 +115,13 @@ def links_for(session: Session, row: OutboxMessage, *, base_url: str, now: datet
 
 @dataclass(frozen=True)
 class LinkHolder:
-    """A valid link: who holds it, for what, on which disagreement."""
+    """A valid link: who holds it, for what, on which disagreement; for a say link the says
+    awaited from its holder, for an action link the open actions they own."""
 
     token: LinkToken
     disagreement: Disagreement
+    says: tuple[ResolutionSay, ...] = ()
+    items: tuple[AgreedAction, ...] = ()
 
     @property
     def may_act(self) -> bool:
@@ -120,8 +139,8 @@ class LinkHolder:
 
 def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder | None:
     """The holder of `raw_token`, or None if it is unknown, expired or superseded (the case has
-    closed, the stage it was sent for has ended, or the owner, or the counterpart, has changed).
-    All look the same."""
+    closed, the stage it was sent for has ended, or the owner, or the counterpart, has changed;
+    for a say or action link, nothing is awaited from its holder any more). All look the same."""
     if not raw_token or len(raw_token) > 100:
         return None
     token = session.execute(
@@ -130,18 +149,29 @@ def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder 
     if token is None or token.purpose not in TOKEN_PURPOSES or token.expires_at <= now:
         return None
     disagreement = session.get(Disagreement, token.disagreement_id)
-    if (
-        disagreement is None
-        or not disagreement.is_open
-        or disagreement.stage_key != token.stage_key
-    ):
+    if disagreement is None or not disagreement.is_open:
         return None
+    if token.purpose in STAGE_BOUND and disagreement.stage_key != token.stage_key:
+        return None
+    if token.purpose in ("say", "action"):
+        return _ending_holder(session, token, disagreement)
     holder = LinkHolder(token, disagreement)
     if token.purpose == "act" and not holder.may_act:
         return None
     if token.purpose == "respond" and not holder.is_counterpart:
         return None
     return holder
+
+
+def _ending_holder(session: Session, token: LinkToken, disagreement) -> LinkHolder | None:
+    """A say link's holder while their say is awaited; an action link's while they own an
+    open action on the disagreement."""
+    email = normalise_email(token.recipient_email)
+    if token.purpose == "say":
+        says = tuple(s for s in pending_says(session, disagreement) if s.email == email)
+        return LinkHolder(token, disagreement, says=says) if says else None
+    items = tuple(i for i in open_actions(session, disagreement) if i.owner.email == email)
+    return LinkHolder(token, disagreement, items=items) if items else None
 
 
 def start_session(session: Session, holder: LinkHolder, *, now: datetime) -> str:

@@ -11,6 +11,8 @@ comes after, and re-renders that form with what was typed.
 
 from __future__ import annotations
 
+import re
+from datetime import date, time
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -55,3 +57,25 @@ def check_text(field: str, value: str) -> None:
 
 
 PostedForm = Annotated[FormData, Depends(posted_form)]
+
+
+def typed_date(day: str, month: str, year: str) -> date | None:
+    """The date GOV.UK's three boxes make: None if all are blank; ValueError unless it is a real
+    date with a four-digit year (31 2 2026 and 1 1 26 are refused, never guessed at)."""
+    parts = [part.strip() for part in (year, month, day)]
+    if not any(parts):
+        return None
+    if not all(part.isascii() and part.isdigit() for part in parts) or len(parts[0]) != 4:
+        raise ValueError("not a real date")
+    return date(*(int(part) for part in parts))
+
+
+def typed_time(text: str) -> time | None:
+    """A 24-hour time as typed ("14:30", "9.05"): None if blank; ValueError unless it is one."""
+    text = text.strip()
+    if not text:
+        return None
+    found = re.fullmatch(r"([0-9]{1,2})[:.]([0-9]{2})", text)
+    if found is None:
+        raise ValueError("not a real time")
+    return time(int(found.group(1)), int(found.group(2)))

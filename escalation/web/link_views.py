@@ -1,25 +1,40 @@
 """The pages an emailed link shows: whom it is for with a Continue button (all a GET shows), the
-case within the link's session (each stage's two sides from reads/casefile), the neutral page for
-a link that cannot be used, a message; and the two forms the raising side shares with the board's
-case page: change the counterpart, and move onto the urgent track."""
+case within the link's session (each stage's two sides from reads/casefile, and how it is
+ending), the neutral page for a link that cannot be used, a message; and the two forms the
+raising side shares with the board's case page: change the counterpart, and move onto the
+urgent track.
+
+What each holder is offered follows the link's purpose and the state machine: the stage owner
+acts on an active stage (acknowledge, resolve with agreed actions and learning, convene a
+meeting, escalate, hand to a deputy) and, once a resolution is proposed or watched, sees what is
+awaited; a say link accepts or contests the proposed resolution (at the final stage it accepts,
+or adds a note); an action link confirms its holder's own open actions done."""
 
 from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import Response
+from sqlalchemy.orm import object_session
+from starlette.datastructures import FormData
 
 from escalation.casework import disagreements as d
+from escalation.casework.endings import pending_says
+from escalation.casework.lifecycle import state_of
 from escalation.directory.people import CONTROL, find_person
 from escalation.outbox import links
 from escalation.reads.casefile import casefile, counterpart_choices
-from escalation.rules.calendar import due_text, time_text
+from escalation.rules import statemachine as sm
+from escalation.rules.calendar import date_text, due_text, time_text
 from escalation.rules.errors import InvalidInput
 from escalation.rules.vocabulary import CATEGORIES, OUTCOMES
 from escalation.store.models import Disagreement
+from escalation.store.pinned_policies import policy_for
+from escalation.web import ending_forms
 
 ACTIONS = {
     "acknowledge": "Acknowledge",
     "resolve": "Resolve",
+    "convene_meeting": "Convene a meeting",
     "escalate": "Escalate now",
     "hand_to_deputy": "Hand to deputy",
 }
@@ -33,12 +48,16 @@ ADDRESSEES = {  # whom a link is for, when the directory does not give a first n
     "respond": "the professional answering for the agency whose decision is disputed",
     "status": "the professional who raised this disagreement",
     "view": "a professional kept informed of this disagreement",
+    "say": "a professional asked to accept or contest a proposed resolution",
+    "action": "the owner of an agreed action",
 }
 ROLES = {
     "act": "the owner of this stage",
     "respond": "answering for the agency whose decision is disputed",
     "status": "who raised it",
     "view": "kept informed",
+    "say": "asked for your say on a proposed resolution",
+    "action": "who owns an agreed action",
 }
 # The forms' own fields for the domain's (escalation.casework.counterparts.change_counterpart).
 COUNTERPART_FIELDS = {
@@ -49,15 +68,40 @@ COUNTERPART_FIELDS = {
     "reason": "change_reason",
 }
 FORM_FIELDS = ("counterpart_person", *COUNTERPART_FIELDS.values(), "protective_action")
-VALUE_FIELDS = ("outcome", "summary", "reason", "position", "response", *FORM_FIELDS)
+VALUE_FIELDS = (
+    "outcome",
+    "summary",
+    "reason",
+    "position",
+    "response",
+    *FORM_FIELDS,
+    *ending_forms.FIELDS,
+)
 LONGEST = {"email": 320, "name": 200, "role": 200, "organisation": 200, "reason": 10_000}
 
 
+def typed_values(form: FormData) -> dict:
+    """What the forms sent, as typed (trimmed; "" or [] when not sent)."""
+    values: dict = {name: str(form.get(name, "")).strip() for name in VALUE_FIELDS}
+    for name in ending_forms.LIST_FIELDS:
+        values[name] = [str(value).strip() for value in form.getlist(name)]
+    return values
+
+
 def allowed(holder: links.LinkHolder) -> dict[str, str]:
-    """What this link's holder may do now: the owner acts on the stage; the counterpart
-    responds; the owner and the raiser may change the counterpart or make the case urgent."""
+    """What this link's holder may do now: the owner acts on an active stage; the counterpart
+    responds; the owner and the raiser may change the counterpart or make the case urgent; a
+    say link answers the proposed resolution; an action link confirms its own actions done."""
     disagreement, purpose = holder.disagreement, holder.token.purpose
     if not disagreement.is_open:
+        return {}
+    if purpose == "say" and holder.says:
+        if _at_final_stage(disagreement):
+            return {"say": "Accept the determination", "add_note": "Add a note"}
+        return {"say": "Send your answer"}
+    if purpose == "action" and holder.items:
+        return {"confirm_action": "Confirm it is done"}
+    if state_of(disagreement) not in sm.ACTIVE_STATES:
         return {}
     found = dict(ACTIONS) if holder.may_act else {}
     if purpose == "respond" and holder.is_counterpart:
@@ -66,6 +110,11 @@ def allowed(holder: links.LinkHolder) -> dict[str, str]:
     if holder.may_act or raiser:
         found.update(side_actions(disagreement))
     return found
+
+
+def _at_final_stage(disagreement: Disagreement) -> bool:
+    policy = policy_for(object_session(disagreement), disagreement)
+    return policy.is_final(disagreement.stage_key)
 
 
 def side_actions(disagreement: Disagreement) -> dict[str, str]:
@@ -141,12 +190,23 @@ def continue_page(request, session, holder, token: str, *, status: int = 200, no
 
 
 def case_page(
-    request, session, holder, now, *, csrf: str, errors=None, values=None, action="", status=200
+    request,
+    session,
+    holder,
+    now,
+    *,
+    token: str,
+    csrf: str,
+    errors=None,
+    values=None,
+    action="",
+    status=200,
 ):
     disagreement = holder.disagreement
     file = casefile(session, disagreement)
     policy, may = file.policy, allowed(holder)
-    values = {name: "" for name in VALUE_FIELDS} | (values or {})
+    values = _blank_values() | (values or {})
+    errors = errors or {}
     context = {
         "title": f"Disagreement {disagreement.reference}",
         "d": disagreement,
@@ -159,7 +219,7 @@ def case_page(
         "stages": file.stages,
         "events": [(time_text(e.at, policy.timezone), e) for e in file.events],
         "holder": holder,
-        "actions": ACTIONS if holder.may_act else {},
+        "actions": {key: words for key, words in ACTIONS.items() if key in may},
         "may_respond": "respond" in may,
         "may_change": "change_counterpart" in may,
         "may_make_urgent": "make_urgent" in may,
@@ -176,9 +236,9 @@ def case_page(
             for key, words in d.RESPONSES.items()
         ],
         "outcomes": OUTCOMES,
-        "errors": errors or {},
+        "errors": errors,
         "error_list": [
-            {"text": text, "href": f"#{field}"} for field, text in (errors or {}).items()
+            {"text": text, "href": f"#{anchor(field)}"} for field, text in errors.items()
         ],
         "outcome_items": [
             {"value": key, "text": words, "checked": values["outcome"] == key}
@@ -187,10 +247,100 @@ def case_page(
         "values": values,
         "open_action": action,
         "csrf": csrf,
+        "file": file,
+        "record_href": f"/l/{token}/records/",
+        **_ending_context(session, holder, file, may, values, now),
     }
     return request.app.state.templates.TemplateResponse(
         request, "pages/link_case.html", context, status_code=status
     )
+
+
+def _blank_values() -> dict:
+    return {name: "" for name in VALUE_FIELDS} | {name: [] for name in ending_forms.LIST_FIELDS}
+
+
+def anchor(field: str) -> str:
+    """The id the error summary links to for `field`: a date's first box, a row's first field."""
+    if field == "meeting_at" or field.endswith(".due_on"):
+        return f"{field}-day"
+    if field == "actions":
+        return "actions[1].what"
+    return field
+
+
+def _ending_context(session, holder, file, may: dict, values: dict, now) -> dict:
+    """How the case is ending, and the forms of its ending this holder is offered."""
+    disagreement, policy = holder.disagreement, file.policy
+    state = state_of(disagreement)
+    context = {
+        "ending": state in sm.ENDING_STATES,
+        "what_next": ending_forms.what_next(session, disagreement)
+        if state in sm.ENDING_STATES
+        else "",
+        "my_say": _raisers_say(session, holder, policy),
+        "may_say": "say" in may,
+        "may_note": "add_note" in may,
+        "may_confirm": "confirm_action" in may,
+        "outcome_words": OUTCOMES.get(disagreement.outcome or "", ""),
+        "say_due": due_text(holder.says[0].due_at, policy.timezone) if holder.says else "",
+        "my_items": [_item(policy, item, now) for item in holder.items],
+    }
+    if "resolve" in may or "convene_meeting" in may:
+        context.update(_owner_forms(session, disagreement, policy, values))
+    return context
+
+
+def _raisers_say(session, holder, policy) -> str:
+    """On the raiser's status page: until when their say on a proposed resolution is awaited."""
+    if holder.token.purpose != "status":
+        return ""
+    email = holder.token.recipient_email.strip().lower()
+    says = [s for s in pending_says(session, holder.disagreement) if s.email == email]
+    return due_text(says[0].due_at, policy.timezone) if says else ""
+
+
+def _item(policy, item, now) -> dict:
+    """One of the holder's open actions, for its form."""
+    when = f"by {date_text(item.due_on)}"
+    if item.meeting_at is not None:
+        when = due_text(item.meeting_at, policy.timezone)
+    return {
+        "id": item.id,
+        "meeting": item.kind == "meeting",
+        "what": item.what,
+        "when": when,
+        "place": item.place,
+        "held": item.meeting_at is None or item.meeting_at <= now,
+    }
+
+
+def _owner_forms(session, disagreement, policy, values: dict) -> dict:
+    """The resolve and convene forms' choices: whom an action or an invitation may go to, the
+    partnership's learning themes, each as typed."""
+    people = ending_forms.people_choices(session, disagreement)
+    themes = policy.endings.learning_themes
+    return {
+        "people": people,
+        "rows": range(1, ending_forms.ROWS + 1),
+        "theme_items": [
+            {"value": key, "text": words, "checked": key in values["learning_themes"]}
+            for key, words in themes.items()
+        ],
+        "systemic_items": [
+            {"value": "yes", "text": "Yes", "checked": values["systemic"] == "yes"},
+            {"value": "no", "text": "No", "checked": values["systemic"] == "no"},
+        ],
+        "invitee_items": [
+            {
+                "value": str(choice.id),
+                "text": f"{choice.label} ({organisation})",
+                "checked": str(choice.id) in values["invitees"],
+            }
+            for organisation, group in people
+            for choice in group
+        ],
+    }
 
 
 def neutral(request: Request) -> Response:

@@ -13,6 +13,11 @@ with what was typed and an error summary). The link is not spent by use: the own
 acknowledge today and resolve tomorrow by pressing Continue again. Unknown, expired and
 superseded links (the stage has moved on, the case has closed, the owner or the counterpart has
 changed) all get the same neutral page, showing nothing of the case.
+
+The ending's pages (link_views.allowed says who is offered what): the owner resolves with
+agreed actions and the learning, or convenes a meeting; a say link ("say") accepts or contests
+the proposed resolution; an action link ("action") confirms its holder's own actions done. Each
+answers with what happens next (ending_forms.what_next).
 """
 
 from __future__ import annotations
@@ -22,21 +27,22 @@ from fastapi.responses import RedirectResponse, Response
 
 from escalation.casework import disagreements as d
 from escalation.outbox import links, notifications
+from escalation.rules import statemachine as sm
 from escalation.rules.calendar import due_text
 from escalation.rules.errors import InvalidInput, NotAllowed
-from escalation.rules.vocabulary import OUTCOMES
 from escalation.store.db import transaction
 from escalation.store.pinned_policies import policy_for
+from escalation.web import ending_forms
 from escalation.web.forms import PostedForm
 from escalation.web.link_views import (
     SIDE_ACTIONS,
-    VALUE_FIELDS,
     allowed,
     case_page,
     change_counterpart,
     continue_page,
     message,
     neutral,
+    typed_values,
 )
 from escalation.web.raising import cookie_name
 from escalation.web.ratelimit import limited
@@ -47,6 +53,11 @@ ONE_LINK = [Depends(limited("link", 30, 60, by="token"))]  # a person, not a scr
 DONE = {
     "respond": "Your response has been recorded and sent to the stage owner",
     "resolve": "You have resolved this disagreement",
+    "convene_meeting": "You have convened a meeting",
+    "accept": "You have accepted the proposed resolution",
+    "contest": "You have contested the proposed resolution",
+    "add_note": "Your note has been added",
+    "confirm_action": "You have confirmed the action is done",
     "escalate": "You have escalated this disagreement",
     "hand_to_deputy": "You have handed this stage to your deputy",
     "change_counterpart": "You have changed the counterpart",
@@ -71,7 +82,7 @@ def show(request: Request, token: str) -> Response:
         )
         if link_session is None:
             return continue_page(request, session, holder, token)
-        return case_page(request, session, holder, now, csrf=link_session.csrf_token)
+        return case_page(request, session, holder, now, token=token, csrf=link_session.csrf_token)
 
 
 @router.post(
@@ -127,7 +138,7 @@ def start(request: Request, token: str) -> Response:
 @router.post("/l/{token}", dependencies=ONE_LINK)
 def act(request: Request, token: str, form: PostedForm) -> Response:
     action = str(form.get("action", ""))
-    values = {name: str(form.get(name, "")).strip() for name in VALUE_FIELDS}
+    values = typed_values(form)
     now = request.app.state.clock()
     try:
         with transaction(request.app.state.sessions) as session:
@@ -150,7 +161,7 @@ def act(request: Request, token: str, form: PostedForm) -> Response:
             errors = _form_errors(action, values)
             if errors:
                 return _with_errors(
-                    request, session, holder, link_session, now, errors, values, action
+                    request, session, holder, token, link_session, now, errors, values, action
                 )
             if not links.claim_form(session, link_session, str(form.get("csrf", ""))):
                 return message(
@@ -160,17 +171,20 @@ def act(request: Request, token: str, form: PostedForm) -> Response:
                     "disagreement is now.",
                     status=409,
                 )
-            actor = holder.token.recipient_email
-            done = _apply(session, action, holder.disagreement, actor, now, values)
+            title, done = _apply(session, action, holder, now, values)
     except InvalidInput as refusal:  # rolled back: the form is not spent either
-        if action in SIDE_ACTIONS:
+        if action in FORMS:
             return _again(request, token, now, refusal.problems, values, action)
         return message(request, "This could not be done", str(refusal), status=409)
     except NotAllowed as refusal:
         return message(request, "This could not be done", str(refusal), status=409)
     if action == "acknowledge":
         return RedirectResponse(f"/l/{token}", status_code=303)
-    return message(request, DONE[action], done)
+    return message(request, title, done)
+
+
+# The forms that come back with their errors and what was typed when the domain refuses them.
+FORMS = {*SIDE_ACTIONS, "resolve", "convene_meeting", "say", "add_note", "confirm_action"}
 
 
 def _again(request: Request, token: str, now, errors: dict, values: dict, action: str):
@@ -181,16 +195,19 @@ def _again(request: Request, token: str, now, errors: dict, values: dict, action
         link_session = holder and links.session_for(session, holder, cookie, now=now)
         if link_session is None:
             return neutral(request)
-        return _with_errors(request, session, holder, link_session, now, errors, values, action)
+        return _with_errors(
+            request, session, holder, token, link_session, now, errors, values, action
+        )
 
 
-def _with_errors(request, session, holder, link_session, now, errors, values, action):
+def _with_errors(request, session, holder, token, link_session, now, errors, values, action):
     """The case page with the form's errors and what was typed, its form still live (422)."""
     return case_page(
         request,
         session,
         holder,
         now,
+        token=token,
         csrf=link_session.csrf_token,
         errors=errors,
         values=values,
@@ -199,8 +216,16 @@ def _with_errors(request, session, holder, link_session, now, errors, values, ac
     )
 
 
-def _apply(session, action: str, disagreement, actor: str, now, values: dict) -> str:
-    """Do `action`; what the page then says about it."""
+def _apply(session, action: str, holder, now, values: dict) -> tuple[str, str]:
+    """Do `action`; the page's heading and what it then says about it."""
+    disagreement, actor = holder.disagreement, holder.token.recipient_email
+    if action in ENDINGS:
+        return ENDINGS[action](session, holder, actor, now, values)
+    return DONE.get(action, ""), _apply_stage(session, action, disagreement, actor, now, values)
+
+
+def _apply_stage(session, action: str, disagreement, actor: str, now, values: dict) -> str:
+    """Do one of the stage's own actions; what the page then says about it."""
     reference = disagreement.reference
     if action == "respond":
         d.record_response(
@@ -213,15 +238,6 @@ def _apply(session, action: str, disagreement, actor: str, now, values: dict) ->
         )
     elif action == "acknowledge":
         d.acknowledge(session, reference=reference, actor=actor, now=now)
-    elif action == "resolve":
-        d.resolve(
-            session,
-            reference=reference,
-            actor=actor,
-            now=now,
-            outcome=values["outcome"],
-            summary=values["summary"],
-        )
     elif action == "escalate":
         d.escalate(session, reference=reference, actor=actor, now=now, reason=values["reason"])
     elif action == "change_counterpart":
@@ -249,15 +265,63 @@ def _apply(session, action: str, disagreement, actor: str, now, values: dict) ->
     return f"Reference {reference}."
 
 
+def _resolve(session, holder, actor: str, now, values: dict) -> tuple[str, str]:
+    disagreement = holder.disagreement
+    ending_forms.propose(session, disagreement, actor=actor, now=now, values=values)
+    title = DONE["resolve"]
+    if disagreement.resolution_state == sm.PROPOSED:
+        title = "You have proposed a resolution"
+    return title, _next(session, disagreement)
+
+
+def _convene(session, holder, actor: str, now, values: dict) -> tuple[str, str]:
+    disagreement = holder.disagreement
+    count = ending_forms.convene(session, disagreement, actor=actor, now=now, values=values)
+    return DONE["convene_meeting"], (
+        f"Reference {disagreement.reference}. {count} people have been emailed an invitation "
+        "with a calendar entry. After the meeting, record who attended and what was decided "
+        "through the link in your own invitation: a meeting not recorded within the grace "
+        "moves the disagreement up a stage."
+    )
+
+
+def _say(session, holder, actor: str, now, values: dict) -> tuple[str, str]:
+    disagreement = holder.disagreement
+    answer = ending_forms.say(session, disagreement, actor=actor, now=now, values=values)
+    return DONE[answer], _next(session, disagreement)
+
+
+def _note(session, holder, actor: str, now, values: dict) -> tuple[str, str]:
+    disagreement = holder.disagreement
+    d.add_note(session, reference=disagreement.reference, actor=actor, now=now, note=values["note"])
+    return DONE["add_note"], (
+        f"Reference {disagreement.reference}. It is in the chronology. You can still accept the "
+        "determination; if you do not answer by the date in your email, it counts as accepted."
+    )
+
+
+def _confirm(session, holder, actor: str, now, values: dict) -> tuple[str, str]:
+    disagreement = holder.disagreement
+    ending_forms.confirm(session, disagreement, holder.items, actor=actor, now=now, values=values)
+    return DONE["confirm_action"], _next(session, disagreement)
+
+
+def _next(session, disagreement) -> str:
+    return f"Reference {disagreement.reference}. {ending_forms.what_next(session, disagreement)}"
+
+
+ENDINGS = {
+    "resolve": _resolve,
+    "convene_meeting": _convene,
+    "say": _say,
+    "add_note": _note,
+    "confirm_action": _confirm,
+}
+
+
 def _form_errors(action: str, values: dict) -> dict[str, str]:
+    """The checks made before any change (the ending's forms are checked by the domain)."""
     errors = {}
-    if action == "resolve":
-        if values["outcome"] not in OUTCOMES:
-            errors["outcome"] = "Select the outcome"
-        if not values["summary"]:
-            errors["summary"] = "Enter a summary of how it was resolved"
-        elif len(values["summary"]) > 10_000:
-            errors["summary"] = "Summary must be 10,000 characters or fewer"
     if action == "respond":
         if values["position"] not in d.RESPONSES:
             errors["position"] = "Select whether the decision has changed or stands"
@@ -267,4 +331,6 @@ def _form_errors(action: str, values: dict) -> dict[str, str]:
             )
     if action == "escalate" and not values["reason"]:
         errors["reason"] = "Enter why you are escalating now"
+    if action == "add_note" and not values["note"]:
+        errors["note"] = "Enter your note"
     return errors
