@@ -142,6 +142,10 @@ def test_the_sweep_command_runs_a_flow_and_prints_json(prefect_api, directory, s
         "escalated": 1,
         "reminded": 0,
         "final_stage_overdue": 0,
+        "action_reminders": 0,
+        "actions_chased": 0,
+        "reopened": 0,
+        "accepted_by_silence": 0,
         "queued_emails": 3,
         "blocked": [],
     }

@@ -36,23 +36,23 @@ def stage_entered(
     `notify` says: the receiving side always hears, with its own link); everyone else the stage
     names in `notify` is told."""
     owner = Recipient(disagreement.owner.email, "owner")
-    _queue(session, disagreement, policy, MessageKind.STAGE_ASSIGNED, [owner], now)
+    queue(session, disagreement, policy, MessageKind.STAGE_ASSIGNED, [owner], now)
     notify = ("counterpart", *policy.stage(disagreement.stage_key).notify)
     others = [
         recipient for role in notify for recipient in _holders(session, disagreement, policy, role)
     ]
-    others = _without(others, owner.email)
-    _queue(session, disagreement, policy, MessageKind.STAGE_UPDATE, others, now)
+    others = without(others, owner.email)
+    queue(session, disagreement, policy, MessageKind.STAGE_UPDATE, others, now)
 
 
 def reassigned(session: Session, disagreement: Disagreement, policy: Policy, now: datetime) -> None:
     owner = Recipient(disagreement.owner.email, "owner")
-    _queue(session, disagreement, policy, MessageKind.STAGE_ASSIGNED, [owner], now)
+    queue(session, disagreement, policy, MessageKind.STAGE_ASSIGNED, [owner], now)
 
 
 def reminder(session: Session, disagreement: Disagreement, policy: Policy, now: datetime) -> None:
     owner = Recipient(disagreement.owner.email, "owner")
-    _queue(session, disagreement, policy, MessageKind.REMINDER, [owner], now)
+    queue(session, disagreement, policy, MessageKind.REMINDER, [owner], now)
 
 
 def counterpart_changed(
@@ -61,14 +61,14 @@ def counterpart_changed(
     """The stage's new counterpart gets their own link (the old one's no longer works)."""
     counterpart = _counterpart(disagreement)
     if counterpart is not None:
-        _queue(session, disagreement, policy, MessageKind.STAGE_UPDATE, [counterpart], now)
+        queue(session, disagreement, policy, MessageKind.STAGE_UPDATE, [counterpart], now)
 
 
 def counterpart_responded(
     session: Session, disagreement: Disagreement, policy: Policy, now: datetime
 ) -> None:
     owner = Recipient(disagreement.owner.email, "owner")
-    _queue(session, disagreement, policy, MessageKind.COUNTERPART_RESPONSE, [owner], now)
+    queue(session, disagreement, policy, MessageKind.COUNTERPART_RESPONSE, [owner], now)
 
 
 def final_stage_overdue(
@@ -76,128 +76,10 @@ def final_stage_overdue(
 ) -> None:
     """To the owner and the board managers; `again` for the repeated reminder (one a day)."""
     owner = Recipient(disagreement.owner.email, "owner")
-    managers = _board_managers(session, disagreement.partnership)
-    recipients = [owner, *_without(managers, owner.email)]
+    managers = board_managers(session, disagreement.partnership)
+    recipients = [owner, *without(managers, owner.email)]
     extra = policy.calendar.local_date(now).isoformat() if again else ""
-    _queue(session, disagreement, policy, MessageKind.FINAL_STAGE_OVERDUE, recipients, now, extra)
-
-
-def say_asked(session: Session, disagreement: Disagreement, policy: Policy, say, now) -> None:
-    """Asked to accept or contest a proposed resolution, by when."""
-    context = {"say_due_text": due_text(say.due_at, policy.timezone), "part": say.part}
-    recipient = Recipient(say.email, "asked")
-    _queue(
-        session,
-        disagreement,
-        policy,
-        MessageKind.SAY_ASKED,
-        [recipient],
-        now,
-        f"say{say.id}",
-        context,
-    )
-
-
-def action_agreed(session: Session, disagreement: Disagreement, policy: Policy, item, now) -> None:
-    _about_action(session, disagreement, policy, MessageKind.ACTION_AGREED, item, now)
-
-
-def action_reminder(session: Session, disagreement: Disagreement, policy: Policy, item, now):
-    _about_action(session, disagreement, policy, MessageKind.ACTION_REMINDER, item, now)
-
-
-def action_chase(session: Session, disagreement: Disagreement, policy: Policy, item, now) -> None:
-    """Its owner, and the stage owner who is accountable for it."""
-    _about_action(session, disagreement, policy, MessageKind.ACTION_CHASE, item, now)
-    if disagreement.owner.email != item.owner.email:
-        owner = Recipient(disagreement.owner.email, "owner")
-        context = _action_context(policy, item)
-        _queue(
-            session,
-            disagreement,
-            policy,
-            MessageKind.ACTION_CHASE,
-            [owner],
-            now,
-            f"action{item.id}",
-            context,
-        )
-
-
-def meeting_invitation(session: Session, disagreement: Disagreement, policy: Policy, item, now):
-    """Each invitee and the convener: the email carries the meeting's calendar entry."""
-    invited = [Recipient(email, "invitee") for email in item.invitees]
-    convener = Recipient(item.owner.email, "action_owner")
-    context = _action_context(policy, item)
-    _queue(
-        session,
-        disagreement,
-        policy,
-        MessageKind.MEETING_INVITATION,
-        [convener, *_without(invited, convener.email)],
-        now,
-        f"action{item.id}",
-        context,
-    )
-
-
-def reopened(session: Session, disagreement: Disagreement, policy: Policy, now: datetime) -> None:
-    """An agreed action was missed: the raiser and the board managers hear it has reopened
-    (the new stage's owner and counterpart are told by stage_entered)."""
-    recipients = [
-        Recipient(disagreement.owner.email, "owner"),
-        Recipient(disagreement.raiser_email, "raiser"),
-        *_board_managers(session, disagreement.partnership),
-    ]
-    extra = f"{_interval(now)}"
-    _queue(session, disagreement, policy, MessageKind.REOPENED, recipients, now, extra)
-
-
-def ending(
-    session: Session, disagreement: Disagreement, policy: Policy, how: str, now: datetime
-) -> None:
-    """The board managers at once, if the policy says so for `how` (every ending is also in
-    the daily digest)."""
-    if how not in policy.endings.tell_board_at_once:
-        return
-    managers = _board_managers(session, disagreement.partnership)
-    context = {"how": how, "outcome": disagreement.outcome or ""}
-    extra = f"{how}{_interval(now)}"
-    _queue(session, disagreement, policy, MessageKind.ENDING_NOTICE, managers, now, extra, context)
-
-
-def determination(session: Session, disagreement: Disagreement, policy: Policy, now) -> None:
-    """The chair's written determination: to the policy's last step (partners' lead
-    representatives), each with a link to read it."""
-    people = [
-        Recipient(person.email, "last_step")
-        for role in policy.endings.last_step
-        for person in role_holders(session, role, disagreement.partnership)
-    ]
-    _queue(session, disagreement, policy, MessageKind.DETERMINATION, people, now)
-
-
-def _about_action(session, disagreement, policy, kind, item, now) -> None:
-    recipient = Recipient(item.owner.email, "action_owner")
-    context = _action_context(policy, item)
-    _queue(session, disagreement, policy, kind, [recipient], now, f"action{item.id}", context)
-
-
-def _action_context(policy: Policy, item) -> dict:
-    """What an action email may say: its kind and date, never what it is (free text may name
-    the child); a meeting's time and place (its form says not to name the child there)."""
-    context = {
-        "action_id": item.id,
-        "action_kind": item.kind,
-        "action_due_text": due_text(
-            policy.calendar.close_of_business_at(item.due_on), policy.timezone
-        ),
-    }
-    if item.meeting_at is not None:
-        context["meeting_at"] = item.meeting_at.isoformat()
-        context["meeting_text"] = due_text(item.meeting_at, policy.timezone)
-        context["place"] = item.place
-    return context
+    queue(session, disagreement, policy, MessageKind.FINAL_STAGE_OVERDUE, recipients, now, extra)
 
 
 def closed(session: Session, disagreement: Disagreement, policy: Policy, now: datetime) -> None:
@@ -206,15 +88,15 @@ def closed(session: Session, disagreement: Disagreement, policy: Policy, now: da
         Recipient(disagreement.raiser_email, "raiser"),
         *filter(None, [_counterpart(disagreement)]),
     ]
-    _queue(session, disagreement, policy, MessageKind.CLOSED, _distinct(recipients), now)
+    queue(session, disagreement, policy, MessageKind.CLOSED, _distinct(recipients), now)
 
 
 def undeliverable(
     session: Session, disagreement: Disagreement, policy: Policy, failed_email: str, now: datetime
 ) -> None:
     """Tell the board manager that a stage owner's email could not be delivered."""
-    managers = _without(_board_managers(session, disagreement.partnership), failed_email)
-    _queue(
+    managers = without(board_managers(session, disagreement.partnership), failed_email)
+    queue(
         session,
         disagreement,
         policy,
@@ -256,7 +138,7 @@ def fresh_links(session: Session, email: str, now: datetime) -> None:
         insert_row(
             session,
             kind=MessageKind.FRESH_LINKS,
-            key=f"fresh_links/{email}/{_interval(now)}",
+            key=f"fresh_links/{email}/{interval(now)}",
             recipient=Recipient(email, "practitioner"),
             context={"cases": sorted(cases.values(), key=lambda c: c["reference"])},
             now=now,
@@ -269,14 +151,14 @@ def sign_in_link(session: Session, email: str, now: datetime) -> None:
     insert_row(
         session,
         kind=MessageKind.SIGN_IN,
-        key=f"sign_in/{email}/{_interval(now)}",
+        key=f"sign_in/{email}/{interval(now)}",
         recipient=Recipient(email, "practitioner"),
         context={},
         now=now,
     )
 
 
-def _interval(now: datetime) -> int:
+def interval(now: datetime) -> int:
     """Which `LINK_EMAIL_INTERVAL` `now` falls in: the outbox's unique key then refuses a second
     email of the kind to the address in it, across every web process and however it is asked."""
     return int(now.timestamp() // LINK_EMAIL_INTERVAL.total_seconds())
@@ -293,7 +175,7 @@ def alert_board_managers(
 ) -> None:
     """A message about the service itself (e.g. the sweep has stalled), to every board manager."""
     for partnership in partnerships:
-        for manager in _board_managers(session, partnership):
+        for manager in board_managers(session, partnership):
             insert_row(
                 session,
                 kind=kind,
@@ -307,7 +189,7 @@ def alert_board_managers(
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _queue(
+def queue(
     session: Session,
     disagreement: Disagreement,
     policy: Policy,
@@ -382,14 +264,14 @@ def _counterpart(disagreement: Disagreement) -> Recipient | None:
     return Recipient(counterpart.email, "counterpart") if counterpart else None
 
 
-def _board_managers(session: Session, partnership: str) -> list[Recipient]:
+def board_managers(session: Session, partnership: str) -> list[Recipient]:
     return [
         Recipient(p.email, "board_manager")
         for p in role_holders(session, "board_manager", partnership)
     ]
 
 
-def _without(recipients: list[Recipient], email: str) -> list[Recipient]:
+def without(recipients: list[Recipient], email: str) -> list[Recipient]:
     return [recipient for recipient in recipients if recipient.email != email]
 
 
