@@ -11,11 +11,13 @@ from escalation.casework.chronology import verify_chain
 from escalation.casework.endings import ActionInput, open_actions, pending_says
 from escalation.casework.records import records_of
 from escalation.casework.sweep import run_sweep
+from escalation.reads import plain_text
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.store.db import transaction
 from escalation.store.models import OutboxMessage, ResolutionMeeting
 from tests.factories import (
     CHAIR,
+    COUNCIL_LEAD,
     COUNTERPART,
     DESIGNATED,
     LEARNING,
@@ -24,6 +26,7 @@ from tests.factories import (
     NAMED,
     RAISER,
     TEAM_MANAGER,
+    accept_all,
     events_of,
     raise_one,
     utc,
@@ -181,8 +184,14 @@ def test_child_b1_a_promised_meeting_is_watched_chased_reopened_and_then_held(di
             "Hana Visitor, Dev Designated, Tia Team, Bea Manager"
         ]
         assert verify_chain(session).ok
+        text = plain_text.record(session, disagreement, held)
     kinds = [event.kind for event in events_of(directory, reference)]
     assert kinds.count("reopen") == 1 and kinds[-2:] == ["accept", "complete"]
+    # The plain-text record (the CLI's) carries the ending: learning, actions, records.
+    assert "Learning:          Understanding of thresholds and levels of need" in text
+    assert "[missed] Resolution meeting, Dev Designated" in text
+    assert "[done] Open a child and family assessment, Tia Team" in text
+    assert "Written determination" not in text and "Proposed resolution, Stage 4 of 5" in text
 
 
 def test_contesting_a_proposal_moves_it_up_at_once(directory):
@@ -283,3 +292,81 @@ def test_an_action_owner_is_reminded_before_its_date(directory):
     assert run_sweep(directory, now=utc(2026, 11, 26, 9)).action_reminders == 1
     assert _outbox(directory, "action_reminder") == [(COUNTERPART, "action", "practitioner")]
     assert run_sweep(directory, now=utc(2026, 11, 26, 9, 30)).action_reminders == 0
+
+
+def _at_chair(sessions) -> str:
+    reference = raise_one(sessions, MONDAY)
+    for actor in (RAISER, NAMED, DESIGNATED, MANAGER):
+        _do(sessions, d.escalate, reference=reference, actor=actor, now=MONDAY, reason="Not agreed")
+    assert _case(sessions, reference).owner.email == CHAIR
+    return reference
+
+
+def test_the_chairs_determination_is_final_and_goes_to_the_last_step(directory):
+    reference = _at_chair(directory)
+    _do(
+        directory,
+        d.resolve,
+        reference=reference,
+        actor=CHAIR,
+        now=MONDAY,
+        outcome="decision_upheld",
+        summary="The threshold was applied correctly; health to be invited to reviews",
+        learning=LEARNING,
+    )
+    with transaction(directory) as session:
+        kinds = [r.kind for r in records_of(session, d.get(session, reference))]
+    assert kinds == ["escalation"] * 4 + ["determination"]
+    # The statutory partners' lead representatives (the policy's last step) receive it.
+    assert _outbox(directory, "determination") == [(COUNCIL_LEAD, "view", "chair")]
+    with pytest.raises(NotAllowed, match="determination is final"):
+        _do(directory, d.contest, reference=reference, actor=RAISER, now=MONDAY, reason="No")
+    accept_all(directory, reference, MONDAY + timedelta(hours=1))
+    assert _case(directory, reference).status == "resolved"
+
+
+def test_a_missed_action_at_the_final_stage_opens_the_final_stage_again(directory):
+    reference = _at_chair(directory)
+    _do(
+        directory,
+        d.resolve,
+        reference=reference,
+        actor=CHAIR,
+        now=MONDAY,
+        outcome="resolved_agreed_actions",
+        summary="Health to be invited to the review conference",
+        learning=LEARNING,
+        actions=(ActionInput("Send the invitation", TEAM_MANAGER, MONDAY.date()),),
+    )
+    accept_all(directory, reference, MONDAY + timedelta(hours=1))
+    assert _case(directory, reference).resolution_state == "watched"
+    summary = run_sweep(directory, now=utc(2026, 11, 24, 17))  # due Monday, one day's grace
+    assert summary.reopened == 1
+    case = _case(directory, reference)
+    assert (case.stage_key, case.owner.email, case.resolution_state) == ("chair", CHAIR, None)
+    with transaction(directory) as session:
+        states = [a.ended for a in d.endings.all_actions(session, d.get(session, reference))]
+        assert states == ["missed"]
+
+
+def test_withdrawing_a_watched_case_cancels_its_actions(directory):
+    reference = raise_one(directory, MONDAY)
+    _do(
+        directory,
+        d.resolve,
+        reference=reference,
+        actor=RAISER,
+        now=MONDAY,
+        outcome="resolved_agreed_actions",
+        summary="Agreed",
+        learning=LEARNING,
+        actions=(ActionInput("Share the records", COUNTERPART, MONDAY.date()),),
+    )
+    _do(directory, d.withdraw, reference=reference, actor=RAISER, now=MONDAY, reason="Moved away")
+    case = _case(directory, reference)
+    assert (case.status, case.watch_at) == ("withdrawn", None)
+    with transaction(directory) as session:
+        disagreement = d.get(session, reference)
+        assert [a.ended for a in d.endings.all_actions(session, disagreement)] == ["cancelled"]
+        assert [r.kind for r in records_of(session, disagreement)] == ["resolution", "withdrawal"]
+    assert run_sweep(directory, now=MONDAY + timedelta(days=10)).reopened == 0

@@ -10,7 +10,7 @@ from textwrap import wrap
 from sqlalchemy.orm import Session
 
 from escalation.casework.lifecycle import state_of
-from escalation.reads.casefile import StageLine, casefile
+from escalation.reads.casefile import Casefile, StageLine, casefile
 from escalation.reads.report_tables import Table, tables
 from escalation.rules.calendar import date_text, due_text, utc_text
 from escalation.rules.policy import Policy
@@ -97,6 +97,8 @@ def record(session: Session, disagreement: Disagreement, now: datetime) -> str:
     if disagreement.outcome:
         label = OUTCOMES.get(disagreement.outcome, disagreement.outcome)
         lines.append(f"Outcome:           {label}: {disagreement.outcome_summary}")
+    lines += learning_lines(disagreement, policy)
+    lines += ending_lines(file)
     lines += ["", "Stages, both sides"]
     for line in file.stages:
         lines += stage_lines(line)
@@ -106,6 +108,40 @@ def record(session: Session, disagreement: Disagreement, now: datetime) -> str:
         note = f": {event.note}" if event.note else ""
         lines.append(f"  {when(event.at)}  {event.kind}{move}  by {event.actor}{note}")
     return "\n".join(lines)
+
+
+def learning_lines(disagreement: Disagreement, policy: Policy) -> list[str]:
+    if not disagreement.learning_themes:
+        return []
+    themes = policy.endings.learning_themes
+    words = "; ".join(themes.get(key, key) for key in disagreement.learning_themes)
+    systemic = "yes" if disagreement.learning_systemic else "no"
+    return [
+        f"Learning:          {words} (systemic: {systemic})",
+        f"Lesson:            {disagreement.learning_lesson}",
+    ]
+
+
+def ending_lines(file: Casefile) -> list[str]:
+    """Agreed actions and meetings, the says on the current proposal, the formal records."""
+    lines = []
+    if file.actions:
+        lines += ["", "Agreed actions and meetings"]
+        for action in file.actions:
+            done = f": {action.done}" if action.done else ""
+            lines.append(f"  [{action.state}] {action.what}, {action.owner}, {action.when}{done}")
+    if file.says:
+        lines += ["", "Says on the proposed resolution"]
+        for say in file.says:
+            reason = f": {say.reason}" if say.reason else ""
+            lines.append(f"  the {say.part} ({say.email}): {say.answer}{reason}")
+    if file.records:
+        lines += ["", "Formal records"]
+        for record in file.records:
+            lines.append(
+                f"  {record.title}, {record.stage}, {record.decided}, signed by {record.signed_by}"
+            )
+    return lines
 
 
 def stage_lines(line: StageLine) -> list[str]:
