@@ -1,9 +1,11 @@
 """How a disagreement ends (casework/endings.py), replayed against the Child B1 review: a
 promised meeting that never happens no longer closes the case."""
 
+import io
 from datetime import timedelta
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from escalation.casework import disagreements as d
@@ -12,6 +14,7 @@ from escalation.casework.endings import ActionInput, open_actions, pending_says
 from escalation.casework.records import records_of
 from escalation.casework.sweep import run_sweep
 from escalation.reads import plain_text
+from escalation.reads.record_pdf import record_pdf
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.store.db import transaction
 from escalation.store.models import OutboxMessage, ResolutionMeeting
@@ -179,6 +182,12 @@ def test_child_b1_a_promised_meeting_is_watched_chased_reopened_and_then_held(di
             ("board_manager", "resolution"),
         ]
         assert "Hana Visitor" in recorded[0][2] and "Bea Manager" in recorded[3][2]
+        # ... each printed as a PDF naming the stage's owner (text read back from the PDF).
+        for row in records_of(session, disagreement):
+            text = " ".join(
+                page.extract_text() for page in PdfReader(io.BytesIO(record_pdf(row))).pages
+            )
+            assert reference in text and row.content["stage_owner"] in " ".join(text.split())
         meetings = session.execute(select(ResolutionMeeting)).scalars().all()
         assert [m.attendees for m in meetings] == [
             "Hana Visitor, Dev Designated, Tia Team, Bea Manager"
