@@ -277,3 +277,62 @@ HAND_COUNTED = {
         ],
     ),
 }
+
+
+# --- the annual-report section (reads/annual.py) for the reporting year 1 April 2026 to
+# 31 March 2027, to date at NOW: all thirty were raised in it --------------------------------
+
+ANNUAL_HAND_COUNTED = {
+    # None open at the start; A and B resolved; C and D open.
+    "counts": [
+        ("Open at the start of the period", 0),
+        ("Raised", 30),
+        ("Resolved", 20),
+        ("Withdrawn", 0),
+        ("Still open at the end of the period", 10),
+    ],
+    # Practitioner stage: A, B, D (C, urgent, starts at the named professional). No further:
+    # A's 12 at the first stage; B's 8, C's 6 and D's 4 at the second.
+    "stages": [(PRACTITIONER, 24, 12), (NAMED_STAGE, 18, 18)]
+    + [(title, 0, 0) for title in LATER_STAGES],
+    # A: 12 resolved the day raised (0 working days); B: raised Monday 2 November, resolved
+    # Monday 9 November (5). Median: the 10th and 11th of 20 are 0; 90th percentile: the 18th.
+    "time-to-resolution": [
+        ("Disagreements resolved", 20),
+        ("Median time to resolution (working days)", 0),
+        ("90th percentile time to resolution (working days)", 5),
+    ],
+    "outcomes": _mix(OUTCOME_WORDS, {"decision_changed": 12, "decision_upheld": 8}),
+    # Themes as the "learning-themes" figure; none systemic; every closed one has learning.
+    "learning": [
+        (words, count, 0)
+        for words, count in _mix(
+            LEARNING_THEMES,
+            {
+                "thresholds": 7,
+                "information_sharing": 4,
+                "timeliness": 3,
+                "recording": 12,
+                "other": 1,
+            },
+        )
+    ]
+    + [("Closed with learning recorded", 20, 0), ("Closed without learning recorded", 0, None)],
+    "agreed-actions": [
+        ("Agreed actions and convened meetings", 0),
+        ("Done on time", 0),
+        ("Done late", 0),
+        ("Missed (the disagreement reopened a stage higher)", 0),
+        ("Cancelled (contested, reopened or withdrawn)", 0),
+        ("Still open at the end of the period", 0),
+    ],
+    # A: 12 raisers resolving their own stage (no say asked); B: 8 closed by the board manager,
+    # each accepted by its raiser and its counterpart (the decision stands): 16.
+    "proposals": [
+        ("Resolutions proposed", 20),
+        ("Accepted by the person asked", 16),
+        ("Accepted by silence (no answer in time)", 0),
+        ("Contested (moved up a stage)", 0),
+        ("Reopened a stage higher (an action or meeting missed)", 0),
+    ],
+}

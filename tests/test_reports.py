@@ -4,7 +4,7 @@ described in tests/report_fixture.py."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +15,14 @@ from escalation.store.db import transaction
 from escalation.store.models import Disagreement
 from tests.databases import Shared
 from tests.factories import DEFAULT, load_directory, utc
-from tests.report_fixture import HAND_COUNTED, NOW, PARTNERSHIP, T0, raise_the_thirty
+from tests.report_fixture import (
+    ANNUAL_HAND_COUNTED,
+    HAND_COUNTED,
+    NOW,
+    PARTNERSHIP,
+    T0,
+    raise_the_thirty,
+)
 
 
 def _the_thirty(sessions) -> dict:
@@ -286,3 +293,23 @@ def test_a_policy_with_its_own_learning_themes_names_them_and_keeps_the_others(f
         "Closed with learning recorded",
     ]
     assert table.rows[1][1:3] == (0, 1) and table.rows[3][1:3] == (12, 0)
+
+
+def test_the_annual_section_of_the_thirty_matches_the_hand_count(fixture):
+    """The reporting year 1 April 2026 to 31 March 2027, to date at NOW (30 November 2026)."""
+    from escalation.reads.annual import annual_section
+    from escalation.rules.calendar import local_midnight
+
+    since, until = local_midnight(date(2026, 4, 1)), local_midnight(date(2027, 4, 1))
+    with transaction(fixture) as session:
+        section = annual_section(session, PARTNERSHIP, since, until, NOW, policy=DEFAULT)
+    assert not section.complete and section.as_at == NOW
+    assert {table.name: table.rows for table in section.tables} == ANNUAL_HAND_COUNTED
+    assert section.headlines[:3] == [
+        "From 1 April 2026 to date (30 November 2026), 30 professional disagreements were "
+        "raised; 20 were resolved, 0 withdrawn and 10 still open now.",
+        "Of the 30 raised, 12 went no further than the first stage (practitioner to "
+        "practitioner) and 0 reached the final stage (independent chair).",
+        "Those resolved took a median of 0 working days from being raised; nine in ten were "
+        "resolved within 5 working days.",
+    ]

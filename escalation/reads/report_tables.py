@@ -128,7 +128,7 @@ def tables(
 def _open_table(open_now: dict[str, Counter], policy: Policy) -> Table:
     bands = [label for _, _, label in AGE_BANDS]
     rows, bars = [], []
-    for key, title in _stages(policy, open_now):
+    for key, title in stage_titles(policy, open_now):
         counts = open_now.get(key, Counter())
         rows.append((title, *(counts[band] for band in bands), sum(counts.values())))
         if counts:
@@ -145,7 +145,7 @@ def _open_table(open_now: dict[str, Counter], policy: Policy) -> Table:
 
 def _resolved_table(resolved: dict[str, tuple[int, float]], policy: Policy) -> Table:
     rows = []
-    for key, title in _stages(policy, resolved):
+    for key, title in stage_titles(policy, resolved):
         count, share = resolved.get(key, (0, 0.0))
         rows.append((title, count, _percent(share)))
     return Table(
@@ -165,7 +165,7 @@ def _clock_table(clock: dict[str, dict], policy: Policy) -> Table:
             clock[key]["periods"],
             round(clock[key]["median_hours"], 1),
         )
-        for key, title in _stages(policy, clock)
+        for key, title in stage_titles(policy, clock)
         if key in clock
     ]
     return Table(
@@ -182,7 +182,7 @@ def _clock_table(clock: dict[str, dict], policy: Policy) -> Table:
 
 def _breaches_table(clock: dict[str, dict], policy: Policy) -> Table:
     rows = []
-    for key, title in _stages(policy, clock):
+    for key, title in stage_titles(policy, clock):
         if key in clock:
             periods, breaches = clock[key]["periods"], clock[key]["breaches"]
             rows.append((title, periods, breaches, _percent(breaches / periods)))
@@ -222,7 +222,7 @@ LEARNING_NOTE = (
 def _learning_by_stage(learnt: list[Learnt], policy: Policy) -> Table:
     """Rows: the policy's learning themes (then any other recorded), the systemic ones and all;
     columns: the stage each was closed at."""
-    stages = _stages(policy, {item.stage for item in learnt})
+    stages = stage_titles(policy, {item.stage for item in learnt})
     rows = [
         (label, *(sum(1 for item in chosen if item.stage == key) for key, _ in stages), len(chosen))
         for label, chosen in _learning_rows(learnt, policy)
@@ -394,7 +394,7 @@ def _under_use_table(matrix: Counter, never: list[str]) -> Table:
     )
 
 
-def _stages(policy: Policy, seen) -> list[tuple[str, str]]:
+def stage_titles(policy: Policy, seen) -> list[tuple[str, str]]:
     """(key, title) for the policy's stages in order, then its category routes' own stages that
     `seen` holds, then any other stage key in `seen` (a stage of an earlier policy version)."""
     known = [(stage.key, stage.title) for stage in policy.stages]
