@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 from escalation.casework import disagreements as d
 from escalation.casework.endings import pending_says
 from escalation.casework.lifecycle import state_of
-from escalation.directory.people import CONTROL, find_person
+from escalation.directory.people import CONTROL, find_person, normalise_email
 from escalation.outbox import links
 from escalation.reads.casefile import casefile, counterpart_choices
 from escalation.rules import statemachine as sm
@@ -295,7 +295,7 @@ def _raisers_say(session, holder, policy) -> str:
     """On the raiser's status page: until when their say on a proposed resolution is awaited."""
     if holder.token.purpose != "status":
         return ""
-    email = holder.token.recipient_email.strip().lower()
+    email = normalise_email(holder.token.recipient_email)
     says = [s for s in pending_says(session, holder.disagreement) if s.email == email]
     return due_text(says[0].due_at, policy.timezone) if says else ""
 
