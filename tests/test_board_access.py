@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from escalation.directory.csv_rows import import_csv
 from escalation.store.db import transaction
-from escalation.store.models import Person, WebSession
+from escalation.store.models import Person, StageRecord, WebSession
 from escalation.web.app import create_app
 from tests.board_helpers import board_sign_in, csrf_of, link_path, open_case
 from tests.databases import Shared
@@ -34,10 +34,14 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/disagreements"): set(),
     ("GET", "/api/v1/disagreements/{reference}"): set(),
     ("GET", "/api/v1/disagreements"): set(),
+    ("POST", "/api/v1/disagreements/{reference}/resolution"): set(),
+    ("POST", "/api/v1/disagreements/{reference}/say"): set(),
+    ("POST", "/api/v1/disagreements/{reference}/actions/{action_id}/done"): set(),
     # An emailed link works for whoever holds it; the others do not have it.
     ("GET", "/l/{token}"): {"link_holder"},
     ("POST", "/l/{token}"): {"link_holder"},
     ("POST", "/l/{token}/continue"): {"link_holder"},
+    ("GET", "/l/{token}/records/{record_id}.pdf"): {"link_holder"},  # within the link's session
     ("POST", "/l/resend"): EVERYONE,  # "email me fresh links": same answer for every address
     ("GET", "/"): EVERYONE,
     ("GET", "/raise"): EVERYONE,  # the sign-in page, or the form once signed in
@@ -60,6 +64,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/board/d/{reference}/extension"): {"manager"},
     ("POST", "/board/d/{reference}/extension/decision"): {"chair"},
     ("POST", "/board/d/{reference}/close"): OURS,
+    ("POST", "/board/d/{reference}/convene"): OURS,
+    ("POST", "/board/d/{reference}/confirm"): OURS,
+    ("GET", "/board/d/{reference}/records/{record_id}.pdf"): OURS,
     ("POST", "/board/d/{reference}/counterpart"): OURS,
     ("POST", "/board/d/{reference}/urgent"): OURS,
     # Each manager keeps their own partnership's directory; the chair may look and export.
@@ -75,6 +82,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/board/reports"): BOARD_PEOPLE,
     ("GET", "/board/reports/print"): BOARD_PEOPLE,
     ("GET", "/board/reports/{figure}.csv"): BOARD_PEOPLE,
+    ("GET", "/board/reports/annual"): BOARD_PEOPLE,
+    ("GET", "/board/reports/annual.csv"): BOARD_PEOPLE,
 }
 
 
@@ -134,6 +143,7 @@ def _build_world(sessions) -> dict:
                 .first()
             )
         person_id = session.execute(select(Person.id).where(Person.email == NAMED)).scalar_one()
+        record_id = session.execute(select(StageRecord.id)).scalars().first()  # the escalation's
     return {
         "app": app,
         "clients": clients,
@@ -141,6 +151,7 @@ def _build_world(sessions) -> dict:
         "token": token,
         "csrf": csrf,
         "person_id": person_id,
+        "record_id": record_id,
     }
 
 
@@ -178,6 +189,8 @@ def _path(template: str, persona: str, world: dict) -> str:
         .replace("{name}", "nothing.eml")
         .replace("{figure}", "categories")
         .replace("{person_id}", str(world["person_id"]))
+        .replace("{record_id}", str(world["record_id"]))
+        .replace("{action_id}", "1")
     )
 
 

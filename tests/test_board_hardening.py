@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from escalation.casework import board_actions, health
 from escalation.casework import disagreements as d
+from escalation.casework.endings import Learning
 from escalation.directory.csv_rows import import_csv
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.store.db import transaction
@@ -150,8 +151,9 @@ def test_a_manager_cannot_make_themselves_chair(client, sessions, clock):
     )
 
 
-def test_closing_checks_the_summary_and_records_the_themes(client, sessions):
+def test_closing_checks_the_summary_and_records_the_learning(client, sessions):
     reference = raise_one(sessions, MONDAY)
+    learning = Learning(("timeliness",), True, "Decisions waited for a weekly panel")
     with transaction(sessions) as session, pytest.raises(InvalidInput) as refused:
         board_actions.close(
             session,
@@ -160,9 +162,20 @@ def test_closing_checks_the_summary_and_records_the_themes(client, sessions):
             now=MONDAY,
             outcome="decision_changed",
             summary="x" * 5001,
-            learning_themes=[],
+            learning=learning,
         )
     assert "summary" in refused.value.problems
+    with transaction(sessions) as session, pytest.raises(InvalidInput) as refused:
+        board_actions.close(
+            session,
+            reference=reference,
+            actor=MANAGER,
+            now=MONDAY,
+            outcome="decision_changed",
+            summary="Agreed",
+            learning=Learning(("not_a_theme",), None, ""),
+        )
+    assert set(refused.value.problems) == {"learning_themes", "systemic", "lesson"}
     with transaction(sessions) as session:
         board_actions.close(
             session,
@@ -171,11 +184,17 @@ def test_closing_checks_the_summary_and_records_the_themes(client, sessions):
             now=MONDAY,
             outcome="decision_changed",
             summary="Agreed",
-            learning_themes=["timeliness"],
+            learning=learning,
         )
     with transaction(sessions) as session:
-        notes = session.execute(select(Event.note).where(Event.kind == "add_note")).scalars().all()
-    assert notes == ["learning themes: Timeliness of decisions and responses"]
+        notes = session.execute(select(Event.note).where(Event.kind == "resolve")).scalars().all()
+        disagreement = d.get(session, reference)
+        assert disagreement.learning_themes == ["timeliness"] and disagreement.learning_systemic
+        assert disagreement.resolution_state == "resolution_proposed"  # the raiser's say awaited
+    assert len(notes) == 1 and notes[0].endswith(
+        "learning: Timeliness of decisions and responses (systemic): "
+        "Decisions waited for a weekly panel"
+    )
 
 
 LAKESIDE_COUNTERPART = {

@@ -15,7 +15,17 @@ from escalation.casework.sweep import run_sweep
 from escalation.store.db import transaction
 from escalation.store.models import DeadlineExtension, Disagreement, OutboxMessage, WebSession
 from tests.board_helpers import board_sign_in, csrf_of, enrol
-from tests.factories import CHAIR, MANAGER, MONDAY, NAMED_DEPUTY, RAISER, events_of, raise_one, utc
+from tests.factories import (
+    CHAIR,
+    MANAGER,
+    MONDAY,
+    NAMED_DEPUTY,
+    RAISER,
+    accept_all,
+    events_of,
+    raise_one,
+    utc,
+)
 from tests.web_helpers import emailed_link
 
 # --- sign-in ----------------------------------------------------------------------------------
@@ -389,17 +399,16 @@ def test_the_chair_cannot_approve_their_own_request(sessions):
 
 
 def test_close_with_outcome_and_learning_themes(client, sessions, clock):
+    """The board's close is a proposal with the learning: put to the raiser for their say, it
+    closes when they accept (decision_changed settles it: no agreed actions)."""
     reference = raise_one(sessions, MONDAY)
     board_sign_in(client, sessions, clock, MANAGER)
     csrf = _case_csrf(client, reference)
     missing = client.post(
         f"/board/d/{reference}/close", data={"csrf": csrf, "summary": "kept text"}
     )
-    assert (
-        missing.status_code == 422
-        and 'href="#outcome"' in missing.text
-        and "kept text" in missing.text
-    )
+    assert missing.status_code == 422 and "kept text" in missing.text
+    assert 'href="#outcome"' in missing.text and 'href="#learning_themes"' in missing.text
     done = client.post(
         f"/board/d/{reference}/close",
         data={
@@ -407,19 +416,37 @@ def test_close_with_outcome_and_learning_themes(client, sessions, clock):
             "outcome": "decision_changed",
             "summary": "Referral accepted",
             "learning_themes": ["thresholds", "information_sharing"],
+            "systemic": "no",
+            "lesson": "Share the health visitor's weights at referral",
         },
     )
-    assert done.status_code == 200 and "Disagreement closed" in done.text
+    assert done.status_code == 200
+    assert "Resolution proposed: put to the raiser for their say" in done.text
     assert (
         "Information sharing between agencies; Understanding of thresholds and levels of need"
         in done.text
     )
+    assert "Share the health visitor&#39;s weights at referral" in done.text
     with transaction(sessions) as session:
         disagreement = d.get(session, reference)
-        assert disagreement.status == "resolved" and disagreement.outcome == "decision_changed"
+        assert disagreement.status == "open" and disagreement.outcome == "decision_changed"
+        assert disagreement.resolution_state == "resolution_proposed"
         assert disagreement.learning_themes == ["information_sharing", "thresholds"]
+        assert disagreement.learning_systemic is False
+        assert disagreement.learning_recorded_by == MANAGER
     kinds = [e.kind for e in events_of(sessions, reference) if e.kind != "view"]
-    assert kinds[-2:] == ["resolve", "add_note"]  # the learning themes, noted
+    assert kinds[-1] == "resolve"
+    note = [e.note for e in events_of(sessions, reference) if e.kind == "resolve"][0]
+    assert "learning: Information sharing between agencies, Understanding of thresholds" in note
+    assert "(not systemic): Share the health visitor's weights at referral" in note
+    accept_all(sessions, reference, MONDAY + timedelta(hours=1))
+    with transaction(sessions) as session:
+        assert d.get(session, reference).status == "resolved"
+    kinds = [e.kind for e in events_of(sessions, reference) if e.kind != "view"]
+    assert kinds[-4:] == ["resolve", "add_note", "accept", "complete"]  # the raiser accepted
+    closed = client.get(f"/board/d/{reference}").text
+    assert "This disagreement is <strong>resolved</strong>" in closed
+    assert "Systemic issue" in closed and "Propose resolution" not in closed
 
 
 def test_board_posts_need_the_session_csrf_token(client, sessions, clock):

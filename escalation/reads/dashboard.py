@@ -1,10 +1,13 @@
 """The board dashboard's questions: counts by stage, and one page of disagreements in the order
 the board works them (urgent first, then the most overdue), with filters (among them the cases
-whose counterpart, on the receiving side, was silent past a stage's deadline).
+whose counterpart, on the receiving side, was silent past a stage's deadline, and those ending:
+a resolution proposed, or watched until its agreed actions are done); and the watched cases
+with open actions, earliest action first.
 
 Reads select only the columns a row shows, and page with LIMIT/OFFSET over the index
 (partnership, status, urgent, due_at, id), so a page costs the same at 100 or 100,000 rows
-(bench/dashboard.py measures it).
+(bench/dashboard.py measures it). Open actions are counted by one grouped subquery joined to
+the page's rows, never a query per row.
 """
 
 from __future__ import annotations
@@ -24,11 +27,15 @@ from pydantic import (
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from escalation.reads.watched import open_action_totals
+from escalation.rules import statemachine as sm
 from escalation.rules.calendar import DEFAULT_TIMEZONE, local_midnight
 from escalation.store.models import Alert, Disagreement, OutboxMessage, Person
 
 PAGE_SIZE = 50
 UNDELIVERED = ("dead", "failed_permanent")
+# The "ending" filter's values and the resolution states they stand for.
+ENDING = {"proposed": (sm.PROPOSED,), "watched": (sm.WATCHED,), "either": sm.ENDING_STATES}
 
 
 class Filters(BaseModel):
@@ -46,6 +53,7 @@ class Filters(BaseModel):
     raised_from: date | None = None
     raised_to: date | None = None
     counterpart_silent: bool = False
+    ending: Literal["proposed", "watched", "either"] | None = None
     page: int = 1
     errors: dict[str, str] = Field(default_factory=dict, exclude=True)
 
@@ -105,6 +113,7 @@ ERROR_WORDS = {
     "raised_from": "Enter a real date, like 2026-11-24",
     "raised_to": "Enter a real date, like 2026-11-24",
     "counterpart_silent": "Tick “Counterpart silent” or leave it clear",
+    "ending": "Select how it is ending from the list",
 }
 DATES_OUT_OF_ORDER = "The end date must be the same as or after the start date"
 
@@ -125,6 +134,9 @@ class Row:
     undelivered: bool
     final_stage_overdue: bool
     counterpart_silent: bool  # silent past a stage's deadline, at any stage
+    resolution_state: str | None  # resolution_proposed, watched, or None (see statemachine)
+    open_actions: int  # agreed actions and convened meetings not yet confirmed done
+    next_action_on: date | None  # the earliest open one's date
 
 
 def parse_filters(params: dict[str, str], *, stages: list[str], categories: list[str]) -> Filters:
@@ -185,6 +197,7 @@ def page_of_rows(
     undelivered = exists().where(
         OutboxMessage.disagreement_id == Disagreement.id, OutboxMessage.status.in_(UNDELIVERED)
     )
+    totals = open_action_totals()
     if filters.status == "open":
         order = (Disagreement.urgent.desc(), Disagreement.due_at, Disagreement.id)
     else:
@@ -205,8 +218,12 @@ def page_of_rows(
             undelivered.label("undelivered"),
             Disagreement.final_stage_overdue_at.is_not(None),
             Disagreement.counterpart_silent_at.is_not(None),
+            Disagreement.resolution_state,
+            func.coalesce(totals.c.open_actions, 0),
+            totals.c.next_action_on,
         )
         .join(Person, Person.id == Disagreement.owner_id)
+        .outerjoin(totals, totals.c.disagreement_id == Disagreement.id)
         .where(*where)
         .order_by(*order)
         .limit(PAGE_SIZE)
@@ -260,6 +277,8 @@ def _conditions(partnership: str, filters: Filters, timezone: str) -> list:
         where.append(Disagreement.owner_id == filters.owner)
     if filters.counterpart_silent:
         where.append(Disagreement.counterpart_silent_at.is_not(None))
+    if filters.ending:
+        where.append(Disagreement.resolution_state.in_(ENDING[filters.ending]))
     if filters.raised_from:
         where.append(Disagreement.raised_at >= local_midnight(filters.raised_from, timezone))
     if filters.raised_to:

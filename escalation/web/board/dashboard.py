@@ -1,5 +1,8 @@
-"""The board's dashboard: counts by stage, alerts, extensions waiting for the chair, and one
-page of the partnership's disagreements (urgent first, then the most overdue) with filters."""
+"""The board's dashboard: counts by stage, alerts, extensions waiting for the chair, the watched
+cases with open actions and their dates, and one page of the partnership's disagreements
+(urgent first, then the most overdue) with filters. How a case is ending shows as a tag:
+"Resolution proposed" while the raiser's say is awaited, "Watched" while agreed actions are
+open."""
 
 from __future__ import annotations
 
@@ -15,7 +18,9 @@ from escalation.reads.dashboard import (
     parse_filters,
     undelivered_count,
 )
-from escalation.rules.calendar import due_text
+from escalation.reads.watched import watched_cases
+from escalation.rules import statemachine as sm
+from escalation.rules.calendar import date_text, due_text
 from escalation.rules.vocabulary import CATEGORIES
 from escalation.store.db import transaction
 from escalation.web.board.auth import EITHER, BoardUser, policy_of
@@ -34,6 +39,7 @@ def dashboard(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
         rows, total = page_of_rows(session, user.partnership, filters, timezone=policy.timezone)
         counts = counts_by_stage(session, user.partnership, now)
         people_here = people(session, user.partnership)
+        watched, watched_total = watched_cases(session, user.partnership)
         context = {
             "title": "Open disagreements",
             "user": user,
@@ -44,6 +50,8 @@ def dashboard(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
             "undelivered": undelivered_count(session, user.partnership),
             "alerts": open_alerts(session, user.partnership),
             "pending": board_actions.pending_extensions(session, user.partnership),
+            "watched": watched,
+            "watched_total": watched_total,
             "organisation_options": [(o, o) for o in sorted({p.organisation for p in people_here})],
             "owner_options": [(str(p.id), f"{p.name}, {p.organisation}") for p in people_here],
             "stage_titles": {stage.key: stage.title for stage in policy.stages},
@@ -65,7 +73,20 @@ def _row_view(row, policy, now) -> dict:
         "due": due_text(row.due_at, policy.timezone),
         "overdue": overdue,
         "overdue_words": _overdue_words(days) if overdue else "",
+        "ending": ending_words(row.resolution_state, row.open_actions, row.next_action_on)
+        if row.status == "open"
+        else "",
     }
+
+
+def ending_words(state: str | None, open_actions: int, next_on) -> str:
+    """The row's tag while it is ending ("" while a stage is active or it is closed)."""
+    if state == sm.PROPOSED:
+        return "Resolution proposed"
+    if state == sm.WATCHED:
+        words = f"Watched: {open_actions} open action{'s' if open_actions != 1 else ''}"
+        return words + (f", next due {date_text(next_on)}" if next_on else "")
+    return ""
 
 
 def _overdue_words(days: int) -> str:
