@@ -13,6 +13,7 @@ from escalation.casework.chronology import verify_chain
 from escalation.casework.endings import ActionInput, open_actions, pending_says
 from escalation.casework.records import records_of
 from escalation.casework.sweep import run_sweep
+from escalation.outbox import notifications
 from escalation.reads import plain_text
 from escalation.reads.record_pdf import record_pdf
 from escalation.rules.errors import InvalidInput, NotAllowed
@@ -379,3 +380,31 @@ def test_withdrawing_a_watched_case_cancels_its_actions(directory):
         assert [a.ended for a in d.endings.all_actions(session, disagreement)] == ["cancelled"]
         assert [r.kind for r in records_of(session, disagreement)] == ["resolution", "withdrawal"]
     assert run_sweep(directory, now=MONDAY + timedelta(days=10)).reopened == 0
+
+
+def test_fresh_links_reach_an_awaited_say_and_an_open_action(directory):
+    reference = raise_one(directory, MONDAY)
+    _do(directory, d.escalate, reference=reference, actor=RAISER, now=MONDAY, reason="No reply")
+    _do(
+        directory,
+        d.resolve,
+        reference=reference,
+        actor=NAMED,
+        now=MONDAY,
+        outcome="resolved_agreed_actions",
+        summary="Agreed",
+        learning=LEARNING,
+        actions=(ActionInput("Share the records", COUNTERPART, MONDAY.date()),),
+    )
+    later = MONDAY + timedelta(hours=1)
+    with transaction(directory) as session:
+        for email in (RAISER, COUNTERPART):
+            notifications.fresh_links(session, email, later)
+    with transaction(directory) as session:
+        rows = session.execute(
+            select(OutboxMessage).where(OutboxMessage.kind == "fresh_links")
+        ).scalars()
+        purposes = {
+            row.recipient_email: [case["purpose"] for case in row.context["cases"]] for row in rows
+        }
+    assert purposes == {RAISER: ["say"], COUNTERPART: ["action"]}

@@ -23,7 +23,13 @@ from escalation.outbox.rows import LINK_PURPOSES, Recipient, insert_row
 from escalation.rules.calendar import due_text
 from escalation.rules.policy import Policy
 from escalation.rules.vocabulary import BOARD_ROLES
-from escalation.store.models import Disagreement, Person, StagePeriod
+from escalation.store.models import (
+    AgreedAction,
+    Disagreement,
+    Person,
+    ResolutionSay,
+    StagePeriod,
+)
 from escalation.store.pinned_policies import policy_for
 
 LINK_EMAIL_INTERVAL = timedelta(minutes=5)
@@ -109,13 +115,22 @@ def undeliverable(
 
 def fresh_links(session: Session, email: str, now: datetime) -> None:
     """New links for someone whose link no longer works: one email with a link for each open
-    disagreement in which the address is the stage owner, the counterpart or the raiser (never
-    to any other address), and at most one such email per address per `LINK_EMAIL_INTERVAL`."""
+    disagreement in which the address is the stage owner, is asked for their say on a proposed
+    resolution, owns an open agreed action, is the counterpart or the raiser (the first of these
+    decides the link's page), never to any other address, and at most one such email per
+    address per `LINK_EMAIL_INTERVAL`."""
     email = email.strip().lower()
     queries = {
         "owner": select(Disagreement)
         .join(Person, Disagreement.owner_id == Person.id)
         .where(Person.email == email),
+        "asked": select(Disagreement)
+        .join(ResolutionSay, ResolutionSay.disagreement_id == Disagreement.id)
+        .where(ResolutionSay.email == email, ResolutionSay.answer.is_(None)),
+        "action_owner": select(Disagreement)
+        .join(AgreedAction, AgreedAction.disagreement_id == Disagreement.id)
+        .join(Person, AgreedAction.owner_id == Person.id)
+        .where(Person.email == email, AgreedAction.ended.is_(None)),
         "counterpart": select(Disagreement)
         .join(StagePeriod, StagePeriod.disagreement_id == Disagreement.id)
         .join(Person, StagePeriod.counterpart_id == Person.id)
