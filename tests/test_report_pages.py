@@ -184,6 +184,8 @@ def test_the_printable_version_has_no_navigation(board):
     for name, (headers, rows) in HAND_COUNTED.items():
         assert _table(page.text, name) == _as_text([headers, *rows]), name
     assert 'href="/board/reports/print"' in board.get("/board/reports").text
+    assert 'href="/board/reports/annual"' in board.get("/board/reports").text
+    assert 'href="/board/reports/annual"' not in page.text
 
 
 def test_a_reporting_period_narrows_the_page_the_csv_and_the_printable_version(board):
