@@ -70,3 +70,11 @@ def test_a_backwards_range_drops_its_end_and_extremes_are_refused():
         "raised_to": "Enter a real date, like 2026-11-24"
     }
     assert len(_parse(receiving="x" * 500).receiving) == 200
+
+
+def test_how_it_is_ending_is_one_of_three():
+    for value in ("proposed", "watched", "either"):
+        assert _parse(ending=value).ending == value
+    refused = _parse(ending="closed", stage="chair")
+    assert refused.ending is None and refused.stage == "chair"
+    assert refused.errors == {"ending": "Select how it is ending from the list"}
