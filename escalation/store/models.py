@@ -421,6 +421,8 @@ class AgreedAction(Base):
     when. The disagreement stays watched until each is confirmed done by its owner."""
 
     __tablename__ = "agreed_actions"
+    # The dashboard and the digest ask for open actions by disagreement.
+    __table_args__ = (Index("ix_agreed_actions_open", "ended", "disagreement_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     disagreement_id: Mapped[int] = mapped_column(ForeignKey("disagreements.id"), index=True)

@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("attendees", sa.Text(), nullable=False),
     )
     op.create_index("ix_agreed_actions_disagreement_id", "agreed_actions", ["disagreement_id"])
+    op.create_index("ix_agreed_actions_open", "agreed_actions", ["ended", "disagreement_id"])
     op.create_table(
         "resolution_says",
         sa.Column("id", sa.Integer(), primary_key=True),
