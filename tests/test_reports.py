@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from escalation.reads import report_tables, reports
+from escalation.reads import learning, report_tables, reports
 from escalation.rules.vocabulary import LEARNING_THEMES
 from escalation.store.db import transaction
 from escalation.store.models import Disagreement
@@ -116,13 +116,13 @@ def test_learning_themes_are_counted_over_the_disagreements_the_board_closed(fix
     with transaction(fixture) as session:
         # A: twelve "recording"; B: four "thresholds" + "information_sharing", three
         # "thresholds" + "timeliness" (the eighth, B-8, "other", has moved partnership).
-        assert reports.learning_theme_mix(session, PARTNERSHIP) == {
+        assert learning.learning_theme_mix(session, PARTNERSHIP) == {
             "thresholds": 7,
             "information_sharing": 4,
             "timeliness": 3,
             "recording": 12,
         }
-        assert reports.learning_theme_mix(session, "another-partnership") == {"recording": 1}
+        assert learning.learning_theme_mix(session, "another-partnership") == {"recording": 1}
 
 
 def test_a_reporting_period_counts_only_what_was_raised_in_it(fixture):
@@ -145,7 +145,7 @@ def test_a_reporting_period_counts_only_what_was_raised_in_it(fixture):
         }
         assert reports.repeat_children(session, PARTNERSHIP, **day_of_t0) == {"A-1": 2, "A-2": 2}
         assert reports.urgent_count(session, PARTNERSHIP, **day_of_t0) == 0
-        assert reports.learning_theme_mix(session, PARTNERSHIP, **day_of_t0) == {
+        assert learning.learning_theme_mix(session, PARTNERSHIP, **day_of_t0) == {
             "thresholds": 7,
             "information_sharing": 4,
             "timeliness": 3,
@@ -167,7 +167,7 @@ def test_a_reporting_period_counts_only_what_was_raised_in_it(fixture):
             "Example Partnership",
             "Example School",
         ]
-        assert reports.learning_theme_mix(session, PARTNERSHIP, **before) == {}
+        assert learning.learning_theme_mix(session, PARTNERSHIP, **before) == {}
 
 
 def test_the_tables_for_the_pages_and_downloads_match_the_hand_count(fixture):
@@ -221,7 +221,7 @@ def test_learning_is_counted_by_stage_agency_pair_and_quarter_of_closing(fixture
             for name, value in values.items():
                 setattr(row, name, value)
     with transaction(fixture) as session:
-        learnt = reports.closed_with_learning(session, PARTNERSHIP)
+        learnt = learning.closed_with_learning(session, PARTNERSHIP)
         tables = {
             name: report_tables.tables(session, PARTNERSHIP, NOW, DEFAULT, only=name)[0]
             for name in ("learning-by-stage", "learning-by-agency-pair", "learning-over-time")

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from escalation.casework.lifecycle import state_of
 from escalation.reads.casefile import Casefile, StageLine, casefile
-from escalation.reads.report_tables import Table, tables
+from escalation.reads.report_tables import tables
+from escalation.reads.table import Table
 from escalation.rules.calendar import date_text, due_text, utc_text
 from escalation.rules.policy import Policy
 from escalation.rules.vocabulary import CATEGORIES, OUTCOMES

@@ -1,57 +1,38 @@
-"""The board's figures (reports.py) as tables: a header row, rows (a label, then numbers), the
-bars of a chart and a note on how to read it. The board's report page, its CSV downloads and
-`escalation board-report` all show these, so the three cannot disagree.
+"""The board's figures (reports.py and learning.py) as tables: a header row, rows (a label, then
+numbers), the bars of a chart and a note on how to read it. The board's report page, its CSV
+downloads and `escalation board-report` all show these, so the three cannot disagree.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
+from escalation.reads.learning import closed_with_learning, learning_theme_mix
+from escalation.reads.learning_tables import (
+    learning_by_pair,
+    learning_by_stage,
+    learning_over_time,
+)
 from escalation.reads.reports import (
     AGE_BANDS,
     OUTCOME_WORDS,
-    Learnt,
     category_mix,
-    closed_with_learning,
-    learning_theme_mix,
     never_raised,
     open_by_stage_and_age,
     organisation_matrix,
     outcome_mix,
-    quarter_of,
     repeat_children,
     resolved_by_stage,
     stage_clock,
     urgent_count,
 )
+from escalation.reads.table import Bar, Table, stage_titles
 from escalation.rules.policy import Policy
-from escalation.rules.vocabulary import AGENCY_TYPES, CATEGORIES, LEARNING_THEMES
-
-
-class Bar(NamedTuple):
-    label: str
-    value: float
-    text: str  # the number as printed beside the bar
-
-
-@dataclass(frozen=True)
-class Table:
-    """One figure: `name` (its CSV file's), a header row, rows (a label, then numbers), the bars
-    of its chart, and a note on how to read it."""
-
-    name: str
-    title: str
-    headers: tuple[str, ...]
-    rows: list[tuple]
-    bars: list[Bar]
-    note: str = ""
-
+from escalation.rules.vocabulary import CATEGORIES, LEARNING_THEMES
 
 FIGURES = (
     "open-by-stage-and-age",
@@ -113,9 +94,9 @@ def tables(
             figure(learning_theme_mix),
             LEARNING_THEMES,
         ),
-        "learning-by-stage": lambda: _learning_by_stage(figure(closed_with_learning), policy),
-        "learning-by-agency-pair": lambda: _learning_by_pair(figure(closed_with_learning), policy),
-        "learning-over-time": lambda: _learning_over_time(figure(closed_with_learning), policy),
+        "learning-by-stage": lambda: learning_by_stage(figure(closed_with_learning), policy),
+        "learning-by-agency-pair": lambda: learning_by_pair(figure(closed_with_learning), policy),
+        "learning-over-time": lambda: learning_over_time(figure(closed_with_learning), policy),
         "repeat-children": lambda: _repeats_table(figure(repeat_children)),
         "urgent-track": lambda: _urgent_table(
             figure(urgent_count), sum(figure(category_mix).values())
@@ -211,127 +192,6 @@ def _mix_table(
     )
 
 
-SYSTEMIC = "Points to a systemic issue"
-WITH_LEARNING = "Closed with learning recorded"
-LEARNING_NOTE = (
-    "Closed (resolved or withdrawn) disagreements whose learning was recorded; one may have "
-    "several themes, so the themes add up to more than the disagreements."
-)
-
-
-def _learning_by_stage(learnt: list[Learnt], policy: Policy) -> Table:
-    """Rows: the policy's learning themes (then any other recorded), the systemic ones and all;
-    columns: the stage each was closed at."""
-    stages = stage_titles(policy, {item.stage for item in learnt})
-    rows = [
-        (label, *(sum(1 for item in chosen if item.stage == key) for key, _ in stages), len(chosen))
-        for label, chosen in _learning_rows(learnt, policy)
-    ]
-    return Table(
-        "learning-by-stage",
-        "Learning themes, by the stage the disagreement was closed at",
-        ("Learning theme", *(title for _, title in stages), "Total"),
-        rows,
-        [Bar(row[0], row[-1], str(row[-1])) for row in rows[:-2]],
-        LEARNING_NOTE,
-    )
-
-
-def _learning_by_pair(learnt: list[Learnt], policy: Policy) -> Table:
-    """Rows: who raised it with whom; columns: the themes, the systemic ones and all."""
-    pairs: dict[str, list[Learnt]] = {}
-    for item in learnt:
-        pairs.setdefault(f"{_side(*item.raiser)} → {_side(*item.receiver)}", []).append(item)
-    keys = _theme_keys(policy, learnt)
-    rows = [
-        (
-            pair,
-            *(sum(key in item.themes for item in items) for key in keys),
-            sum(item.systemic for item in items),
-            len(items),
-        )
-        for pair, items in sorted(pairs.items(), key=lambda entry: (-len(entry[1]), entry[0]))
-    ]
-    words = policy.endings.learning_themes
-    return Table(
-        "learning-by-agency-pair",
-        "Learning themes, by the agencies that disagreed",
-        ("Raising → receiving agency", *(words.get(key, key) for key in keys), SYSTEMIC, "Total"),
-        rows,
-        [Bar(row[0], row[-1], str(row[-1])) for row in rows],
-        "Each side is named by its agency type where the directory gives its organisation one, "
-        "else by the organisation. " + LEARNING_NOTE,
-    )
-
-
-def _learning_over_time(learnt: list[Learnt], policy: Policy) -> Table:
-    """Rows: the themes, the systemic ones and all; columns: each quarter (calendar, local time)
-    from the first closing to the last, those with none included."""
-    quarters = _quarters([quarter_of(item.closed_at, policy.timezone) for item in learnt])
-    rows = [
-        (
-            label,
-            *(
-                sum(1 for item in chosen if quarter_of(item.closed_at, policy.timezone) == q)
-                for q in quarters
-            ),
-            len(chosen),
-        )
-        for label, chosen in _learning_rows(learnt, policy)
-    ]
-    labels = [_quarter_words(q) for q in quarters]
-    return Table(
-        "learning-over-time",
-        "Learning themes, by the quarter the disagreement was closed in",
-        ("Learning theme", *labels, "Total"),
-        rows,
-        [
-            Bar(label, count, str(count))
-            for label, count in zip(labels, rows[-1][1:-1], strict=True)
-        ],
-        LEARNING_NOTE,
-    )
-
-
-def _learning_rows(learnt: list[Learnt], policy: Policy) -> list[tuple[str, list[Learnt]]]:
-    """(label, the disagreements it counts) for each theme, then the systemic ones, then all."""
-    words = policy.endings.learning_themes
-    rows = [
-        (words.get(key, key), [item for item in learnt if key in item.themes])
-        for key in _theme_keys(policy, learnt)
-    ]
-    return rows + [
-        (SYSTEMIC, [item for item in learnt if item.systemic]),
-        (WITH_LEARNING, learnt),
-    ]
-
-
-def _theme_keys(policy: Policy, learnt: list[Learnt]) -> list[str]:
-    """The policy's themes in its order, then any other recorded (an earlier list's)."""
-    known = list(policy.endings.learning_themes)
-    return known + sorted({key for item in learnt for key in item.themes} - set(known))
-
-
-def _side(agency_type: str, organisation: str) -> str:
-    return AGENCY_TYPES.get(agency_type, agency_type) if agency_type else organisation
-
-
-def _quarters(seen: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    if not seen:
-        return []
-    (year, quarter), last = min(seen), max(seen)
-    quarters = []
-    while (year, quarter) <= last:
-        quarters.append((year, quarter))
-        year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
-    return quarters
-
-
-def _quarter_words(quarter: tuple[int, int]) -> str:
-    year, number = quarter
-    return f"{('Jan–Mar', 'Apr–Jun', 'Jul–Sep', 'Oct–Dec')[number - 1]} {year}"
-
-
 def _matrix_table(matrix: Counter) -> Table:
     raisers = sorted({raiser for raiser, _ in matrix})
     receivers = sorted({receiver for _, receiver in matrix})
@@ -392,15 +252,6 @@ def _under_use_table(matrix: Counter, never: list[str]) -> Table:
         "Organisations in the partnership's directory that have raised none come first: "
         "the procedure may be under-used there.",
     )
-
-
-def stage_titles(policy: Policy, seen) -> list[tuple[str, str]]:
-    """(key, title) for the policy's stages in order, then its category routes' own stages that
-    `seen` holds, then any other stage key in `seen` (a stage of an earlier policy version)."""
-    known = [(stage.key, stage.title) for stage in policy.stages]
-    known += [(stage.key, stage.title) for stage in policy.route_stages if stage.key in seen]
-    others = sorted(set(seen) - {key for key, _ in known})
-    return known + [(key, key) for key in others]
 
 
 def _timescales(policy: Policy, key: str) -> str:

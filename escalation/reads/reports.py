@@ -3,9 +3,8 @@
 Each function answers one question the procedures ask of the board (DOMAIN.md): where open
 disagreements are and how old; at which stage they get resolved; whether stages keep to the
 policy's clock; what the outcomes are; who raises with whom; about what; whether the same child
-keeps coming back; how many were urgent; which organisations never raise (under-use); and
-what the board learnt from the disagreements it closed, at which stage, between which agencies
-and when (closed_with_learning).
+keeps coming back; how many were urgent; which organisations never raise (under-use). What the
+board learnt from the disagreements it closed is counted in learning.py.
 A breach is a stage that ran past its deadline: it ended at or after its due time (the sweep
 escalates at the deadline), or is still open past it.
 
@@ -17,15 +16,13 @@ report_tables.py lays the figures out for the board's pages, CSV downloads and t
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from escalation.rules.calendar import local_date
 from escalation.rules.vocabulary import OUTCOMES
-from escalation.store.models import Disagreement, Organisation, Person, StagePeriod
+from escalation.store.models import Disagreement, Person, StagePeriod
 
 AGE_BANDS = ((0, 7, "0-7 days"), (8, 30, "8-30 days"), (31, None, "over 30 days"))
 
@@ -42,7 +39,7 @@ def open_by_stage_and_age(
     table: dict[str, Counter] = {}
     for stage, raised_at in session.execute(
         select(Disagreement.stage_key, Disagreement.raised_at).where(
-            *_raised(partnership, since, until), Disagreement.status == "open"
+            *raised_in(partnership, since, until), Disagreement.status == "open"
         )
     ):
         # A clock stepped back a little (NTP) can put `now` just before a raise: age 0, not -1.
@@ -62,7 +59,7 @@ def resolved_by_stage(
         dict(
             session.execute(
                 select(Disagreement.resolved_stage, func.count())
-                .where(*_raised(partnership, since, until), Disagreement.status == "resolved")
+                .where(*raised_in(partnership, since, until), Disagreement.status == "resolved")
                 .group_by(Disagreement.resolved_stage)
             ).all()
         )
@@ -85,7 +82,7 @@ def stage_clock(
             StagePeriod.stage_key, StagePeriod.entered_at, StagePeriod.ended_at, StagePeriod.due_at
         )
         .join(Disagreement, StagePeriod.disagreement_id == Disagreement.id)
-        .where(*_raised(partnership, since, until))
+        .where(*raised_in(partnership, since, until))
     ).all()
     report: dict[str, dict] = {}
     for stage, entered, ended, due in rows:
@@ -111,7 +108,7 @@ def outcome_mix(
 ) -> Counter:
     return _count(
         session,
-        _raised(partnership, since, until),
+        raised_in(partnership, since, until),
         Disagreement.outcome,
         Disagreement.outcome.is_not(None),
     )
@@ -124,102 +121,7 @@ def category_mix(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Counter:
-    return _count(session, _raised(partnership, since, until), Disagreement.category)
-
-
-def learning_theme_mix(
-    session: Session,
-    partnership: str,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Counter:
-    """How many closed disagreements the board tagged with each learning theme.
-
-    Counted here rather than in SQL: SQLite and PostgreSQL unpack JSON lists differently.
-    """
-    lists = session.execute(
-        select(Disagreement.learning_themes).where(
-            *_raised(partnership, since, until),
-            Disagreement.status != "open",
-            Disagreement.learning_themes.is_not(None),
-        )
-    ).scalars()
-    return Counter(theme for themes in lists for theme in themes or [])
-
-
-@dataclass(frozen=True)
-class Learnt:
-    """One closed disagreement's learning, as the learning figures count it. Each side is named
-    by its organisation and that organisation's agency type ("" when the directory gives none)."""
-
-    stage: str  # the stage it was closed at
-    raiser: tuple[str, str]  # (agency type, organisation)
-    receiver: tuple[str, str]
-    closed_at: datetime
-    themes: tuple[str, ...]
-    systemic: bool
-
-
-def closed_with_learning(
-    session: Session,
-    partnership: str,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> list[Learnt]:
-    """The closed (resolved or withdrawn) disagreements with learning themes recorded, oldest
-    closing first. A withdrawal has no resolved stage: it counts at the stage it was at.
-
-    Agency types are the directory's now (an organisation has one; the disagreement keeps only
-    the organisation's name as it was when raised)."""
-    rows = session.execute(
-        select(
-            func.coalesce(Disagreement.resolved_stage, Disagreement.stage_key),
-            Disagreement.raiser_organisation,
-            Disagreement.counterpart_organisation,
-            Disagreement.closed_at,
-            Disagreement.learning_themes,
-            Disagreement.learning_systemic,
-        )
-        .where(
-            *_raised(partnership, since, until),
-            Disagreement.status != "open",
-            Disagreement.learning_themes.is_not(None),
-        )
-        .order_by(Disagreement.closed_at, Disagreement.id)
-    ).all()
-    types = agency_types(session, {name for row in rows for name in row[1:3]})
-    return [
-        Learnt(
-            stage,
-            (types.get(raiser.strip().lower(), ""), raiser),
-            (types.get(receiver.strip().lower(), ""), receiver),
-            closed_at,
-            tuple(themes),
-            bool(systemic),
-        )
-        for stage, raiser, receiver, closed_at, themes, systemic in rows
-        if themes
-    ]
-
-
-def agency_types(session: Session, organisations: set[str]) -> dict[str, str]:
-    """Organisation key (its name in lower case) -> agency type, for those the directory types."""
-    keys = sorted({name.strip().lower() for name in organisations})
-    if not keys:
-        return {}
-    return dict(
-        session.execute(
-            select(Organisation.key, Organisation.agency_type).where(Organisation.key.in_(keys))
-        ).all()
-    )
-
-
-def quarter_of(instant: datetime, timezone: str) -> tuple[int, int]:
-    """(year, quarter 1-4) of the local calendar day `instant` falls on."""
-    day = local_date(instant, timezone)
-    return day.year, (day.month - 1) // 3 + 1
+    return _count(session, raised_in(partnership, since, until), Disagreement.category)
 
 
 def organisation_matrix(
@@ -239,7 +141,7 @@ def organisation_matrix(
                     Disagreement.counterpart_organisation,
                     func.count(),
                 )
-                .where(*_raised(partnership, since, until))
+                .where(*raised_in(partnership, since, until))
                 .group_by(Disagreement.raiser_organisation, Disagreement.counterpart_organisation)
             )
         }
@@ -257,7 +159,7 @@ def repeat_children(
     return dict(
         session.execute(
             select(Disagreement.child_reference, func.count())
-            .where(*_raised(partnership, since, until))
+            .where(*raised_in(partnership, since, until))
             .group_by(Disagreement.child_reference)
             .having(func.count() > 1)
         ).all()
@@ -274,7 +176,7 @@ def urgent_count(
     return session.execute(
         select(func.count())
         .select_from(Disagreement)
-        .where(*_raised(partnership, since, until), Disagreement.urgent)
+        .where(*raised_in(partnership, since, until), Disagreement.urgent)
     ).scalar_one()
 
 
@@ -298,13 +200,14 @@ def never_raised(
         session.execute(
             select(Disagreement.raiser_organisation)
             .distinct()
-            .where(*_raised(partnership, since, until))
+            .where(*raised_in(partnership, since, until))
         ).scalars()
     )
     return sorted(listed - raised)
 
 
-def _raised(partnership: str, since: datetime | None, until: datetime | None) -> list:
+def raised_in(partnership: str, since: datetime | None, until: datetime | None) -> list:
+    """The conditions for `partnership`'s disagreements raised in the period (None: open-ended)."""
     where = [Disagreement.partnership == partnership]
     if since is not None:
         where.append(Disagreement.raised_at >= since)

@@ -47,7 +47,15 @@ def create_app(
     from escalation import runtime
     from escalation.web import api, links, raising, records
     from escalation.web import demo as demo_pages
-    from escalation.web.board import case, dashboard, directory, directory_csv, pages, reports
+    from escalation.web.board import (
+        annual,
+        case,
+        dashboard,
+        directory,
+        directory_csv,
+        pages,
+        reports,
+    )
 
     settings = get_settings()
     app = FastAPI(
@@ -77,8 +85,9 @@ def create_app(
         app.mount("/static", StaticFiles(directory=ASSETS), name="static")
     app.include_router(api.router)
     # Every page's posted fields are checked, whether or not its route reads them.
-    # The directory's CSV routes come before its /board/directory/{person_id}.
-    pages_in_order = (pages, dashboard, case, directory_csv, directory, reports)
+    # The directory's CSV routes come before its /board/directory/{person_id}, and the annual
+    # section's /board/reports/annual.csv before the reports' /board/reports/{figure}.csv.
+    pages_in_order = (pages, dashboard, case, directory_csv, directory, annual, reports)
     for module in (links, records, raising, demo_pages, *pages_in_order):
         app.include_router(module.router, dependencies=[Depends(posted_form)])
     return app

@@ -19,11 +19,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from escalation.casework import disagreements as d
-from escalation.casework.endings import ActionInput, Learning, open_actions, pending_says
-from escalation.casework.lifecycle import state_of
+from escalation.casework.endings import ActionInput, Learning
 from escalation.reads.casefile import Choice
-from escalation.rules import statemachine as sm
-from escalation.rules.calendar import due_text
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.rules.policy import Policy
 from escalation.store.models import Disagreement, Person, PersonPartnership
@@ -260,42 +257,3 @@ def confirm(session, disagreement: Disagreement, items, *, actor: str, now, valu
         raise InvalidInput(
             {f"{field}-{item.id}": words for field, words in refusal.problems.items()}
         ) from None
-
-
-# --- what happens next, in words ----------------------------------------------------------------
-
-PARTS = {"raiser": "the professional who raised it", "counterpart": "the decision-maker's side"}
-
-
-def what_next(session, disagreement: Disagreement) -> str:
-    """Where the disagreement's ending stands now, and what happens next."""
-    policy = policy_for(session, disagreement)
-    tz = policy.timezone
-    state = state_of(disagreement)
-    if not disagreement.is_open:
-        return (
-            f"The disagreement is now {disagreement.status} and closed. Everyone involved has "
-            "been told; the links about it no longer work."
-        )
-    if state == sm.PROPOSED:
-        says = pending_says(session, disagreement)
-        who = " and ".join(PARTS.get(s.part, s.part) for s in says) or "nobody"
-        due = due_text(min(s.due_at for s in says), tz) if says else ""
-        return (
-            f"A resolution has been proposed. Waiting for {who} to accept or contest it, by "
-            f"{due}: no answer by then counts as accepting it; contesting it moves the "
-            "disagreement to the next stage at once."
-        )
-    if state == sm.WATCHED:
-        items = open_actions(session, disagreement)
-        return (
-            f"The resolution has been accepted. The disagreement stays open, watched, until each "
-            f"agreed action is confirmed done by its owner ({len(items)} still open). One not "
-            "confirmed within the grace after its date reopens it a stage higher."
-        )
-    stage = policy.stage(disagreement.stage_key)
-    return (
-        f"It is now at {stage.title}: {disagreement.owner.name} "
-        f"({disagreement.owner.organisation}) holds it, due "
-        f"{due_text(disagreement.due_at, tz)}. Everyone this stage involves has been emailed."
-    )

@@ -1,8 +1,8 @@
 """The pages an emailed link shows: whom it is for with a Continue button (all a GET shows), the
 case within the link's session (each stage's two sides from reads/casefile, and how it is
-ending), the neutral page for a link that cannot be used, a message; and the two forms the
-raising side shares with the board's case page: change the counterpart, and move onto the
-urgent track.
+ending, from link_endings.py), the neutral page for a link that cannot be used, a message. The
+two forms the raising side shares with the board's case page (change the counterpart, move onto
+the urgent track) are in side_actions.py.
 
 What each holder is offered follows the link's purpose and the state machine: the stage owner
 acts on an active stage (acknowledge, resolve with agreed actions and learning, convene a
@@ -18,18 +18,18 @@ from sqlalchemy.orm import object_session
 from starlette.datastructures import FormData
 
 from escalation.casework import disagreements as d
-from escalation.casework.endings import pending_says
 from escalation.casework.lifecycle import state_of
-from escalation.directory.people import CONTROL, find_person, normalise_email
+from escalation.directory.people import find_person
 from escalation.outbox import links
 from escalation.reads.casefile import casefile, counterpart_choices
 from escalation.rules import statemachine as sm
-from escalation.rules.calendar import date_text, due_text, time_text
-from escalation.rules.errors import InvalidInput
+from escalation.rules.calendar import due_text, time_text
 from escalation.rules.vocabulary import CATEGORIES, OUTCOMES
 from escalation.store.models import Disagreement
 from escalation.store.pinned_policies import policy_for
 from escalation.web import ending_forms
+from escalation.web.link_endings import ending_context
+from escalation.web.side_actions import FORM_FIELDS, side_actions
 
 ACTIONS = {
     "acknowledge": "Acknowledge",
@@ -37,11 +37,6 @@ ACTIONS = {
     "convene_meeting": "Convene a meeting",
     "escalate": "Escalate now",
     "hand_to_deputy": "Hand to deputy",
-}
-# The raising side's (the raiser's and the stage owner's) actions on either side of the case.
-SIDE_ACTIONS = {
-    "change_counterpart": "Change the counterpart",
-    "make_urgent": "Move onto the urgent track",
 }
 ADDRESSEES = {  # whom a link is for, when the directory does not give a first name
     "act": "the owner of this stage",
@@ -59,15 +54,6 @@ ROLES = {
     "say": "asked for your say on a proposed resolution",
     "action": "who owns an agreed action",
 }
-# The forms' own fields for the domain's (escalation.casework.counterparts.change_counterpart).
-COUNTERPART_FIELDS = {
-    "email": "counterpart_email",
-    "name": "counterpart_name",
-    "role": "counterpart_role",
-    "organisation": "counterpart_organisation",
-    "reason": "change_reason",
-}
-FORM_FIELDS = ("counterpart_person", *COUNTERPART_FIELDS.values(), "protective_action")
 VALUE_FIELDS = (
     "outcome",
     "summary",
@@ -77,7 +63,6 @@ VALUE_FIELDS = (
     *FORM_FIELDS,
     *ending_forms.FIELDS,
 )
-LONGEST = {"email": 320, "name": 200, "role": 200, "organisation": 200, "reason": 10_000}
 
 
 def typed_values(form: FormData) -> dict:
@@ -115,57 +100,6 @@ def allowed(holder: links.LinkHolder) -> dict[str, str]:
 def _at_final_stage(disagreement: Disagreement) -> bool:
     policy = policy_for(object_session(disagreement), disagreement)
     return policy.is_final(disagreement.stage_key)
-
-
-def side_actions(disagreement: Disagreement) -> dict[str, str]:
-    """The raising side's actions open now (a case already urgent cannot be made urgent)."""
-    if disagreement.urgent:
-        return {"change_counterpart": SIDE_ACTIONS["change_counterpart"]}
-    return dict(SIDE_ACTIONS)
-
-
-def change_counterpart(session, disagreement: Disagreement, *, actor: str, now, values: dict):
-    """Change the stage's counterpart as the form says: someone chosen from the directory's list
-    (`counterpart_person`, an id that counterpart_choices offers) or someone typed in (name,
-    role, organisation, secure email). InvalidInput names the form's own fields."""
-    typed = {field: values[COUNTERPART_FIELDS[field]] for field in LONGEST}
-    problems = {
-        COUNTERPART_FIELDS[field]: f"Must be {LONGEST[field]:,} characters or fewer"
-        for field, value in typed.items()
-        if len(value) > LONGEST[field]
-    }
-    for field in ("email", "name", "role", "organisation"):
-        if CONTROL.search(typed[field]):
-            problems[COUNTERPART_FIELDS[field]] = "Must not contain line breaks or tabs"
-    email_field = "counterpart_email"
-    if values["counterpart_person"]:
-        email_field = "counterpart_person"
-        offered = {
-            str(choice.id): choice.email
-            for _, group in counterpart_choices(session, disagreement)
-            for choice in group
-        }
-        typed["email"] = offered.get(values["counterpart_person"], "")
-        if not typed["email"]:
-            problems[email_field] = "Select a person from the list"
-        elif (
-            any(typed[field] for field in ("name", "role", "organisation"))
-            or values["counterpart_email"]
-        ):
-            problems[email_field] = (
-                "Choose them from the directory or enter their details, not both"
-            )
-    if problems:
-        raise InvalidInput(problems)
-    try:
-        d.change_counterpart(
-            session, reference=disagreement.reference, actor=actor, now=now, **typed
-        )
-    except InvalidInput as error:
-        fields = {**COUNTERPART_FIELDS, "email": email_field}
-        raise InvalidInput(
-            {fields.get(field, field): words for field, words in error.problems.items()}
-        ) from None
 
 
 def continue_page(request, session, holder, token: str, *, status: int = 200, notice: str = ""):
@@ -249,7 +183,7 @@ def case_page(
         "csrf": csrf,
         "file": file,
         "record_href": f"/l/{token}/records/",
-        **_ending_context(session, holder, file, may, values, now),
+        **ending_context(session, holder, file, may, values, now),
     }
     return request.app.state.templates.TemplateResponse(
         request, "pages/link_case.html", context, status_code=status
@@ -267,80 +201,6 @@ def anchor(field: str) -> str:
     if field == "actions":
         return "actions[1].what"
     return field
-
-
-def _ending_context(session, holder, file, may: dict, values: dict, now) -> dict:
-    """How the case is ending, and the forms of its ending this holder is offered."""
-    disagreement, policy = holder.disagreement, file.policy
-    state = state_of(disagreement)
-    context = {
-        "ending": state in sm.ENDING_STATES,
-        "what_next": ending_forms.what_next(session, disagreement)
-        if state in sm.ENDING_STATES
-        else "",
-        "my_say": _raisers_say(session, holder, policy),
-        "may_say": "say" in may,
-        "may_note": "add_note" in may,
-        "may_confirm": "confirm_action" in may,
-        "outcome_words": OUTCOMES.get(disagreement.outcome or "", ""),
-        "say_due": due_text(holder.says[0].due_at, policy.timezone) if holder.says else "",
-        "my_items": [_item(policy, item, now) for item in holder.items],
-    }
-    if "resolve" in may or "convene_meeting" in may:
-        context.update(_owner_forms(session, disagreement, policy, values))
-    return context
-
-
-def _raisers_say(session, holder, policy) -> str:
-    """On the raiser's status page: until when their say on a proposed resolution is awaited."""
-    if holder.token.purpose != "status":
-        return ""
-    email = normalise_email(holder.token.recipient_email)
-    says = [s for s in pending_says(session, holder.disagreement) if s.email == email]
-    return due_text(says[0].due_at, policy.timezone) if says else ""
-
-
-def _item(policy, item, now) -> dict:
-    """One of the holder's open actions, for its form."""
-    when = f"by {date_text(item.due_on)}"
-    if item.meeting_at is not None:
-        when = due_text(item.meeting_at, policy.timezone)
-    return {
-        "id": item.id,
-        "meeting": item.kind == "meeting",
-        "what": item.what,
-        "when": when,
-        "place": item.place,
-        "held": item.meeting_at is None or item.meeting_at <= now,
-    }
-
-
-def _owner_forms(session, disagreement, policy, values: dict) -> dict:
-    """The resolve and convene forms' choices: whom an action or an invitation may go to, the
-    partnership's learning themes, each as typed."""
-    people = ending_forms.people_choices(session, disagreement)
-    themes = policy.endings.learning_themes
-    return {
-        "people": people,
-        "rows": range(1, ending_forms.ROWS + 1),
-        "theme_items": [
-            {"value": key, "text": words, "checked": key in values["learning_themes"]}
-            for key, words in themes.items()
-        ],
-        "systemic_items": [
-            {"value": "yes", "text": "Yes", "checked": values["systemic"] == "yes"},
-            {"value": "no", "text": "No", "checked": values["systemic"] == "no"},
-        ],
-        "invitee_items": [
-            {
-                "value": str(choice.id),
-                "text": f"{choice.label} ({organisation})",
-                "checked": str(choice.id) in values["invitees"],
-            }
-            for organisation, group in people
-            for choice in group
-        ],
-    }
 
 
 def neutral(request: Request) -> Response:

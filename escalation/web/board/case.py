@@ -17,7 +17,7 @@ from escalation.web.board import endings
 from escalation.web.board.auth import CHAIR, EITHER, MANAGER, BoardUser
 from escalation.web.board.case_page import act, show
 from escalation.web.forms import PostedForm
-from escalation.web.link_views import FORM_FIELDS, change_counterpart
+from escalation.web.side_actions import FORM_FIELDS, change_counterpart
 
 # The change-counterpart form's fields (the urgent track's is protective_action alone).
 COUNTERPART_FORM = tuple(name for name in FORM_FIELDS if name != "protective_action")
