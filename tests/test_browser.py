@@ -90,16 +90,21 @@ def test_a_health_visitor_raises_and_the_named_professional_resolves(site, page,
         page.click("button:has-text('Continue')")
         assert urgent in page.inner_text("h1") and "TEST-CHILD-B1" in page.inner_text("main")
         check(page, "08-named-professional-case")
-        page.check("#outcome")
+        page.check("input[name=outcome][value=decision_changed]")
         page.fill("#summary", "Strategy discussion held at 11:00; child seen (invented)")
+        page.check("input[name=learning_themes] >> nth=0")
+        page.check("input[name=systemic][value=no]")
+        page.fill("#lesson", "Health was not invited to the strategy discussion (invented)")
         page.click("button:has-text('Resolve')")
-        assert page.inner_text("h1") == "You have resolved this disagreement"
-        check(page, "09-resolved")
+        # A proposal: the raiser has their say before it closes.
+        assert page.inner_text("h1") == "You have proposed a resolution"
+        assert "Waiting for" in page.inner_text("main")
+        check(page, "09-resolution-proposed")
 
-        page.goto(link)
+        page.goto(link + "x")  # a token that was never sent
         assert page.inner_text("h1") == "This link cannot be used"
         assert "TEST-CHILD-B1" not in page.content()
-        check(page, "10-link-used")
+        check(page, "10-link-unknown")
 
         page.goto(link_in_latest_email(mail, "sam.social@council.example", routine))
         page.click("button:has-text('Continue')")

@@ -30,7 +30,7 @@ def test_the_board_manager_reads_and_prints_the_reports(site, page, sessions):
 
     page.goto(f"{site}/board/reports")
     assert page.inner_text("h1") == "Professional disagreements: board report"
-    assert page.locator("svg[role=img]").count() == 11
+    assert page.locator("svg[role=img]").count() == 14  # with learning by stage, pair, quarter
     assert "Urgent track (child at immediate risk)\t6" in page.inner_text("#urgent-track-table")
     check(page, "reports-01-board-reports")
 
