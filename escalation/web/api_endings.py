@@ -93,7 +93,7 @@ def action_done(
 
 
 def _act(request: Request, key: ApiKey, reference: str, actor: str, act, words: str):
-    """Check the key may read it and speaks for the actor (see the module's docstring), act,
+    """Check the key may read it and speaks for the actor (escalation/web/api.py says why), act,
     note on the record that it came through the API, and return the record as it now is."""
     now = request.app.state.clock()
     with transaction(request.app.state.sessions) as session:
