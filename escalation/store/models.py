@@ -148,6 +148,7 @@ class Disagreement(Base):
         ),
         Index("ix_disagreements_status_due", "status", "due_at"),
         Index("ix_disagreements_status_remind", "status", "remind_at"),
+        Index("ix_disagreements_status_watch", "status", "watch_at"),
         # The board dashboard: one partnership's rows by status, urgent first, oldest due first.
         Index("ix_disagreements_board", "partnership", "status", "urgent", "due_at", "id"),
         Index(
@@ -214,7 +215,7 @@ class Disagreement(Base):
     # while the raiser's say is awaited, "watched" while agreed actions are outstanding.
     resolution_state: Mapped[str | None] = mapped_column(String(30))
     # When the sweep must next look at its agreed actions, meetings or the say window.
-    watch_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    watch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     learning_systemic: Mapped[bool | None] = mapped_column(Boolean)
     learning_lesson: Mapped[str] = mapped_column(Text, default="", server_default="")
     learning_recorded_by: Mapped[str] = mapped_column(String(320), default="", server_default="")

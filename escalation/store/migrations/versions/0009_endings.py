@@ -28,7 +28,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("learning_recorded_by", sa.String(320), nullable=False, server_default="")
         )
-    op.create_index("ix_disagreements_watch_at", "disagreements", ["watch_at"])
+    op.create_index("ix_disagreements_status_watch", "disagreements", ["status", "watch_at"])
     op.create_table(
         "agreed_actions",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -90,7 +90,7 @@ def downgrade() -> None:
     op.drop_table("stage_records")
     op.drop_table("resolution_says")
     op.drop_table("agreed_actions")
-    op.drop_index("ix_disagreements_watch_at", table_name="disagreements")
+    op.drop_index("ix_disagreements_status_watch", table_name="disagreements")
     with op.batch_alter_table("disagreements") as batch:
         for column in (
             "learning_recorded_by",
