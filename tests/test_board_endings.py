@@ -46,14 +46,14 @@ def _case(client, reference: str) -> tuple[str, str]:
 def _row(number: int, what: str, owner: str, day: str, time: str = "", place: str = "") -> dict:
     """One agreed-action row of the propose form, its date as "1 12 2026"."""
     dd, mm, yyyy = day.split()
-    prefix = f"actions-{number}-"
+    prefix = f"actions[{number}]."
     return {
         prefix + "what": what,
         prefix + "owner": owner,
         prefix + "due_on-day": dd,
         prefix + "due_on-month": mm,
         prefix + "due_on-year": yyyy,
-        prefix + "time": time,
+        prefix + "meeting_at": time,
         prefix + "place": place,
     }
 
@@ -84,9 +84,9 @@ def test_the_propose_form_names_each_problem_and_keeps_what_was_typed(client, se
     )
     bad = client.post(f"/board/d/{reference}/close", data=data)
     assert bad.status_code == 422
-    for anchor in ("systemic", "lesson", "actions", "actions-2-owner", "actions-2-time"):
+    for anchor in ("systemic", "lesson", "actions", "actions[2].owner", "actions[2].meeting_at"):
         assert f'href="#{anchor}"' in bad.text, anchor
-    assert 'href="#actions-1-owner"' not in bad.text  # the casework's first row is the page's 2nd
+    assert 'href="#actions[1].owner"' not in bad.text  # the casework's first row is the page's 2nd
     assert "Typed &lt;b&gt;what&lt;/b&gt; kept" in bad.text and 'value="25:99"' in bad.text
     assert re.search(
         r'id="learning_themes" name="learning_themes" type="checkbox" value="thresholds"\s+checked',
@@ -100,7 +100,7 @@ def test_the_propose_form_names_each_problem_and_keeps_what_was_typed(client, se
     past = client.post(
         f"/board/d/{reference}/close", data=_proposal(csrf, **_row(1, "X", NAMED, "20 11 2026"))
     )
-    assert past.status_code == 422 and 'href="#actions-1-due_on-day"' in past.text
+    assert past.status_code == 422 and 'href="#actions[1].due_on-day"' in past.text
     with transaction(sessions) as session:
         disagreement = d.get(session, reference)
         assert disagreement.resolution_state is None and disagreement.learning_themes is None

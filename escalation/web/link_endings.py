@@ -15,6 +15,7 @@ from escalation.rules.vocabulary import OUTCOMES
 from escalation.store.models import Disagreement
 from escalation.store.pinned_policies import policy_for
 from escalation.web import ending_forms
+from escalation.web.proposal_form import ROWS
 
 PARTS = {"raiser": "the professional who raised it", "counterpart": "the decision-maker's side"}
 
@@ -104,7 +105,7 @@ def _owner_forms(session, disagreement, policy, values: dict) -> dict:
     themes = policy.endings.learning_themes
     return {
         "people": people,
-        "rows": range(1, ending_forms.ROWS + 1),
+        "rows": range(1, ROWS + 1),
         "theme_items": [
             {"value": key, "text": words, "checked": key in values["learning_themes"]}
             for key, words in themes.items()

@@ -23,6 +23,7 @@ from escalation.store.db import transaction
 from escalation.web.board import ending_forms
 from escalation.web.board.auth import BoardUser, case_for
 from escalation.web.board.pages import page, people
+from escalation.web.proposal_form import ROWS, row_field
 
 # Values a form sends more than once (checkboxes).
 LISTS = ("learning_themes", "invitees")
@@ -109,8 +110,8 @@ def _endings(session, disagreement, file: Casefile) -> dict:
         "open_items": open_items,
         "open_meetings": [a for a in open_items if a.kind == "meeting"],
         "open_actions": [a for a in open_items if a.kind != "meeting"],
-        "action_rows": range(1, ending_forms.ACTION_ROWS + 1),
-        "row_field": ending_forms.row_field,
+        "action_rows": range(1, ROWS + 1),
+        "row_field": row_field,
         "owners": ending_forms.action_owners(session, disagreement) if disagreement.is_open else [],
         "invitees": ending_forms.invitees(session, disagreement, titles)
         if disagreement.is_open

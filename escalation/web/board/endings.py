@@ -22,6 +22,7 @@ from escalation.rules.errors import InvalidInput
 from escalation.store.pinned_policies import policy_for
 from escalation.web.board import ending_forms
 from escalation.web.board.auth import BoardUser
+from escalation.web.proposal_form import meeting_when, read_day, read_proposal
 
 CLOSE_FIELDS = ending_forms.close_fields()
 MEETING_FIELDS = (
@@ -40,7 +41,7 @@ def propose(user: BoardUser):
 
     def action(session, ref, values, now):
         calendar = policy_for(session, d.get(session, ref)).calendar
-        rows = ending_forms.actions_from(values, calendar)
+        proposal = read_proposal(values, calendar)  # the owners are offered by their emails
         try:
             board_actions.close(
                 session,
@@ -49,13 +50,13 @@ def propose(user: BoardUser):
                 now=now,
                 outcome=values["outcome"],
                 summary=values["summary"],
-                learning=ending_forms.learning_from(values),
-                actions=rows.actions,
+                learning=proposal.learning,
+                actions=proposal.actions,
             )
         except InvalidInput as error:
-            raise InvalidInput(rows.on_the_page(error.problems)) from None
-        if rows.problems:  # a time that is not one: nothing proposed (this rolls it back)
-            raise InvalidInput(rows.problems)
+            raise InvalidInput(proposal.on_the_page(error.problems)) from None
+        if proposal.problems:  # a date or time that is not one: nothing proposed (rolled back)
+            raise InvalidInput(proposal.problems)
 
     return action
 
@@ -68,15 +69,21 @@ def record_meeting(user: BoardUser):
         if which and which != "outside":
             _record_convened(session, ref, values, now, which, user.email)
             return
-        board_actions.record_meeting(
-            session,
-            reference=ref,
-            actor=user.email,
-            now=now,
-            held_on=ending_forms.read_date(values, "held_on"),
-            attendees=values["attendees"],
-            outcome=values["meeting_outcome"],
+        held_on, wrong = read_day(
+            values, "held_on", "The date of the meeting must be a real date, like 3 12 2026"
         )
+        try:
+            board_actions.record_meeting(
+                session,
+                reference=ref,
+                actor=user.email,
+                now=now,
+                held_on=held_on,
+                attendees=values["attendees"],
+                outcome=values["meeting_outcome"],
+            )
+        except InvalidInput as error:
+            raise InvalidInput(error.problems | wrong) from None
 
     return action
 
@@ -109,7 +116,7 @@ def convene(user: BoardUser):
 
     def action(session, ref, values, now):
         calendar = policy_for(session, d.get(session, ref)).calendar
-        when, problems = ending_forms.meeting_at(values, calendar, "convene_on")
+        when, problems = meeting_when(values, calendar, "convene_on", "convene_on_time")
         try:
             d.convene_meeting(
                 session,
