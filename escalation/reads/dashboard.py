@@ -1,7 +1,8 @@
 """The board dashboard's questions: counts by stage, and one page of disagreements in the order
 the board works them (urgent first, then the most overdue), with filters (among them the cases
-whose counterpart, on the receiving side, was silent past a stage's deadline, and those ending:
-a resolution proposed, or watched until its agreed actions are done); and the watched cases
+whose counterpart, on the receiving side, was silent past a stage's deadline, those ending:
+a resolution proposed, or watched until its agreed actions are done, and the flags of
+reads/dashboard_flags.py); and the watched cases
 with open actions, earliest action first.
 
 Reads select only the columns a row shows, and page with LIMIT/OFFSET over the index
@@ -27,6 +28,7 @@ from pydantic import (
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from escalation.reads.dashboard_flags import FLAG_WORDS, FLAGS, same_organisation
 from escalation.reads.watched import open_action_totals
 from escalation.rules import statemachine as sm
 from escalation.rules.calendar import DEFAULT_TIMEZONE, local_midnight
@@ -53,6 +55,9 @@ class Filters(BaseModel):
     raised_from: date | None = None
     raised_to: date | None = None
     counterpart_silent: bool = False
+    missed_deadline: bool = False
+    escalated_automatically: bool = False
+    unacknowledged: bool = False
     ending: Literal["proposed", "watched", "either"] | None = None
     page: int = 1
     errors: dict[str, str] = Field(default_factory=dict, exclude=True)
@@ -84,7 +89,7 @@ class Filters(BaseModel):
             raise ValueError("out of range")
         return day
 
-    @field_validator("counterpart_silent", mode="before")
+    @field_validator("counterpart_silent", *FLAGS, mode="before")
     @classmethod
     def ticked(cls, value: str) -> bool:
         """A ticked box sends "yes"; an unticked one nothing."""
@@ -113,6 +118,7 @@ ERROR_WORDS = {
     "raised_from": "Enter a real date, like 2026-11-24",
     "raised_to": "Enter a real date, like 2026-11-24",
     "counterpart_silent": "Tick “Counterpart silent” or leave it clear",
+    **{name: f"Tick “{words}” or leave it clear" for name, words in FLAG_WORDS.items()},
     "ending": "Select how it is ending from the list",
 }
 DATES_OUT_OF_ORDER = "The end date must be the same as or after the start date"
@@ -137,6 +143,9 @@ class Row:
     resolution_state: str | None  # resolution_proposed, watched, or None (see statemachine)
     open_actions: int  # agreed actions and convened meetings not yet confirmed done
     next_action_on: date | None  # the earliest open one's date
+    missed_deadline: bool  # see reads/dashboard_flags.py for these three
+    escalated_automatically: bool
+    unacknowledged: bool
 
 
 def parse_filters(params: dict[str, str], *, stages: list[str], categories: list[str]) -> Filters:
@@ -221,6 +230,7 @@ def page_of_rows(
             Disagreement.resolution_state,
             func.coalesce(totals.c.open_actions, 0),
             totals.c.next_action_on,
+            *(flag().label(name) for name, flag in FLAGS.items()),
         )
         .join(Person, Person.id == Disagreement.owner_id)
         .outerjoin(totals, totals.c.disagreement_id == Disagreement.id)
@@ -270,13 +280,14 @@ def _conditions(partnership: str, filters: Filters, timezone: str) -> list:
     if filters.category:
         where.append(Disagreement.category == filters.category)
     if filters.raising:
-        where.append(Disagreement.raiser_organisation == filters.raising)
+        where.append(same_organisation(Disagreement.raiser_organisation, filters.raising))
     if filters.receiving:
-        where.append(Disagreement.counterpart_organisation == filters.receiving)
+        where.append(same_organisation(Disagreement.counterpart_organisation, filters.receiving))
     if filters.owner is not None:
         where.append(Disagreement.owner_id == filters.owner)
     if filters.counterpart_silent:
         where.append(Disagreement.counterpart_silent_at.is_not(None))
+    where.extend(flag() for name, flag in FLAGS.items() if getattr(filters, name))
     if filters.ending:
         where.append(Disagreement.resolution_state.in_(ENDING[filters.ending]))
     if filters.raised_from:

@@ -2,7 +2,9 @@
 cases with open actions and their dates, and one page of the partnership's disagreements
 (urgent first, then the most overdue) with filters. How a case is ending shows as a tag:
 "Resolution proposed" while the raiser's say is awaited, "Watched" while agreed actions are
-open."""
+open; so do a missed deadline, an automatic escalation and an unacknowledged stage, each with its
+filter. The title follows the status filter ("All disagreements"), and the organisation filters
+offer every organisation of the partnership's directory and disagreements."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from escalation.reads.dashboard import (
     parse_filters,
     undelivered_count,
 )
+from escalation.reads.dashboard_flags import FLAG_WORDS, organisation_options
 from escalation.reads.watched import watched_cases
 from escalation.rules import statemachine as sm
 from escalation.rules.calendar import date_text, due_text
@@ -27,6 +30,12 @@ from escalation.web.board.auth import EITHER, BoardUser, policy_of
 from escalation.web.board.pages import page, pagination, people
 
 router = APIRouter(include_in_schema=False)
+TITLES = {
+    "open": "Open disagreements",
+    "resolved": "Resolved disagreements",
+    "withdrawn": "Withdrawn disagreements",
+    "all": "All disagreements",
+}
 
 
 @router.get("/board")
@@ -41,7 +50,9 @@ def dashboard(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
         people_here = people(session, user.partnership)
         watched, watched_total = watched_cases(session, user.partnership)
         context = {
-            "title": "Open disagreements",
+            "title": TITLES[filters.status],
+            "partnership_name": policy.area,
+            "flag_words": FLAG_WORDS,
             "user": user,
             "filters": filters,
             "rows": [_row_view(row, policy, now) for row in rows],
@@ -52,7 +63,7 @@ def dashboard(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
             "pending": board_actions.pending_extensions(session, user.partnership),
             "watched": watched,
             "watched_total": watched_total,
-            "organisation_options": [(o, o) for o in sorted({p.organisation for p in people_here})],
+            "organisation_options": organisation_options(session, user.partnership),
             "owner_options": [(str(p.id), f"{p.name}, {p.organisation}") for p in people_here],
             "stage_titles": {stage.key: stage.title for stage in policy.stages},
             "categories": CATEGORIES,
