@@ -310,3 +310,41 @@ def test_a_message_that_cannot_be_rendered_does_not_block_the_others(directory, 
     assert (summary.sent, summary.retrying) == (1, 1)
     broken = _rows(directory)[0]
     assert broken.status == "pending" and "could not prepare the message" in broken.last_error
+
+
+def test_an_owner_email_for_a_stage_that_has_moved_on_is_not_sent(directory, server):
+    """A case raised long overdue is escalated by the sweep before the run: the first owner's
+    'you now own stage 1' is `superseded` (no deputy offered, not counted as undelivered), the
+    new owner's goes; once the case is closed, no owner's email goes at all."""
+    reference, due = _at_named_stage(directory)
+    summary = _deliver(directory, server.url(), due)
+    rows = _rows(directory)
+    stale = [r for r in rows if r.kind == "stage_assigned" and r.stage_key == "practitioner"]
+    assert [(r.status, r.last_error, r.attempts) for r in stale] == [
+        ("superseded", "stage moved on", 0)
+    ]
+    assert summary.superseded == 1 and summary.failed_permanent == summary.dead == 0
+    assert [m["To"] for m in server.messages if "you now own stage" in m["Subject"]] == [NAMED]
+    assert not [r for r in rows if r.kind == "undeliverable" or r.status in ("dead", "failed")]
+    with transaction(directory) as session:
+        d.withdraw(session, reference=reference, actor=RAISER, now=due, reason="Sorted")
+        session.add(
+            OutboxMessage(
+                **{c: getattr(stale[0], c) for c in ("disagreement_id", "recipient_email")},
+                idempotency_key="reminder/late",
+                message_id="<late@example>",
+                kind="reminder",
+                stage_key="named",
+                recipient_role="owner",
+                link_purpose="act",
+                context=dict(stale[0].context),
+                status="pending",
+                attempts=0,
+                next_attempt_at=due,
+                last_error="",
+                created_at=due,
+            )
+        )
+    _deliver(directory, server.url(), due)
+    late = [r for r in _rows(directory) if r.idempotency_key == "reminder/late"]
+    assert late[0].status == "superseded"

@@ -13,6 +13,9 @@
      fault, not the message's. Sending stops, the rows stay pending untouched, an alert is raised.
    A `dead` or `failed_permanent` email to a stage owner offers the stage to their deputy and
    tells the board manager (disagreements.offer_to_deputy).
+4. An owner's email (stage_assigned, reminder) whose stage has moved on or whose case has closed
+   by the time it would go is not sent: `superseded`, not a failure (no deputy, not counted as
+   undelivered). The web process sends sign-in and fresh-link emails at once (immediate.py).
 """
 
 from __future__ import annotations
@@ -33,14 +36,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from escalation.casework import disagreements, health
 from escalation.outbox import links
 from escalation.outbox.kinds import OWNER_KINDS
-from escalation.outbox.mail import Renderer, SmtpConfig
+from escalation.outbox.mail import (
+    CONFIG,
+    RETRY,
+    SENT,
+    Renderer,
+    SmtpConfig,
+    classify,
+    discard,
+    send_one,
+)
 from escalation.store.db import transaction
 from escalation.store.models import Disagreement, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-SENT, RETRY, PERMANENT, CONFIG = "sent", "retry", "permanent", "config"
-AUTH_CODES = {530, 534, 535, 538}
 LEASE = timedelta(minutes=5)
 
 
@@ -66,6 +76,7 @@ class DeliverySummary:
     retrying: int = 0
     dead: int = 0
     failed_permanent: int = 0
+    superseded: int = 0  # an owner's email for a stage that had moved on: not sent
     stopped: str = ""  # why sending stopped early (a configuration fault), if it did
 
     def as_dict(self) -> dict:
@@ -108,25 +119,27 @@ async def deliver(
     )
     if stop.is_set():
         left = [queue.get_nowait() for _ in range(queue.qsize())]
-        await asyncio.to_thread(_release, delivery.sessions, left)
+        await asyncio.to_thread(release, delivery.sessions, left)
     elif summary.sent:
         await asyncio.to_thread(_relay_works_again, delivery.sessions, now)
     return summary
 
 
 def claim(
-    sessions: sessionmaker[Session], now: datetime, limit: int, lease: timedelta
+    sessions: sessionmaker[Session], now: datetime, limit: int, lease: timedelta, only=None
 ) -> list[int]:
+    """Lease what is due (of the ids `only`, if given) and not leased by another sender."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.status == "pending",
+        OutboxMessage.next_attempt_at <= now,
+        (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
+    )
+    if only is not None:
+        query = query.where(OutboxMessage.id.in_(only))
     with transaction(sessions) as session:
         rows = (
             session.execute(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.next_attempt_at <= now,
-                    (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
-                )
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
@@ -144,13 +157,13 @@ async def _worker(delivery, queue, stop, summary, now, rng, after_send) -> None:
         while not stop.is_set() and not queue.empty():
             row_id = queue.get_nowait()
             try:
-                message = await asyncio.to_thread(_prepare, delivery, row_id, now)
+                message = await asyncio.to_thread(prepare, delivery, row_id, now, summary)
             except DBAPIError:
                 raise
             except Exception as error:  # a row that cannot be rendered must not block the rest
                 log.exception("could not prepare email %s", row_id)
                 detail = f"could not prepare the message: {type(error).__name__}: {error}"[:500]
-                await asyncio.to_thread(_record, delivery, row_id, RETRY, detail, now, rng, summary)
+                await asyncio.to_thread(record, delivery, row_id, RETRY, detail, now, rng, summary)
                 continue
             if message is None:
                 continue
@@ -158,11 +171,11 @@ async def _worker(delivery, queue, stop, summary, now, rng, after_send) -> None:
                 if client is None or not client.is_connected:
                     client = delivery.smtp.client()
                     await client.connect()
-                await _send(client, message)
+                await send_one(client, message)
                 outcome, detail = SENT, "250"
             except Exception as error:  # every failure is classified, none escapes silently
                 outcome, detail = classify(error)
-                client = await _discard(client)
+                client = await discard(client)
             if outcome == SENT and after_send is not None:
                 after_send(row_id)
             if outcome == CONFIG:
@@ -170,49 +183,34 @@ async def _worker(delivery, queue, stop, summary, now, rng, after_send) -> None:
                 await asyncio.to_thread(_stop_for_config, delivery, row_id, detail, now)
                 summary.stopped = detail
                 return
-            await asyncio.to_thread(_record, delivery, row_id, outcome, detail, now, rng, summary)
+            await asyncio.to_thread(record, delivery, row_id, outcome, detail, now, rng, summary)
     finally:
-        await _discard(client)
+        await discard(client)
 
 
-async def _send(client: aiosmtplib.SMTP, message: EmailMessage) -> None:
-    refused, _ = await client.send_message(message)
-    if refused:  # one recipient per message, so any refusal is that recipient's
-        code, text = next(iter(refused.values()))
-        raise aiosmtplib.SMTPResponseException(code, text)
-
-
-def classify(error: BaseException) -> tuple[str, str]:
-    """(outcome, detail) for a failed send. Unknown errors are retried, never dropped."""
-    if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
-        error = error.recipients[0]
-    # aiosmtplib raises a bare SMTPException when STARTTLS was asked for and is not offered.
-    if isinstance(error, aiosmtplib.SMTPNotSupported) or (
-        type(error) is aiosmtplib.SMTPException and "not supported" in str(error)
-    ):
-        return CONFIG, f"relay does not support what is configured: {error}"
-    code = getattr(error, "code", None)
-    if isinstance(error, aiosmtplib.SMTPResponseException) and code is not None:
-        detail = f"{code} {getattr(error, 'message', '')}".strip()
-        if code in AUTH_CODES:
-            return CONFIG, f"authentication refused: {detail}"
-        if 500 <= code < 600:
-            return PERMANENT, detail
-        return RETRY, detail
-    return RETRY, f"{type(error).__name__}: {error}"[:500]
-
-
-def _prepare(delivery: Delivery, row_id: int, now: datetime) -> EmailMessage | None:
+def prepare(delivery: Delivery, row_id: int, now: datetime, summary) -> EmailMessage | None:
     with transaction(delivery.sessions) as session:
         row = session.get(OutboxMessage, row_id)
         if row is None or row.status != "pending":
+            return None
+        if moved_on(session, row):
+            row.status, row.locked_until, row.last_error = "superseded", None, "stage moved on"
+            summary.superseded += 1
             return None
         link = links.link_for(session, row, base_url=delivery.base_url, now=now)
         several = links.links_for(session, row, base_url=delivery.base_url, now=now)
         return delivery.renderer.render(row, link=link, links=several, now=now)
 
 
-def _record(delivery, row_id, outcome, detail, now, rng, summary) -> None:
+def moved_on(session: Session, row: OutboxMessage) -> bool:
+    """An owner's email (stage_assigned, reminder) for a stage the case has left, or a closed case."""
+    if row.kind not in OWNER_KINDS or row.disagreement_id is None:
+        return False
+    case = session.get(Disagreement, row.disagreement_id)
+    return not case.is_open or case.stage_key != row.stage_key
+
+
+def record(delivery, row_id, outcome, detail, now, rng, summary) -> None:
     with transaction(delivery.sessions) as session:
         row = session.get(OutboxMessage, row_id, with_for_update=True)
         if row is None or row.status != "pending":
@@ -258,7 +256,7 @@ def _owner_unreachable(session: Session, row: OutboxMessage, now: datetime) -> N
 
 def _stop_for_config(delivery: Delivery, row_id: int, detail: str, now: datetime) -> None:
     log.error("mail relay refused us (%s): sending stopped, emails stay pending", detail)
-    _release(delivery.sessions, [row_id])
+    release(delivery.sessions, [row_id])
     with transaction(delivery.sessions) as session:
         health.raise_alert(
             session,
@@ -274,7 +272,7 @@ def _relay_works_again(sessions: sessionmaker[Session], now: datetime) -> None:
         health.clear_alert(session, key="smtp/config", now=now)
 
 
-def _release(sessions: sessionmaker[Session], ids: list[int]) -> None:
+def release(sessions: sessionmaker[Session], ids: list[int]) -> None:
     """Give claimed rows back untouched (not an attempt: nothing was their fault)."""
     if not ids:
         return
@@ -283,12 +281,3 @@ def _release(sessions: sessionmaker[Session], ids: list[int]) -> None:
             select(OutboxMessage).where(OutboxMessage.id.in_(ids))
         ).scalars():
             row.locked_until = None
-
-
-async def _discard(client: aiosmtplib.SMTP | None) -> None:
-    if client is not None and client.is_connected:
-        try:
-            await asyncio.wait_for(client.quit(), timeout=5)
-        except Exception:
-            client.close()
-    return None

@@ -3,10 +3,13 @@
 TLS is always explicit: `smtp+starttls://` (STARTTLS, refused if the server does not offer it),
 `smtps://` (implicit TLS), or `smtp://`, plain and meant for a relay on loopback or the local
 mail capture. Never aiosmtplib's opportunistic default. Certificates are always validated.
+Sending one message and naming what a failure means (`classify`) are here too, shared by the
+delivery run (delivery.py) and the web process's immediate send (immediate.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +30,9 @@ from escalation.store.models import OutboxMessage
 TLS_BY_SCHEME = {"smtp": "none", "smtp+starttls": "starttls", "smtps": "implicit"}
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "implicit": 465}
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+# What a send came to (classify), and the replies that mean our configuration is wrong.
+SENT, RETRY, PERMANENT, CONFIG = "sent", "retry", "permanent", "config"
+AUTH_CODES = {530, 534, 535, 538}
 
 ROLE_WORDS = {
     "owner": "the accountable owner of this stage",
@@ -155,3 +161,41 @@ class Renderer:
 
     def _template(self, kind: MessageKind, part: str):
         return self.environment.get_template(kind.template(part))
+
+
+async def send_one(client: aiosmtplib.SMTP, message: EmailMessage) -> None:
+    """Send to the message's one recipient; a refusal raises like any other failure."""
+    refused, _ = await client.send_message(message)
+    if refused:  # one recipient per message, so any refusal is that recipient's
+        code, text = next(iter(refused.values()))
+        raise aiosmtplib.SMTPResponseException(code, text)
+
+
+def classify(error: BaseException) -> tuple[str, str]:
+    """(outcome, detail) for a failed send. Unknown errors are retried, never dropped."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
+        error = error.recipients[0]
+    # aiosmtplib raises a bare SMTPException when STARTTLS was asked for and is not offered.
+    if isinstance(error, aiosmtplib.SMTPNotSupported) or (
+        type(error) is aiosmtplib.SMTPException and "not supported" in str(error)
+    ):
+        return CONFIG, f"relay does not support what is configured: {error}"
+    code = getattr(error, "code", None)
+    if isinstance(error, aiosmtplib.SMTPResponseException) and code is not None:
+        detail = f"{code} {getattr(error, 'message', '')}".strip()
+        if code in AUTH_CODES:
+            return CONFIG, f"authentication refused: {detail}"
+        if 500 <= code < 600:
+            return PERMANENT, detail
+        return RETRY, detail
+    return RETRY, f"{type(error).__name__}: {error}"[:500]
+
+
+async def discard(client: aiosmtplib.SMTP | None) -> None:
+    """Close a connection politely (at most 5 s), or abruptly; None, to forget the client."""
+    if client is not None and client.is_connected:
+        try:
+            await asyncio.wait_for(client.quit(), timeout=5)
+        except Exception:
+            client.close()
+    return None
