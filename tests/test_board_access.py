@@ -46,10 +46,14 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/"): EVERYONE,
     ("GET", "/raise"): EVERYONE,  # the sign-in page, or the form once signed in
     ("POST", "/raise"): SIGNED_IN,
+    ("POST", "/raise/answer"): SIGNED_IN,  # a question page's answers, carried to the next
     ("POST", "/signin"): EVERYONE,
     ("GET", "/signin/{token}"): EVERYONE,  # a button only, whatever the token
     ("POST", "/signin/{token}"): set(),  # nobody here holds an unspent sign-in link
     ("POST", "/signout"): EVERYONE,
+    ("GET", "/yours"): SIGNED_IN,  # each sees their own (the raiser's: the disagreement)
+    ("GET", "/yours/{reference}"): {"practitioner"},
+    ("POST", "/yours/{reference}"): {"practitioner"},
     ("GET", "/demo/mail"): set(),  # demo mode only
     ("GET", "/demo/mail/{name}"): set(),
     ("GET", "/demo/authenticator"): set(),

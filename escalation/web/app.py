@@ -45,7 +45,7 @@ def create_app(
     sessions: sessionmaker[Session] | None = None, clock: Callable[[], datetime] = utc_now
 ) -> FastAPI:
     from escalation import runtime
-    from escalation.web import api, links, raising, records
+    from escalation.web import api, links, raising, records, yours
     from escalation.web import demo as demo_pages
     from escalation.web.board import (
         annual,
@@ -88,7 +88,7 @@ def create_app(
     # The directory's CSV routes come before its /board/directory/{person_id}, and the annual
     # section's /board/reports/annual.csv before the reports' /board/reports/{figure}.csv.
     pages_in_order = (pages, dashboard, case, directory_csv, directory, annual, reports)
-    for module in (links, records, raising, demo_pages, *pages_in_order):
+    for module in (links, records, raising, yours, demo_pages, *pages_in_order):
         app.include_router(module.router, dependencies=[Depends(posted_form)])
     return app
 
