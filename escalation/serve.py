@@ -2,18 +2,24 @@
 
 0. Refuse unsafe settings (escalation.settings.require_safe) before starting anything.
 1. Prefect state goes under ./var/prefect. Unless PREFECT_API_URL points at a Prefect server
-   already, start `prefect server start` on loopback as a child and wait until it is healthy
-   (a serve process without a real server schedules nothing).
+   already, start `prefect server start` on loopback (ESCALATION_PREFECT_PORT) as a child, its UI
+   told to call that same port, and wait until it is healthy (a serve process without a real
+   server schedules nothing).
 2. Unless ESCALATION_SMTP_URL is set, start the local mail capture (real SMTP on loopback,
    every message written to ./var/mail/).
-3. Start the web app (uvicorn, on loopback) as a child.
-4. Start the stall clock for the sweep, then serve the three deployments (each run in its own
-   process) until stopped. On Ctrl-C or SIGTERM the deployments are paused, and the children
-   stopped.
+3. Start the web app (uvicorn, on loopback, ESCALATION_WEB_PORT) as a child.
+4. Start the stall clock for the sweep, then the flows child (`python -m flows.serving`) that
+   serves the three deployments, each run in its own process; print the addresses in use.
+
+Every child runs in its own session, so a Ctrl-C in the terminal reaches this process only. On
+Ctrl-C or SIGTERM the flows child is asked to stop first (it pauses every deployment, lets the
+runs in flight finish or cancels them: flows/serving.py), then the web app, the mail capture and
+the Prefect server are stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -31,6 +37,7 @@ from escalation.settings import Settings, get_settings, require_safe
 from escalation.store.db import transaction
 
 STARTUP_TIMEOUT = 180
+FLOWS_STOP_TIMEOUT = 90  # the flows child lets runs finish (30 s), cancels the rest, pauses
 
 
 def serve() -> None:
@@ -38,40 +45,64 @@ def serve() -> None:
     settings must not serve or send."""
     settings = get_settings()
     require_safe(settings)
-    prefect_port = settings.prefect_port
     runtime.prefect_environment()
-    server = None
-    if not os.environ.get("PREFECT_API_URL"):
-        server = start_prefect_server(prefect_port)
-        os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{prefect_port}/api"
-    capture = None
-    if not settings.smtp_url:
-        capture = start_capture(settings.mail_dir, settings.mail_capture_port)
-        os.environ["ESCALATION_SMTP_URL"] = runtime.smtp_url()  # for the flow-run processes
-        print(
-            f"mail capture: smtp://127.0.0.1:{settings.mail_capture_port} -> {settings.mail_dir}/"
-        )
-    web = subprocess.Popen(web_command(settings), start_new_session=True)
-    print(
-        f"web app: http://127.0.0.1:{settings.web_port} (raise a disagreement at /raise; "
-        "API described at /api/openapi.json)",
-        flush=True,
-    )
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGTERM, _interrupt)
+    server = capture = web = flows = None
     try:
+        if not os.environ.get("PREFECT_API_URL"):
+            server = start_prefect_server(settings.prefect_port)
+            os.environ["PREFECT_API_URL"] = prefect_api_url(settings.prefect_port)
+        if not settings.smtp_url:
+            capture = start_capture(settings.mail_dir, settings.mail_capture_port)
+            os.environ["ESCALATION_SMTP_URL"] = runtime.smtp_url()  # for the flow-run processes
+        web = subprocess.Popen(web_command(settings), start_new_session=True)
+        _wait_until_up(web, f"http://127.0.0.1:{settings.web_port}/raise", "the web app")
         with transaction(runtime.sessions()) as session:
             health.expect_sweeps(session, SWEEP, datetime.now(UTC))
-        from prefect import serve as prefect_serve
-
-        from flows.deployments import deployments
-
-        prefect_serve(*deployments(settings), pause_on_shutdown=True)
+        flows = subprocess.Popen([sys.executable, "-m", "flows.serving"], start_new_session=True)
+        print(addresses(settings, os.environ["PREFECT_API_URL"]), flush=True)
+        while flows.poll() is None and web.poll() is None:
+            time.sleep(1)
+        raise RuntimeError(
+            "the flows process exited" if flows.poll() is not None else "the web app exited"
+        )
+    except KeyboardInterrupt:
+        print("stopping: pausing the deployments, then the web app and Prefect", flush=True)
     finally:
-        _stop(web)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if flows is not None:
+            _stop(flows, group=False, timeout=FLOWS_STOP_TIMEOUT)
+        for child in (web, server):
+            if child is not None:
+                _stop(child)
         if capture is not None:
             capture.stop()
-        if server is not None:
-            _stop(server)
+
+
+def addresses(settings: Settings, api_url: str) -> str:
+    """What a person opens, from the settings this process really uses (not the defaults)."""
+    web = f"http://127.0.0.1:{settings.web_port}"
+    lines = [
+        f"web app:         {web}/raise (raise a disagreement); {web}/board; API {web}/api/openapi.json",
+        f"emailed links:   {settings.public_base_url} (ESCALATION_PUBLIC_BASE_URL)",
+    ]
+    if settings.demo:
+        lines.append(f"captured emails: {web}/demo/mail (demo mode)")
+    ui = api_url.removesuffix("/").removesuffix("/api")
+    lines.append(f"Prefect UI:      {ui}")
+    if settings.smtp_url:
+        lines.append("email:           sent through ESCALATION_SMTP_URL")
+    else:
+        lines.append(
+            f"mail capture:    smtp://127.0.0.1:{settings.mail_capture_port} -> "
+            f"{settings.mail_dir}/*.eml"
+        )
+    return "\n".join([*lines, "Ctrl-C stops everything."])
+
+
+def prefect_api_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/api"
 
 
 def web_command(settings: Settings) -> list[str]:
@@ -100,37 +131,47 @@ def web_command(settings: Settings) -> list[str]:
     ]
 
 
+def prefect_server_env(port: int) -> dict[str, str]:
+    """The Prefect server child's environment. Its UI asks the server for the API address to call
+    and, unless told, answers PREFECT_SERVER_API_PORT's default 4200 whatever `--port` says; so
+    the port and the UI's API URL are both set (a UI API URL set by hand is kept)."""
+    env = {**os.environ, "PREFECT_SERVER_API_HOST": "127.0.0.1"}
+    env["PREFECT_SERVER_API_PORT"] = str(port)
+    if not (env.get("PREFECT_SERVER_UI_API_URL") or env.get("PREFECT_UI_API_URL")):
+        env["PREFECT_SERVER_UI_API_URL"] = prefect_api_url(port)
+    return env
+
+
 def start_prefect_server(port: int) -> subprocess.Popen:
     home = Path(os.environ["PREFECT_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     log = open(home / "server.log", "ab")  # noqa: SIM115 (the server's stdout, for its lifetime)
     print(f"starting Prefect server on 127.0.0.1:{port} (log: {home / 'server.log'})", flush=True)
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        [sys.executable, "-m", "prefect", "server", "start"]
+        + ["--host", "127.0.0.1", "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env=prefect_server_env(port),
         start_new_session=True,
     )
+    try:
+        _wait_until_up(server, f"http://127.0.0.1:{port}/api/health", "the Prefect server")
+    except RuntimeError as error:
+        _stop(server)
+        raise RuntimeError(f"{error} (see {home / 'server.log'})") from None
+    return server
+
+
+def _wait_until_up(process: subprocess.Popen, url: str, name: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the Prefect server exited (see {home / 'server.log'})")
-        if _healthy(f"http://127.0.0.1:{port}/api/health"):
-            print(f"Prefect server is up: http://127.0.0.1:{port}", flush=True)
-            return server
-        time.sleep(1)
-    _stop(server)
-    raise RuntimeError(f"the Prefect server did not start in {STARTUP_TIMEOUT} s")
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited")
+        if _healthy(url):
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"{name} did not start in {STARTUP_TIMEOUT} s")
 
 
 def _healthy(url: str) -> bool:
@@ -141,13 +182,22 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen, group: bool = True, timeout: float = 30) -> None:
+    """SIGTERM (to the child's whole session, or to the child alone so that it stops its own
+    children in order), then SIGKILL to whatever is left of its session."""
+    with contextlib.suppress(ProcessLookupError):
+        if group:
+            os.killpg(process.pid, signal.SIGTERM)
+        else:
+            process.send_signal(signal.SIGTERM)
     try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"process {process.pid} did not stop in {timeout} s: killed", file=sys.stderr)
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
-def _stop_on_sigterm(signum, frame) -> None:
-    raise KeyboardInterrupt  # unwinds prefect.serve (which pauses its deployments) and `finally`
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the service as Ctrl-C does

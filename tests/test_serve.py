@@ -1,11 +1,14 @@
-"""`escalation serve`, end to end: a real local Prefect server, the served deployments on their
-schedule, the local mail capture, and a clean stop. (About a minute: the one slow test.)"""
+"""`escalation serve`, end to end on ports that are not the defaults: a real local Prefect server
+(its UI told the right API port), the served deployments on their schedule, the local mail
+capture, the addresses printed, and a clean stop on Ctrl-C. (About a minute: the one slow test.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -26,7 +29,7 @@ ESCALATION = str(Path(sys.executable).with_name("escalation"))
 
 @pytest.mark.slow
 def test_serve_sweeps_on_schedule_emails_the_next_owner_and_stops_cleanly(tmp_path):
-    web_port = free_port()
+    web_port, prefect_port, capture_port = free_port(), free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ESCALATION_"))},
         "PREFECT_HOME": str(tmp_path / "prefect"),
@@ -34,8 +37,8 @@ def test_serve_sweeps_on_schedule_emails_the_next_owner_and_stops_cleanly(tmp_pa
         "ESCALATION_PUBLIC_BASE_URL": "http://127.0.0.1:8000",  # required outside demo mode
         "ESCALATION_POLICIES_DIR": os.path.join(ROOT, "policies"),
         "ESCALATION_MAIL_DIR": str(tmp_path / "mail"),
-        "ESCALATION_MAIL_CAPTURE_PORT": str(free_port()),
-        "ESCALATION_PREFECT_PORT": str(free_port()),
+        "ESCALATION_MAIL_CAPTURE_PORT": str(capture_port),
+        "ESCALATION_PREFECT_PORT": str(prefect_port),
         "ESCALATION_WEB_PORT": str(web_port),
         "ESCALATION_SWEEP_INTERVAL_SECONDS": "5",
         "ESCALATION_DELIVERY_INTERVAL_SECONDS": "5",
@@ -52,14 +55,16 @@ def test_serve_sweeps_on_schedule_emails_the_next_owner_and_stops_cleanly(tmp_pa
     assert demo.returncode == 0, demo.stderr
     reference = demo.stdout.split("demo disagreement: ")[1].split()[0]
 
-    service = subprocess.Popen(
-        [ESCALATION, "serve"],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    out, err = tmp_path / "serve.out", tmp_path / "serve.err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        service = subprocess.Popen(
+            [ESCALATION, "serve"],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,  # its own group, as a terminal's: Ctrl-C reaches it alone
+            stdout=stdout,
+            stderr=stderr,
+        )
     try:
         escalated = _wait_for_email(
             tmp_path / "mail", f"{reference}: you now own stage 2", timeout=240, service=service
@@ -71,11 +76,34 @@ def test_serve_sweeps_on_schedule_emails_the_next_owner_and_stops_cleanly(tmp_pa
         ).group(1)
         page = urllib.request.urlopen(f"http://127.0.0.1:{web_port}{link}", timeout=30)
         assert page.status == 200 and reference in page.read().decode()
+        # The Prefect UI calls the API on the port in use, not the default 4200.
+        ui = urllib.request.urlopen(f"http://127.0.0.1:{prefect_port}/ui-settings", timeout=30)
+        assert json.load(ui)["api_url"] == f"http://127.0.0.1:{prefect_port}/api"
     finally:
-        os.killpg(service.pid, signal.SIGTERM)
-        output = service.communicate(timeout=180)[0].decode()  # a loaded 2-core CI is slow to stop
-    assert service.returncode is not None
-    assert "Pausing all deployments" in output
+        os.killpg(service.pid, signal.SIGINT)  # Ctrl-C in the terminal
+        started = time.monotonic()
+        returncode = service.wait(timeout=180)  # a loaded 2-core CI is slow to stop
+    output, errors = out.read_text(), err.read_text()
+    assert returncode == 0, errors
+    assert time.monotonic() - started < 150
+    assert "never awaited" not in errors and "Traceback" not in errors
+    for address in (
+        f"http://127.0.0.1:{web_port}/raise",
+        f"Prefect UI:      http://127.0.0.1:{prefect_port}",
+        f"smtp://127.0.0.1:{capture_port}",
+    ):
+        assert address in output
+    assert "paused 3 deployments" in output
+    # Every deployment paused, and no run of theirs left scheduled, pending ("Submitting") or
+    # running: read from the stopped Prefect server's own database.
+    with sqlite3.connect(tmp_path / "prefect" / "prefect.db") as prefect_db:
+        paused = dict(prefect_db.execute("SELECT name, paused FROM deployment"))
+        unfinished = prefect_db.execute(
+            "SELECT state_type, state_name FROM flow_run WHERE deployment_id IS NOT NULL"
+            " AND state_type IN ('SCHEDULED', 'PENDING', 'RUNNING', 'CANCELLING')"
+        ).fetchall()
+    assert paused == {"escalation-sweep": 1, "deliver-notifications": 1, "board-digest": 1}
+    assert unfinished == []
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
     assert leftovers.stdout.strip() == "", "child processes were left running"
     engine = make_engine(env["ESCALATION_DATABASE_URL"])
