@@ -27,7 +27,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from escalation.casework import disagreements as d
-from escalation.outbox import links, notifications
+from escalation.outbox import immediate, links, notifications
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.store.db import transaction
 from escalation.web.forms import PostedForm
@@ -82,12 +82,13 @@ def resend(request: Request, form: PostedForm) -> Response:
     if "@" in email and not any(c in email for c in "\r\n\0"):
         with transaction(request.app.state.sessions) as session:
             notifications.fresh_links(session, email, request.app.state.clock())
-    return message(
+    answer = message(
         request,
         "Check your email",
         "If that address has a part in an open "
         "disagreement, we have sent it a new link for each one.",
     )
+    return immediate.send_soon(request, answer, "fresh_links", email)  # the email goes at once
 
 
 @router.post("/l/{token}/continue", dependencies=ONE_LINK)

@@ -24,6 +24,7 @@ from escalation.casework import disagreements as d
 from escalation.casework.counterparts_check import directory_choices
 from escalation.casework.intake import area_policy, areas
 from escalation.directory.people import find_person
+from escalation.outbox import immediate
 from escalation.rules.calendar import due_text
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.rules.vocabulary import BOARD_ROLES
@@ -118,7 +119,8 @@ def send_sign_in_link(
         signin.request_link(
             session, email, allowed_domains=allowed_domains, now=request.app.state.clock()
         )
-    return _page(request, "pages/message.html", {"title": "Check your email", "message": sent})
+    answer = _page(request, "pages/message.html", {"title": "Check your email", "message": sent})
+    return immediate.send_soon(request, answer, "sign_in", email)  # the email goes at once
 
 
 @router.api_route("/signin/{token}", methods=["GET", "HEAD"])  # scanners send HEAD
