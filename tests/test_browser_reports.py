@@ -34,9 +34,32 @@ def test_the_board_manager_reads_and_prints_the_reports(site, page, sessions):
     assert "Urgent track (child at immediate risk)\t6" in page.inner_text("#urgent-track-table")
     check(page, "reports-01-board-reports")
 
-    page.goto(f"{site}/board/reports?from=not-a-date")
-    assert "Enter a real date" in page.inner_text(".govuk-error-summary")
+    assert page.inner_text("#headline").startswith("So far, 30 disagreements were raised")
+
+    page.fill("#from-day", "31")
+    page.fill("#from-month", "2")
+    page.fill("#from-year", "2026")
+    page.fill("#to-day", "1")
+    page.click("#apply")
+    summary = page.inner_text(".govuk-error-summary")
+    assert "The start date must be a real date" in summary
+    assert "The end date must include a month and year" in summary
+    assert page.input_value("#from-day") == "31"
     check(page, "reports-02-board-reports-error")
+    page.click("text=The end date must include a month and year")  # the summary's link
+    assert page.evaluate("document.activeElement.id") == "to-month"
+
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"{site}/board/reports")
+    page.fill("#from-day", str(NOW.day))
+    page.fill("#from-month", str(NOW.month))
+    page.fill("#from-year", str(NOW.year))
+    page.click("#apply")
+    assert page.inner_text("#headline").startswith("From ")
+    for part in ("#headline", "#period"):  # the wide tables scroll on their own
+        assert page.eval_on_selector(part, "e => e.getBoundingClientRect().right <= 375")
+    check(page, "reports-375-01-board-reports-period")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.goto(f"{site}/board/reports")
     page.click("#printable")

@@ -179,7 +179,7 @@ def test_the_printable_version_has_no_navigation(board):
     assert page.status_code == 200
     assert "govuk-service-navigation" not in page.text and "Sign out" not in page.text
     assert "Download CSV" not in page.text and 'id="period"' not in page.text
-    assert "Partnership: example-partnership" in page.text
+    assert 'id="partnership">Example Borough</span>' in page.text
     assert "Produced at 12:00 Mon 30 Nov 2026 by Bea Manager" in page.text
     for name, (headers, rows) in HAND_COUNTED.items():
         assert _table(page.text, name) == _as_text([headers, *rows]), name
@@ -189,7 +189,8 @@ def test_the_printable_version_has_no_navigation(board):
 
 
 def test_a_reporting_period_narrows_the_page_the_csv_and_the_printable_version(board):
-    period = "?from=2026-11-02&to=2026-11-02"  # T0's day: groups A and B only
+    # T0's day: groups A and B only, typed in the GOV.UK date inputs
+    period = "?from-day=2&from-month=11&from-year=2026&to-day=2&to-month=11&to-year=2026"
     page = board.get(f"/board/reports{period}").text
     assert "Disagreements raised from Mon 2 Nov 2026 to Mon 2 Nov 2026" in page
     assert _table(page, "urgent-track")[1:] == [
@@ -214,15 +215,29 @@ def test_a_reporting_period_narrows_the_page_the_csv_and_the_printable_version(b
 
 
 def test_dates_that_make_no_sense_are_explained_not_a_server_error(board):
-    page = board.get("/board/reports?from=2026-13-45&to=soon")
+    page = board.get(
+        "/board/reports?from-day=45&from-month=13&from-year=2026&to-day=soon&to-month=1&to-year=2026"
+    )
     assert page.status_code == 200
     assert "govuk-error-summary" in page.text
-    assert page.text.count("Enter a real date, like 2026-04-01") == 4  # summary and field, twice
-    assert 'value="soon"' in page.text
+    assert page.text.count("The start date must be a real date") == 2  # summary and field
+    assert page.text.count("The end date must be a real date") == 2
+    assert 'href="#from-day"' in page.text and 'value="soon"' in page.text
     assert _table(page.text, "urgent-track")[1] == ["Urgent track (child at immediate risk)", "6"]
-    backwards = board.get("/board/reports?from=2026-11-30&to=2026-11-01").text
+    partial = board.get("/board/reports?from-day=1&from-year=2026&to-day=1&to-month=2").text
+    assert "The start date must include a month" in partial and 'href="#from-month"' in partial
+    assert "The end date must include a year" in partial and 'href="#to-year"' in partial
+    short = board.get("/board/reports?from-day=1&from-month=2&from-year=26").text
+    assert "Year must include 4 numbers" in short
+    leap = board.get("/board/reports?from-day=29&from-month=2&from-year=2026").text
+    assert "The start date must be a real date" in leap
+    backwards = board.get(
+        "/board/reports?from-day=30&from-month=11&from-year=2026&to-day=1&to-month=11&to-year=2026"
+    ).text
     assert "The end date must be the same as or after the start date" in backwards
-    refused = board.get("/board/reports/urgent-track.csv?from=yesterday")
+    old_link = board.get("/board/reports?from=2026-13-45&to=soon").text  # ISO dates, as before
+    assert old_link.count("must be a real date") == 4
+    refused = board.get("/board/reports/urgent-track.csv?from-day=yesterday")
     assert refused.status_code == 422 and "govuk-error-summary" in refused.text
 
 
@@ -233,3 +248,19 @@ def test_only_the_board_sees_the_reports(client, sessions, clock):
     assert client.get("/board/reports/categories.csv", follow_redirects=False).status_code == 401
     board_sign_in(client, sessions, clock, CHAIR)
     assert client.get("/board/reports/categories.csv").status_code == 200
+
+
+def test_the_page_opens_with_a_headline_from_the_tables_own_figures(board):
+    # 30 raised (urgent-track: 6 + 24), 20 resolved (12 + 8), 10 open (6 + 4), 18 stage periods
+    # past their deadline (8 + 10), the most common learning theme recording (12).
+    page = board.get("/board/reports").text
+    headline = re.search(r'id="headline">([^<]+)<', page).group(1)
+    assert headline == (
+        "So far, 30 disagreements were raised (6 on the urgent track), 20 were resolved and "
+        "10 are open now. 18 stages ran past their deadline. The most common learning theme "
+        "was recording of decisions and rationale (12)."
+    )
+    assert page.index('id="headline"') < page.index('id="open-by-stage-and-age"')
+    period = "?from-day=2&from-month=11&from-year=2026&to-day=2&to-month=11&to-year=2026"
+    narrowed = board.get(f"/board/reports{period}").text
+    assert "From Mon 2 Nov 2026 to Mon 2 Nov 2026, 20 disagreements were raised, " in narrowed

@@ -22,6 +22,7 @@ from fastapi.responses import Response
 
 from escalation.reads import report_tables
 from escalation.reads.charts import BLUE, bar_chart
+from escalation.reads.report_headline import headline
 from escalation.reads.table import Table
 from escalation.rules.calendar import date_text, local_midnight, time_text
 from escalation.rules.csv_cells import neutralised
@@ -40,6 +41,8 @@ class Period:
     first_day: date | None = None
     last_day: date | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    error_parts: dict[str, str] = field(default_factory=dict)  # the first box to correct
+    values: dict[str, str] = field(default_factory=dict)  # each box as typed
 
     def since(self, timezone: str) -> datetime | None:
         """The period's start: midnight at the start of the first day, local time."""
@@ -52,10 +55,24 @@ class Period:
         return local_midnight(self.last_day + timedelta(days=1), timezone)
 
     def query(self) -> str:
-        """'?from=…&to=…' for links that keep the period, or ''."""
+        """'?from-day=…&from-month=…' for links that keep the period, or ''."""
         days = (("from", self.first_day), ("to", self.last_day))
-        params = {name: day.isoformat() for name, day in days if day}
+        params = {
+            f"{name}-{part}": getattr(day, part) for name, day in days if day for part in PARTS
+        }
         return "?" + urlencode(params) if params else ""
+
+    def file_part(self) -> str:
+        """The period in a download's file name ('from-2026-11-02-to-2026-11-30'), or ''."""
+        days = (("from", self.first_day), ("to", self.last_day))
+        return "-".join(f"{name}-{day.isoformat()}" for name, day in days if day)
+
+    def lead(self) -> str:
+        """The headline's first words: "From 2 Nov 2026 to 30 Nov 2026", "So far"."""
+        first, last = self.first_day, self.last_day
+        if first:
+            return f"From {date_text(first)} to {date_text(last) if last else 'date'}"
+        return f"Up to {date_text(last)}" if last else "So far"
 
     def words(self) -> str:
         if not (self.first_day or self.last_day):
@@ -83,7 +100,7 @@ def download(request: Request, figure: str, user: BoardUser = Depends(EITHER)) -
     if figure not in report_tables.FIGURES:
         raise NotFound(f"no report called {figure!r}")
     table = _tables(request, user, period, only=figure)[0]
-    dates = filename_part(period.query())
+    dates = period.file_part()
     filename = f"{filename_part(user.partnership)}-{table.name}{'-' + dates if dates else ''}.csv"
     return Response(
         as_csv(table),
@@ -92,23 +109,67 @@ def download(request: Request, figure: str, user: BoardUser = Depends(EITHER)) -
     )
 
 
+PARTS = ("day", "month", "year")
+NAMES = {"from": "The start date", "to": "The end date"}
+
+
 def parse_period(params: dict[str, str]) -> Period:
-    """The `from` and `to` dates; a value that makes no sense is named in `errors` and ignored."""
+    """The period from two GOV.UK date inputs (`from-day`, `from-month`, `from-year`, `to-…`;
+    an older link's ISO `from` and `to` too), both optional. A date that makes no sense is named
+    in `errors` in the Design System's words ("must include a month", "must be a real date")
+    with the first box to correct, and ignored."""
     period = Period()
     for name, attribute in (("from", "first_day"), ("to", "last_day")):
-        text = params.get(name, "").strip()
-        if text:
-            try:
-                day = date.fromisoformat(text)
-                if not 2000 <= day.year <= 9998:  # and date.max + 1 day would overflow
-                    raise ValueError(text)
-                setattr(period, attribute, day)
-            except ValueError:
-                period.errors[name] = "Enter a real date, like 2026-04-01"
+        typed = {part: params.get(f"{name}-{part}", "").strip() for part in PARTS}
+        if not any(typed.values()) and params.get(name, "").strip():
+            typed = _iso_parts(params[name].strip())
+        period.values.update({f"{name}-{part}": typed[part] for part in PARTS})
+        try:
+            setattr(period, attribute, read_date(NAMES[name], typed))
+        except ValueError as problem:
+            message, part = problem.args
+            period.errors[name] = message
+            period.error_parts[name] = part
     if period.first_day and period.last_day and period.first_day > period.last_day:
         period.errors["to"] = "The end date must be the same as or after the start date"
+        period.error_parts["to"] = "day"
         period.last_day = None
     return period
+
+
+def read_date(words: str, typed: dict[str, str]) -> date | None:
+    """The date typed in one GOV.UK date input (None if blank); ValueError(message, the first
+    box to correct) in the Design System's words otherwise."""
+    if typed.get("not_iso"):
+        raise ValueError(f"{words} must be a real date", "all")
+    missing = [part for part in PARTS if not typed[part]]
+    if len(missing) == len(PARTS):
+        return None
+    if missing:
+        named = " and ".join(missing) if len(missing) == 2 else missing[0]
+        raise ValueError(f"{words} must include a {named}", missing[0])
+    for part in PARTS:
+        if not (typed[part].isascii() and typed[part].isdigit()):
+            raise ValueError(f"{words} must be a real date", "all")
+    if len(typed["year"]) != 4:
+        raise ValueError("Year must include 4 numbers", "year")
+    try:
+        day = date(*(int(typed[part]) for part in reversed(PARTS)))
+    except ValueError:
+        raise ValueError(f"{words} must be a real date", "all") from None
+    if not 2000 <= day.year <= 9998:  # and date.max + 1 day would overflow
+        raise ValueError(f"{words} must be in 2000 or later", "year")
+    return day
+
+
+def _iso_parts(text: str) -> dict[str, str]:
+    """An ISO date's parts as if typed (a text that is not one is not a real date)."""
+    found = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})", text)
+    return (
+        dict(zip(PARTS, reversed(found.groups()), strict=True))
+        if found
+        else {"day": text, "month": "", "year": "", "not_iso": "yes"}
+    )
 
 
 def as_csv(table: Table) -> str:
@@ -124,6 +185,7 @@ def as_csv(table: Table) -> str:
 def _render(
     request: Request, user: BoardUser, period: Period, *, printable: bool = False, status: int = 200
 ) -> Response:
+    tables = _tables(request, user, period)
     figures = [
         (
             shown,
@@ -135,7 +197,7 @@ def _render(
             ),
             len(table.rows),
         )
-        for table in _tables(request, user, period)
+        for table in tables
         for shown in [_first_rows(table)]
     ]
     return page(
@@ -144,14 +206,17 @@ def _render(
         {
             "title": "Reports",
             "user": user,
+            "partnership_name": policy_of(request, user).area,
             "printable": printable,
             "figures": figures,
+            "headline": headline(period.lead(), tables),
             "produced": time_text(request.app.state.clock()),
             "period": period,
             "query": period.query(),
             "errors": period.errors,
             "error_list": [
-                {"text": text, "href": f"#{name}"} for name, text in period.errors.items()
+                {"text": text, "href": f"#{name}-{period.error_parts[name].replace('all', 'day')}"}
+                for name, text in period.errors.items()
             ],
         },
         status,
