@@ -7,13 +7,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from escalation.casework import disagreements as d
 from escalation.casework.endings import ActionInput
 from escalation.store.db import transaction
 from escalation.store.models import Disagreement, Event
+from tests.browser_helpers import check, link_in_latest_email, needs_chromium, send_emails
 from tests.factories import DESIGNATED, LEARNING, MONDAY, NAMED, RAISER, raise_one
+from tests.smtp_server import Server
 from tests.web_helpers import sign_in
 
 
@@ -89,6 +92,8 @@ def test_the_owner_sees_what_waits_for_them_and_nobody_else_sees_it(client, sess
     page = client.get("/yours").text
     assert reference in page and "You own this stage" in page
     assert "Waiting for you to acknowledge and act, due" in page
+    case = client.get(f"/yours/{reference}").text
+    assert 'action="/l/resend"' in case and 'id="withdraw"' not in case
     client.cookies.clear()
     sign_in(client, sessions, DESIGNATED)
     assert reference not in client.get("/yours").text
@@ -228,3 +233,49 @@ def test_a_get_changes_nothing(client, sessions):
 def test_the_raise_pages_link_to_your_disagreements(client, sessions):
     sign_in(client, sessions, RAISER)
     assert 'href="/yours"' in client.get("/raise").text
+
+
+# --- in Chromium, at 1280 px and at 375 px ------------------------------------------------------
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_your_disagreements_in_a_browser(site, page, sessions):
+    reference = _at_named(sessions)
+    _proposed(sessions, reference)
+    refused = []  # the strict CSP's refusals (a 401 or 422 status is logged too: not these)
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security" in message.text else None
+        ),
+    )
+    with Server() as mail:
+        page.goto(f"{site}/yours")
+        assert page.inner_text("h1") == "Sign in to see your disagreements"
+        page.fill("#email", RAISER)
+        page.click("text=Send me a sign-in link")
+        send_emails(sessions, mail)
+        page.goto(link_in_latest_email(mail, RAISER, "sign-in link"))
+        page.click("button:has-text('Sign in')")
+    page.click("a:has-text('Your disagreements')")
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{site}/yours")
+        assert "waiting for you to accept or contest it" in page.inner_text("main")
+        check(page, f"yours-01-list-{width}")
+        page.click(f"a:has-text('{reference}')")
+        assert page.inner_text("h1") == f"Disagreement {reference}"
+        check(page, f"yours-02-case-{width}")
+        page.click("button:has-text('Add the note')")
+        assert "Enter your note" in page.inner_text(".govuk-error-summary")
+        check(page, f"yours-03-note-error-{width}")
+        page.fill("#note", f"Read it on a {width} px screen (invented)")
+        page.click("button:has-text('Add the note')")
+        assert "Your note is on the record" in page.inner_text(".govuk-notification-banner")
+        check(page, f"yours-04-note-added-{width}")
+    page.check("input[name=answer][value=accept]")
+    page.click("button:has-text('Send your answer')")
+    assert "You accepted the proposed resolution" in page.inner_text(".govuk-notification-banner")
+    check(page, "yours-05-accepted-375")
+    assert refused == []

@@ -38,10 +38,10 @@ SIGN_IN = {
     "Then choose “Your disagreements” at the top of the page.",
 }
 PARTS = {
-    "raised": "You raised it",
-    "owner": "You own this stage",
-    "say": "Your say is asked on the proposed resolution",
-    "action": "You own an agreed action",
+    "raised": "You raised it.",
+    "owner": "You own this stage.",
+    "say": "Your say is asked on the proposed resolution.",
+    "action": "You own an agreed action.",
 }
 
 
@@ -173,7 +173,7 @@ def _case(request, session, one: Yours, web, *, done="", values=None, errors=Non
 
 
 def _parts_words(one: Yours) -> str:
-    return "; ".join(words for part, words in PARTS.items() if part in one.parts)
+    return " ".join(words for part, words in PARTS.items() if part in one.parts)
 
 
 def _may(one: Yours, state: str) -> set[str]:
