@@ -129,6 +129,15 @@ def send(client, path: str, page: str, form_id: str, typed: dict):
     return client.post(path, data=Form(page, form_id).filled(typed))
 
 
+def open_step(client, path: str, action: str) -> str:
+    """Continue on the link, then open one action's page (what choosing it on the case page
+    leads to): its HTML."""
+    assert open_case(client, path).status_code == 200
+    page = client.get(f"{path}/do/{action}")
+    assert page.status_code == 200, page.text
+    return page.text
+
+
 def buttons(page: str) -> list[str]:
     return [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", page, re.S)]
 
@@ -198,7 +207,7 @@ def _resolve_with_two_actions(client, sessions, reference: str):
     """The named doctor resolves through their link: an action for the team manager and a
     meeting for the designated doctor on Tuesday at 09:30."""
     path = _link(sessions, NAMED, "stage_assigned", MONDAY)
-    page = open_case(client, path).text
+    page = open_step(client, path, "resolve")
     form = Form(page, "resolve")
     typed = {
         **TWO_ACTIONS,
@@ -245,7 +254,8 @@ def test_resolved_by_link_with_actions_confirmed_and_accepted_it_closes(client, 
     # Tuesday: the team manager confirms their action; the meeting is held and recorded.
     clock["now"] = TUESDAY + timedelta(hours=1)
     action_link = _link(sessions, TEAM_MANAGER, "action_agreed", clock["now"])
-    page = open_case(client, action_link).text
+    assert 'value="confirm_action"' in open_case(client, action_link).text  # now offered
+    page = open_step(client, action_link, "confirm_action")
     assert buttons(page) == ["Confirm it is done"]
     form_id = re.search(r'<form[^>]*id="(action-\d+)"', page).group(1)
     confirmed = send(
@@ -255,7 +265,7 @@ def test_resolved_by_link_with_actions_confirmed_and_accepted_it_closes(client, 
         confirmed.status_code == 200 and "You have confirmed the action is done" in confirmed.text
     )
     assert client.get(action_link).status_code == 404  # nothing more is awaited from them
-    page = open_case(client, meeting_link).text
+    page = open_step(client, meeting_link, "confirm_action")
     form_id = re.search(r'<form[^>]*id="(action-\d+)"', page).group(1)
     held = send(
         client,
@@ -269,7 +279,7 @@ def test_resolved_by_link_with_actions_confirmed_and_accepted_it_closes(client, 
 
     # The raiser accepts through their say link: nothing is left open, so it closes.
     say_link = _link(sessions, RAISER, "say_asked", clock["now"])
-    page = open_case(client, say_link).text
+    page = open_step(client, say_link, "say")
     assert "Do you accept this resolution?" in page and "Resolved with agreed actions" in page
     assert "Agreed at the professionals&#39; meeting (invented)" in page
     assert "Send the health chronology to the duty team" in page
@@ -288,7 +298,7 @@ def test_resolved_by_link_with_actions_confirmed_and_accepted_it_closes(client, 
 def test_resolve_errors_name_every_field_and_keep_what_was_typed(client, sessions):
     reference = _at_named(sessions)
     path = _link(sessions, NAMED, "stage_assigned", MONDAY)
-    page = open_case(client, path).text
+    page = open_step(client, path, "resolve")
     form = Form(page, "resolve")
     tia = form.option("actions[3].owner", "Tia Team, Team manager")
     typed = {
@@ -350,7 +360,7 @@ def test_resolve_errors_name_every_field_and_keep_what_was_typed(client, session
 def test_contesting_by_the_say_link_moves_it_up_at_once(client, sessions, clock):
     reference = _at_named(sessions)
     path = _link(sessions, NAMED, "stage_assigned", MONDAY)
-    page = open_case(client, path).text
+    page = open_step(client, path, "resolve")
     upheld = {
         "outcome": "decision_upheld",
         "summary": "The threshold was not met (invented)",
@@ -364,7 +374,7 @@ def test_contesting_by_the_say_link_moves_it_up_at_once(client, sessions, clock)
     clock["now"] = TUESDAY
     say_link = _link(sessions, RAISER, "say_asked", clock["now"])
     other_say = _link(sessions, counterpart, "say_asked", clock["now"])
-    page = open_case(client, say_link).text
+    page = open_step(client, say_link, "say")
     assert "moves the disagreement to the next stage at once" in page
     no_reason = send(client, say_link, page, "say", {"answer": "contest"})
     assert no_reason.status_code == 422 and error_links(no_reason.text) == ["reason"]
@@ -392,7 +402,7 @@ def test_contesting_by_the_say_link_moves_it_up_at_once(client, sessions, clock)
 def test_a_say_link_acts_only_for_its_own_holder(client, sessions):
     reference = _at_named(sessions)
     path = _link(sessions, NAMED, "stage_assigned", MONDAY)
-    page = open_case(client, path).text
+    page = open_step(client, path, "resolve")
     upheld = {"outcome": "decision_upheld", "summary": "Threshold not met", **LEARNING_FORM}
     assert send(client, path, page, "resolve", upheld).status_code == 200
     with transaction(sessions) as session:
@@ -400,7 +410,7 @@ def test_a_say_link_acts_only_for_its_own_holder(client, sessions):
     say_link = _link(sessions, RAISER, "say_asked", MONDAY)
     other_say = _link(sessions, counterpart, "say_asked", MONDAY)
     # A session started from the counterpart's say link does not act on the raiser's.
-    other_page = open_case(client, other_say).text
+    other_page = open_step(client, other_say, "say")
     form = Form(other_page, "say").filled({"answer": "accept"})
     refused = client.post(say_link, data=form)
     assert refused.status_code == 403 and "Nothing was changed" in refused.text
@@ -413,12 +423,12 @@ def test_a_say_link_acts_only_for_its_own_holder(client, sessions):
     assert says == [(RAISER, None), (counterpart, None)]
     # Once the counterpart has answered, their link is done; the raiser's still works.
     answered = send(
-        client, other_say, open_case(client, other_say).text, "say", {"answer": "accept"}
+        client, other_say, open_step(client, other_say, "say"), "say", {"answer": "accept"}
     )
     assert answered.status_code == 200
     assert "Waiting for the professional who raised it" in answered.text
     assert client.get(other_say).status_code == 404
-    assert "Do you accept this resolution?" in open_case(client, say_link).text
+    assert "Do you accept this resolution?" in open_step(client, say_link, "say")
 
 
 def test_gets_of_say_and_action_links_change_nothing(client, sessions):
@@ -461,7 +471,7 @@ def test_an_action_link_ends_when_the_case_closes(client, sessions, clock):
 def test_the_owner_convenes_a_meeting_through_their_link(client, sessions):
     reference = _at_named(sessions)
     path = _link(sessions, NAMED, "stage_assigned", MONDAY)
-    page = open_case(client, path).text
+    page = open_step(client, path, "convene_meeting")
     form = Form(page, "convene")
     people = [
         form_value
@@ -560,12 +570,12 @@ def test_at_the_final_stage_the_determination_is_accepted_or_noted(client, sessi
             learning=LEARNING,
         )
     say_link = _link(sessions, RAISER, "say_asked", MONDAY)
-    page = open_case(client, say_link).text
+    page = open_step(client, say_link, "say")
     assert "cannot be contested here" in page
     assert buttons(page) == ["Accept the determination", "Add a note"]
     noted = send(client, say_link, page, "add-note", {"note": "I still disagree (invented)"})
     assert noted.status_code == 200 and "Your note has been added" in noted.text
-    page = open_case(client, say_link).text
+    page = open_step(client, say_link, "say")
     contest = Form(page, "say").filled({})
     contest.update({"answer": ["contest"], "reason": ["No"]})
     refused = client.post(say_link, data=contest)

@@ -57,6 +57,15 @@ def _snapshot(sessions, reference: str) -> tuple:
         )
 
 
+def choices_of(page: str) -> list[str]:
+    """The values of the case page's "What do you want to do?" radios."""
+    return re.findall(r'name="choice" type="radio" value="([^"]+)"', page)
+
+
+def buttons_of(page: str) -> list[str]:
+    return [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", page, re.S)]
+
+
 # --- the JSON API -------------------------------------------------------------------------------
 
 
@@ -171,16 +180,17 @@ def test_continue_opens_the_case_in_a_session_and_records_one_view(client, sessi
     path = emailed_link(sessions, RAISER)
     case = open_case(client, path)
     assert case.status_code == 200 and "TEST-CHILD-1" in case.text and reference in case.text
-    buttons = [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", case.text, re.S)]
-    assert buttons == [
-        "Acknowledge",
-        "Resolve",
-        "Convene a meeting",
-        "Escalate now",
-        "Hand to deputy",
-        "Change the counterpart",
-        "Move onto the urgent track",
+    assert "What do you want to do?" in case.text
+    assert choices_of(case.text) == [
+        "acknowledge",
+        "resolve",
+        "convene_meeting",
+        "hand_to_deputy",
+        "escalate",
+        "change_counterpart",
+        "make_urgent",
     ]
+    assert buttons_of(case.text) == ["Continue"]  # one question, not every form at once
     assert "TEST-CHILD-1" in client.get(path).text  # reloading within the session
     with transaction(sessions) as session:
         views = session.execute(select(Event).where(Event.kind == "view")).scalars().all()
@@ -232,8 +242,16 @@ def test_the_owner_acknowledges_today_and_resolves_tomorrow_from_the_same_link(
     path = emailed_link(sessions, RAISER)
     response = act_on_link(client, path, "acknowledge")
     assert response.status_code == 200 and response.url.path == path
-    buttons = [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", response.text, re.S)]
-    assert buttons[:4] == ["Resolve", "Convene a meeting", "Escalate now", "Hand to deputy"]
+    assert "You have acknowledged this stage" in response.text  # the success banner
+    assert choices_of(response.text)[:4] == [
+        "resolve",
+        "convene_meeting",
+        "hand_to_deputy",
+        "escalate",
+    ]
+    # Still within the same session and link: the resolve page opens, and a reload still works.
+    assert client.get(f"{path}/do/resolve").status_code == 200
+    assert "TEST-CHILD-1" in client.get(path).text
     with transaction(sessions) as session:
         assert d.get(session, reference).stage_acknowledged_at == MONDAY
     clock["now"] = MONDAY + timedelta(days=1)  # the session has ended; the link has not

@@ -19,16 +19,18 @@ from starlette.datastructures import FormData
 
 from escalation.casework import disagreements as d
 from escalation.casework.lifecycle import state_of
-from escalation.directory.people import find_person
+from escalation.directory.people import deputy_of, find_person
 from escalation.outbox import links
 from escalation.reads.casefile import casefile, counterpart_choices
 from escalation.rules import statemachine as sm
-from escalation.rules.calendar import due_text, time_text
+from escalation.rules.calendar import due_text
+from escalation.rules.errors import DirectoryError
 from escalation.rules.vocabulary import CATEGORIES, OUTCOMES
 from escalation.store.models import Disagreement
 from escalation.store.pinned_policies import policy_for
 from escalation.web import ending_forms
 from escalation.web.link_endings import ending_context
+from escalation.web.link_pages import choices, chronology, summary_rows
 from escalation.web.side_actions import FORM_FIELDS, side_actions
 
 ACTIONS = {
@@ -123,41 +125,96 @@ def continue_page(request, session, holder, token: str, *, status: int = 200, no
     )
 
 
-def case_page(
-    request,
-    session,
-    holder,
-    now,
-    *,
-    token: str,
-    csrf: str,
-    errors=None,
-    values=None,
-    action="",
-    status=200,
+def case_page(request, session, holder, now, *, token, csrf, errors=None, done="", status=200):
+    """The case as its holder reads it: the summary, "What do you want to do?" (or, once
+    acknowledged, a banner saying so), how it is ending, both sides and the chronology."""
+    context = _context(session, holder, now, token=token, csrf=csrf, values={})
+    errors = errors or {}
+    context |= {
+        "errors": errors,
+        "error_list": [{"text": text, "href": f"#{field}"} for field, text in errors.items()],
+        "banner": done == "acknowledge" and holder.disagreement.stage_acknowledged_at is not None,
+        "choose_action": f"/l/{token}/choose",
+    }
+    return request.app.state.templates.TemplateResponse(
+        request, "pages/link_case.html", context, status_code=status
+    )
+
+
+def do_page(
+    request, session, holder, now, *, token, csrf, action, errors=None, values=None, status=200
 ):
+    """One action's short page (its form, and for handing to the deputy, whom it goes to)."""
+    values = _blank_values() | (values or {})
+    errors = errors or {}
+    context = _context(session, holder, now, token=token, csrf=csrf, values=values)
+    context |= {
+        "title": ACTION_TITLES.get(action, "Act on this disagreement"),
+        "action": action,
+        "errors": errors,
+        "error_list": [
+            {"text": text, "href": f"#{anchor(field)}"} for field, text in errors.items()
+        ],
+        "values": values,
+        "back": f"/l/{token}",
+        "deputy": _deputy(session, holder.disagreement, now) if action == "hand_to_deputy" else "",
+    }
+    return request.app.state.templates.TemplateResponse(
+        request, "pages/link_do.html", context, status_code=status
+    )
+
+
+ACTION_TITLES = {
+    "acknowledge": "Acknowledge this stage",
+    "resolve": "Resolve this disagreement",
+    "convene_meeting": "Convene a meeting",
+    "escalate": "Escalate it now",
+    "hand_to_deputy": "Hand this stage to your deputy",
+    "respond": "Your response",
+    "say": "The proposed resolution",
+    "add_note": "Add a note",
+    "confirm_action": "Your agreed actions",
+    "change_counterpart": "Change the counterpart",
+    "make_urgent": "The child is now at immediate risk",
+}
+
+
+def _deputy(session, disagreement, now) -> str:
+    """Whom handing to the deputy would give the stage to ("Nathan Nurse (Example Trust)"), or ""
+    when the owner has no deputy present today."""
+    policy = policy_for(session, disagreement)
+    try:
+        cover = deputy_of(
+            session, disagreement.owner, disagreement.partnership, policy.calendar.local_date(now)
+        ).person
+    except DirectoryError:
+        return ""
+    return f"{cover.name} ({cover.organisation})"
+
+
+def _context(session, holder, now, *, token: str, csrf: str, values: dict) -> dict:
     disagreement = holder.disagreement
     file = casefile(session, disagreement)
     policy, may = file.policy, allowed(holder)
-    values = _blank_values() | (values or {})
-    errors = errors or {}
+    values = _blank_values() | values
+    category = CATEGORIES.get(disagreement.category, disagreement.category)
+    ending = ending_context(session, holder, file, may, values, now)
+    if not any(item["held"] for item in ending["my_items"]):
+        may.pop("confirm_action", None)  # a meeting is recorded once it has been held
     context = {
         "title": f"Disagreement {disagreement.reference}",
         "d": disagreement,
         "stage": policy.stage(disagreement.stage_key),
-        "category": CATEGORIES.get(disagreement.category, disagreement.category),
+        "summary_rows": summary_rows(disagreement, category),
         "stage_number": disagreement.stage_index + 1,
         "stage_count": len(policy.stages),
         "due": due_text(disagreement.due_at, policy.timezone),
         "overdue": disagreement.is_overdue(now),
         "stages": file.stages,
-        "events": [(time_text(e.at, policy.timezone), e) for e in file.events],
+        "chronology": chronology(session, file.events, policy.timezone),
         "holder": holder,
-        "actions": {key: words for key, words in ACTIONS.items() if key in may},
-        "may_respond": "respond" in may,
-        "may_change": "change_counterpart" in may,
-        "may_make_urgent": "make_urgent" in may,
-        "choices": counterpart_choices(session, disagreement)
+        "choices": choices(disagreement, may),
+        "counterpart_choices": counterpart_choices(session, disagreement)
         if "change_counterpart" in may
         else [],
         "secure_domains": ", ".join(policy.secure_domains),
@@ -169,25 +226,20 @@ def case_page(
             }
             for key, words in d.RESPONSES.items()
         ],
-        "outcomes": OUTCOMES,
-        "errors": errors,
-        "error_list": [
-            {"text": text, "href": f"#{anchor(field)}"} for field, text in errors.items()
-        ],
         "outcome_items": [
             {"value": key, "text": words, "checked": values["outcome"] == key}
             for key, words in OUTCOMES.items()
         ],
         "values": values,
-        "open_action": action,
+        "errors": {},
         "csrf": csrf,
         "file": file,
+        "token_path": f"/l/{token}",
         "record_href": f"/l/{token}/records/",
-        **ending_context(session, holder, file, may, values, now),
+        "choice_titles": ACTION_TITLES,
+        **ending,
     }
-    return request.app.state.templates.TemplateResponse(
-        request, "pages/link_case.html", context, status_code=status
-    )
+    return context
 
 
 def _blank_values() -> dict:

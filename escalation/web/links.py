@@ -30,12 +30,15 @@ from escalation.casework import disagreements as d
 from escalation.outbox import immediate, links, notifications
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.store.db import transaction
+from escalation.store.pinned_policies import policy_for
 from escalation.web.forms import PostedForm
 from escalation.web.link_actions import apply_action, form_errors
+from escalation.web.link_pages import with_now
 from escalation.web.link_views import (
     allowed,
     case_page,
     continue_page,
+    do_page,
     message,
     neutral,
     typed_values,
@@ -66,7 +69,58 @@ def show(request: Request, token: str) -> Response:
         )
         if link_session is None:
             return continue_page(request, session, holder, token)
-        return case_page(request, session, holder, now, token=token, csrf=link_session.csrf_token)
+        done = request.query_params.get("done", "")
+        return case_page(
+            request, session, holder, now, token=token, csrf=link_session.csrf_token, done=done
+        )
+
+
+@router.post("/l/{token}/choose", dependencies=ONE_LINK)
+def choose(request: Request, token: str, form: PostedForm) -> Response:
+    """ "What do you want to do?": to the chosen action's own page (nothing is changed)."""
+    action = str(form.get("choice", ""))
+    now = request.app.state.clock()
+    with transaction(request.app.state.sessions) as session:
+        holder, link_session = _in_session(request, session, token, now)
+        if holder is None:
+            return neutral(request)
+        if link_session is None:
+            return continue_page(request, session, holder, token)
+        if action not in allowed(holder):
+            return case_page(
+                request,
+                session,
+                holder,
+                now,
+                token=token,
+                csrf=link_session.csrf_token,
+                errors={"choice": "Select what you want to do"},
+                status=422,
+            )
+    return RedirectResponse(f"/l/{token}/do/{action}", status_code=303)
+
+
+@router.get("/l/{token}/do/{action}", dependencies=ONE_LINK)
+def do(request: Request, token: str, action: str) -> Response:
+    """One action's short page within the link's session (a GET: it changes nothing)."""
+    now = request.app.state.clock()
+    with transaction(request.app.state.sessions) as session:
+        holder, link_session = _in_session(request, session, token, now)
+        if holder is None or action not in allowed(holder):
+            return neutral(request)
+        if link_session is None:
+            return continue_page(request, session, holder, token)
+        return do_page(
+            request, session, holder, now, token=token, csrf=link_session.csrf_token, action=action
+        )
+
+
+def _in_session(request: Request, session, token: str, now):
+    """The link's holder (None for a link that cannot be used) and its live session, if any."""
+    holder = links.open_link(session, token, now=now)
+    if holder is None:
+        return None, None
+    return holder, links.session_for(session, holder, request.cookies.get(link_cookie()), now=now)
 
 
 @router.post(
@@ -157,15 +211,21 @@ def act(request: Request, token: str, form: PostedForm) -> Response:
                     status=409,
                 )
             title, done = apply_action(session, action, holder, now, values)
+            if action != "acknowledge":
+                return done_page(request, session, token, holder, now, action, title, done)
     except InvalidInput as refusal:  # rolled back: the form is not spent either
         if action in FORMS:
             return _again(request, token, now, refusal.problems, values, action)
         return message(request, "This could not be done", str(refusal), status=409)
     except NotAllowed as refusal:
         return message(request, "This could not be done", str(refusal), status=409)
-    if action == "acknowledge":
-        return RedirectResponse(f"/l/{token}", status_code=303)
-    return message(request, title, done)
+    return RedirectResponse(f"/l/{token}?done=acknowledge", status_code=303)
+
+
+@router.post("/l/{token}/do/{step}", dependencies=ONE_LINK)
+def act_on_its_page(request: Request, token: str, step: str, form: PostedForm) -> Response:
+    """An action's page posts to itself: the same as posting to the link (the form names it)."""
+    return act(request, token, form)
 
 
 # The forms that come back with their errors and what was typed when the domain refuses them.
@@ -186,8 +246,8 @@ def _again(request: Request, token: str, now, errors: dict, values: dict, action
 
 
 def _with_errors(request, session, holder, token, link_session, now, errors, values, action):
-    """The case page with the form's errors and what was typed, its form still live (422)."""
-    return case_page(
+    """The action's page with the form's errors and what was typed, its form still live (422)."""
+    return do_page(
         request,
         session,
         holder,
@@ -199,3 +259,22 @@ def _with_errors(request, session, holder, token, link_session, now, errors, val
         action=action,
         status=422,
     )
+
+
+def done_page(request, session, token, holder, now, action, title, done) -> Response:
+    """The confirmation: what was done, whom it is with now and by when, and the way back to the
+    case while this link still works."""
+    disagreement = holder.disagreement
+    tz = policy_for(session, disagreement).timezone
+    session.flush()
+    context = {
+        "title": title,
+        "message": done,
+        "now_with": with_now(disagreement, tz, emailed=action in EMAILED),
+        "back": f"/l/{token}" if links.open_link(session, token, now=now) else "",
+    }
+    return request.app.state.templates.TemplateResponse(request, "pages/link_done.html", context)
+
+
+# The actions after which whoever holds the stage has just been emailed about it.
+EMAILED = {"escalate", "hand_to_deputy", "make_urgent", "respond"}
