@@ -3,6 +3,7 @@ loaded, as in the tests: default and four-stage)."""
 
 from __future__ import annotations
 
+import html
 import re
 
 from tests.web_helpers import FORM
@@ -13,11 +14,21 @@ FORM_IN_AREA = {**FORM, "child_area": AREA}
 
 
 def area_form_page(client, area: str = AREA) -> tuple[str, str, str]:
-    """The raise form for a child in `area`: its HTML, its CSRF token and its form id."""
-    page = client.get("/raise", params={"child_area": area, "step": "area"}).text
+    """The raise journey for a child in `area` as far as the decision page (answering "No" to
+    the immediate risk question): its HTML, its CSRF token and its form id."""
+    first = client.get("/raise", params={"child_area": area, "step": "area"}).text
+    page = client.post("/raise/answer", data={**hidden_fields(first), "immediate_risk": "no"}).text
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
     form_id = re.search(r'name="form_id" value="([^"]+)"', page).group(1)
     return page, csrf, form_id
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """The hidden fields of the page's forms (the raise journey carries its answers in them)."""
+    return {
+        name: html.unescape(value)
+        for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page)
+    }
 
 
 def option_value(page: str, text: str) -> str:

@@ -83,6 +83,8 @@ class Policy(BaseModel):
     professional_groups: tuple[Word, ...] = tuple(PROFESSIONAL_GROUPS)
     # Where a counterpart who is not in the directory may be written to (e.g. nhs.net).
     secure_domains: tuple[str, ...] = ()
+    # Children's social care's front door (the number a raiser calls when a child is at risk now).
+    front_door_phone: str = ""
     # Stages only a category's route goes through, and the routes: category -> stage keys.
     route_stages: tuple[Stage, ...] = ()
     category_routes: dict[str, tuple[str, ...]] = {}

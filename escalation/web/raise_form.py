@@ -7,7 +7,7 @@ secure domains (escalation.casework.counterparts_check)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -20,12 +20,12 @@ from escalation.casework.intake import (
     NOT_IN_THE_PAST,
     RaiseRequest,
     area_policy,
+    uk_date,
 )
 from escalation.directory.people import EMAIL, normalise_email
 from escalation.rules.errors import InvalidInput
 from escalation.rules.policy import Policy
-from escalation.rules.vocabulary import CATEGORIES
-from escalation.store.models import Person
+from escalation.web.forms import typed_date
 
 
 class RaiseForm(BaseModel):
@@ -34,27 +34,28 @@ class RaiseForm(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    # In the order of the page.
-    raiser_name: str = ""
-    raiser_role: str = ""
-    raiser_organisation: str = ""
+    # In the order of the pages (escalation.web.raise_pages.PAGES), the error summary's order.
     child_area: str = ""
-    other_area: str = ""
+    immediate_risk: str = ""
+    protective_action: str = ""
     counterpart_person: str = ""
     counterpart_name: str = ""
     counterpart_email: str = ""
     counterpart_role: str = ""
     counterpart_organisation: str = ""
-    child_reference: str = ""
     category: str = ""
     decision_disputed: str = ""
     decision_date_day: str = Field("", alias="decision_date-day")
     decision_date_month: str = Field("", alias="decision_date-month")
     decision_date_year: str = Field("", alias="decision_date-year")
+    child_reference: str = ""
+    level_of_need: str = ""
     reason: str = ""
     outcome_sought: str = ""
-    immediate_risk: str = ""
-    protective_action: str = ""
+    other_area: str = ""
+    raiser_name: str = ""
+    raiser_role: str = ""
+    raiser_organisation: str = ""
     form_id: str = ""
 
     @classmethod
@@ -85,19 +86,28 @@ class RaiseForm(BaseModel):
             "decision_date": self.decision_date(),
             "reason": self.reason,
             "outcome_sought": self.outcome_sought,
+            "level_of_need": self.level_of_need,
             "immediate_risk": risk,
             "protective_action": self.protective_action if risk else "",
             "idempotency_key": f"form:{email}:{self.form_id}" if self.form_id else None,
         }
 
     def checked(
-        self, session: Session, *, email: str, policies: dict[str, Policy], default_id: str
+        self,
+        session: Session,
+        *,
+        email: str,
+        policies: dict[str, Policy],
+        default_id: str,
+        now: datetime,
     ) -> tuple[RaiseRequest, Policy]:
         """The request these fields make, raised by `email`, and the child's area's policy; or
         InvalidInput naming every problem at once: an unknown area, a chosen person who is not
         in the directory (or chosen as well as typed in), a typed address at no secure domain,
-        and whatever RaiseRequest refuses."""
-        problems: dict[str, str] = {}
+        a decision date after today (at `now`), a missing protective action, and whatever
+        RaiseRequest refuses (its checks across fields run only once every field is valid, so
+        the ones a page must show together are made here too)."""
+        problems = self._own_problems(now)
         data = self.as_request(email)
         policy = None
         try:
@@ -121,7 +131,17 @@ class RaiseForm(BaseModel):
             problems = {**error.problems, **problems}
         if problems:
             raise InvalidInput(problems)
+        parsed.check_against(now)
         return parsed, policy
+
+    def _own_problems(self, now: datetime) -> dict[str, str]:
+        problems = {}
+        if self.immediate_risk == "yes" and not self.protective_action:
+            problems["protective_action"] = "is required"
+        day = self.decision_date()
+        if day and day[:1].isdigit() and date.fromisoformat(day) > uk_date(now):
+            problems["decision_date"] = NOT_IN_THE_PAST
+        return problems
 
     def typed_counterpart(self) -> tuple[str, ...]:
         return (
@@ -134,15 +154,13 @@ class RaiseForm(BaseModel):
     def decision_date(self) -> str | None:
         """The date the three boxes make, as ISO text; None if all are blank; otherwise text the
         model refuses as not a real date (never an exception here, whatever was typed)."""
-        parts = [self.decision_date_year, self.decision_date_month, self.decision_date_day]
-        if not any(parts):
-            return None
-        if all(part.isascii() and part.isdigit() and len(part) <= 4 for part in parts):
-            try:
-                return date(*(int(part) for part in parts)).isoformat()
-            except ValueError:
-                pass
-        return "not a real date"
+        try:
+            day = typed_date(
+                self.decision_date_day, self.decision_date_month, self.decision_date_year
+            )
+        except ValueError:
+            return "not a real date"
+        return day.isoformat() if day else None
 
 
 ENTER = {
@@ -163,6 +181,7 @@ MESSAGES = {
     "immediate_risk": "Select yes if the child is at immediate risk of significant harm",
     "decision_date": "Enter the date of the decision, like 20 11 2026",
     "category": "Select what the disagreement is about",
+    "protective_action": "Enter what protective action has been taken",
 }
 DECISION_DATE = {  # the model's messages about decision_date, in GOV.UK's words
     NOT_A_REAL_DATE: "The date of the decision must be a real date",
@@ -196,58 +215,3 @@ def _sentence(message: str) -> str:
 
 def _position(order: list[str], name: str) -> int:
     return order.index(name) if name in order else len(order)
-
-
-ANCHORS = {
-    "decision_date": "decision_date-day",
-    "immediate_risk": "immediate_risk",
-    "category": "category",
-}
-
-
-def page_context(
-    values: dict,
-    errors: dict[str, str],
-    *,
-    areas: dict[str, str],
-    directory: list[tuple[str, list[Person]]],
-    policy: Policy | None,
-) -> dict:
-    """What templates/pages/raise.html shows besides the session's: the fields' values and
-    errors (with the summary's links), the areas to choose from (the chosen one named instead
-    while it stands), the directory list by organisation (names and job titles, never an
-    address) and the chosen area's secure domains."""
-    chosen = values.get("child_area")
-    return {
-        "values": values,
-        "errors": errors,
-        "error_list": [
-            {"text": text, "href": f"#{ANCHORS.get(field, field)}"}
-            for field, text in errors.items()
-            if field != "form"
-        ],
-        "categories": [
-            {"value": key, "text": text, "checked": values.get("category") == key}
-            for key, text in CATEGORIES.items()
-        ],
-        "areas": [
-            {"value": key, "text": name, "checked": chosen == key} for key, name in areas.items()
-        ],
-        "area_name": areas.get(chosen) if chosen and "child_area" not in errors else None,
-        "several_areas": len(areas) > 1,
-        "directory": [
-            {
-                "label": organisation,
-                "people": [
-                    {
-                        "value": str(person.id),
-                        "text": ", ".join(filter(None, (person.name, person.job_title))),
-                        "selected": values.get("counterpart_person") == str(person.id),
-                    }
-                    for person in people
-                ],
-            }
-            for organisation, people in directory
-        ],
-        "secure_domains": ", ".join(policy.secure_domains) if policy else "",
-    }

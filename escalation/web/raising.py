@@ -1,10 +1,13 @@
-"""Raising a disagreement in the browser: sign in by emailed link, then one form.
+"""Raising a disagreement in the browser: sign in by emailed link, then a few short pages.
 
 When more than one area is loaded, the child's area is asked first (a page of its own, so that
-the form's directory list, without JavaScript, is that area's). The form's fields are a model
-(raise_form.RaiseForm); what they make is validated by the same model as the API
-(escalation.casework.intake), the area picks the policy and the counterpart is checked as the
-API's is (casework.counterparts_check). Errors re-render the form with everything typed and a
+the directory list, without JavaScript, is that area's). Then the question pages
+(raise_pages.py: the immediate risk first, the decision and who made it, why you disagree and
+what you want to happen, about you when the directory does not say), check your answers, and
+the submit here. The form's fields are a model (raise_form.RaiseForm); what they make is
+validated by the same model as the API (escalation.casework.intake), the area picks the policy
+and the counterpart is checked as the API's is (casework.counterparts_check). The submit's
+problems come back all at once, on one page of every question with everything typed and a
 GOV.UK error summary linking to each field. A hidden form id makes a double submit (double
 click, browser retry) return the disagreement the first one created. Every POST carries the
 session's CSRF token; the Origin check applies as everywhere.
@@ -12,34 +15,38 @@ session's CSRF token; the Origin check applies as everywhere.
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from escalation.access import signin
 from escalation.casework import disagreements as d
-from escalation.casework.counterparts_check import directory_choices
-from escalation.casework.intake import area_policy, areas
 from escalation.directory.people import find_person
 from escalation.outbox import immediate
-from escalation.rules.calendar import due_text
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.rules.vocabulary import BOARD_ROLES
 from escalation.settings import get_settings
 from escalation.store.db import transaction
+from escalation.web import raise_pages
 from escalation.web.forms import PostedForm
-from escalation.web.raise_form import MESSAGES, RaiseForm, field_errors, page_context
+from escalation.web.raise_common import (
+    SIGN_IN,
+    SignedIn,
+    cookie_name,
+    known_areas,
+    page,
+    posted_by,
+    signed_in,
+)
+from escalation.web.raise_form import MESSAGES, RaiseForm, field_errors
+from escalation.web.raised import confirmation
 from escalation.web.ratelimit import limited
 
+__all__ = ["cookie_name", "router", "send_sign_in_link"]
+
 router = APIRouter(include_in_schema=False)
-
-
-def cookie_name() -> str:
-    secure = get_settings().public_base_url.startswith("https://")
-    return "__Host-rpd_session" if secure else "rpd_session"
+router.add_api_route("/raise/answer", raise_pages.answer, methods=["POST"])
+_page = page
 
 
 @router.get("/")
@@ -49,26 +56,24 @@ def home() -> Response:
 
 @router.get("/raise")
 def raise_form(request: Request, child_area: str | None = None, step: str = "") -> Response:
-    """The form, for the child's area: `child_area` (from the area question, the page before
-    it when more than one area is loaded: it narrows the directory list to that area's)."""
+    """The journey's first page for the child's area `child_area` (from the area question, the
+    page before it when more than one area is loaded: it narrows the directory list to that
+    area's): is the child at immediate risk of significant harm?"""
+    who = signed_in(request)
+    if who is None:
+        return _page(request, "pages/signin.html", dict(SIGN_IN))
     with transaction(request.app.state.sessions) as session:
-        web = signin.current(
-            session, request.cookies.get(cookie_name()), now=request.app.state.clock()
-        )
-        if web is None:
-            return _page(request, "pages/signin.html", {"title": "Sign in to raise a disagreement"})
-        values = _prefill(session, web.email)
-    signed_in = SignedIn(web.email, web.csrf_token)
-    known = _areas(request)
+        values = _prefill(session, who.email)
+    known = known_areas(request)
     if child_area is None and len(known) == 1:
         child_area = next(iter(known))
     if child_area not in known:
         asked = child_area is not None or step == "area"
-        return _area_question(request, signed_in, known, asked)
-    return _form(request, signed_in, {**values, "child_area": child_area})
+        return _area_question(request, who, known, asked)
+    return raise_pages.show(request, who, "risk", {**values, "child_area": child_area})
 
 
-def _area_question(request: Request, signed_in: SignedIn, known: dict, asked: bool) -> Response:
+def _area_question(request: Request, who: SignedIn, known: dict, asked: bool) -> Response:
     """Which area the child lives in; 422 with an error if it was answered with none known."""
     errors = {"child_area": MESSAGES["child_area"]} if asked else {}
     context = {
@@ -76,7 +81,7 @@ def _area_question(request: Request, signed_in: SignedIn, known: dict, asked: bo
         "areas": [{"value": key, "text": name} for key, name in known.items()],
         "errors": errors,
         "error_list": [{"text": text, "href": "#child_area"} for text in errors.values()],
-        "email": signed_in.email,
+        "email": who.email,
     }
     return _page(request, "pages/raise_area.html", context, 422 if asked else 200)
 
@@ -170,59 +175,33 @@ def sign_out(request: Request) -> Response:
 
 @router.post("/raise")
 def submit(request: Request, form: PostedForm) -> Response:
+    """Check your answers' submit: the disagreement raised and its confirmation; or every
+    question on one page with every problem named at once (422), or the casework's refusal."""
+    who = posted_by(request, form)
+    if isinstance(who, Response):
+        return who
     typed = RaiseForm.posted(form)
     values = typed.model_dump()
     now = request.app.state.clock()
-    with transaction(request.app.state.sessions) as session:
-        web = signin.current(session, request.cookies.get(cookie_name()), now=now)
-        if web is None:
-            return _page(
-                request, "pages/signin.html", {"title": "Sign in to raise a disagreement"}, 401
-            )
-        signed_in = SignedIn(web.email, web.csrf_token)
-    if not secrets.compare_digest(str(form.get("csrf", "")), signed_in.csrf):
-        return _page(
-            request,
-            "pages/message.html",
-            {
-                "title": "Sorry, there is a problem",
-                "message": "This form had expired. Nothing was sent. "
-                "Go back, reload it and try again.",
-            },
-            403,
-        )
     try:
         with transaction(request.app.state.sessions) as session:
             request_model, policy = typed.checked(
                 session,
-                email=signed_in.email,
+                email=who.email,
                 policies=request.app.state.policies,
                 default_id=get_settings().default_policy,
+                now=now,
             )
             disagreement = d.raise_disagreement(
                 session, request=request_model, policy=policy, now=now
             )
-            return _page(
-                request,
-                "pages/raised.html",
-                {
-                    "title": "Disagreement raised",
-                    "d": disagreement,
-                    "area": policy.area,
-                    "due": due_text(disagreement.due_at, policy.timezone),
-                    "owner": disagreement.owner,
-                },
-            )
+            context = confirmation(disagreement, policy, email=who.email)
+            return _page(request, "pages/raised.html", context)
     except InvalidInput as error:
-        return _form(request, signed_in, values, field_errors(error.problems), status=422)
+        errors = field_errors(error.problems)
+        return raise_pages.show(request, who, "", values, errors, status=422)
     except NotAllowed as error:
-        return _form(request, signed_in, values, {"form": str(error)}, status=409)
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    email: str
-    csrf: str
+        return raise_pages.show(request, who, "", values, {"form": str(error)}, status=409)
 
 
 def _prefill(session, email: str) -> dict:
@@ -234,47 +213,3 @@ def _prefill(session, email: str) -> dict:
         raiser_organisation=person.organisation,
         raiser_role=person.job_title,
     ).model_dump()
-
-
-def _form(
-    request: Request,
-    signed_in: SignedIn,
-    values: dict,
-    errors: dict | None = None,
-    status: int = 200,
-) -> Response:
-    values = {**values, "form_id": values.get("form_id") or secrets.token_urlsafe(16)}
-    known = _areas(request)
-    chosen = values.get("child_area")
-    with transaction(request.app.state.sessions) as session:
-        directory = directory_choices(
-            session,
-            partnerships=[chosen] if chosen in known else list(known),
-            leave_out=signed_in.email,
-        )
-    policy = _area_policy(request, chosen) if chosen in known else None
-    context = page_context(values, errors or {}, areas=known, directory=directory, policy=policy)
-    return _page(
-        request,
-        "pages/raise.html",
-        {
-            "title": "Raise a professional disagreement",
-            **context,
-            "csrf": signed_in.csrf,
-            "email": signed_in.email,
-        },
-        status,
-    )
-
-
-def _areas(request: Request) -> dict[str, str]:
-    return areas(request.app.state.policies, get_settings().default_policy)
-
-
-def _area_policy(request: Request, area: str):
-    return area_policy(request.app.state.policies, area, default_id=get_settings().default_policy)
-
-
-def _page(request: Request, name: str, context: dict, status: int = 200) -> Response:
-    context.setdefault("errors", {})
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status)
