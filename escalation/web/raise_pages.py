@@ -117,7 +117,9 @@ def show(
 ) -> Response:
     """Page `name` of the journey ("" for every question at once), with the answers so far."""
     values = {**values, "form_id": values.get("form_id") or secrets.token_urlsafe(16)}
-    context = page_context(request, who, values, errors or {}, shown=PAGES.get(name))
+    context = page_context(
+        request, who, values, errors or {}, shown=PAGES.get(name, () if name else None)
+    )
     context.update(title=TITLES[name], page=name, return_to="check" if back else "")
     if name == "check":
         context["rows"] = answer_rows(request, values, context)
