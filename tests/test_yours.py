@@ -8,14 +8,23 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from escalation.casework import disagreements as d
 from escalation.casework.endings import ActionInput
+from escalation.reads.yours import yours
 from escalation.store.db import transaction
 from escalation.store.models import Disagreement, Event
 from tests.browser_helpers import check, link_in_latest_email, needs_chromium, send_emails
-from tests.factories import DESIGNATED, LEARNING, MONDAY, NAMED, RAISER, raise_one
+from tests.factories import (
+    DESIGNATED,
+    LEARNING,
+    MONDAY,
+    NAMED,
+    NAMED_DEPUTY,
+    RAISER,
+    raise_one,
+)
 from tests.smtp_server import Server
 from tests.web_helpers import sign_in
 
@@ -77,9 +86,21 @@ def test_the_raiser_sees_what_they_raised_and_who_it_waits_for(client, sessions)
     other = raise_one(sessions, MONDAY, child_reference="TEST-CHILD-2")
     with transaction(sessions) as session:
         d.withdraw(session, reference=other, actor=RAISER, now=MONDAY, reason="Agreed after all")
+    someone_elses = raise_one(
+        sessions,
+        MONDAY,
+        raiser={
+            "name": "Nathan Nurse",
+            "email": NAMED_DEPUTY,
+            "organisation": "Example Trust",
+            "role": "Named nurse",
+        },
+    )
     sign_in(client, sessions, RAISER)
     page = client.get("/yours")
     assert page.status_code == 200
+    assert someone_elses not in page.text
+    assert client.get(f"/yours/{someone_elses}").status_code == 404
     assert reference in page.text and "You raised it" in page.text
     assert "Waiting for Nadia Named (Example Trust) to acknowledge and act, due" in page.text
     assert "2 of 5: Named professional or line manager" in page.text
@@ -279,3 +300,20 @@ def test_your_disagreements_in_a_browser(site, page, sessions):
     assert "You accepted the proposed resolution" in page.inner_text(".govuk-notification-banner")
     check(page, "yours-05-accepted-375")
     assert refused == []
+
+
+def test_the_list_takes_the_same_queries_for_one_disagreement_or_many(engine, directory):
+    def statements(count: int) -> int:
+        for _ in range(count):
+            _proposed(directory, _at_named(directory))
+        seen = []
+        listen = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            with transaction(directory) as session:
+                assert len(yours(session, RAISER, MONDAY)) >= count
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+        return len(seen)
+
+    assert statements(1) == statements(4)
