@@ -43,6 +43,8 @@ def test_the_raiser_accepts_and_the_action_owner_confirms_on_a_phone(site, page,
     with Server() as mail:
         send_emails(sessions, mail)
         _open(page, link_in_latest_email(mail, RAISER, "a resolution is proposed"))
+        check(page, "endings-00-say-case-375")
+        page.click("button:has-text('Accept or contest the proposed resolution')")
         assert "Do you accept this resolution?" in page.inner_text("main")
         assert "Share the health records" in page.inner_text("main")
         check(page, "endings-01-say-375")
@@ -55,6 +57,7 @@ def test_the_raiser_accepts_and_the_action_owner_confirms_on_a_phone(site, page,
         check(page, "endings-03-accepted-375")
 
         _open(page, link_in_latest_email(mail, COUNTERPART, "an agreed action is yours"))
+        page.click("button:has-text('Confirm an agreed action is done')")
         assert "Your agreed actions" in page.inner_text("main")
         check(page, "endings-04-action-375")
         page.fill("textarea[name=note]", "Records sent to the duty team (invented)")

@@ -7,13 +7,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from escalation.casework import disagreements as d
 from escalation.store.db import transaction
 from escalation.store.models import Event, LinkToken
 from tests.board_helpers import csrf_of, link_path
+from tests.browser_helpers import NOW, check, link_in_latest_email, needs_chromium, send_emails
 from tests.factories import MONDAY, NAMED, RAISER, raise_one
+from tests.smtp_server import Server
 
 LEARNING = {
     "learning_themes": ["thresholds"],
@@ -257,3 +260,67 @@ def test_the_raiser_accepts_and_the_actions_owner_confirms_it_done(client, sessi
     )
     assert "You have confirmed the action is done" in done.text
     assert csrf_of(page)  # each page carries the session's form token
+
+
+# --- in Chromium, at 1280 and 375 px -------------------------------------------------------------
+
+
+@needs_chromium
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1280, 375])
+def test_in_chromium_the_owner_acknowledges_then_resolves_and_a_doctor_hands_on(
+    site, page, sessions, width
+):
+    """Every page axe-checked and screenshotted ("link-NN-what-WIDTH")."""
+    page.set_viewport_size({"width": width, "height": 900})
+    shot = iter(range(1, 100))
+
+    def looked(name: str) -> None:
+        check(page, f"link-{next(shot):02d}-{name}-{width}")
+
+    practitioner = raise_one(sessions, NOW)
+    named = _at_named(sessions)
+    with Server() as mail:
+        send_emails(sessions, mail)
+        link = link_in_latest_email(mail, RAISER, practitioner)
+        page.goto(link)
+        looked("continue")
+        page.click("button:has-text('Continue')")
+        assert "What do you want to do?" in page.inner_text("main")
+        assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
+        looked("case")
+        page.click("button:has-text('Continue')")  # nothing chosen
+        assert "Select what you want to do" in page.inner_text(".govuk-error-summary")
+        looked("choose-error")
+        page.check("input[name=choice][value=acknowledge]")
+        page.click("button:has-text('Continue')")
+        looked("acknowledge")
+        page.click("button:has-text('Acknowledge')")
+        assert "You have acknowledged" in page.inner_text(".govuk-notification-banner")
+        looked("acknowledged")
+        page.goto(link)  # later, from the same email
+        page.check("input[name=choice][value=resolve]")
+        page.click("button:has-text('Continue')")
+        page.click("button:has-text('Resolve')")  # nothing filled in
+        assert "There is a problem" in page.inner_text(".govuk-error-summary")
+        looked("resolve-errors")
+        page.check("input[name=outcome][value=decision_changed]")
+        page.fill("#summary", "Strategy discussion agreed (invented)")
+        page.check("input[name=learning_themes] >> nth=0")
+        page.check("input[name=systemic][value=no]")
+        page.fill("#lesson", "Thresholds read differently (invented)")
+        page.click("button:has-text('Resolve')")
+        assert page.inner_text("h1") == "You have resolved this disagreement"
+        looked("resolved")
+
+        page.goto(link_in_latest_email(mail, NAMED, named))
+        page.click("button:has-text('Continue')")
+        chronology = page.inner_text("#chronology + p + dl")
+        assert "viewed it" not in chronology or chronology.count("viewed it") == 1
+        page.check("input[name=choice][value=hand_to_deputy]")
+        page.click("button:has-text('Continue')")
+        assert "Hand this stage to Nathan Nurse (Example Trust)?" in page.inner_text("main")
+        looked("hand-to-deputy")
+        page.click("button:has-text('Yes, hand it to Nathan Nurse')")
+        assert "Now with Nathan Nurse (Example Trust)" in page.inner_text("main")
+        looked("handed")
