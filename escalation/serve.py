@@ -157,9 +157,11 @@ def start_prefect_server(port: int) -> subprocess.Popen:
     )
     try:
         _wait_until_up(server, f"http://127.0.0.1:{port}/api/health", "the Prefect server")
-    except RuntimeError as error:
+    except BaseException as error:  # a Ctrl-C while it starts stops it too
         _stop(server)
-        raise RuntimeError(f"{error} (see {home / 'server.log'})") from None
+        if isinstance(error, RuntimeError):
+            raise RuntimeError(f"{error} (see {home / 'server.log'})") from None
+        raise
     return server
 
 

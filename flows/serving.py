@@ -40,10 +40,12 @@ async def _serve_deployments(deployments: list) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     runner = Runner(pause_on_shutdown=False)  # paused below, each deployment awaited
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     ids = [await runner.add_deployment(deployment) for deployment in deployments]
     running = asyncio.create_task(runner.start())
     while not runner.started and not running.done():
-        await asyncio.sleep(0.05)  # start() installs its own SIGTERM handler first; replace it
+        await asyncio.sleep(0.05)  # start() installs its own SIGTERM handler: replaced here
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     stopping = asyncio.create_task(stop.wait())
@@ -54,7 +56,7 @@ async def _serve_deployments(deployments: list) -> None:
                 await _pause(client, ids)
                 await _wait_for_runs(client, ids, RUNS_GRACE)
             await runner.astop()  # no more polling; the runs still in flight are cancelled
-            await running  # and waited for
+        await running  # and waited for (a runner that failed by itself raises here)
     finally:
         stopping.cancel()
         async with get_client() as client:
