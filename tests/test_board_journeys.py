@@ -10,9 +10,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from sqlalchemy import func, select
+
 from escalation.casework import disagreements as d
 from escalation.casework.lifecycle import SYSTEM
+from escalation.directory.organisations import agency_type_of
+from escalation.directory.people import find_person
 from escalation.store.db import transaction
+from escalation.store.models import Organisation
 from tests.board_helpers import board_sign_in
 from tests.factories import MANAGER, MONDAY, RAISER, due_at, raise_one
 
@@ -120,3 +125,88 @@ def test_every_organisation_named_is_offered_once(client, sessions, clock):
     assert offered[1:] == sorted(offered[1:], key=str.lower)
     chosen = client.get("/board?receiving=Example+Police").text
     assert sorted(_references(chosen)) == sorted([fresh, other_case])
+
+
+# --- the directory's person form: the organisation from the list ------------------------------
+
+
+def _person_form(client, **overrides) -> dict:
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/board/directory/new").text)
+    data = {
+        "csrf": csrf.group(1),
+        "name": "Nell New",
+        "email": "nell.new@council.example",
+        "organisation": "",
+        "new_organisation": "",
+        "new_agency_type": "",
+        "roles": ["practitioner"],
+        "active": "yes",
+    }
+    return {**data, **overrides}
+
+
+def _organisation_of(sessions, email: str) -> str | None:
+    with transaction(sessions) as session:
+        person = find_person(session, email)
+        return person.organisation if person else None
+
+
+def test_the_organisation_is_chosen_from_the_list_or_added_deliberately(client, sessions, clock):
+    board_sign_in(client, sessions, clock, MANAGER)
+    form = client.get("/board/directory/new").text
+    select = form[
+        form.index('id="organisation"') : form.index("</select>", form.index('id="organisation"'))
+    ]
+    assert '<option value="Example Trust"' in select and "Add an organisation" in form
+
+    typed = client.post(
+        "/board/directory/new", data=_person_form(client, organisation="Children's Services")
+    )
+    assert typed.status_code == 422
+    assert "Select their organisation from the list, or add it as a new one" in typed.text
+    assert 'href="#organisation"' in typed.text
+    assert _organisation_of(sessions, "nell.new@council.example") is None  # nothing saved
+
+    blank = client.post("/board/directory/new", data=_person_form(client, email="x"))
+    assert "Select their organisation, or add a new one" in blank.text
+    assert 'href="#email"' in blank.text  # every problem at once
+    both = client.post(
+        "/board/directory/new",
+        data=_person_form(client, organisation="Example Trust", new_organisation="Elsewhere"),
+    )
+    assert "Select an organisation from the list or add a new one, not both" in both.text
+    untyped = client.post(
+        "/board/directory/new", data=_person_form(client, new_organisation="Example Nursery")
+    )
+    assert "Select the agency type of the new organisation" in untyped.text
+    assert 'href="#new_agency_type"' in untyped.text and 'value="Example Nursery"' in untyped.text
+
+    added = client.post(
+        "/board/directory/new",
+        follow_redirects=False,
+        data=_person_form(client, new_organisation="Example Nursery", new_agency_type="education"),
+    )
+    assert added.status_code == 303
+    assert _organisation_of(sessions, "nell.new@council.example") == "Example Nursery"
+    with transaction(sessions) as session:
+        assert agency_type_of(session, "example nursery") == "education"
+    assert '<option value="Example Nursery"' in client.get("/board/directory/new").text
+
+
+def test_adding_an_organisation_already_listed_picks_it_not_a_second_one(client, sessions, clock):
+    board_sign_in(client, sessions, clock, MANAGER)
+    done = client.post(
+        "/board/directory/new",
+        follow_redirects=False,
+        data=_person_form(client, new_organisation="  example TRUST ", new_agency_type="police"),
+    )
+    assert done.status_code == 303
+    assert _organisation_of(sessions, "nell.new@council.example") == "Example Trust"
+    with transaction(sessions) as session:
+        assert agency_type_of(session, "Example Trust") == "health"  # not changed by the add
+        names = session.execute(
+            select(func.count())
+            .select_from(Organisation)
+            .where(Organisation.key == "example trust")
+        ).scalar_one()
+    assert names == 1

@@ -52,7 +52,7 @@ def test_the_board_manager_fills_a_gap_and_records_an_absence(site, page, sessio
     assert page.input_value("#name") == "Nell New"
     check(page, "directory-02-add-errors")
     page.fill("#email", "nell.new@icb.example")
-    page.fill("#organisation", "Example ICB")
+    page.select_option("#organisation", "Example ICB")
     page.fill("#job_title", "Designated doctor")
     page.select_option("#agency_type", "health")
     page.select_option("#professional_group", "doctor")

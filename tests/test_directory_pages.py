@@ -242,8 +242,9 @@ def test_an_organisation_with_practitioners_but_nobody_the_rules_name_is_warned(
             manager,
             name="Sam Social",
             email="sam.social@council.example",
-            organisation="Example Academy Trust",
-            agency_type="childrens_social_care",
+            organisation="",  # not in the list: added deliberately, with its agency type
+            new_organisation="Example Academy Trust",
+            new_agency_type="childrens_social_care",
             professional_group="social_worker",
             roles=["practitioner"],
         ),

@@ -63,6 +63,22 @@ def save(session: Session, given: Iterable[Given]) -> None:
         session.add(organisation)
 
 
+def listed(session: Session, partnership: str) -> dict[str, str]:
+    """The organisations the board's person form offers, key to name: each one the
+    partnership's people name, by its record's name when it has one (so names that differ only
+    in case are one organisation, and reports group by it). One query."""
+    key = func.lower(func.trim(Person.organisation))
+    rows = session.execute(
+        select(key, func.min(func.trim(Person.organisation)), func.min(Organisation.name))
+        .outerjoin(Organisation, Organisation.key == key)
+        .where(Person.partnership == partnership, func.trim(Person.organisation) != "")
+        .group_by(key)
+    ).all()
+    return dict(
+        sorted(((k, record or typed) for k, typed, record in rows), key=lambda i: i[1].lower())
+    )
+
+
 def agency_type_of(session: Session, organisation: str) -> str:
     """The organisation's agency type; "" when the directory gives it none."""
     found = _stored(session, [organisation.strip().lower()]).get(organisation.strip().lower())

@@ -1,5 +1,7 @@
 """The board's add/edit person form as typed: its fields (`PersonForm`), the values a page shows
-again (what was typed, the three GOV.UK date boxes apart), and the choices its lists offer.
+again (what was typed, the three GOV.UK date boxes apart), the choices its lists offer, and the
+organisation chosen: from the list of organisations, or added deliberately with its agency type
+(a typed name beside a listed one would split one organisation in two in the reports).
 Checking and saving it is admin.save_person's."""
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class PersonForm:
 
 def typed_values(form) -> dict:
     """A posted form's values as the page shows them again (each text cut to 400 characters)."""
-    values = {name: str(form.get(name, ""))[:400] for name in TEXT_FIELDS}
+    values = {name: str(form.get(name, ""))[:400] for name in TEXT_FIELDS + NEW_FIELDS}
     for name in ("roles", "primary_roles"):
         values[name] = [str(role) for role in form.getlist(name)]
     values["active"] = form.get("active") == "yes"
@@ -75,7 +77,7 @@ def typed_values(form) -> dict:
 
 
 def values_of(form: PersonForm) -> dict:
-    values = {name: getattr(form, name) for name in TEXT_FIELDS}
+    values = {name: getattr(form, name) for name in TEXT_FIELDS} | dict.fromkeys(NEW_FIELDS, "")
     values.update(
         roles=list(form.roles), primary_roles=list(form.primary_roles), active=form.active
     )
@@ -89,6 +91,36 @@ def values_of(form: PersonForm) -> dict:
             }
         )
     return values
+
+
+NEW_FIELDS = ("new_organisation", "new_agency_type")
+ORGANISATION_WORDS = {
+    "blank": "Select their organisation, or add a new one",
+    "unlisted": "Select their organisation from the list, or add it as a new one",
+    "both": "Select an organisation from the list or add a new one, not both",
+    "new_type": "Select the agency type of the new organisation",
+}
+
+
+def organisation_chosen(values: dict, listed: dict[str, str]) -> tuple[dict, dict[str, str]]:
+    """`values` with the organisation the form chose: one from the list `listed` (key to
+    name), or the one added deliberately in the "add an organisation" fields with its agency
+    type (one already listed, in any case, is that one: never a second column in the reports);
+    and the problems, by field."""
+    chosen, new = values["organisation"].strip(), values["new_organisation"].strip()
+    if chosen and new:
+        return values, {"new_organisation": ORGANISATION_WORDS["both"]}
+    if new:
+        if new.lower() in listed:
+            return {**values, "organisation": listed[new.lower()]}, {}
+        if not values["new_agency_type"]:
+            return values, {"new_agency_type": ORGANISATION_WORDS["new_type"]}
+        return {**values, "organisation": new, "agency_type": values["new_agency_type"]}, {}
+    if not chosen:
+        return values, {"organisation": ORGANISATION_WORDS["blank"]}
+    if chosen.lower() not in listed:
+        return values, {"organisation": ORGANISATION_WORDS["unlisted"]}
+    return {**values, "organisation": listed[chosen.lower()]}, {}
 
 
 def form_from(values: dict) -> PersonForm:
@@ -111,19 +143,21 @@ def _date_text(values: dict, name: str) -> str:
     return f"{year}-{month.zfill(2)}-{day.zfill(2)}"
 
 
-def choices(values: dict, people: list, *, agency_types: tuple[str, ...] = ()) -> dict:
+def choices(
+    values: dict, people: list, *, agency_types: tuple[str, ...] = (), listed: dict | None = None
+) -> dict:
     """The form's lists: roles and primary roles (checkboxes), the agency types (the
     vocabulary's, then `agency_types` a policy adds), the professional groups, and `people`
     (deputy_choices' rows) as deputies and line managers. A stored word no list has is offered
     as it is, so saving the form keeps it."""
+    types = {**AGENCY_TYPES, **{word: word for word in agency_types if word not in AGENCY_TYPES}}
+    names = {name: name for name in (listed or {}).values()}
     return {
+        "organisation_items": _options(names, values["organisation"], "Select an organisation"),
+        "new_agency_items": _options(types, values["new_agency_type"], "Select an agency type"),
         "role_items": _boxes(values["roles"]),
         "primary_items": _boxes(values["primary_roles"]),
-        "agency_items": _options(
-            {**AGENCY_TYPES, **{word: word for word in agency_types if word not in AGENCY_TYPES}},
-            values["agency_type"],
-            "Not recorded",
-        ),
+        "agency_items": _options(types, values["agency_type"], "Not recorded"),
         "group_items": _options(PROFESSIONAL_GROUPS, values["professional_group"], "Not recorded"),
         "deputy_items": _people(people, values["deputy"], "No deputy"),
         "line_manager_items": _people(people, values["line_manager"], "No line manager"),

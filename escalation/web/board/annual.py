@@ -163,6 +163,7 @@ def _annual_response(
         {
             "title": "Annual report section",
             "user": user,
+            "partnership_name": policy.area,
             "section": section,
             "choice": choice,
             "query": choice.query(),

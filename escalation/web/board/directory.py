@@ -25,9 +25,16 @@ from escalation.directory.admin import (
 )
 from escalation.directory.facts import other_partnerships_text
 from escalation.directory.gaps import open_stages_owned, role_gaps, stages_words
-from escalation.directory.organisations import agency_type_of
+from escalation.directory.organisations import agency_type_of, listed
 from escalation.directory.people import ROLE_WORDS
-from escalation.directory.person_form import PersonForm, choices, form_from, typed_values, values_of
+from escalation.directory.person_form import (
+    PersonForm,
+    choices,
+    form_from,
+    organisation_chosen,
+    typed_values,
+    values_of,
+)
 from escalation.rules.calendar import date_text, local_date
 from escalation.rules.errors import InvalidInput, NotFound
 from escalation.rules.vocabulary import PROFESSIONAL_GROUPS, ROLES
@@ -42,6 +49,8 @@ FIELD_ORDER = (
     "name",
     "email",
     "organisation",
+    "new_organisation",
+    "new_agency_type",
     "agency_type",
     "job_title",
     "professional_group",
@@ -167,17 +176,28 @@ def edit_person(
 
 
 def _save(request: Request, form: FormData, user: BoardUser, person_id: str | None) -> Response:
+    """Save the person, their organisation chosen from the list or added deliberately; every
+    problem is named at once."""
     values = typed_values(form)
     try:
         with transaction(request.app.state.sessions) as session:
             person = _person(session, user, person_id) if person_id else None
-            saved = save_person(
-                session,
-                partnership=user.partnership,
-                form=form_from(values),
-                person=person,
-                editor_id=user.person_id,
-            )
+            chosen, problems = organisation_chosen(values, listed(session, user.partnership))
+            try:
+                saved = save_person(
+                    session,
+                    partnership=user.partnership,
+                    form=form_from(chosen),
+                    person=person,
+                    editor_id=user.person_id,
+                )
+            except InvalidInput as error:  # a name typed wrong: its words; else the list's
+                typed = values["organisation"].strip() and "organisation" in error.problems
+                problems = {**error.problems, **problems} | (
+                    {"organisation": error.problems["organisation"]} if typed else {}
+                )
+            if problems:  # raised in the transaction: a person saved meanwhile is rolled back
+                raise InvalidInput(problems)
     except InvalidInput as error:
         with transaction(request.app.state.sessions) as session:
             person = _person(session, user, person_id) if person_id else None
@@ -206,6 +226,10 @@ def _person_page(
 ) -> Response:
     problems = problems or {}
     others = deputy_choices(session, user.partnership, person)
+    organisations = listed(session, user.partnership)
+    typed = values["organisation"].strip().lower()
+    if typed in organisations:  # the record's name, whatever case was stored or typed
+        values = {**values, "organisation": organisations[typed]}
     return page(
         request,
         "pages/board_person.html",
@@ -222,7 +246,9 @@ def _person_page(
                 for field in sorted(problems, key=_form_order)
             ],
             "other_partnerships": other_partnerships_text(person).replace(";", ", "),
-            **choices(values, others, agency_types=_agency_types(request, user)),
+            **choices(
+                values, others, agency_types=_agency_types(request, user), listed=organisations
+            ),
         },
         status,
     )
