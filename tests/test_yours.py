@@ -299,6 +299,11 @@ def test_your_disagreements_in_a_browser(site, page, sessions):
     page.click("button:has-text('Send your answer')")
     assert "You accepted the proposed resolution" in page.inner_text(".govuk-notification-banner")
     check(page, "yours-05-accepted-375")
+    page.click("summary:has-text('Withdraw the disagreement')")
+    page.fill("#withdraw_reason", "The strategy discussion is booked (invented)")
+    page.click("button:has-text('Withdraw it')")
+    assert "You have withdrawn it" in page.inner_text(".govuk-notification-banner")
+    check(page, "yours-06-withdrawn-375")
     assert refused == []
 
 
