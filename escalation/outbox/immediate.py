@@ -16,9 +16,11 @@ leaves all sending to the run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from datetime import datetime
+from pathlib import Path
 
 from fastapi import Request, Response
 from sqlalchemy import select
@@ -65,13 +67,20 @@ def web_delivery(sessions: sessionmaker[Session]) -> Delivery | None:
     settings = get_settings()
     if not settings.smtp_url:
         return None
-    return Delivery(
-        sessions=sessions,
-        smtp=SmtpConfig.from_url(settings.smtp_url, timeout=settings.smtp_timeout_seconds),
-        renderer=Renderer(settings.templates_dir, settings.mail_from),
-        base_url=settings.public_base_url or "",
-        connections=1,
+    return _delivery(
+        sessions,
+        SmtpConfig.from_url(settings.smtp_url, timeout=settings.smtp_timeout_seconds),
+        settings.templates_dir,
+        settings.mail_from,
+        settings.public_base_url or "",
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _delivery(sessions, smtp: SmtpConfig, templates: Path, mail_from: str, base_url: str):
+    """One per configuration, so its templates are compiled once, not at every request."""
+    renderer = Renderer(templates, mail_from)
+    return Delivery(sessions, smtp, renderer, base_url, connections=1)
 
 
 async def send_pending(
