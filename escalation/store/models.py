@@ -320,7 +320,8 @@ class OutboxMessage(Base):
     recipient_role: Mapped[str] = mapped_column(String(40))
     link_purpose: Mapped[str | None] = mapped_column(String(20))
     context: Mapped[dict] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20))  # pending, sent, dead, failed_permanent
+    # pending, sent, dead, failed_permanent; superseded: an owner's email for a stage that moved on
+    status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
