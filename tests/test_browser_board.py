@@ -132,3 +132,38 @@ def test_at_375_pixels_the_board_sees_a_silent_counterpart_and_both_sides_of_eac
     page.click("button:has-text('Move onto the urgent track')")
     assert "protective action" in page.inner_text(".govuk-error-summary")
     check(page, "board-375-04-urgent-errors")
+
+
+def test_the_dashboard_flags_and_filters_at_1280_and_375_pixels(site, page, sessions):
+    missed = raise_one(sessions, NOW - timedelta(days=14), child_reference="TEST-CHILD-MISSED")
+    fresh = raise_one(sessions, NOW, child_reference="TEST-CHILD-FRESH")
+    run_sweep(sessions, now=NOW)  # the first is escalated at its deadline, by the service
+    secret = enrol(sessions, MANAGER)
+    _sign_in(page, site, sessions, secret)
+    assert page.inner_text("#partnership") == "Example Borough"
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{site}/board")
+        row = page.locator("#disagreements tbody tr", has_text=missed).inner_text()
+        assert "Missed deadline" in row and "Escalated automatically" in row
+        assert (
+            "Not acknowledged"
+            in page.locator("#disagreements tbody tr", has_text=fresh).inner_text()
+        )
+        check(page, f"board-flags-01-dashboard-{width}")
+
+        page.click("text=Filter")
+        page.check("#missed_deadline")
+        page.select_option("#status", "all")
+        page.click("#apply")
+        assert page.inner_text("h1") == "All disagreements"
+        rows = page.locator("#disagreements tbody tr")
+        assert rows.count() == 1 and missed in rows.nth(0).inner_text()
+        assert page.is_checked("#missed_deadline")
+        check(page, f"board-flags-02-missed-deadline-{width}")
+
+        page.goto(f"{site}/board?unacknowledged=maybe")
+        assert "Tick “Not acknowledged” or leave it clear" in page.inner_text(
+            ".govuk-error-summary"
+        )
+        check(page, f"board-flags-03-filter-error-{width}")

@@ -40,7 +40,7 @@ from escalation.rules.errors import InvalidInput, NotFound
 from escalation.rules.vocabulary import PROFESSIONAL_GROUPS, ROLES
 from escalation.store.db import transaction
 from escalation.store.models import Person
-from escalation.web.board.auth import EITHER, MANAGER, BoardUser
+from escalation.web.board.auth import EITHER, MANAGER, BoardUser, policy_of
 from escalation.web.board.pages import page, pagination
 from escalation.web.forms import PostedForm
 
@@ -78,6 +78,7 @@ def directory(request: Request, user: BoardUser = Depends(EITHER)) -> Response:
         context = {
             "title": "Directory",
             "user": user,
+            "partnership_name": policy_of(request, user).area,
             "rows": [_row_view(person, today) for person in people],
             "total": total,
             "first_row": (current - 1) * PAGE_SIZE + 1,
