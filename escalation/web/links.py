@@ -4,13 +4,14 @@ A GET (or HEAD) of a link changes nothing and shows nothing of the case: only wh
 for (a first name or a role), the reference and a Continue button, because mail scanners open
 links and emails get forwarded or mistyped. Continue (a POST) records that the holder opened it
 and starts a short server-side session bound to that link (`links.LinkSession`, cookie
-`rpd_link`); within it the same URL shows the case, its chronology and due time, and, to the
-stage owner, the buttons Acknowledge, Resolve, Escalate now and Hand to deputy, each a form that
-POSTs back to the same link with the session's CSRF token (spent by each action, so a form acts
-once). The counterpart's link records their response; the owner's and the raiser's links also
-change the counterpart and move the case onto the urgent track (a form that is wrong comes back
-with what was typed and an error summary). The link is not spent by use: the owner can
-acknowledge today and resolve tomorrow by pressing Continue again. Unknown, expired and
+`rpd_link`); within it the same URL shows the case summary, its chronology and due time, and
+asks "What do you want to do?" (POST /choose, only what the holder may do now), which leads to
+that action's own page, GET /l/{token}/do/{action} (it changes nothing). Its form POSTs back
+with the session's CSRF token (spent by each action, so a form acts once); a form that is wrong
+comes back on its page with what was typed and an error summary; one that acts shows whom the
+case is with now and by when (acknowledging returns to the case with a banner). The link is
+not spent by use: the owner can acknowledge today and resolve tomorrow by pressing Continue
+again. Unknown, expired and
 superseded links (the stage has moved on, the case has closed, the owner or the counterpart has
 changed) all get the same neutral page, showing nothing of the case.
 
@@ -18,7 +19,7 @@ The ending's pages (link_views.allowed says who is offered what): the owner reso
 agreed actions and the learning, or convenes a meeting; a say link ("say") accepts or contests
 the proposed resolution; an action link ("action") confirms its holder's own actions done. Each
 answers with what happens next (link_endings.what_next). What each action does is in
-link_actions.py; the pages themselves are in link_views.py.
+link_actions.py; the pages themselves are in link_views.py and link_pages.py.
 """
 
 from __future__ import annotations
