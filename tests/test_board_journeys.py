@@ -210,3 +210,30 @@ def test_adding_an_organisation_already_listed_picks_it_not_a_second_one(client,
             .where(Organisation.key == "example trust")
         ).scalar_one()
     assert names == 1
+
+
+# --- the reports' headline ----------------------------------------------------------------------
+
+
+def test_the_reports_open_with_a_headline_for_the_board(client, sessions, clock):
+    missed, _seen, _fresh = _three_cases(sessions)
+    raise_one(
+        sessions,
+        MONDAY,
+        child_reference="TEST-URGENT",
+        immediate_risk=True,
+        protective_action="Police informed (invented)",
+    )
+    board_sign_in(client, sessions, clock, MANAGER)
+    page = client.get("/board/reports").text
+    headline = re.search(r'id="headline">([^<]+)<', page).group(1)
+    assert headline.startswith(
+        "So far, 4 disagreements were raised (1 on the urgent track), 0 were resolved and "
+        "4 are open now. "
+    )
+    assert "ran past" in headline  # the first stage of the case escalated at its deadline
+    assert headline.endswith("No learning theme has been recorded for them yet.")
+    assert 'id="partnership">Example Borough</span>' in page
+    dated = client.get("/board/reports?from-day=23&from-month=11&from-year=2026").text
+    assert "From Mon 23 Nov 2026 to date, 3 disagreements were raised" in dated
+    assert missed  # raised 9 Nov: outside the period
