@@ -31,11 +31,17 @@ def _buttons(page: str) -> list[str]:
     return [b.strip() for b in re.findall(r"<button[^>]*>(.*?)</button>", page, re.S)]
 
 
+def _choices(page: str) -> list[str]:
+    """The values of the emailed link's "What do you want to do?" radios."""
+    return re.findall(r'name="choice"[^>]*value="([^"]+)"', page)
+
+
 def test_the_raiser_moves_the_case_onto_the_urgent_track_from_the_status_link(client, sessions):
     reference = _escalated_to_the_named_professional(sessions)
     before = _state(sessions, reference)
     status_link = link_path(sessions, RAISER, "stage_update", MONDAY)
-    page = open_case(client, status_link).text
+    assert "make_urgent" in _choices(open_case(client, status_link).text)
+    page = client.get(f"{status_link}/do/make_urgent").text
     assert "The child is now at immediate risk" in page
     assert "Move onto the urgent track" in _buttons(page)
 
@@ -57,7 +63,7 @@ def test_the_raiser_moves_the_case_onto_the_urgent_track_from_the_status_link(cl
     assert event.actor == RAISER and ACTION in event.note
 
     again = open_case(client, status_link).text  # same stage: the raiser's link still works
-    assert "Move onto the urgent track" not in _buttons(again)
+    assert "make_urgent" not in _choices(again)
     assert "Urgent track" in again
     refused_twice = client.post(
         status_link,
@@ -109,5 +115,5 @@ def test_a_case_raised_urgent_offers_no_urgent_form(client, sessions):
     with transaction(sessions) as session:
         owner = d.get(session, reference).owner.email
     page = open_case(client, link_path(sessions, owner, "stage_assigned", MONDAY)).text
-    assert "Move onto the urgent track" not in _buttons(page)
-    assert "Change the counterpart" in _buttons(page)
+    assert "make_urgent" not in _choices(page)
+    assert "change_counterpart" in _choices(page)
