@@ -42,6 +42,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/l/{token}"): {"link_holder"},
     ("POST", "/l/{token}/continue"): {"link_holder"},
     ("GET", "/l/{token}/records/{record_id}.pdf"): {"link_holder"},  # within the link's session
+    ("POST", "/l/{token}/choose"): {"link_holder"},
+    ("GET", "/l/{token}/do/{action}"): {"link_holder"},
+    ("POST", "/l/{token}/do/{step}"): {"link_holder"},
     ("POST", "/l/resend"): EVERYONE,  # "email me fresh links": same answer for every address
     ("GET", "/"): EVERYONE,
     ("GET", "/raise"): EVERYONE,  # the sign-in page, or the form once signed in
@@ -195,6 +198,8 @@ def _path(template: str, persona: str, world: dict) -> str:
         .replace("{person_id}", str(world["person_id"]))
         .replace("{record_id}", str(world["record_id"]))
         .replace("{action_id}", "1")
+        .replace("{action}", "acknowledge")
+        .replace("{step}", "acknowledge")
     )
 
 

@@ -21,7 +21,7 @@ from escalation.access import second_factor, signin
 from escalation.rules.vocabulary import BOARD_ROLES
 from escalation.store.db import transaction
 from escalation.store.models import Person
-from escalation.web.board.auth import BoardSignInRequired, BoardUser, current_user
+from escalation.web.board.auth import BoardSignInRequired, BoardUser, current_user, policy_of
 from escalation.web.forms import PostedForm
 from escalation.web.raising import cookie_name, send_sign_in_link
 from escalation.web.ratelimit import limited
@@ -138,8 +138,12 @@ def _code_page(
 
 
 def page(request: Request, name: str, context: dict, status: int = 200) -> Response:
-    """A board page: the template `name` with `context` (no errors unless it says so)."""
+    """A board page: the template `name` with `context` (no errors unless it says so), and the
+    signed-in user's partnership by its name, for the header."""
     context.setdefault("errors", {})
+    user = context.get("user")
+    if isinstance(user, BoardUser) and "partnership_name" not in context:
+        context["partnership_name"] = policy_of(request, user).area
     return request.app.state.templates.TemplateResponse(request, name, context, status_code=status)
 
 
