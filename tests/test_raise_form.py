@@ -59,12 +59,12 @@ def test_errors_are_in_the_order_of_the_page_and_a_domain_keeps_its_case():
             "raiser.name": "must not be empty",
         }
     )
-    assert list(errors) == [
-        "raiser_name",
+    assert list(errors) == [  # the order of the pages: about you comes last
         "child_area",
         "counterpart_email",
         "decision_date",
         "reason",
+        "raiser_name",
     ]
     assert errors["counterpart_email"].startswith("gmail.example is not one of")
     assert errors["child_area"] == "Select the local authority area the child lives in"
