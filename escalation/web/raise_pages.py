@@ -52,6 +52,12 @@ TITLES = {
     "check": "Check your answers before raising the disagreement",
     "": "Raise a professional disagreement",  # every question at once: the submit's errors
 }
+CARDS = {  # the check page's summary cards, one per page, each with its Change button
+    "risk": "Immediate risk",
+    "decision": "The decision and who made it",
+    "why": "Why you disagree and what you want to happen",
+    "you": "About you",
+}
 ANCHORS = {"decision_date": "decision_date-day"}
 FORM_NAMES = {name: info.alias or name for name, info in RaiseForm.model_fields.items()}
 
@@ -122,7 +128,11 @@ def show(
     )
     context.update(title=TITLES[name], page=name, return_to="check" if back else "")
     if name == "check":
-        context["rows"] = answer_rows(request, values, context)
+        rows = answer_rows(request, values)
+        context["cards"] = [
+            {"title": CARDS[go], "go": go, "rows": [row for row in rows if row["go"] == go]}
+            for go in PAGES
+        ]
     template = f"pages/raise_{name}.html" if name else "pages/raise.html"
     return page(request, template, context, status)
 
@@ -192,7 +202,7 @@ def question(field: str) -> str:
     return field
 
 
-def answer_rows(request: Request, values: dict, context: dict) -> list[dict]:
+def answer_rows(request: Request, values: dict) -> list[dict]:
     """The check page's summary list: each answer (as lines), and the page that changes it."""
 
     def row(key: str, value: object, go: str, lines: list[str] | None = None) -> dict:
