@@ -266,12 +266,24 @@ def site(sessions, monkeypatch, tmp_path):
 
 @pytest.fixture
 def page(screenshots):
-    """A tab in a fresh Chromium (bypassing CSP only so that axe-core can be injected)."""
+    """A tab in a fresh Chromium, the pages' Content Security Policy enforced (axe-core is run
+    through DevTools, which the policy does not govern); anything the policy refuses fails."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser_helpers import CHROMIUM
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser.new_page(bypass_csp=True)
+        tab = browser.new_page()
+        refused: list[str] = []  # what the page's Content Security Policy refused, on any page
+        tab.on(
+            "console",
+            lambda message: (
+                refused.append(message.text)
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        yield tab
         browser.close()
+    assert refused == [], f"the Content Security Policy refused: {refused}"
