@@ -127,11 +127,7 @@ def test_the_decision_date_is_refused_in_govuk_words(client, sessions, day, mont
     typed = {"decision_date-day": day, "decision_date-month": month, "decision_date-year": year}
     status, page = _answer(client, decision, **{**DECISION, **typed})
     assert status == 422 and _errors(page) == [message]
-    assert (
-        f'name="decision_date-day" type="text" value="{day}"'
-        in page.replace(' inputmode="numeric"', "")
-        or day == ""
-    )
+    assert day == "" or f'name="decision_date-day" type="text" value="{day}"' in page
 
 
 def test_the_submit_names_every_problem_at_once_and_keeps_what_was_typed(client, sessions):
