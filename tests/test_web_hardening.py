@@ -60,7 +60,9 @@ def _form_routes(app):
 
 def test_every_form_refuses_a_nul_or_overlong_field_naming_it(client):
     paths = list(_form_routes(client.app))
-    assert "/raise" in paths and "/raise/answer" in paths and "/board/d/RPD-AAAA-AAAA/close" in paths
+    assert (
+        "/raise" in paths and "/raise/answer" in paths and "/board/d/RPD-AAAA-AAAA/close" in paths
+    )
     for path in paths:
         for value, words in (("a\x00b", "NUL"), ("x" * (MAX_TEXT + 1), f"{MAX_TEXT:,} characters")):
             response = client.post(path, data={"summary_of_it": value})
