@@ -81,7 +81,7 @@ def _serve(sessions, port: int):
 
 
 def _raise(page: Counted, site: str, sessions, mail) -> str:
-    from tests.test_raise_journey import _continue, _walk_to_check
+    from tests.browser_helpers import press_continue, walk_to_check
 
     page.goto(f"{site}/raise")
     page.fill("#email", RAISER)
@@ -91,8 +91,8 @@ def _raise(page: Counted, site: str, sessions, mail) -> str:
     page.start()
     page.click("button:has-text('Sign in')")
     page.check("label:has-text('Example Borough')")
-    _continue(page)
-    _walk_to_check(page, urgent=False)
+    press_continue(page)
+    walk_to_check(page, urgent=False)
     page.click("button:has-text('Raise the disagreement')")
     assert page.inner_text("h1") == "Disagreement raised", page.inner_text("main")
     return re.search(r"RPD-\w{4}-\w{4}", page.inner_text(".govuk-panel")).group(0)

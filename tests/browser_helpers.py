@@ -58,3 +58,37 @@ def link_in_latest_email(server, recipient: str, subject_part: str) -> str:
             text = message.get_body(("plain",)).get_content()
             return re.search(r"http://127\.0\.0\.1:\d+/\S+", text).group(0)
     raise AssertionError(f"no email to {recipient} about {subject_part!r}")
+
+
+def press_continue(page) -> None:
+    page.click("button:has-text('Continue')")
+
+
+def walk_to_check(page, *, urgent: bool, shot=None) -> None:
+    """The raise journey from its first question to check your answers (a routine or urgent
+    invented disagreement), screenshotting each page with `shot`; tests/test_raise_journey.py
+    and bench/walkthrough.py walk it."""
+    shot = shot or (lambda name: None)
+    shot("01-risk")
+    page.check("#immediate_risk" if urgent else "#immediate_risk-2")
+    if urgent:
+        page.fill("#protective_action", "Referred to children's social care at 09:40 (invented)")
+    press_continue(page)
+    assert page.inner_text("h1") == "The decision you disagree with"
+    shot("03-decision")
+    page.fill("#counterpart_name", "Sam Social")
+    page.fill("#counterpart_email", "sam.social@council.example")
+    page.fill("#counterpart_role", "Duty social worker")
+    page.fill("#counterpart_organisation", "Example Council")
+    page.check("#category")
+    page.fill("#decision_disputed", "No further action on the referral")
+    for box, value in (("day", "20"), ("month", "11"), ("year", "2026")):
+        page.fill(f"#decision_date-{box}", value)
+    press_continue(page)
+    assert page.inner_text("h1") == "Why you disagree and what you want to happen"
+    shot("05-why")
+    page.fill("#reason", "Weight static for six months (invented)")
+    page.fill("#outcome_sought", "A strategy discussion including health")
+    page.fill("#child_reference", "TEST-CHILD-J1")
+    press_continue(page)
+    assert page.inner_text("h1") == "Check your answers before raising the disagreement"

@@ -11,7 +11,14 @@ from sqlalchemy import func, select
 
 from escalation.store.db import transaction
 from escalation.store.models import Disagreement
-from tests.browser_helpers import check, link_in_latest_email, needs_chromium, send_emails
+from tests.browser_helpers import (
+    check,
+    link_in_latest_email,
+    needs_chromium,
+    press_continue,
+    send_emails,
+    walk_to_check,
+)
 from tests.factories import RAISER
 from tests.raise_helpers import AREA, FORM_IN_AREA, hidden_fields
 from tests.smtp_server import Server
@@ -176,38 +183,6 @@ def test_about_you_is_asked_only_when_the_directory_does_not_say(client, session
 # --- in Chromium, at 1280 px and 375 px ---------------------------------------------------------
 
 
-def _continue(page) -> None:
-    page.click("button:has-text('Continue')")
-
-
-def _walk_to_check(page, *, urgent: bool, shot=None) -> None:
-    """From the first question to check your answers, screenshotting each page with `shot`."""
-    shot = shot or (lambda name: None)
-    shot("01-risk")
-    page.check("#immediate_risk" if urgent else "#immediate_risk-2")
-    if urgent:
-        page.fill("#protective_action", "Referred to children's social care at 09:40 (invented)")
-    _continue(page)
-    assert page.inner_text("h1") == "The decision you disagree with"
-    shot("03-decision")
-    page.fill("#counterpart_name", "Sam Social")
-    page.fill("#counterpart_email", "sam.social@council.example")
-    page.fill("#counterpart_role", "Duty social worker")
-    page.fill("#counterpart_organisation", "Example Council")
-    page.check("#category")
-    page.fill("#decision_disputed", "No further action on the referral")
-    for box, value in (("day", "20"), ("month", "11"), ("year", "2026")):
-        page.fill(f"#decision_date-{box}", value)
-    _continue(page)
-    assert page.inner_text("h1") == "Why you disagree and what you want to happen"
-    shot("05-why")
-    page.fill("#reason", "Weight static for six months (invented)")
-    page.fill("#outcome_sought", "A strategy discussion including health")
-    page.fill("#child_reference", "TEST-CHILD-J1")
-    _continue(page)
-    assert page.inner_text("h1") == "Check your answers before raising the disagreement"
-
-
 @needs_chromium
 @pytest.mark.slow
 @pytest.mark.parametrize("width", [1280, 375])
@@ -230,8 +205,8 @@ def test_in_chromium_routine_in_six_page_loads_then_urgent_with_errors(site, pag
         )
         page.click("button:has-text('Sign in')")
         page.check("label:has-text('Example Borough')")
-        _continue(page)
-        _walk_to_check(page, urgent=False)
+        press_continue(page)
+        walk_to_check(page, urgent=False)
         page.click("button:has-text('Raise the disagreement')")
         assert page.inner_text("h1") == "Disagreement raised"
         assert len(loads) <= 6, loads  # a routine disagreement, after signing in
@@ -243,23 +218,23 @@ def test_in_chromium_routine_in_six_page_loads_then_urgent_with_errors(site, pag
         page.goto(f"{site}/raise?child_area=example-partnership")
         assert page.inner_text("h1") == "Is the child at immediate risk of significant harm?"
         page.check("#immediate_risk")
-        _continue(page)  # Yes, but no protective action
+        press_continue(page)  # Yes, but no protective action
         assert "Enter what protective action has been taken" in page.inner_text(
             ".govuk-error-summary"
         )
         shot("02-risk-error")
-        _walk_to_check(page, urgent=True, shot=shot)
+        walk_to_check(page, urgent=True, shot=shot)
         shot("07-check")
         page.click("button[name=go][value=decision]")
         assert page.input_value("#decision_date-day") == "20"
         page.fill("#decision_date-day", "31")
         page.fill("#decision_date-month", "2")
-        _continue(page)
+        press_continue(page)
         assert "must be a real date" in page.inner_text(".govuk-error-summary")
         shot("04-decision-errors")
         page.fill("#decision_date-day", "20")
         page.fill("#decision_date-month", "11")
-        _continue(page)  # back to check your answers
+        press_continue(page)  # back to check your answers
         assert page.inner_text("h1") == "Check your answers before raising the disagreement"
         page.click("button:has-text('Raise the disagreement')")
         main = page.inner_text("main")
