@@ -45,6 +45,7 @@ def _choose_the_area(page) -> None:
     if page.inner_text("h1") == "Which local authority area does the child live in?":
         page.check("label:has-text('Example Borough')")
         page.click("button:has-text('Continue')")
+    page.wait_for_selector("#immediate_risk-2")  # the risk question's page has loaded
 
 
 def test_a_health_visitor_raises_and_the_named_professional_resolves(site, page, sessions):
