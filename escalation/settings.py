@@ -72,6 +72,30 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = Field(default=60, ge=5)
     delivery_interval_seconds: int = Field(default=30, ge=5)
     link_grace_hours: int = Field(default=24, ge=0)
+    ops_token: str | None = Field(
+        default=None,
+        description="Shared secret the Prefect server's webhook automations send to the web tier "
+        "(ESCALATION_OPS_TOKEN); unset: the web tier accepts no operations webhook",
+    )
+    delivery_batch_size: int = Field(
+        default=200, ge=1, le=5000, description="Emails one delivery run claims at a time"
+    )
+    delivery_lease_seconds: int = Field(
+        default=120,
+        ge=10,
+        description="How long a claimed email is held by one run before another may take it",
+    )
+    delivery_max_run_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="How long one delivery run keeps claiming more while mail is due",
+    )
+    permanent_failure_limit: int = Field(
+        default=5,
+        ge=0,
+        description="More permanent (5xx mailbox) failures than this in one run stops the run "
+        "with an alert: that many bad mailboxes at once is more likely the relay's fault",
+    )
 
     @model_validator(mode="after")
     def _demo_base_url(self) -> Settings:
