@@ -1,0 +1,100 @@
+"""The production worker (`python -m flows.worker`) stops cleanly: on SIGTERM it finishes the run
+it has, takes no new one, ignores a second SIGTERM and exits 0 (as `systemctl stop` sends it)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+
+from tests.factories import ROOT
+
+RUN_SECONDS = 6  # the run in flight when the signal comes
+
+
+@pytest.fixture
+def sleepy_deployment(prefect_api):
+    """A process work pool of its own and a deployment of tests/sleepy_flow.py on it."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    pool = f"stop-test-{uuid.uuid4().hex[:8]}"
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        deployment = client.create_deployment(
+            flow_id=client.create_flow_from_name("sleepy"),
+            name=pool,
+            entrypoint="tests/sleepy_flow.py:sleepy",
+            work_pool_name=pool,
+            pull_steps=[{"prefect.deployments.steps.set_working_directory": {"directory": ROOT}}],
+        )
+    return prefect_api, pool, deployment
+
+
+def test_sigterm_finishes_the_run_in_flight_takes_no_new_one_and_exits_0(
+    sleepy_deployment, tmp_path
+):
+    from prefect import get_client
+
+    api, pool, deployment = sleepy_deployment
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": api,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_WORKER_QUERY_SECONDS": "1",  # it would take a new run within a second
+    }
+    with get_client(sync_client=True) as client:
+        first = client.create_flow_run_from_deployment(
+            deployment, parameters={"seconds": RUN_SECONDS}
+        ).id
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flows.worker", "--pool", pool, "--name", "w1", "--limit", "4"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        lines = _collect(worker)
+        try:
+            _wait_for(lambda: _state(client, first) == "RUNNING", 60, "the first run Running")
+            worker.send_signal(signal.SIGTERM)
+            _wait_for(lambda: any("SIGTERM: stopping" in line for line in lines), 10, "stop")
+            second = client.create_flow_run_from_deployment(deployment).id  # due now
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=60) == 0, "".join(lines)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+        assert _state(client, first) == "COMPLETED", "".join(lines)
+        assert _state(client, second) == "SCHEDULED"
+    assert any("SIGTERM ignored: already stopping" in line for line in lines)
+
+
+def _collect(process: subprocess.Popen) -> list[str]:
+    """The process's output lines, as they come (read on a thread, so it never blocks)."""
+    lines: list[str] = []
+    reader = threading.Thread(
+        target=lambda: [lines.append(line) for line in iter(process.stdout.readline, "")],
+        daemon=True,
+    )
+    reader.start()
+    return lines
+
+
+def _state(client, flow_run_id) -> str:
+    return client.read_flow_run(flow_run_id).state.type.value
+
+
+def _wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} within {seconds} s"
+        time.sleep(0.2)
