@@ -1,9 +1,15 @@
 """The engine watches itself: heartbeats of the scheduled jobs, and alerts people must see.
 
-Each sweep records when it started and completed. If no sweep has completed within 3x its
-interval, `check_sweep` raises the `sweep_stalled` alert and emails every board manager (once per
-stall). The check runs in the delivery flow, a separate deployment, so a dead sweep cannot hide
-its own death; `escalation health` and (later) the web pages show the same alarm.
+Each sweep records when it started and completed, and a long sweep records its progress as it
+goes (the `escalation-sweep/progress` row: every 50 disagreements or 15 s), so a sweep of
+thousands of due cases is alive, not stalled. If the sweep has neither completed nor made
+progress within 3x its interval, `check_sweep` raises the `sweep_stalled` alert and emails every
+board manager (once per stall). Three independent callers run it: the delivery flow (a separate
+deployment), `escalation health --alarm` (a timer on the web machine, not a worker) and the web
+tier's /ops/sweep-stalled (called by the Prefect server's "sweep expected" automation); the two
+last send the alarm at once (`pending_alarms`). The stall clock starts when the service is
+deployed or started (`expect_sweeps`); before that no sweep is expected and `sweep_health` says
+so, as unhealthy: a fresh install is not green.
 """
 
 from __future__ import annotations
@@ -18,9 +24,14 @@ from escalation.outbox import notifications
 from escalation.outbox.kinds import MessageKind
 from escalation.rules.calendar import time_text
 from escalation.store.db import insert_ignoring_duplicates
-from escalation.store.models import Alert, Heartbeat, Person
+from escalation.store.models import Alert, Heartbeat, OutboxMessage, Person
 
 STALL_FACTOR = 3
+PROGRESS = "/progress"  # the suffix of the row a long sweep writes as it goes
+NEVER_EXPECTED = (
+    "no sweep has ever been expected: run scripts/production/deploy (or `escalation health "
+    "--start-clock`) to start the stall clock"
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,12 @@ class SweepHealth:
     last_completed_at: datetime | None
     stalled: bool
     message: str
+    expected: bool = True  # False until the stall clock has been started
+    alive_at: datetime | None = None  # the last completion, or later progress of a long sweep
+
+    @property
+    def healthy(self) -> bool:
+        return self.expected and not self.stalled
 
 
 def sweep_started(session: Session, name: str, now: datetime) -> None:
@@ -39,33 +56,54 @@ def sweep_completed(session: Session, name: str, now: datetime, detail: dict) ->
     beat.last_completed_at, beat.detail = now, detail
 
 
+def sweep_progress(session: Session, name: str, started_at: datetime, at: datetime, done: int):
+    """A sweep that started at `started_at` has done `done` disagreements by `at`: alive."""
+    beat = _heartbeat(session, name + PROGRESS)
+    beat.last_started_at, beat.last_completed_at = started_at, at
+    beat.detail = {"done": done}
+
+
 def expect_sweeps(session: Session, name: str, now: datetime) -> None:
-    """Start the stall clock when the service starts, even before any sweep has completed."""
+    """Start the stall clock when the service is deployed or starts, before any sweep has
+    completed (kept as it is once started: a redeploy must not hide a stall)."""
     beat = _heartbeat(session, name)
     if beat.last_completed_at is None:
         beat.last_completed_at = now
 
 
 def sweep_health(session: Session, name: str, now: datetime, interval_seconds: int) -> SweepHealth:
+    """Is the sweep alive at `now`? Its last completion (or, before any, the start of the stall
+    clock or of a first sweep) or a long sweep's progress within 3x the interval."""
     beat = session.get(Heartbeat, name)
-    if beat is None or beat.last_completed_at is None:
-        return SweepHealth(None, False, "no sweep expected yet (the service has not started)")
+    since = beat and (beat.last_completed_at or beat.last_started_at)
+    if since is None:
+        return SweepHealth(None, False, NEVER_EXPECTED, expected=False)
+    progress = session.get(Heartbeat, name + PROGRESS)
+    progress_at = progress.last_completed_at if progress is not None else None
+    alive_at = max(since, progress_at or since)
     limit = timedelta(seconds=STALL_FACTOR * interval_seconds)
-    age = now - beat.last_completed_at
+    age = now - alive_at
     if age > limit:
-        return SweepHealth(
-            beat.last_completed_at,
-            True,
-            f"no sweep has completed since {beat.last_completed_at:%Y-%m-%d %H:%M:%S} UTC "
-            f"({int(age.total_seconds())} s; limit {int(limit.total_seconds())} s): deadlines "
-            "are not being enforced",
+        message = (
+            f"no sweep has completed since {since:%Y-%m-%d %H:%M:%S} UTC"
+            + (f" nor made progress since {alive_at:%H:%M:%S} UTC" if alive_at > since else "")
+            + f" ({int(age.total_seconds())} s; limit {int(limit.total_seconds())} s): "
+            "deadlines are not being enforced"
         )
-    return SweepHealth(beat.last_completed_at, False, "sweeps are running")
+        return SweepHealth(beat.last_completed_at, True, message, alive_at=alive_at)
+    message = "sweeps are running"
+    if progress_at is not None and progress_at > since:
+        done = progress.detail.get("done", 0)
+        message = f"a long sweep is running ({done} done by {progress_at:%H:%M:%S} UTC)"
+    return SweepHealth(beat.last_completed_at, False, message, alive_at=alive_at)
 
 
 def check_sweep(session: Session, name: str, now: datetime, interval_seconds: int) -> SweepHealth:
-    """Raise the alarm (alert + one email per board manager per stall) if the sweep has stalled."""
+    """Raise the alarm (alert + one email per board manager per stall) if the sweep has stalled;
+    clear the alert once it runs again. Nothing before the stall clock has started."""
     status = sweep_health(session, name, now, interval_seconds)
+    if not status.expected:
+        return status
     if not status.stalled:
         clear_alert(session, key=f"stalled/{name}", now=now)
         return status
@@ -77,11 +115,25 @@ def check_sweep(session: Session, name: str, now: datetime, interval_seconds: in
         session,
         kind=MessageKind.SWEEP_STALLED,
         partnerships=partnerships,
-        key=status.last_completed_at.isoformat(),
-        context={"since": time_text(status.last_completed_at)},
+        key=status.alive_at.isoformat(),  # one email per stall: a new sign of life, a new stall
+        context={"since": time_text(status.alive_at)},
         now=now,
     )
     return status
+
+
+def pending_alarms(session: Session) -> list[int]:
+    """The stall alarm emails not yet sent, for a caller that sends them at once (the health
+    timer, the Prefect webhook) rather than waiting for a delivery run."""
+    query = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.kind == MessageKind.SWEEP_STALLED.value,
+        )
+        .order_by(OutboxMessage.id)
+    )
+    return list(session.execute(query).scalars())
 
 
 def raise_alert(session: Session, *, key: str, kind: str, message: str, now: datetime) -> Alert:

@@ -10,14 +10,19 @@ sweep waits, then no longer sees the row as due). The claim re-reads the row, so
 compare-and-set on the stage and deadline; the ORM's row_version check backs it up. The outbox
 rows are written in the same transaction, with unique keys. A sweep killed half-way leaves the
 finished disagreements done and the rest for the next sweep.
+
+A sweep of thousands of due cases outlasts 3 intervals, so it records its progress (every
+`PROGRESS_EVERY` disagreements or `PROGRESS_SECONDS`, in its own short transaction; the
+`escalation-sweep/progress` heartbeat row): the stall check counts progress as alive.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import DBAPIError
@@ -32,6 +37,8 @@ from escalation.store.models import Disagreement
 
 log = logging.getLogger(__name__)
 SWEEP = "escalation-sweep"
+PROGRESS_EVERY = 50  # disagreements
+PROGRESS_SECONDS = 15
 
 
 @dataclass
@@ -57,20 +64,54 @@ def run_sweep(
     *,
     now: datetime,
     after_each: Callable[[str], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> SweepSummary:
-    """One whole sweep at `now`; records a heartbeat when it completes.
+    """One whole sweep at `now`; records a heartbeat when it completes, and progress as it goes.
 
     `after_each(reference)` is called after each committed disagreement (used to inject faults).
+    `clock` tells the time of a progress record; by default `now` plus the time elapsed.
     """
     with transaction(sessions) as session:
         health.sweep_started(session, SWEEP, now)
     summary = SweepSummary()
-    _drain(sessions, now, summary, due_claim, _act_on_due, after_each)
-    _drain(sessions, now, summary, reminder_claim, _remind, after_each)
-    _drain(sessions, now, summary, watch_claim, _watch, after_each)
+    progress = Progress(sessions, now, clock or _elapsed_since(now))
+    for claim, act in ((due_claim, _act_on_due), (reminder_claim, _remind), (watch_claim, _watch)):
+        _drain(sessions, now, summary, claim, act, progress.after(after_each))
     with transaction(sessions) as session:
         health.sweep_completed(session, SWEEP, now, summary.as_dict())
     return summary
+
+
+class Progress:
+    """Records that a sweep is alive every `PROGRESS_EVERY` disagreements or `PROGRESS_SECONDS`,
+    whichever comes first, in its own short transaction."""
+
+    def __init__(self, sessions: sessionmaker[Session], now: datetime, clock) -> None:
+        self.sessions, self.started_at, self.clock = sessions, now, clock
+        self.done, self.recorded_done, self.recorded_at = 0, 0, clock()
+
+    def after(self, after_each: Callable[[str], None] | None) -> Callable[[str], None]:
+        def each(reference: str) -> None:
+            if after_each is not None:
+                after_each(reference)
+            self.one_done()
+
+        return each
+
+    def one_done(self) -> None:
+        self.done += 1
+        at = self.clock()
+        every = self.done - self.recorded_done >= PROGRESS_EVERY
+        if every or at - self.recorded_at >= timedelta(seconds=PROGRESS_SECONDS):
+            with transaction(self.sessions) as session:
+                health.sweep_progress(session, SWEEP, self.started_at, at, self.done)
+            self.recorded_done, self.recorded_at = self.done, at
+
+
+def _elapsed_since(now: datetime) -> Callable[[], datetime]:
+    """`now` plus the time elapsed since: a sweep at a given instant keeps its own time line."""
+    start = time.monotonic()
+    return lambda: now + timedelta(seconds=time.monotonic() - start)
 
 
 def due_claim(now: datetime, skip: set[int]) -> Select:

@@ -85,6 +85,7 @@ for name, command in {
     "deliver": service.deliver,
     "digest": service.digest,
     "health": service.health,
+    "automations": service.automations,
     "board-enrol": admin.board_enrol,
     "board-report": admin.board_report,
 }.items():

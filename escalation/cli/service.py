@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -15,6 +16,7 @@ from escalation.casework import health as health_checks
 from escalation.casework.sweep import SWEEP, run_sweep
 from escalation.cli.common import NowOption, now_from, sessions
 from escalation.outbox import delivery
+from escalation.outbox.mail_health import mail_health
 from escalation.rules.calendar import parse_instant
 from escalation.settings import get_settings
 from escalation.store.db import transaction
@@ -59,18 +61,89 @@ def digest(now: NowOption = None) -> None:
     typer.echo(json.dumps({"queued_emails": queued}))
 
 
-def health(now: NowOption = None) -> None:
-    """Is the sweep running, and what alerts are open? Exit 1 if anything needs attention."""
+AlarmOption = Annotated[
+    bool,
+    typer.Option(
+        "--alarm",
+        help="On a stalled sweep raise the alert, queue the board managers' alarm and send it "
+        "at once from this process (for a timer on a machine that is not a worker).",
+    ),
+]
+StartClockOption = Annotated[
+    bool,
+    typer.Option(
+        "--start-clock",
+        help="Start the sweep's stall clock (scripts/production/deploy runs it) and exit.",
+    ),
+]
+
+
+def health(
+    now: NowOption = None, alarm: AlarmOption = False, start_clock: StartClockOption = False
+) -> None:
+    """Is the sweep running, is mail getting out, what alerts are open? Exit 1 if anything needs
+    attention (also before the stall clock has ever been started: a fresh install)."""
+    instant = now_from(now)
+    if start_clock:
+        with transaction(sessions()) as session:
+            health_checks.expect_sweeps(session, SWEEP, instant)
+        typer.echo("sweep: the stall clock is started")
+        return
+    if alarm:
+        _raise_alarm(instant)
     interval = get_settings().sweep_interval_seconds
     with transaction(sessions()) as session:
-        status = health_checks.sweep_health(session, SWEEP, now_from(now), interval)
+        status = health_checks.sweep_health(session, SWEEP, instant, interval)
+        mail = mail_health(session, instant)
         alerts = health_checks.open_alerts(session)
         typer.echo(f"sweep: {status.message}")
+        for line in mail.lines:
+            typer.echo(line)
         for alert in alerts:
             since = f"{alert.first_at:%Y-%m-%d %H:%M} UTC"
             typer.echo(f"alert: {alert.kind}: {alert.message} (x{alert.count} since {since})")
-    if status.stalled or alerts:
+    if not status.healthy or mail.unhealthy or alerts:
         raise typer.Exit(1)
+
+
+def _raise_alarm(now: datetime) -> None:
+    """The stall check as the delivery flow runs it, and then its alarm emails sent at once
+    through the relay (a failed send is left for the next try or the delivery run)."""
+    interval = get_settings().sweep_interval_seconds
+    with transaction(sessions()) as session:
+        health_checks.check_sweep(session, SWEEP, now, interval)
+        alarms = health_checks.pending_alarms(session)
+    if alarms:
+        from escalation.outbox.immediate import send_now  # the web's sender: imported when used
+
+        sent = asyncio.run(send_now(runtime.delivery(), alarms, now=now))
+        typer.echo(f"alarm: {sent.sent} of {len(alarms)} alarm email(s) sent now")
+
+
+def automations(
+    alarm_url: Annotated[
+        str | None,
+        typer.Option(
+            "--alarm-url",
+            help="The web tier's address as the Prefect server reaches it (default: "
+            "ESCALATION_PUBLIC_BASE_URL); its /ops/sweep-stalled is called on a stalled sweep.",
+        ),
+    ] = None,
+) -> None:
+    """Create or update the Prefect server's automations (PREFECT_API_URL): crashed runs are
+    marked Crashed, and a stalled sweep calls the web tier. Safe to run again."""
+    runtime.prefect_environment()
+    module = importlib.import_module("flows.automations")
+    settings = get_settings()
+    done = asyncio.run(
+        module.ensure_automations(
+            alarm_url=module.alarm_url(alarm_url or settings.public_base_url),
+            token=settings.ops_token,
+            sweep_interval_seconds=settings.sweep_interval_seconds,
+        )
+    )
+    for line in done:
+        typer.echo(line)
 
 
 def _flow(module: str, name: str):

@@ -45,7 +45,7 @@ def create_app(
     sessions: sessionmaker[Session] | None = None, clock: Callable[[], datetime] = utc_now
 ) -> FastAPI:
     from escalation import runtime
-    from escalation.web import api, links, raising, records, yours
+    from escalation.web import api, links, ops, raising, records, yours
     from escalation.web import demo as demo_pages
     from escalation.web.board import (
         annual,
@@ -84,6 +84,7 @@ def create_app(
         app.mount("/assets", StaticFiles(directory=ASSETS / "assets"), name="assets")
         app.mount("/static", StaticFiles(directory=ASSETS), name="static")
     app.include_router(api.router)
+    app.include_router(ops.router)  # the Prefect server's webhook (escalation/web/ops.py)
     # Every page's posted fields are checked, whether or not its route reads them.
     # The directory's CSV routes come before its /board/directory/{person_id}, and the annual
     # section's /board/reports/annual.csv before the reports' /board/reports/{figure}.csv.
