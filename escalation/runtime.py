@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +37,10 @@ def delivery() -> Delivery:
         renderer=Renderer(settings.templates_dir, settings.mail_from),
         base_url=settings.public_base_url,
         connections=settings.smtp_connections,
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
+        batch_size=settings.delivery_batch_size,
+        max_run_seconds=settings.delivery_max_run_seconds,
+        permanent_failure_limit=settings.permanent_failure_limit,
     )
 
 

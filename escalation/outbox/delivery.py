@@ -1,19 +1,29 @@
 """Delivery: send pending outbox rows through aiosmtplib, then record what the server said.
 
-1. Claim a batch: rows due for an attempt get a short lease (PostgreSQL: FOR UPDATE SKIP LOCKED;
-   SQLite: BEGIN IMMEDIATE), so two relays never send the same row at the same time.
+1. A run claims a batch (`batch_size` rows) on a short lease (leases.py): alarms first, then
+   the longest due. It sends the batch, and claims again while batches come back full, for up
+   to `max_run_seconds`; so a burst is sent by one run, not one batch per scheduled run.
 2. A few connections (reused across messages) send in parallel; each message has one recipient.
-3. Each outcome is committed on its own:
+   While a batch is being sent its lease is renewed, so a slow relay never lets the lease run
+   out under a message being sent. However the run ends (done, stopped, an exception,
+   cancelled), the rows it had not started to send are released at once (untouched: not an
+   attempt). A row whose send had started keeps its lease: the server may have taken it.
+3. Each outcome is committed on its own (outcomes.record):
    - 2xx: `sent`. Only after the server's 250; a crash between the 250 and that commit sends the
      message again once the lease ends, with the same Message-ID: a duplicate, never a loss.
    - 4xx, disconnect, timeout (including no reply after DATA): retried with exponential backoff
      and jitter until the attempt budget is spent, then `dead`.
-   - 5xx: `failed_permanent`, never retried.
-   - 530/535 (authentication) or a relay that will not do the TLS asked for: a configuration
-     fault, not the message's. Sending stops, the rows stay pending untouched, an alert is raised.
-   A `dead` or `failed_permanent` email to a stage owner offers the stage to their deputy and
-   tells the board manager (disagreements.offer_to_deputy).
-4. An owner's email (stage_assigned, reminder) whose stage has moved on or whose case has closed
+   - 5xx for the mailbox (5.1.x, 5.2.x, 5.4.x, or no enhanced code: mail.classify):
+     `failed_permanent`, never retried. A `dead` or `failed_permanent` email to a stage owner
+     offers the stage to their deputy and tells the board manager (disagreements.offer_to_deputy).
+4. The run stops sending, with an alert, and the rows stay pending untouched (no deputy, no
+   "undeliverable" email) when the fault is the relay's, not a mailbox's:
+   - 530/535 (authentication) or a relay that will not do the TLS asked for (`smtp/config`);
+   - a relay or policy refusal: 5.7.x, 5.3.x, 5.5.x, 5.6.x, 554, our sender refused (`smtp/relay`);
+   - more than `permanent_failure_limit` permanent failures in one run (`smtp/permanent`): the
+     first ones are recorded, the rest wait for the next run.
+   A run that sends mail and does not stop clears these alerts.
+5. An owner's email (stage_assigned, reminder) whose stage has moved on or whose case has closed
    by the time it would go is not sent: `superseded`, not a failure (no deputy, not counted as
    undelivered). The web process sends sign-in and fresh-link emails at once (immediate.py).
 """
@@ -23,21 +33,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
 import aiosmtplib
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from escalation.casework import disagreements, health
-from escalation.outbox import links
-from escalation.outbox.kinds import OWNER_KINDS
+from escalation.outbox import mail_health
+from escalation.outbox.leases import LEASE, claim, release, renew
 from escalation.outbox.mail import (
     CONFIG,
+    PERMANENT,
+    RELAY,
     RETRY,
     SENT,
     Renderer,
@@ -46,12 +56,15 @@ from escalation.outbox.mail import (
     discard,
     send_one,
 )
+from escalation.outbox.outcomes import BURST, prepare, record, relay_works_again, stop_sending
 from escalation.store.db import transaction
-from escalation.store.models import Disagreement, OutboxMessage
+
+__all__ = ["Delivery", "DeliverySummary", "RetryPolicy", "claim", "deliver", "prepare", "record"]
+__all__ += ["release"]
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+STOPPING = (CONFIG, RELAY, BURST)
 
 
 @dataclass(frozen=True)
@@ -77,7 +90,8 @@ class DeliverySummary:
     dead: int = 0
     failed_permanent: int = 0
     superseded: int = 0  # an owner's email for a stage that had moved on: not sent
-    stopped: str = ""  # why sending stopped early (a configuration fault), if it did
+    stopped: str = ""  # why sending stopped early (the relay's fault), if it did
+    batches: int = 0  # how many batches this run claimed
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -85,7 +99,7 @@ class DeliverySummary:
 
 @dataclass(frozen=True)
 class Delivery:
-    """Everything one pass needs besides the clock."""
+    """Everything one run needs besides the clock."""
 
     sessions: sessionmaker[Session]
     smtp: SmtpConfig
@@ -94,83 +108,117 @@ class Delivery:
     connections: int = 4
     retry: RetryPolicy = RetryPolicy()
     lease: timedelta = LEASE
+    batch_size: int = 200
+    max_run_seconds: float = 600
+    permanent_failure_limit: int = 5
+
+
+@dataclass
+class _Run:
+    """One run's shared state: its summary, whether to stop, its permanent failures so far."""
+
+    summary: DeliverySummary = field(default_factory=DeliverySummary)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    permanent: int = 0
+
+
+@dataclass
+class _Batch:
+    """One claimed batch: what is still queued, what is being sent, what is settled."""
+
+    ids: list[int]
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    sending: set[int] = field(default_factory=set)
+    settled: set[int] = field(default_factory=set)
+
+    def __post_init__(self):
+        for row_id in self.ids:
+            self.queue.put_nowait(row_id)
+
+    def held(self) -> list[int]:
+        """Rows still leased to this batch: neither settled nor given back."""
+        return [row_id for row_id in self.ids if row_id not in self.settled]
+
+    def unstarted(self) -> list[int]:
+        """Rows whose send never started (safe to give back at once)."""
+        return [row_id for row_id in self.held() if row_id not in self.sending]
 
 
 async def deliver(
     delivery: Delivery,
     *,
     now: datetime,
-    limit: int = 500,
+    limit: int | None = None,
     rng: random.Random | None = None,
     after_send: Callable[[int], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> DeliverySummary:
-    """One pass over what is due to be sent at `now`. `after_send(row_id)` runs between the
+    """Send what is due: batches of `limit` (default `delivery.batch_size`) rows, while they come
+    back full, for up to `delivery.max_run_seconds`. Each batch is claimed at `clock()`, or at
+    `now` when no clock is given (tests, `--now`). `after_send(row_id)` runs between the
     server's 250 and recording it (used to inject a crash there)."""
-    rng = rng or random.Random()
-    ids = await asyncio.to_thread(claim, delivery.sessions, now, limit, delivery.lease)
-    summary = DeliverySummary()
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for row_id in ids:
-        queue.put_nowait(row_id)
-    stop = asyncio.Event()
-    workers = min(delivery.connections, len(ids))
-    await asyncio.gather(
-        *(_worker(delivery, queue, stop, summary, now, rng, after_send) for _ in range(workers))
-    )
-    if stop.is_set():
-        left = [queue.get_nowait() for _ in range(queue.qsize())]
-        await asyncio.to_thread(release, delivery.sessions, left)
-    elif summary.sent:
-        await asyncio.to_thread(_relay_works_again, delivery.sessions, now)
-    return summary
+    run, rng = _Run(), rng or random.Random()
+    size = limit or delivery.batch_size
+    started = time.monotonic()
+    at = now
+    while True:
+        at = clock() if clock else now
+        full = await _send_batch(delivery, run, at, size, rng, after_send)
+        if run.summary.stopped or not full:
+            break
+        if time.monotonic() - started >= delivery.max_run_seconds:
+            break
+    if run.summary.sent and not run.summary.stopped:
+        await asyncio.to_thread(relay_works_again, delivery.sessions, at)
+    await asyncio.to_thread(_record_run, delivery.sessions, at, run.summary)
+    return run.summary
 
 
-def claim(
-    sessions: sessionmaker[Session], now: datetime, limit: int, lease: timedelta, only=None
-) -> list[int]:
-    """Lease what is due (of the ids `only`, if given) and not leased by another sender."""
-    query = select(OutboxMessage).where(
-        OutboxMessage.status == "pending",
-        OutboxMessage.next_attempt_at <= now,
-        (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
-    )
-    if only is not None:
-        query = query.where(OutboxMessage.id.in_(only))
-    with transaction(sessions) as session:
-        rows = (
-            session.execute(
-                query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            .scalars()
-            .all()
-        )
-        for row in rows:
-            row.locked_until = now + lease
-        return [row.id for row in rows]
+async def _send_batch(delivery, run, now, size, rng, after_send) -> bool:
+    """Claim and send one batch; True when it was full (more may be due)."""
+    ids = await asyncio.to_thread(claim, delivery.sessions, now, size, delivery.lease)
+    if not ids:
+        return False
+    run.summary.batches += 1
+    batch = _Batch(ids)
+    renewing = asyncio.create_task(_keep_leased(delivery, batch, now))
+    try:
+        async with asyncio.TaskGroup() as workers:
+            for _ in range(min(delivery.connections, len(ids))):
+                workers.create_task(_worker(delivery, run, batch, now, rng, after_send))
+    finally:
+        renewing.cancel()
+        # Shielded: a cancelled run still gives its unsent rows back (the thread finishes).
+        await asyncio.shield(asyncio.to_thread(release, delivery.sessions, batch.unstarted()))
+    return len(ids) == size
 
 
-async def _worker(delivery, queue, stop, summary, now, rng, after_send) -> None:
+async def _keep_leased(delivery: Delivery, batch: _Batch, now: datetime) -> None:
+    """Renew the batch's lease every third of it while it is being sent."""
+    began, every = time.monotonic(), delivery.lease.total_seconds() / 3
+    while True:
+        await asyncio.sleep(every)
+        until = now + timedelta(seconds=time.monotonic() - began) + delivery.lease
+        try:
+            await asyncio.to_thread(renew, delivery.sessions, batch.held(), until)
+        except DBAPIError:
+            log.exception("could not renew the lease of %s emails", len(batch.held()))
+
+
+async def _worker(delivery, run: _Run, batch: _Batch, now, rng, after_send) -> None:
     client: aiosmtplib.SMTP | None = None
     try:
-        while not stop.is_set() and not queue.empty():
-            row_id = queue.get_nowait()
-            try:
-                message = await asyncio.to_thread(prepare, delivery, row_id, now, summary)
-            except DBAPIError:
-                raise
-            except Exception as error:  # a row that cannot be rendered must not block the rest
-                log.exception("could not prepare email %s", row_id)
-                detail = f"could not prepare the message: {type(error).__name__}: {error}"[:500]
-                await asyncio.to_thread(record, delivery, row_id, RETRY, detail, now, rng, summary)
-                continue
+        while not run.stop.is_set() and not batch.queue.empty():
+            row_id = batch.queue.get_nowait()
+            message = await _prepared(delivery, row_id, now, rng, run.summary)
             if message is None:
+                batch.settled.add(row_id)
                 continue
             try:
                 if client is None or not client.is_connected:
                     client = delivery.smtp.client()
                     await client.connect()
+                batch.sending.add(row_id)
                 await send_one(client, message)
                 outcome, detail = SENT, "250"
             except Exception as error:  # every failure is classified, none escapes silently
@@ -178,106 +226,53 @@ async def _worker(delivery, queue, stop, summary, now, rng, after_send) -> None:
                 client = await discard(client)
             if outcome == SENT and after_send is not None:
                 after_send(row_id)
-            if outcome == CONFIG:
-                stop.set()
-                await asyncio.to_thread(_stop_for_config, delivery, row_id, detail, now)
-                summary.stopped = detail
+            outcome = _admit(delivery, run, outcome)
+            if outcome in STOPPING:
+                batch.sending.discard(row_id)  # refused, so not sent: given back with the rest
+                await _stop(delivery, run, outcome, detail, now)
                 return
-            await asyncio.to_thread(record, delivery, row_id, outcome, detail, now, rng, summary)
+            await asyncio.to_thread(
+                record, delivery, row_id, outcome, detail, now, rng, run.summary
+            )
+            batch.settled.add(row_id)
     finally:
         await discard(client)
 
 
-def prepare(delivery: Delivery, row_id: int, now: datetime, summary) -> EmailMessage | None:
-    with transaction(delivery.sessions) as session:
-        row = session.get(OutboxMessage, row_id)
-        if row is None or row.status != "pending":
-            return None
-        if moved_on(session, row):
-            row.status, row.locked_until, row.last_error = "superseded", None, "stage moved on"
-            summary.superseded += 1
-            return None
-        link = links.link_for(session, row, base_url=delivery.base_url, now=now)
-        several = links.links_for(session, row, base_url=delivery.base_url, now=now)
-        return delivery.renderer.render(row, link=link, links=several, now=now)
+async def _prepared(delivery, row_id, now, rng, summary):
+    """The message for the row, or None; a row that cannot be rendered is retried later and
+    must not block the rest."""
+    try:
+        return await asyncio.to_thread(prepare, delivery, row_id, now, summary)
+    except DBAPIError:
+        raise
+    except Exception as error:
+        log.exception("could not prepare email %s", row_id)
+        detail = f"could not prepare the message: {type(error).__name__}: {error}"[:500]
+        await asyncio.to_thread(record, delivery, row_id, RETRY, detail, now, rng, summary)
+        return None
 
 
-def moved_on(session: Session, row: OutboxMessage) -> bool:
-    """An owner's email (stage_assigned, reminder) for a stage the case has left, or a closed case."""
-    if row.kind not in OWNER_KINDS or row.disagreement_id is None:
-        return False
-    case = session.get(Disagreement, row.disagreement_id)
-    return not case.is_open or case.stage_key != row.stage_key
+def _admit(delivery: Delivery, run: _Run, outcome: str) -> str:
+    """A permanent failure past the run's limit stops the run (BURST) instead of being recorded.
+    Counted here, in the event loop, so parallel connections cannot overshoot the limit."""
+    if outcome != PERMANENT:
+        return outcome
+    if run.permanent >= delivery.permanent_failure_limit:
+        return BURST
+    run.permanent += 1
+    return outcome
 
 
-def record(delivery, row_id, outcome, detail, now, rng, summary) -> None:
-    with transaction(delivery.sessions) as session:
-        row = session.get(OutboxMessage, row_id, with_for_update=True)
-        if row is None or row.status != "pending":
-            return
-        row.attempts += 1
-        row.locked_until = None
-        if outcome == SENT:
-            row.status, row.sent_at, row.last_error = "sent", now, ""
-            summary.sent += 1
-            return
-        row.last_error = detail
-        next_attempt = (
-            delivery.retry.next_attempt(row.attempts, now, rng) if outcome == RETRY else None
-        )
-        if next_attempt is not None:
-            row.next_attempt_at = next_attempt
-            summary.retrying += 1
-            return
-        row.status = "dead" if outcome == RETRY else "failed_permanent"
-        if row.status == "dead":
-            summary.dead += 1
-        else:
-            summary.failed_permanent += 1
-        log.error(
-            "email %s to %s is %s: %s", row.message_id, row.recipient_email, row.status, detail
-        )
-        _owner_unreachable(session, row, now)
-
-
-def _owner_unreachable(session: Session, row: OutboxMessage, now: datetime) -> None:
-    if row.kind not in OWNER_KINDS or row.recipient_role != "owner" or row.disagreement_id is None:
+async def _stop(delivery: Delivery, run: _Run, why: str, detail: str, now: datetime) -> None:
+    if run.stop.is_set():
         return
-    reference = session.get(Disagreement, row.disagreement_id).reference
-    what = disagreements.offer_to_deputy(
-        session,
-        reference=reference,
-        undeliverable_email=row.recipient_email,
-        now=now,
-        error=row.last_error,
+    run.stop.set()
+    run.summary.stopped = await asyncio.to_thread(
+        stop_sending, delivery.sessions, why, detail, now, delivery.permanent_failure_limit
     )
-    log.warning("%s: owner %s unreachable: %s", reference, row.recipient_email, what)
 
 
-def _stop_for_config(delivery: Delivery, row_id: int, detail: str, now: datetime) -> None:
-    log.error("mail relay refused us (%s): sending stopped, emails stay pending", detail)
-    release(delivery.sessions, [row_id])
-    with transaction(delivery.sessions) as session:
-        health.raise_alert(
-            session,
-            key="smtp/config",
-            kind="smtp_config",
-            message=f"the mail relay refused to send ({detail}); emails are waiting, unsent",
-            now=now,
-        )
-
-
-def _relay_works_again(sessions: sessionmaker[Session], now: datetime) -> None:
+def _record_run(sessions: sessionmaker[Session], now: datetime, summary: DeliverySummary) -> None:
     with transaction(sessions) as session:
-        health.clear_alert(session, key="smtp/config", now=now)
-
-
-def release(sessions: sessionmaker[Session], ids: list[int]) -> None:
-    """Give claimed rows back untouched (not an attempt: nothing was their fault)."""
-    if not ids:
-        return
-    with transaction(sessions) as session:
-        for row in session.execute(
-            select(OutboxMessage).where(OutboxMessage.id.in_(ids))
-        ).scalars():
-            row.locked_until = None
+        mail_health.record_run(session, now, summary.as_dict())

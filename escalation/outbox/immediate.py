@@ -2,7 +2,7 @@
 
 The outbox row is written first, in the request's transaction, as for every email. Once the
 response is sent, the web process sends that row (`send_soon`, a background task): it leases
-the row exactly as a delivery run does (delivery.claim: pending, due, and not leased by anyone
+the row exactly as a delivery run does (leases.claim: pending, due, and not leased by anyone
 else), so a run at the same moment never sends it too, and records the server's 250 as a run
 would. Any failure (the relay down, slow or refusing, a row that cannot be rendered) gives the
 row back untouched: not counted as an attempt, still due, so the next run sends it under its
@@ -28,16 +28,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.background import BackgroundTask, BackgroundTasks
 
 from escalation.directory.people import normalise_email
-from escalation.outbox.delivery import (
-    Delivery,
-    DeliverySummary,
-    claim,
-    prepare,
-    record,
-    release,
-)
+from escalation.outbox.delivery import Delivery, DeliverySummary
 from escalation.outbox.kinds import MessageKind
+from escalation.outbox.leases import claim, release
 from escalation.outbox.mail import SENT, Renderer, SmtpConfig, classify, discard, send_one
+from escalation.outbox.outcomes import prepare, record
 from escalation.settings import get_settings
 from escalation.store.db import transaction
 from escalation.store.models import OutboxMessage

@@ -40,3 +40,19 @@ class MessageKind(StrEnum):
 
 # An owner who cannot be emailed these is offered their deputy (delivery.py).
 OWNER_KINDS = frozenset({MessageKind.STAGE_ASSIGNED, MessageKind.REMINDER})
+
+# Which emails a delivery run claims first (lower first; outbox.priority): alarms about the
+# service, and a board manager told that a case's owner cannot be emailed, before anything else;
+# then the emails someone is waiting for at a "check your email" page; then the rest. The
+# database sets each row's priority from its kind (the generated column of migration 0010, its
+# SQL in store/models.OUTBOX_PRIORITY); tests/test_delivery_priority.py checks both agree.
+ALARM, WAITING, ROUTINE = 0, 1, 2
+ALARM_KINDS = frozenset({MessageKind.SWEEP_STALLED, MessageKind.UNDELIVERABLE})
+WAITING_KINDS = frozenset({MessageKind.SIGN_IN, MessageKind.FRESH_LINKS})
+
+
+def priority(kind: MessageKind) -> int:
+    """The outbox priority of an email of this kind (lower is sent first)."""
+    if kind in ALARM_KINDS:
+        return ALARM
+    return WAITING if kind in WAITING_KINDS else ROUTINE

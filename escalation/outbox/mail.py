@@ -31,8 +31,16 @@ TLS_BY_SCHEME = {"smtp": "none", "smtp+starttls": "starttls", "smtps": "implicit
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "implicit": 465}
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 # What a send came to (classify), and the replies that mean our configuration is wrong.
-SENT, RETRY, PERMANENT, CONFIG = "sent", "retry", "permanent", "config"
+SENT, RETRY, PERMANENT, CONFIG, RELAY = "sent", "retry", "permanent", "config", "relay"
 AUTH_CODES = {530, 534, 535, 538}
+# 5xx replies that are the relay's or the mail system's, never one mailbox's: 554 (transaction
+# failed, whatever its text), 500-504 (the conversation itself), 521 (accepts no mail); and the
+# enhanced status classes 5.3 (mail system), 5.5 (protocol), 5.6 (content), 5.7 (security or
+# policy, e.g. "550 5.7.1 relaying denied"). Mailbox failures are 5.1.x (address), 5.2.x
+# (mailbox), 5.4.x (routing to the recipient's domain), and a 5xx without an enhanced code.
+RELAY_CODES = {500, 501, 502, 503, 504, 521, 554}
+RELAY_CLASSES = {"3", "5", "6", "7"}
+ENHANCED = re.compile(r"^\s*[245]\.(\d{1,3})\.\d{1,3}\b")
 
 ROLE_WORDS = {
     "owner": "the accountable owner of this stage",
@@ -186,9 +194,23 @@ def classify(error: BaseException) -> tuple[str, str]:
         if code in AUTH_CODES:
             return CONFIG, f"authentication refused: {detail}"
         if 500 <= code < 600:
-            return PERMANENT, detail
+            return _permanent(error, code, detail)
         return RETRY, detail
     return RETRY, f"{type(error).__name__}: {error}"[:500]
+
+
+def _permanent(error: BaseException, code: int, detail: str) -> tuple[str, str]:
+    """A 5xx: the mailbox's fault (PERMANENT) or the relay's (RELAY: nobody's mailbox is bad).
+
+    A plain 550 with no enhanced code counts as the mailbox's: RFC 5321 names it "mailbox
+    unavailable", relays that refuse by policy say 5.7.x (every mainstream relay sends enhanced
+    codes), and if one does not, the run's permanent-failure limit bounds the damage."""
+    if isinstance(error, aiosmtplib.SMTPSenderRefused):  # our From, refused: never the mailbox
+        return RELAY, f"sender refused: {detail}"
+    enhanced = ENHANCED.match(getattr(error, "message", "") or "")
+    if code in RELAY_CODES or (enhanced and enhanced.group(1) in RELAY_CLASSES):
+        return RELAY, detail
+    return PERMANENT, detail
 
 
 async def discard(client: aiosmtplib.SMTP | None) -> None:

@@ -7,10 +7,12 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    Computed,
     Date,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -308,7 +310,10 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_outbox_claim", "status", "priority", "next_attempt_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(500), unique=True)
@@ -328,6 +333,15 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which rows a delivery run claims first (lower first), set by the database from the kind so
+    # no way of queuing can forget it: alarms, then emails someone waits for, then the rest.
+    # Migration 0010 creates it with this SQL; outbox/kinds.priority says the same in Python
+    # (tests/test_delivery_priority.py checks they agree).
+    PRIORITY_SQL = (
+        "CASE WHEN kind IN ('sweep_stalled', 'undeliverable') THEN 0 "
+        "WHEN kind IN ('sign_in', 'fresh_links') THEN 1 ELSE 2 END"
+    )
+    priority: Mapped[int] = mapped_column(SmallInteger, Computed(PRIORITY_SQL, persisted=True))
 
 
 class LinkToken(Base):
