@@ -1,6 +1,10 @@
 """`escalation serve`: the whole service on one machine, with nothing else installed.
 
-0. Refuse unsafe settings (escalation.settings.require_safe) before starting anything.
+0. Refuse unsafe settings (escalation.settings.require_safe) before starting anything, and a
+   PREFECT_API_URL that looks like a production Prefect server (not on loopback, or holding the
+   production work pool `escalations`): serving would register this machine's own deployments
+   there, to sweep and send from here. ESCALATION_SERVE_CONFIRM_PREFECT_URL set to that same URL
+   says it is meant.
 1. Prefect state goes under ./var/prefect. Unless PREFECT_API_URL points at a Prefect server
    already, start `prefect server start` on loopback (ESCALATION_PREFECT_PORT) as a child, its UI
    told to call that same port, and wait until it is healthy (a serve process without a real
@@ -25,6 +29,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,10 +38,12 @@ from escalation import runtime
 from escalation.casework import health
 from escalation.casework.sweep import SWEEP
 from escalation.outbox.mailcapture import start_capture
-from escalation.settings import Settings, get_settings, require_safe
+from escalation.settings import Settings, UnsafeSettings, get_settings, is_loopback, require_safe
 from escalation.store.db import transaction
 
 STARTUP_TIMEOUT = 180
+PRODUCTION_POOL = "escalations"  # scripts/production/deploy's work pool
+CONFIRM = "ESCALATION_SERVE_CONFIRM_PREFECT_URL"
 FLOWS_STOP_TIMEOUT = 90  # the flows child lets runs finish (30 s), cancels the rest, pauses
 
 
@@ -45,6 +52,7 @@ def serve() -> None:
     settings must not serve or send."""
     settings = get_settings()
     require_safe(settings)
+    refuse_production_prefect(os.environ.get("PREFECT_API_URL"), os.environ.get(CONFIRM))
     runtime.prefect_environment()
     signal.signal(signal.SIGTERM, _interrupt)
     server = capture = web = flows = None
@@ -78,6 +86,36 @@ def serve() -> None:
                 _stop(child)
         if capture is not None:
             capture.stop()
+
+
+def refuse_production_prefect(api_url: str | None, confirmed: str | None) -> None:
+    """UnsafeSettings if `escalation serve` would register its deployments on a Prefect server
+    that looks like production's, unless `confirmed` repeats that very URL (an override that
+    cannot carry over to another server). Unset: serve starts its own server on loopback."""
+    if not api_url or (confirmed or "").rstrip("/") == api_url.rstrip("/"):
+        return
+    host = urllib.parse.urlsplit(api_url).hostname
+    if not is_loopback(host):
+        why = f"names {host}, not this machine"
+    elif has_work_pool(api_url, PRODUCTION_POOL):
+        why = f"already has the production work pool {PRODUCTION_POOL!r}"
+    else:
+        return
+    raise UnsafeSettings(
+        f"PREFECT_API_URL {why}: `escalation serve` would register its own deployments there; "
+        f"unset PREFECT_API_URL, or set {CONFIRM} to the same URL if that is meant"
+    )
+
+
+def has_work_pool(api_url: str, name: str) -> bool:
+    """True if the Prefect server answers that the work pool exists (unreachable: False, and
+    serve then fails on its own)."""
+    url = f"{api_url.rstrip('/')}/work_pools/{urllib.parse.quote(name)}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:  # HTTPError 404 (no such pool) included
+        return False
 
 
 def addresses(settings: Settings, api_url: str) -> str:

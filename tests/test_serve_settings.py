@@ -1,15 +1,27 @@
 """What `escalation serve` tells a person is true: the Prefect UI is pointed at the port in use,
-the printed addresses come from the settings, and the README's table names every setting."""
+the printed addresses come from the settings, and the README's table names every setting; and it
+refuses to register its deployments on what looks like a production Prefect server."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
-from escalation.serve import addresses, prefect_server_env
-from escalation.settings import Settings
+import pytest
+
+from escalation.serve import (
+    PRODUCTION_POOL,
+    addresses,
+    prefect_server_env,
+    refuse_production_prefect,
+)
+from escalation.settings import Settings, UnsafeSettings
 from tests.factories import ROOT
 
+ESCALATION = str(Path(sys.executable).with_name("escalation"))
 UNUSED = {"link_grace_hours"}  # read by nothing yet; the last test fails once something does
 
 
@@ -71,3 +83,48 @@ def test_the_readme_lists_every_setting_with_its_default():
         if path.name != "settings.py"
     )
     assert not [name for name in UNUSED if f".{name}" in code], "used now: add it to the README"
+
+
+REMOTE = "http://10.0.0.5:4200/api"
+
+
+def test_serve_refuses_a_prefect_server_on_another_machine(tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ESCALATION_"))},
+        "PREFECT_API_URL": REMOTE,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "ESCALATION_DATABASE_URL": f"sqlite:///{tmp_path}/escalation.db",
+        "ESCALATION_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    }
+    served = subprocess.run(
+        [ESCALATION, "serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert served.returncode == 1
+    assert served.stderr.strip().splitlines() == [
+        "error: PREFECT_API_URL names 10.0.0.5, not this machine: `escalation serve` would "
+        "register its own deployments there; unset PREFECT_API_URL, or set "
+        "ESCALATION_SERVE_CONFIRM_PREFECT_URL to the same URL if that is meant"
+    ]
+    assert not (tmp_path / "prefect").exists()  # refused before anything started
+
+
+def test_the_override_must_repeat_the_very_url():
+    refuse_production_prefect(REMOTE, REMOTE + "/")
+    refuse_production_prefect(None, None)  # serve starts its own server
+    with pytest.raises(UnsafeSettings, match="names 10.0.0.5"):
+        refuse_production_prefect(REMOTE, "http://10.0.0.6:4200/api")
+
+
+def test_serve_refuses_a_loopback_prefect_server_with_the_production_pool(prefect_api):
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    refuse_production_prefect(prefect_api, None)  # a loopback server without it: fine
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=PRODUCTION_POOL, type="process"))
+        try:
+            with pytest.raises(UnsafeSettings, match="already has the production work pool"):
+                refuse_production_prefect(prefect_api, None)
+            refuse_production_prefect(prefect_api, prefect_api)
+        finally:
+            client.delete_work_pool(PRODUCTION_POOL)
