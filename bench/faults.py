@@ -1,0 +1,254 @@
+"""The issue 15 acceptance fault run (by hand, not in the suite): the production set-up on
+PostgreSQL under load, six faults, and what became of every due case and every email.
+
+    .venv/bin/python -m bench.faults [--postgres postgresql+psycopg://postgres@127.0.0.1:5432]
+        [--cases 2000] [--only a|b|c|d|e|f] [--interval 60] [--settle 2.5] [--keep] [--committed]
+
+1. Two fresh databases (the app's, Prefect's with pg_trgm), `escalation init`, the demo
+   directory, `--cases` disagreements raised through the domain code (their raising emails are
+   dropped: set-up, not under test).
+2. The set-up from scripts/production/: the Prefect server, `deploy`, the web tier (if
+   scripts/production/web exists), two workers, `escalation health --alarm` every 60 s (the
+   systemd timer's stand-in) and an SMTP relay on loopback that records every Message-ID.
+3. Phases: a baseline, then (a) kill -9 one worker mid-sweep, (b) kill -9 both and restart one
+   after 5 minutes, (c) the Prefect server stopped for a minute, (d) the relay answering 421
+   for 4 minutes, (e) the relay answering 550 5.7.1 for 90 s, (f) pg_terminate_backend
+   mid-sweep. Each phase makes its share of the cases due over its length (a burst of 200 at
+   once before a mid-sweep fault), applies its fault, then settles `--settle` intervals.
+4. A drain (every case escalated, no email waiting; at most 6 minutes), then the tables
+   (bench.fault_report), also written to <work>/faults.md. Every process is stopped, and the
+   databases dropped unless --keep, also on Ctrl-C.
+
+`--committed` runs the last commit (`git archive HEAD`), not the working tree, from a temporary
+directory using this checkout's .venv: other people's unfinished edits stay out of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench import fault_actions as faults
+from bench import fault_setup as setup
+from bench.fault_load import escalated_count, forget_setup_mail, make_due, raise_cases, spread
+from bench.fault_measure import measure, observe
+from bench.fault_report import notes, tables
+from bench.fault_sink import Sink
+from bench.fault_timer import HealthTimer
+from escalation.store.db import session_factory
+
+ROOT = Path(__file__).resolve().parent.parent
+ORDER = ["baseline", "a", "b", "c", "d", "e", "f"]
+FAULT_SECONDS = {"baseline": 0, "a": 30, "b": 300, "c": 90, "d": 240, "e": 90, "f": 30}
+BURSTY = {"a", "f"}
+
+
+def main() -> None:
+    args = _arguments()
+    if args.committed:
+        _run_committed()
+    signal.signal(signal.SIGTERM, _interrupt)
+    work = ROOT / "var" / "faults" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    work.mkdir(parents=True)
+    say(f"work directory {work}")
+    admin = str(
+        make_url(args.postgres).set(database=make_url(args.postgres).database or "postgres")
+    )
+    app_url, prefect_url = setup.create_databases(admin)
+    say(f"databases {make_url(app_url).database}, {make_url(prefect_url).database}")
+    try:
+        with Sink(work / "sink.jsonl") as sink:
+            stack = setup.new_stack(ROOT, work, app_url, prefect_url, sink.url, args.interval)
+            try:
+                _run(args, stack, sink, app_url, prefect_url, work)
+            finally:
+                say("stopping every process")
+                setup.stop_all(stack)
+    finally:
+        if not args.keep:
+            setup.drop_databases(admin, [app_url, prefect_url])
+
+
+def _run(args, stack, sink, app_url, prefect_url, work: Path) -> None:
+    app = create_engine(
+        app_url, pool_pre_ping=True, connect_args={"application_name": "faults-bench"}
+    )
+    prefect = create_engine(prefect_url, pool_pre_ping=True)
+    tool = stack.tool("escalation")
+    setup.run(stack, "init", [tool, "init"])
+    setup.run(
+        stack,
+        "directory",
+        [tool, "directory", "import", str(ROOT / "escalation" / "demo_data" / "directory.csv")],
+    )
+    started = time.monotonic()
+    cases = raise_cases(ROOT, session_factory(app), args.cases, datetime.now(UTC))
+    dropped = forget_setup_mail(app, datetime.now(UTC))
+    say(
+        f"raised {args.cases} in {time.monotonic() - started:.0f} s ({dropped} set-up emails dropped)"
+    )
+    say(f"Prefect server answered after {setup.start_prefect_server(stack):.0f} s")
+    started = time.monotonic()
+    setup.run(stack, "deploy", [str(stack.script("deploy"))])
+    if args.interval != 60:
+        setup.set_sweep_interval(stack, args.interval)
+    say(f"deploy took {time.monotonic() - started:.0f} s")
+    say(f"web tier: {'up' if setup.start_web(stack) else 'no scripts/production/web'}")
+    for name in ("worker-1", "worker-2"):
+        setup.start_worker(stack, name)
+    timer = HealthTimer(stack)
+    timer.start()
+    say(f"health timer runs: {' '.join(timer.command[1:])}")
+    bench = faults.Bench(stack, sink, app, prefect, cases, args.interval, say)
+    try:
+        _first_sweep(bench)
+        phases = _phases(args, bench)
+        _drain(bench, args.drain)
+    finally:
+        timer.stop()
+    setup.stop_all(stack)
+    rows = measure(phases, cases, observe(app, prefect, sink.arrivals()), args.interval)
+    report = "\n\n".join([tables(rows, args.interval), notes(rows), _health(timer)])
+    (work / "faults.md").write_text(report + "\n")
+    print("\n" + report, flush=True)
+
+
+def _phases(args, bench: faults.Bench) -> list[faults.Phase]:
+    keys = ["baseline", *ORDER[1:]] if args.only is None else [args.only]
+    settle = args.settle * args.interval
+    planned = {key: FAULT_SECONDS[key] + settle for key in keys}
+    steady = args.cases - faults.BURST * len(BURSTY & set(keys))
+    total = sum(planned.values())
+    phases = []
+    for key in keys:
+        title, fault = faults.FAULTS[key]
+        phase = faults.Phase(key, title, datetime.now(UTC))
+        phases.append(phase)
+        if phases[:-1]:
+            phases[-2].end = phase.start
+        count = round(steady * planned[key] / total)
+        make_due(
+            bench.app,
+            bench.cases,
+            key,
+            spread(phase.start + timedelta(seconds=10), planned[key] - 10, count),
+        )
+        say(f"({key}) {title}: {count} cases falling due over {planned[key]:.0f} s")
+        fault(bench, phase)
+        say(
+            f"({key}) fault over at {phase.fault_end:%H:%M:%S}; settling {settle:.0f} s. "
+            + "; ".join(phase.notes)
+        )
+        bench.wait(settle - (datetime.now(UTC) - phase.fault_end).total_seconds())
+        if _ensure_workers(bench):
+            bench.wait(20)  # the restarted worker polls before the next fault
+    phases[-1].end = datetime.now(UTC)
+    return phases
+
+
+def _ensure_workers(bench: faults.Bench) -> bool:
+    """Start again any worker a fault killed (as its supervisor would); True if any."""
+    missing = [name for name in ("worker-1", "worker-2") if name not in bench.stack.processes]
+    for name in missing:
+        setup.start_worker(bench.stack, name)
+        say(f"{name} started again")
+    return bool(missing)
+
+
+def _first_sweep(bench: faults.Bench) -> None:
+    """Wait for the set-up's first completed sweep (it proves the set-up works)."""
+    deadline = time.monotonic() + 3 * bench.interval + 120
+    while time.monotonic() < deadline:
+        with bench.prefect.connect() as connection:
+            done = connection.execute(
+                text(
+                    "SELECT count(*) FROM flow_run f JOIN deployment d ON d.id = f.deployment_id "
+                    "WHERE d.name = 'escalation-sweep' AND f.state_type = 'COMPLETED'"
+                )
+            ).scalar_one()
+        if done:
+            say("first sweep completed")
+            return
+        time.sleep(2)
+    raise RuntimeError("no sweep completed: see the workers' logs in the work directory")
+
+
+def _drain(bench: faults.Bench, limit: float) -> None:
+    """Wait until every case made due is escalated and no email is waiting (or `limit` s)."""
+    deadline = time.monotonic() + limit
+    references = list(bench.cases.due)
+    while time.monotonic() < deadline:
+        with bench.app.connect() as connection:
+            waiting = connection.execute(
+                text("SELECT count(*) FROM outbox WHERE status = 'pending'")
+            ).scalar_one()
+        escalated = escalated_count(bench.app, references)
+        if waiting == 0 and escalated >= len(references):
+            say("drained: every due case escalated, no email waiting")
+            return
+        time.sleep(5)
+    say(
+        f"drain stopped after {limit:.0f} s: {waiting} emails waiting, "
+        f"{escalated} of {len(references)} escalated"
+    )
+
+
+def _health(timer: HealthTimer) -> str:
+    failing = [check for check in timer.checks if check.code != 0]
+    first = f", first at {failing[0].at:%H:%M:%S}" if failing else ""
+    return (
+        f"Health timer (`{' '.join(timer.command[1:])}` every 60 s): {len(timer.checks)} "
+        f"runs, {len(failing)} exited non-zero{first}; its output is in health.log."
+    )
+
+
+def _run_committed() -> None:
+    """Re-run this command from `git archive HEAD` in a temporary directory."""
+    target = Path(tempfile.mkdtemp(prefix="faults-src-"))
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    (target / ".venv").symlink_to(ROOT / ".venv")
+    argv = [a for a in sys.argv[1:] if a != "--committed"]
+    say(f"running the last commit from {target}")
+    os.chdir(target)
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    os.execve(sys.executable, [sys.executable, "-m", "bench.faults", *argv], env)
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.faults",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432")
+    parser.add_argument("--cases", type=int, default=2000)
+    parser.add_argument("--only", choices=ORDER[1:], help="one fault (no baseline)")
+    parser.add_argument("--interval", type=int, default=60, help="the sweep's, in seconds")
+    parser.add_argument("--settle", type=float, default=2.5, help="intervals after each fault")
+    parser.add_argument("--drain", type=float, default=360, help="seconds at most, at the end")
+    parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--committed", action="store_true", help="run the last commit")
+    return parser.parse_args()
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # the same clean-up as Ctrl-C
+
+
+def say(line: str) -> None:
+    print(f"{datetime.now(UTC):%H:%M:%S} {line}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
