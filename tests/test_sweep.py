@@ -19,7 +19,7 @@ from escalation.casework import health
 from escalation.casework.chronology import verify_chain
 from escalation.casework.sweep import SWEEP, run_sweep
 from escalation.store.db import make_engine, session_factory, transaction
-from escalation.store.models import Alert, Disagreement, Event, OutboxMessage
+from escalation.store.models import Alert, Disagreement, Event, Heartbeat, OutboxMessage
 from tests.factories import (
     CHAIR,
     COUNTERPART,
@@ -358,3 +358,38 @@ def test_an_unexpected_failure_on_one_disagreement_does_not_stop_the_sweep(direc
         assert verify_chain(session).ok
     monkeypatch.setattr(notifications, "stage_entered", real)
     assert run_sweep(directory, now=due).escalated == 1
+
+
+def test_a_long_sweep_records_progress_so_it_reads_alive_while_it_goes(directory):
+    """Twelve due, each taking 20 s on the sweep's clock: the sweep outlasts 3 intervals (the
+    stall limit at 60 s) and yet health reads alive all along, and for 3 intervals after."""
+    _, due = _many_due(directory, 12)
+    clock = {"at": due}
+    seen = []
+
+    def twenty_seconds_each(reference: str) -> None:
+        clock["at"] += timedelta(seconds=20)
+        with transaction(directory) as session:
+            seen.append(health.sweep_health(session, SWEEP, clock["at"], 60))
+
+    run_sweep(directory, now=due, after_each=twenty_seconds_each, clock=lambda: clock["at"])
+    assert clock["at"] == due + timedelta(minutes=4)
+    assert [status.stalled for status in seen] == [False] * 12
+    at = due + timedelta(seconds=220)
+    assert f"a long sweep is running (11 done by {at:%H:%M:%S} UTC)" == seen[-1].message
+    with transaction(directory) as session:
+        alive = health.sweep_health(session, SWEEP, due + timedelta(seconds=240 + 180), 60)
+        stalled = health.sweep_health(session, SWEEP, due + timedelta(seconds=240 + 181), 60)
+    assert not alive.stalled and stalled.stalled
+    assert "nor made progress since" in stalled.message
+
+
+def test_a_fast_sweep_records_progress_every_so_many_disagreements(directory, monkeypatch):
+    from escalation.casework import sweep
+
+    monkeypatch.setattr(sweep, "PROGRESS_EVERY", 5)
+    _, due = _many_due(directory, 7)
+    run_sweep(directory, now=due, clock=lambda: due)  # no time passes: only the count counts
+    with transaction(directory) as session:
+        progress = session.get(Heartbeat, SWEEP + health.PROGRESS)
+        assert (progress.detail, progress.last_started_at) == ({"done": 5}, due)
