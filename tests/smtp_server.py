@@ -26,6 +26,7 @@ class ScriptedHandler:
         self.data_replies: deque[str] = deque()
         self.refuse: dict[str, str] = {}  # recipient -> RCPT reply, every time
         self.hang_after_data = False
+        self.data_delay = 0.0  # seconds to wait before answering each DATA (a slow relay)
         self.messages: list[Message] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -38,6 +39,8 @@ class ScriptedHandler:
         if self.hang_after_data:
             self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
             await asyncio.sleep(3600)
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         reply = self.data_replies.popleft() if self.data_replies else "250 OK"
         if reply.startswith("250"):
             self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))

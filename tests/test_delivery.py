@@ -34,7 +34,7 @@ from tests.factories import (
     due_at,
     raise_one,
 )
-from tests.outbox_helpers import BASE_URL, delivery
+from tests.outbox_helpers import BASE_URL, at_named_stage, delivery, outbox_rows
 from tests.smtp_server import Server, free_port
 
 
@@ -50,17 +50,8 @@ def _deliver(sessions, smtp_url: str, now, **options):
     )
 
 
-def _rows(sessions) -> list[OutboxMessage]:
-    with transaction(sessions) as session:
-        return list(session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars())
-
-
-def _at_named_stage(sessions) -> tuple[str, object]:
-    """A disagreement escalated to the named professional; the time it happened."""
-    reference = raise_one(sessions, MONDAY)
-    due = due_at(sessions, reference)
-    run_sweep(sessions, now=due)
-    return reference, due
+_rows = outbox_rows
+_at_named_stage = at_named_stage
 
 
 def test_each_message_goes_once_to_one_recipient_with_a_working_link(directory, server):
