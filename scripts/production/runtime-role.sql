@@ -11,7 +11,7 @@
 -- It applies to the schema first on the owner's search path (normally public). Triggers already
 -- refuse UPDATE and DELETE on `events` for everyone; the runtime role also lacks the privileges,
 -- so neither a dropped trigger nor TRUNCATE (which fires no row trigger) rewrites the record.
-SELECT set_config('escalation.runtime_role', :'runtime_role', false);
+SET escalation.runtime_role = :'runtime_role';
 
 DO $grants$
 DECLARE
