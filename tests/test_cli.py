@@ -627,3 +627,66 @@ def test_a_meeting_on_the_command_line_is_recorded_with_who_came(run, tmp_path):
     assert missing.stderr.startswith("error: attendees: Enter who attended")
     done = run(*confirm, "--note", "Agreed", "--attendees", "Nadia Named, Tia Team", *later)
     assert done.stdout.splitlines()[1] == f"{reference}  resolved at named_professional"
+
+
+def test_health_on_a_fresh_install_is_not_green_until_the_clock_starts(run):
+    run("init")
+    fresh = run("health", "--now", "2026-12-01T10:00:00+00:00", ok=False).stdout
+    assert "no sweep has ever been expected: run scripts/production/deploy" in fresh
+    started = run("health", "--start-clock", "--now", "2026-12-01T10:00:00+00:00").stdout
+    assert started == "sweep: the stall clock is started\n"
+    assert run("health", "--now", "2026-12-01T10:02:00+00:00").stdout.splitlines() == [
+        "sweep: sweeps are running",
+        "mail: no email pending",
+    ]
+    run("health", "--start-clock", "--now", "2026-12-01T10:30:00+00:00")  # again: not reset
+    assert (
+        "no sweep has completed"
+        in run("health", "--now", "2026-12-01T10:30:00+00:00", ok=False).stdout
+    )
+
+
+def test_health_alarm_sends_the_board_managers_alarm_at_once_once_per_stall(
+    run, tmp_path, monkeypatch
+):
+    from tests.smtp_server import Server
+
+    run("init")
+    run("directory", "import", _write(tmp_path, "d.csv", ONE_NAMED_CSV))
+    run("health", "--start-clock", "--now", "2026-12-01T10:00:00+00:00")
+    assert "alarm" not in run("health", "--alarm", "--now", "2026-12-01T10:02:00+00:00").stdout
+    with Server() as server:
+        monkeypatch.setenv("ESCALATION_SMTP_URL", server.url())
+        stalled = run("health", "--alarm", "--now", "2026-12-01T10:04:00+00:00", ok=False).stdout
+        again = run("health", "--alarm", "--now", "2026-12-01T10:05:00+00:00", ok=False).stdout
+    assert "alarm: 1 of 1 alarm email(s) sent now" in stalled
+    assert "alert: sweep_stalled: no sweep has completed since 2026-12-01 10:00:00 UTC" in stalled
+    assert "alarm:" not in again and "(x2 since 2026-12-01 10:04 UTC)" in again
+    [alarm] = server.messages
+    assert alarm["To"] == MANAGER and "ALARM" in alarm["Subject"]
+
+
+def test_health_alarm_with_the_relay_down_leaves_the_alarm_for_the_next_try(
+    run, tmp_path, monkeypatch
+):
+    from tests.smtp_server import Server, free_port
+
+    run("init")
+    run("directory", "import", _write(tmp_path, "d.csv", ONE_NAMED_CSV))
+    run("health", "--start-clock", "--now", "2026-12-01T10:00:00+00:00")
+    monkeypatch.setenv("ESCALATION_SMTP_URL", f"smtp://127.0.0.1:{free_port()}")  # nobody there
+    monkeypatch.setenv("ESCALATION_SMTP_TIMEOUT_SECONDS", "2")
+    down = run("health", "--alarm", "--now", "2026-12-01T10:04:00+00:00", ok=False).stdout
+    assert "alarm: 0 of 1 alarm email(s) sent now" in down
+    with Server() as server:
+        monkeypatch.setenv("ESCALATION_SMTP_URL", server.url())
+        up = run("health", "--alarm", "--now", "2026-12-01T10:05:00+00:00", ok=False).stdout
+    assert "alarm: 1 of 1 alarm email(s) sent now" in up
+    assert [m["To"] for m in server.messages] == [MANAGER]
+
+
+def test_automations_without_a_token_is_one_plain_line(run, monkeypatch):
+    monkeypatch.delenv("ESCALATION_OPS_TOKEN", raising=False)
+    refused = run("automations", "--alarm-url", "https://web.example", ok=False)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: ESCALATION_OPS_TOKEN is not set")
