@@ -64,7 +64,7 @@ def crashed_runs(within: timedelta = CRASH_AFTER) -> AutomationCore:
     return AutomationCore(
         name=CRASHED_RUNS,
         description="Marks a deployment's run Crashed when its heartbeats stop, freeing its "
-        "concurrency slot (escalation/flows/automations.py)",
+        "concurrency slot (flows/automations.py)",
         trigger=trigger,
         actions=[ChangeFlowRunState(state=StateType.CRASHED, message=message)],
     )
@@ -90,7 +90,7 @@ def sweep_expected(deployment_id: UUID, block_id: UUID, within: timedelta) -> Au
     return AutomationCore(
         name=SWEEP_EXPECTED,
         description="Calls the web tier's /ops/sweep-stalled when no sweep completes in 3 "
-        "intervals (escalation/flows/automations.py)",
+        "intervals (flows/automations.py)",
         trigger=trigger,
         actions=[
             SendNotification(
