@@ -308,3 +308,28 @@ def test_demo_pages_are_never_served_from_postgresql(environment, postgres_url):
     with pytest.raises(UnsafeSettings, match="needs SQLite, not postgresql"):
         create_app(postgres)
     postgres.kw["bind"].dispose()
+
+
+# The delivery run's settings reach the sender the workers build.
+
+
+def test_the_delivery_settings_reach_the_workers_sender(environment):
+    environment(
+        public_base_url=HTTPS,
+        smtp_url="smtp://127.0.0.1:2525",
+        delivery_batch_size="50",
+        delivery_lease_seconds="90",
+        delivery_max_run_seconds="300",
+        permanent_failure_limit="3",
+        ops_token="webhook-secret",
+    )
+    sender = runtime.delivery()
+    assert (sender.batch_size, sender.lease.total_seconds()) == (50, 90)
+    assert (sender.max_run_seconds, sender.permanent_failure_limit) == (300, 3)
+    assert get_settings().ops_token == "webhook-secret"
+
+
+def test_the_delivery_defaults():
+    defaults = settings()
+    assert (defaults.delivery_batch_size, defaults.delivery_lease_seconds) == (200, 120)
+    assert (defaults.delivery_max_run_seconds, defaults.permanent_failure_limit) == (600, 5)

@@ -186,6 +186,10 @@ async def _send_batch(delivery, run, now, size, rng, after_send) -> bool:
         async with asyncio.TaskGroup() as workers:
             for _ in range(min(delivery.connections, len(ids))):
                 workers.create_task(_worker(delivery, run, batch, now, rng, after_send))
+    except ExceptionGroup as failed:  # the first failure, as the run's (the others are logged)
+        for other in failed.exceptions[1:]:
+            log.error("another connection failed too: %r", other)
+        raise failed.exceptions[0] from None
     finally:
         renewing.cancel()
         # Shielded: a cancelled run still gives its unsent rows back (the thread finishes).
