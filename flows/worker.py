@@ -21,6 +21,7 @@ import signal
 import socket
 
 from escalation import runtime
+from escalation.settings import get_settings, unsafe_setting
 
 MAX_BACKOFF_SECONDS = 60  # between polls while the Prefect server cannot be reached
 
@@ -33,6 +34,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.limit < 1:
         parser.error("--limit must be at least 1")
+    problem = unsafe_setting(get_settings())  # e.g. no https ESCALATION_PUBLIC_BASE_URL
+    if problem:
+        raise SystemExit(f"error: {problem}")
     runtime.prefect_environment()  # before prefect is first imported
     raise SystemExit(asyncio.run(run_worker(args.pool, args.name, args.limit)))
 

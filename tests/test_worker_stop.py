@@ -98,3 +98,24 @@ def _wait_for(condition, seconds: float, what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"no {what} within {seconds} s"
         time.sleep(0.2)
+
+
+def test_a_worker_with_a_plain_http_public_address_does_not_start():
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": "http://127.0.0.1:9/api",  # never reached
+        "ESCALATION_PUBLIC_BASE_URL": "http://disagreements.example.org",
+    }
+    started = subprocess.run(
+        [sys.executable, "-m", "flows.worker", "--name", "w2"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 1
+    assert started.stderr.strip() == (
+        "error: ESCALATION_PUBLIC_BASE_URL must be https, not http://disagreements.example.org "
+        "(plain http only for a loopback address such as http://127.0.0.1:8000)"
+    )
