@@ -23,7 +23,7 @@ import socket
 from escalation import runtime
 from escalation.settings import get_settings, unsafe_setting
 
-MAX_BACKOFF_SECONDS = 60  # between polls while the Prefect server cannot be reached
+MAX_BACKOFF_SECONDS = 20  # between polls while the Prefect server cannot be reached
 
 
 def main(argv: list[str] | None = None) -> None:

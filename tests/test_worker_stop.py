@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from tests.factories import ROOT
+from tests.smtp_server import free_port
 
 RUN_SECONDS = 6  # the run in flight when the signal comes
 
@@ -119,3 +120,35 @@ def test_a_worker_with_a_plain_http_public_address_does_not_start():
         "error: ESCALATION_PUBLIC_BASE_URL must be https, not http://disagreements.example.org "
         "(plain http only for a loopback address such as http://127.0.0.1:8000)"
     )
+
+
+def test_a_worker_outlives_an_unreachable_server_and_still_stops_cleanly(tmp_path):
+    """The Prefect server down (say, restarting): the worker keeps trying, it does not exit."""
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api",  # nothing listens there
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_WORKER_HEARTBEAT_SECONDS": "1",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flows.worker", "--name", "w3"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = _collect(worker)
+    try:
+        _wait_for(lambda: any("polling work pool" in line for line in lines), 30, "polling")
+        _wait_for(
+            lambda: any("sync with the Prefect server failed" in ln for ln in lines), 30, "a retry"
+        )
+        assert worker.poll() is None, "".join(lines)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0, "".join(lines)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
