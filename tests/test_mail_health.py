@@ -94,3 +94,15 @@ def test_delivery_runs_record_what_the_relay_said(directory):
     status = _health(directory, MONDAY + timedelta(seconds=30))
     assert status.unhealthy
     assert "100% of attempts in the last 1 run(s) were refused for now" in status.lines[-1]
+
+
+def test_long_waits_are_said_in_hours_or_days(sessions):
+    add_rows(sessions, 1, kind="stage_update", at=MONDAY - timedelta(days=8))
+    status = _health(sessions, MONDAY)
+    assert status.lines[0] == "mail: 1 email(s) pending; the oldest waiting 8 days"
+    assert status.lines[1].startswith("mail: an email due 8 days ago has not been sent")
+    assert (
+        _health(sessions, MONDAY - timedelta(days=8) + timedelta(hours=5))
+        .lines[0]
+        .endswith("waiting 5 h")
+    )

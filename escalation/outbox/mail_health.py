@@ -120,5 +120,12 @@ def recent_runs(session: Session, now: datetime) -> list[dict]:
 
 
 def _minutes(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    return f"{minutes} min" if minutes else f"{int(delta.total_seconds())} s"
+    """A wait as an operator reads it: 40 s, 9 min, 5 h, 8 days."""
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds <= 2 * 3600:
+        return f"{seconds // 60} min"
+    if seconds <= 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
