@@ -181,7 +181,8 @@ async def _send_batch(delivery, run, now, size, rng, after_send) -> bool:
         return False
     run.summary.batches += 1
     batch = _Batch(ids)
-    renewing = asyncio.create_task(_keep_leased(delivery, batch, now))
+    sent = asyncio.Event()
+    renewing = asyncio.create_task(_keep_leased(delivery, batch, now, sent))
     try:
         async with asyncio.TaskGroup() as workers:
             for _ in range(min(delivery.connections, len(ids))):
@@ -191,21 +192,32 @@ async def _send_batch(delivery, run, now, size, rng, after_send) -> bool:
             log.error("another connection failed too: %r", other)
         raise failed.exceptions[0] from None
     finally:
-        renewing.cancel()
-        # Shielded: a cancelled run still gives its unsent rows back (the thread finishes).
-        await asyncio.shield(asyncio.to_thread(release, delivery.sessions, batch.unstarted()))
+        # Shielded: a cancelled run still gives its unsent rows back.
+        await asyncio.shield(_give_back(delivery, batch, renewing, sent))
     return len(ids) == size
 
 
-async def _keep_leased(delivery: Delivery, batch: _Batch, now: datetime) -> None:
-    """Renew the batch's lease every third of it while it is being sent."""
+async def _give_back(delivery: Delivery, batch: _Batch, renewing: asyncio.Task, sent) -> None:
+    """Stop renewing (a renewal under way finishes first, so it cannot lease again what is
+    given back), then release the rows whose send never started."""
+    sent.set()
+    await renewing
+    await asyncio.to_thread(release, delivery.sessions, batch.unstarted())
+
+
+async def _keep_leased(delivery: Delivery, batch: _Batch, now: datetime, sent) -> None:
+    """Renew the batch's lease every third of it until the batch is done (`sent` is set)."""
     began, every = time.monotonic(), delivery.lease.total_seconds() / 3
     while True:
-        await asyncio.sleep(every)
+        try:
+            await asyncio.wait_for(sent.wait(), timeout=every)
+            return
+        except TimeoutError:
+            pass
         until = now + timedelta(seconds=time.monotonic() - began) + delivery.lease
         try:
             await asyncio.to_thread(renew, delivery.sessions, batch.held(), until)
-        except DBAPIError:
+        except Exception:  # the sends will meet the same fault and stop the run
             log.exception("could not renew the lease of %s emails", len(batch.held()))
 
 
