@@ -75,6 +75,9 @@ def in_flight(worker) -> int:
 async def _poll_until(stop: asyncio.Event, worker, interval: float) -> int:
     failures = 0
     while not stop.is_set():
+        if cancellation_lost(worker):
+            _say("this worker's cancellation watch has failed: exiting 1 once the runs finish")
+            return 1
         try:
             await worker.get_and_submit_flow_runs()  # never cancelled part way
             failures = 0
@@ -88,6 +91,16 @@ async def _poll_until(stop: asyncio.Event, worker, interval: float) -> int:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
     return 0
+
+
+def cancellation_lost(worker) -> bool:
+    """True once Prefect's cancellation watch of this worker has given up: after three failed
+    polls (the server down for a minute or so) it logs "flow run cancellation will fail" and
+    never comes back (prefect._internal.observers). A worker that cannot cancel a run it holds
+    exits 1 after its runs, and the supervisor starts it afresh."""
+    observer = getattr(worker, "_cancelling_observer", None)
+    task = getattr(observer, "_polling_task", None)
+    return bool(task and task.done() and not task.cancelled() and task.exception())
 
 
 async def _keep_syncing(worker, done: asyncio.Event) -> None:

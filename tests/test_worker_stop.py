@@ -3,6 +3,7 @@ it has, takes no new one, ignores a second SIGTERM and exits 0 (as `systemctl st
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import threading
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 
@@ -152,3 +154,32 @@ def test_a_worker_outlives_an_unreachable_server_and_still_stops_cleanly(tmp_pat
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+
+
+def test_a_worker_whose_cancellation_watch_gave_up_exits_1_for_a_restart():
+    """Prefect's watch of cancellations ends for good after three failed polls; the worker then
+    takes no new run and exits 1 (Restart=on-failure starts it afresh)."""
+    from flows.worker import _poll_until, cancellation_lost
+
+    class Worker:
+        def __init__(self, watch):
+            self._cancelling_observer = SimpleNamespace(_polling_task=watch)
+            self.polls = 0
+
+        async def get_and_submit_flow_runs(self):
+            self.polls += 1
+
+    async def scenario():
+        async def gave_up():
+            raise RuntimeError("Service exceeded error threshold.")
+
+        failed, waiting = asyncio.create_task(gave_up()), asyncio.create_task(asyncio.sleep(9))
+        await asyncio.sleep(0.01)
+        healthy, broken = Worker(waiting), Worker(failed)
+        assert not cancellation_lost(healthy) and not cancellation_lost(Worker(None))
+        assert cancellation_lost(broken)
+        assert await _poll_until(asyncio.Event(), broken, interval=0.01) == 1
+        assert broken.polls == 0
+        waiting.cancel()
+
+    asyncio.run(scenario())
