@@ -15,7 +15,7 @@ from escalation.casework import health
 from escalation.casework.sweep import SWEEP
 from escalation.outbox import kinds
 from escalation.outbox.delivery import deliver
-from escalation.outbox.leases import LEASE, claim
+from escalation.outbox.leases import LEASE, claim, claim_query
 from escalation.outbox.notifications import alert_board_managers
 from escalation.outbox.rows import Recipient, insert_row
 from escalation.store.db import transaction
@@ -97,16 +97,7 @@ def test_the_claim_reads_the_claim_index_in_order(engine, sessions):
     add_rows(sessions, 3, kind="undeliverable", at=MONDAY)
     with engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE outbox")
-    query = (
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.status == "pending",
-            OutboxMessage.next_attempt_at <= MONDAY,
-            (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= MONDAY),
-        )
-        .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(200)
-    )
+    query = claim_query(MONDAY, 200).with_for_update(skip_locked=True)
     statement = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     with engine.connect() as connection:
         plan = " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}"))

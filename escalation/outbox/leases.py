@@ -24,25 +24,30 @@ LEASE = timedelta(minutes=2)
 def claim(
     sessions: sessionmaker[Session], now: datetime, limit: int, lease: timedelta, only=None
 ) -> list[int]:
-    """Lease what is due (of the ids `only`, if given) and not leased by another sender: the
-    alarms first, then the longest due (the index ix_outbox_claim answers it in order)."""
-    query = select(OutboxMessage).where(
-        OutboxMessage.status == "pending",
-        OutboxMessage.next_attempt_at <= now,
-        (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
-    )
+    """Lease what is due (of the ids `only`, if given) and not leased by another sender."""
+    query = claim_query(now, limit)
     if only is not None:
         query = query.where(OutboxMessage.id.in_(only))
-    order = (OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
     with transaction(sessions) as session:
-        rows = (
-            session.execute(query.order_by(*order).limit(limit).with_for_update(skip_locked=True))
-            .scalars()
-            .all()
-        )
+        rows = session.execute(query.with_for_update(skip_locked=True)).scalars().all()
         for row in rows:
             row.locked_until = now + lease
         return [row.id for row in rows]
+
+
+def claim_query(now: datetime, limit: int):
+    """The next `limit` rows due and free at `now`: the alarms first, then the longest due (the
+    index ix_outbox_claim answers it in this order, without sorting what is due)."""
+    return (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+            (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
+        )
+        .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
 
 
 def renew(sessions: sessionmaker[Session], ids: Iterable[int], until: datetime) -> None:
