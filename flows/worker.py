@@ -42,22 +42,23 @@ def main(argv: list[str] | None = None) -> None:
 
 
 async def run_worker(pool: str, name: str, limit: int) -> int:
-    """Poll until the first signal, then wait for the runs in flight; 0, or 1 if polling met an
-    error that is not the server being unreachable (the supervisor restarts the worker)."""
+    """Poll until the first signal, then wait for the runs in flight; 0, or 1 (the supervisor
+    restarts the worker) if polling met an error other than the server being unreachable, or
+    Prefect's cancellation watch gave up."""
     from prefect.settings import PREFECT_WORKER_QUERY_SECONDS
     from prefect.workers.process import ProcessWorker
 
-    stop, synced = asyncio.Event(), asyncio.Event()
+    stop, finished = asyncio.Event(), asyncio.Event()
     worker = ProcessWorker(work_pool_name=pool, name=name, limit=limit)
     _on_signals(stop, lambda: in_flight(worker))
     async with worker:
-        syncing = asyncio.create_task(_keep_syncing(worker, synced))
+        syncing = asyncio.create_task(_keep_syncing(worker, finished))
         _say(f"worker {name!r} polling work pool {pool!r}, up to {limit} runs at once")
         code = await _poll_until(stop, worker, PREFECT_WORKER_QUERY_SECONDS.value())
         _say(f"worker {name!r} takes no new run; waiting for {in_flight(worker)} in flight")
         while in_flight(worker):
             await asyncio.sleep(0.5)
-        synced.set()
+        finished.set()
         await syncing
     _say(f"worker {name!r} stopped: no run in flight")
     return code
