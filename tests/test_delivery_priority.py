@@ -16,7 +16,6 @@ from escalation.casework.sweep import SWEEP
 from escalation.outbox import kinds
 from escalation.outbox.delivery import deliver
 from escalation.outbox.leases import LEASE, claim, claim_query
-from escalation.outbox.notifications import alert_board_managers
 from escalation.outbox.rows import Recipient, insert_row
 from escalation.store.db import transaction
 from escalation.store.models import OutboxMessage
@@ -28,14 +27,6 @@ from tests.smtp_server import Server
 def test_one_alarm_is_claimed_before_a_thousand_older_routine_emails(sessions):
     add_rows(sessions, 1000, kind="stage_update", at=MONDAY - timedelta(hours=1))
     with transaction(sessions) as session:
-        alert_board_managers(
-            session,
-            kind=kinds.MessageKind.SWEEP_STALLED,
-            partnerships=["p"],
-            key="k",
-            context={},
-            now=MONDAY,
-        )
         insert_row(
             session,
             kind=kinds.MessageKind.SWEEP_STALLED,
