@@ -160,7 +160,6 @@ async def deliver(
     run, rng = _Run(), rng or random.Random()
     size = limit or delivery.batch_size
     started = time.monotonic()
-    at = now
     while True:
         at = clock() if clock else now
         full = await _send_batch(delivery, run, at, size, rng, after_send)
