@@ -1,5 +1,5 @@
-"""The Prefect server's own watch over the service: two automations, created or updated by name
-(`escalation automations`, run by scripts/production/deploy; safe to run again).
+"""The Prefect server's own watch over the service: three automations, created or updated by
+name (`escalation automations`, run by scripts/production/deploy; safe to run again).
 
 1. "escalation: crashed runs": a deployment's flow run whose worker died is marked Crashed, so
    its deployment's concurrency slot is freed and the next scheduled sweep runs. Prefect's
@@ -9,7 +9,10 @@
    changes the run to Crashed. Pending is included for a run submitted by a worker that died
    before the run's process started. Only runs of deployments: a run started by hand from a
    terminal (`escalation sweep`) holds no slot and may send no heartbeats.
-2. "escalation: sweep expected": a completed run of the escalation-sweep deployment is expected
+2. "escalation: sweep after a crash": when (1) has marked a sweep Crashed, a sweep runs at once
+   rather than at the next scheduled minute (only after a crash (1) found, so a sweep that
+   crashes by itself again and again cannot start a loop of runs).
+3. "escalation: sweep expected": a completed run of the escalation-sweep deployment is expected
    within 3 sweep intervals; without one the server POSTs (a Custom Webhook block, its bearer
    token kept among the block's secrets) to the web tier's /ops/sweep-stalled, which raises the
    alarm and emails the board managers at once (escalation/web/ops.py). This path needs no
@@ -24,13 +27,14 @@ from uuid import UUID
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.objects import StateType
-from prefect.events.actions import ChangeFlowRunState, SendNotification
+from prefect.events.actions import ChangeFlowRunState, RunDeployment, SendNotification
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 
 from escalation.casework.health import STALL_FACTOR
 from escalation.rules.errors import EscalationError
 
 CRASHED_RUNS = "escalation: crashed runs"
+SWEEP_AFTER_CRASH = "escalation: sweep after a crash"
 SWEEP_EXPECTED = "escalation: sweep expected"
 ALARM_BLOCK = "escalation-sweep-stalled"
 SWEEP_DEPLOYMENT = "escalation-sweep/escalation-sweep"  # flow name / deployment name
@@ -38,6 +42,7 @@ ALARM_PATH = "/ops/sweep-stalled"
 HEARTBEAT_SECONDS = 30  # scripts/production/worker's PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 CRASH_AFTER = timedelta(seconds=3 * HEARTBEAT_SECONDS)
 
+NO_HEARTBEAT = "no heartbeat for"  # how (1)'s Crashed state message begins
 ALIVE = ["prefect.flow-run.heartbeat", "prefect.flow-run.Running"]
 ENDED = [f"prefect.flow-run.{state}" for state in ("Completed", "Failed", "Cancelled", "Crashed")]
 
@@ -58,7 +63,7 @@ def crashed_runs(within: timedelta = CRASH_AFTER) -> AutomationCore:
         within=within,
     )
     message = (
-        f"no heartbeat for {int(within.total_seconds())} s: the worker or the run's process "
+        f"{NO_HEARTBEAT} {int(within.total_seconds())} s: the worker or the run's process "
         "died (marked Crashed by the automation 'escalation: crashed runs')"
     )
     return AutomationCore(
@@ -67,6 +72,29 @@ def crashed_runs(within: timedelta = CRASH_AFTER) -> AutomationCore:
         "concurrency slot (flows/automations.py)",
         trigger=trigger,
         actions=[ChangeFlowRunState(state=StateType.CRASHED, message=message)],
+    )
+
+
+def sweep_after_crash(deployment_id: UUID) -> AutomationCore:
+    trigger = EventTrigger(
+        match={
+            "prefect.resource.id": "prefect.flow-run.*",
+            "prefect.state-message": f"{NO_HEARTBEAT} *",
+        },
+        match_related={
+            "prefect.resource.role": "deployment",
+            "prefect.resource.id": f"prefect.deployment.{deployment_id}",
+        },
+        expect={"prefect.flow-run.Crashed"},
+        posture=Posture.Reactive,
+        threshold=1,
+    )
+    return AutomationCore(
+        name=SWEEP_AFTER_CRASH,
+        description="Runs the sweep at once when 'escalation: crashed runs' has marked one "
+        "Crashed (flows/automations.py)",
+        trigger=trigger,
+        actions=[RunDeployment(source="selected", deployment_id=deployment_id)],
     )
 
 
@@ -145,6 +173,7 @@ async def ensure_automations(
         return [
             f"block {ALARM_BLOCK}: POST {alarm_url}",
             await apply(client, crashed_runs(crash_after)),
+            await apply(client, sweep_after_crash(deployment_id)),
             await apply(client, sweep_expected(deployment_id, block_id, within)),
         ]
 

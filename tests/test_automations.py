@@ -21,11 +21,10 @@ TOKEN = "t0ken-" + "x" * 40
 def prefect(prefect_api):
     """The harness with an escalation-sweep deployment; afterwards no automation or alarm block
     of ours is left to act on the other tests' runs."""
-    from flows import automations
 
     deployment_id = asyncio.run(_sweep_deployment())
     yield deployment_id
-    asyncio.run(_remove(automations.CRASHED_RUNS, automations.SWEEP_EXPECTED))
+    asyncio.run(_remove_all())
 
 
 async def _sweep_deployment():
@@ -51,11 +50,7 @@ async def _ours():
     from flows import automations
 
     async with get_client() as client:
-        found = [
-            a
-            for a in await client.read_automations()
-            if a.name in (automations.CRASHED_RUNS, automations.SWEEP_EXPECTED)
-        ]
+        found = [a for a in await client.read_automations() if a.name in _NAMES]
         blocks = [
             b for b in await client.read_block_documents() if b.name == automations.ALARM_BLOCK
         ]
@@ -70,17 +65,17 @@ def _ensure(url="https://disagreements.example.org/ops/sweep-stalled", **options
     )
 
 
-def test_running_it_twice_leaves_two_automations_and_one_block(prefect):
+def test_running_it_twice_leaves_three_automations_and_one_block(prefect):
     from prefect.client.schemas.objects import StateType
 
     from flows import automations
 
     first = _ensure()
     second = _ensure()
-    assert [line.split(": ")[-1] for line in first[1:]] == ["created", "created"]
-    assert [line.split(": ")[-1] for line in second[1:]] == ["updated", "updated"]
+    assert [line.split(": ")[-1] for line in first[1:]] == ["created"] * 3
+    assert [line.split(": ")[-1] for line in second[1:]] == ["updated"] * 3
     by_name, found, blocks = asyncio.run(_ours())
-    assert len(found) == 2 and len(blocks) == 1
+    assert len(found) == 3 and len(blocks) == 1
 
     crashed = by_name[automations.CRASHED_RUNS]
     trigger = crashed.trigger
@@ -107,6 +102,19 @@ def test_running_it_twice_leaves_two_automations_and_one_block(prefect):
     assert trigger.match_related.root == {"prefect.resource.role": "deployment"}
     [action] = crashed.actions
     assert (action.type, action.state) == ("change-flow-run-state", StateType.CRASHED)
+
+    rerun = by_name[automations.SWEEP_AFTER_CRASH]
+    assert (rerun.trigger.posture, rerun.trigger.expect) == (
+        "Reactive",
+        {"prefect.flow-run.Crashed"},
+    )
+    assert rerun.trigger.match.root["prefect.state-message"] == "no heartbeat for *"
+    [action] = rerun.actions
+    assert (action.type, action.source, action.deployment_id) == (
+        "run-deployment",
+        "selected",
+        prefect,
+    )
 
     expected = by_name[automations.SWEEP_EXPECTED]
     trigger = expected.trigger
@@ -165,16 +173,18 @@ def test_the_command_names_what_it_did(prefect, monkeypatch):
     assert result.output.splitlines() == [
         "block escalation-sweep-stalled: POST https://disagreements.example.org/ops/sweep-stalled",
         "automation 'escalation: crashed runs': created",
+        "automation 'escalation: sweep after a crash': created",
         "automation 'escalation: sweep expected': created",
     ]
 
 
 @pytest.mark.slow
-def test_runs_whose_heartbeats_stop_are_crashed_and_a_finished_one_is_not(prefect):
-    """The real triggers service, with a 10 s window (Prefect's minimum) instead of 90 s."""
+def test_runs_whose_heartbeats_stop_are_crashed_and_the_sweep_runs_again_at_once(prefect):
+    """The real triggers and actions services, with a 10 s window (Prefect's minimum) instead
+    of 90 s; no worker, so the sweep run at once stays Scheduled."""
     from prefect.client.schemas.objects import StateType
 
-    from flows.automations import crashed_runs
+    from flows.automations import crashed_runs, sweep_after_crash
 
     async def scenario():
         from prefect.client.orchestration import get_client
@@ -184,7 +194,8 @@ def test_runs_whose_heartbeats_stop_are_crashed_and_a_finished_one_is_not(prefec
 
         async with get_client() as client:
             await apply(client, crashed_runs(timedelta(seconds=10)))
-            time.sleep(1)  # the triggers service loads the automation from its change event
+            await apply(client, sweep_after_crash(prefect))
+            time.sleep(1)  # the triggers service loads the automations from their change events
             runs = [(await client.create_flow_run_from_deployment(prefect)).id for _ in range(3)]
             running, pending, finished = runs
             for run in runs:
@@ -195,15 +206,25 @@ def test_runs_whose_heartbeats_stop_are_crashed_and_a_finished_one_is_not(prefec
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 states = [(await client.read_flow_run(run)).state for run in runs]
-                if states[0].type == states[1].type == StateType.CRASHED:
+                rerun = [r for r in await _runs_of(client, prefect) if r.id not in runs]
+                if states[0].type == states[1].type == StateType.CRASHED and len(rerun) == 2:
                     break
                 await asyncio.sleep(1)
-            return states
+            return states, rerun
 
-    running, pending, finished = asyncio.run(scenario())
+    (running, pending, finished), rerun = asyncio.run(scenario())
     assert running.type == pending.type == StateType.CRASHED
     assert "no heartbeat for 10 s" in running.message
     assert finished.type == StateType.COMPLETED
+    assert [r.state.type for r in rerun] == [StateType.SCHEDULED] * 2  # one per crashed sweep
+
+
+async def _runs_of(client, deployment_id):
+    from prefect.client.schemas.filters import DeploymentFilter
+
+    return await client.read_flow_runs(
+        deployment_filter=DeploymentFilter(id={"any_": [deployment_id]})
+    )
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -241,6 +262,11 @@ def test_no_completed_sweep_in_time_calls_the_web_tier_with_the_token(prefect):
 
 
 async def _remove_all():
-    from flows import automations
+    await _remove(*_NAMES)
 
-    await _remove(automations.CRASHED_RUNS, automations.SWEEP_EXPECTED)
+
+_NAMES = (
+    "escalation: crashed runs",
+    "escalation: sweep after a crash",
+    "escalation: sweep expected",
+)
