@@ -26,9 +26,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("priority", sa.SmallInteger(), sa.Computed(PRIORITY_SQL, persisted=True))
         )
-    op.create_index(
-        "ix_outbox_claim", "outbox", ["status", "priority", "next_attempt_at", "id"]
-    )
+    op.create_index("ix_outbox_claim", "outbox", ["status", "priority", "next_attempt_at", "id"])
 
 
 def downgrade() -> None:
