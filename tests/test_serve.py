@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from escalation.casework.sweep import SWEEP
 from escalation.store.db import make_engine
 from escalation.store.models import Heartbeat
 from tests.factories import ROOT
@@ -108,7 +109,7 @@ def test_serve_sweeps_on_schedule_emails_the_next_owner_and_stops_cleanly(tmp_pa
     assert leftovers.stdout.strip() == "", "child processes were left running"
     engine = make_engine(env["ESCALATION_DATABASE_URL"])
     with engine.connect() as connection:
-        beat = connection.execute(select(Heartbeat)).one()
+        beat = connection.execute(select(Heartbeat).where(Heartbeat.name == SWEEP)).one()
     engine.dispose()
     assert beat.last_completed_at is not None and beat.detail["escalated"] in (0, 1)
 
