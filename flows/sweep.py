@@ -2,8 +2,13 @@
 CANCEL_NEW, so an overlapping or late-burst run is cancelled rather than queued.
 
 1. Take one `now` for the whole sweep (the given instant, or the clock).
-2. Run the sweep as one task (a batch, never a task per disagreement).
+2. Run the sweep as one task (a batch, never a task per disagreement); a long one records its
+   progress as it goes, so the stall alarm does not take it for a dead one.
 3. Return its summary.
+
+On production workers the run sends a heartbeat every 30 s; if they stop, the Prefect server
+marks the run Crashed (freeing the deployment's slot) and runs a sweep at once
+(flows/automations.py).
 
 Prefect may run this more than once (retries, late runs, duplicates): the database makes it
 exactly-once in effect (see escalation.casework.sweep).
