@@ -48,7 +48,7 @@ class Observed:
     sweeps: list[
         tuple[str, datetime, datetime | None, datetime | None]
     ]  # state, expected, start, end
-    alerts: list[tuple[str, datetime]]  # kind, first raised
+    alerts: list[tuple[str, datetime]]  # kind, first raised (or raised again after clearing)
     handed_on: list[datetime]  # hand_to_deputy events by the system
 
 
@@ -107,6 +107,17 @@ def observe(app: Engine, prefect: Engine, arrivals: list[Arrival]) -> Observed:
             ).tuples()
         )
     return Observed(dict(escalations), emails, arrivals, sweeps, alerts, handed_on)
+
+
+def health_alerts(checks) -> list[tuple[str, datetime]]:
+    """(kind, when) for each open alert a health check printed ("alert: KIND: ..."): an alert
+    raised, cleared and raised again keeps one row, so its first time alone can mislead."""
+    return [
+        (line.split(":")[1].strip(), check.at)
+        for check in checks
+        for line in check.output.splitlines()
+        if line.startswith("alert: ")
+    ]
 
 
 def measure(phases: list[Phase], cases: Cases, seen: Observed, interval: int) -> list[Row]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -37,12 +38,16 @@ class HealthTimer:
         self._thread.join(timeout=120)
 
     def _loop(self) -> None:
+        """Every `every` s from the first run, as OnCalendar=minutely does (not `every` s after
+        each run ends)."""
+        next_run = time.monotonic()
         while not self._stop.is_set():
+            next_run += self.every
             check = self._run(self.command)
             self.checks.append(check)
             with (self.stack.work / "health.log").open("a") as log:
                 log.write(f"{check.at:%H:%M:%S} exit {check.code}\n{check.output}\n")
-            self._stop.wait(self.every)
+            self._stop.wait(max(0.0, next_run - time.monotonic()))
 
     def _run(self, command: list[str]) -> Check:
         at = datetime.now(UTC)

@@ -41,7 +41,7 @@ from sqlalchemy.engine import make_url
 from bench import fault_actions as faults
 from bench import fault_setup as setup
 from bench.fault_load import escalated_count, forget_setup_mail, make_due, raise_cases, spread
-from bench.fault_measure import measure, observe
+from bench.fault_measure import health_alerts, measure, observe
 from bench.fault_report import notes, tables
 from bench.fault_sink import Sink
 from bench.fault_timer import HealthTimer
@@ -117,7 +117,9 @@ def _run(args, stack, sink, app_url, prefect_url, work: Path) -> None:
     finally:
         timer.stop()
     setup.stop_all(stack)
-    rows = measure(phases, cases, observe(app, prefect, sink.arrivals()), args.interval)
+    seen = observe(app, prefect, sink.arrivals())
+    seen.alerts += health_alerts(timer.checks)
+    rows = measure(phases, cases, seen, args.interval)
     report = "\n\n".join([tables(rows, args.interval), notes(rows), _health(timer)])
     (work / "faults.md").write_text(report + "\n")
     print("\n" + report, flush=True)
@@ -152,6 +154,7 @@ def _phases(args, bench: faults.Bench) -> list[faults.Phase]:
         bench.wait(settle - (datetime.now(UTC) - phase.fault_end).total_seconds())
         if _ensure_workers(bench):
             bench.wait(20)  # the restarted worker polls before the next fault
+        _healthy_again(bench, phase.fault_end, limit=8 * args.interval)
     phases[-1].end = datetime.now(UTC)
     return phases
 
@@ -167,20 +170,30 @@ def _ensure_workers(bench: faults.Bench) -> bool:
 
 def _first_sweep(bench: faults.Bench) -> None:
     """Wait for the set-up's first completed sweep (it proves the set-up works)."""
-    deadline = time.monotonic() + 3 * bench.interval + 120
+    if not _healthy_again(bench, datetime.now(UTC), limit=3 * bench.interval + 120):
+        raise RuntimeError("no sweep completed: see the workers' logs in the work directory")
+    say("first sweep completed")
+
+
+def _healthy_again(bench: faults.Bench, since: datetime, limit: float) -> bool:
+    """Wait (at most `limit` s) for a sweep completed after `since`, so that one fault's stall
+    does not run on into the next fault; True if one did."""
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         with bench.prefect.connect() as connection:
             done = connection.execute(
                 text(
-                    "SELECT count(*) FROM flow_run f JOIN deployment d ON d.id = f.deployment_id "
-                    "WHERE d.name = 'escalation-sweep' AND f.state_type = 'COMPLETED'"
-                )
+                    "SELECT count(*) FROM flow_run f JOIN deployment d "
+                    "ON d.id = f.deployment_id WHERE d.name = 'escalation-sweep' "
+                    "AND f.state_type = 'COMPLETED' AND f.end_time > :since"
+                ),
+                {"since": since},
             ).scalar_one()
         if done:
-            say("first sweep completed")
-            return
+            return True
         time.sleep(2)
-    raise RuntimeError("no sweep completed: see the workers' logs in the work directory")
+    say(f"no sweep completed within {limit:.0f} s of {since:%H:%M:%S}; going on")
+    return False
 
 
 def _drain(bench: faults.Bench, limit: float) -> None:
