@@ -96,8 +96,8 @@ def relay_busy(bench: Bench, phase: Phase) -> None:
 
 
 def relay_denies(bench: Bench, phase: Phase) -> None:
-    """The relay answers 550 5.7.1 relaying denied to every recipient for 90 s."""
-    _relay(bench, phase, "550", 90)
+    """The relay answers 550 5.7.1 relaying denied to every recipient for 60 s."""
+    _relay(bench, phase, "550", 60)
 
 
 def terminate_backends(bench: Bench, phase: Phase) -> None:
@@ -122,7 +122,7 @@ FAULTS = {
     "b": ("kill -9 both workers, restart one after 5 min", kill_both_workers),
     "c": ("Prefect server stopped for a minute", stop_prefect_server),
     "d": ("relay answers 421 for 4 min", relay_busy),
-    "e": ("relay answers 550 5.7.1 for 90 s", relay_denies),
+    "e": ("relay answers 550 5.7.1 for 60 s", relay_denies),
     "f": ("pg_terminate_backend mid-sweep", terminate_backends),
 }
 

@@ -12,7 +12,7 @@ PostgreSQL under load, six faults, and what became of every due case and every e
    systemd timer's stand-in) and an SMTP relay on loopback that records every Message-ID.
 3. Phases: a baseline, then (a) kill -9 one worker mid-sweep, (b) kill -9 both and restart one
    after 5 minutes, (c) the Prefect server stopped for a minute, (d) the relay answering 421
-   for 4 minutes, (e) the relay answering 550 5.7.1 for 90 s, (f) pg_terminate_backend
+   for 4 minutes, (e) the relay answering 550 5.7.1 for 60 s, (f) pg_terminate_backend
    mid-sweep. Each phase makes its share of the cases due over its length (a burst of 200 at
    once before a mid-sweep fault), applies its fault, then settles `--settle` intervals.
 4. A drain (every case escalated, no email waiting; at most 6 minutes), then the tables
@@ -49,7 +49,7 @@ from escalation.store.db import session_factory
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDER = ["baseline", "a", "b", "c", "d", "e", "f"]
-FAULT_SECONDS = {"baseline": 0, "a": 30, "b": 300, "c": 90, "d": 240, "e": 90, "f": 30}
+FAULT_SECONDS = {"baseline": 0, "a": 30, "b": 300, "c": 90, "d": 240, "e": 60, "f": 30}
 BURSTY = {"a", "f"}
 
 
@@ -127,8 +127,8 @@ def _run(args, stack, sink, app_url, prefect_url, work: Path) -> None:
 
 def _phases(args, bench: faults.Bench) -> list[faults.Phase]:
     keys = ["baseline", *ORDER[1:]] if args.only is None else [args.only]
-    settle = args.settle * args.interval
-    planned = {key: FAULT_SECONDS[key] + settle for key in keys}
+    settle = {key: (1 if key == "baseline" else args.settle) * args.interval for key in keys}
+    planned = {key: FAULT_SECONDS[key] + settle[key] for key in keys}
     steady = args.cases - faults.BURST * len(BURSTY & set(keys))
     total = sum(planned.values())
     phases = []
@@ -148,10 +148,10 @@ def _phases(args, bench: faults.Bench) -> list[faults.Phase]:
         say(f"({key}) {title}: {count} cases falling due over {planned[key]:.0f} s")
         fault(bench, phase)
         say(
-            f"({key}) fault over at {phase.fault_end:%H:%M:%S}; settling {settle:.0f} s. "
+            f"({key}) fault over at {phase.fault_end:%H:%M:%S}; settling {settle[key]:.0f} s. "
             + "; ".join(phase.notes)
         )
-        bench.wait(settle - (datetime.now(UTC) - phase.fault_end).total_seconds())
+        bench.wait(settle[key] - (datetime.now(UTC) - phase.fault_end).total_seconds())
         if _ensure_workers(bench):
             bench.wait(20)  # the restarted worker polls before the next fault
         _healthy_again(bench, phase.fault_end, limit=8 * args.interval)
