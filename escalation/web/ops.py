@@ -30,17 +30,19 @@ router = APIRouter()
 
 
 @router.post("/ops/sweep-stalled", include_in_schema=False)
-async def sweep_stalled(request: Request) -> JSONResponse:
+def sweep_stalled(request: Request) -> JSONResponse:
+    """Run in the threadpool like every route (the event loop only reads forms): the check, then
+    the sending, which has its own short-lived event loop here."""
     refused = _refused(request.headers.get("authorization", ""))
     if refused is not None:
         return refused
     now = request.app.state.clock()
     sessions = request.app.state.sessions
-    status, alarms = await asyncio.to_thread(_check, sessions, now)
+    status, alarms = _check(sessions, now)
     sent = 0
     delivery = web_delivery(sessions)
     if alarms and delivery is not None:
-        sent = (await send_now(delivery, alarms, now=now)).sent
+        sent = asyncio.run(send_now(delivery, alarms, now=now)).sent
     return JSONResponse(
         {
             "expected": status.expected,
