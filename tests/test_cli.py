@@ -308,15 +308,18 @@ def test_sweep_deliver_and_health_without_prefect(run, tmp_path, monkeypatch):
     ).stdout.split()[0]
     swept = json.loads(run("sweep", "--direct", "--now", "2026-12-01T10:00:00+00:00").stdout)
     assert (swept["escalated"], swept["queued_emails"]) == (1, 3)
-    assert "sweeps are running" in run("health", "--now", "2026-12-01T10:01:00+00:00").stdout
-    stalled = run("health", "--now", "2026-12-01T10:05:00+00:00", ok=False).stdout
-    assert "no sweep has completed since 2026-12-01 10:00:00 UTC" in stalled
+    # mail waiting since the raise (a week) is unhealthy until delivery has run
+    unsent = run("health", "--now", "2026-12-01T10:00:10+00:00", ok=False).stdout
+    assert "sweeps are running" in unsent and "has not been sent" in unsent
     with Server() as server:
         monkeypatch.setenv("ESCALATION_SMTP_URL", server.url())
         sent = json.loads(run("deliver", "--direct", "--now", "2026-12-01T10:00:30+00:00").stdout)
         # the raiser's stage 1 email is superseded: the case had moved on to stage 2
         assert (sent["sent"], sent["superseded"], len(server.messages)) == (4, 1, 4)
     assert any(reference in m["Subject"] for m in server.messages)
+    assert "sweeps are running" in run("health", "--now", "2026-12-01T10:01:00+00:00").stdout
+    stalled = run("health", "--now", "2026-12-01T10:05:00+00:00", ok=False).stdout
+    assert "no sweep has completed since 2026-12-01 10:00:00 UTC" in stalled
 
 
 def test_apikey_create_prints_a_key_stored_only_hashed(run, database_url):

@@ -4,6 +4,7 @@ exit, never a traceback."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -60,10 +61,12 @@ def demo(now: NowOption = None) -> None:
 @app.command()
 def serve() -> None:
     """Run the service: a local Prefect server, the scheduled flows and the local mail capture."""
+    from escalation.serve import CONFIRM, refuse_production_prefect
     from escalation.serve import serve as run_service
     from escalation.settings import require_safe
 
     require_safe(get_settings())  # unsafe settings: one plain line, before anything is touched
+    refuse_production_prefect(os.environ.get("PREFECT_API_URL"), os.environ.get(CONFIRM))
     init()
     run_service()
 
