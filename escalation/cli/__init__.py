@@ -1,6 +1,7 @@
 """The `escalation` command: this module lists every command (each is defined in cases.py,
 admin.py or service.py) and runs them. Errors go to stderr as one plain message and a non-zero
-exit, never a traceback."""
+exit, never a traceback. Only Typer is imported here: each command imports the service it
+needs when it runs (see common.py), so `escalation --help` stays fast."""
 
 from __future__ import annotations
 
@@ -9,16 +10,11 @@ import sys
 
 import click
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 from typer.exceptions import TyperException
 
 from escalation.cli import admin, cases, service
-from escalation.cli.common import NowOption, now_from, policies, sessions
+from escalation.cli.common import NowOption, now_from, policies, sessions, settings
 from escalation.rules.errors import EscalationError
-from escalation.settings import get_settings
-from escalation.store.db import make_engine, refresh_statistics, transaction
-from escalation.store.schema import upgrade
 
 app = typer.Typer(
     help="Resolve professional disagreements about a child's safety, on time, on the record.",
@@ -37,14 +33,19 @@ def _group(name: str, help: str) -> typer.Typer:
 @app.command()
 def init() -> None:
     """Create the database schema, or upgrade it (safe to run again)."""
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
+    from sqlalchemy.engine import make_url
+
+    from escalation.store.db import make_engine, refresh_statistics
+    from escalation.store.schema import upgrade
+
+    database_url = settings().database_url
+    engine = make_engine(database_url)
     try:
         upgrade(engine)
         refresh_statistics(engine)
     finally:
         engine.dispose()
-    url = make_url(settings.database_url).render_as_string(hide_password=True)
+    url = make_url(database_url).render_as_string(hide_password=True)
     typer.echo(f"schema is up to date ({url})")
 
 
@@ -52,6 +53,7 @@ def init() -> None:
 def demo(now: NowOption = None) -> None:
     """Set up the embedded default with a demo directory and one demo disagreement."""
     from escalation import demo as demo_data
+    from escalation.store.db import transaction
 
     init()
     with transaction(sessions()) as session:
@@ -65,7 +67,7 @@ def serve() -> None:
     from escalation.serve import serve as run_service
     from escalation.settings import require_safe
 
-    require_safe(get_settings())  # unsafe settings: one plain line, before anything is touched
+    require_safe(settings())  # unsafe settings: one plain line, before anything is touched
     refuse_production_prefect(os.environ.get("PREFECT_API_URL"), os.environ.get(CONFIRM))
     init()
     run_service()
@@ -120,11 +122,18 @@ def main() -> None:
     except EscalationError as error:
         typer.echo(f"error: {error}", err=True)
         code = 1
-    except SQLAlchemyError as error:
+    except Exception as error:  # noqa: BLE001  last resort: a plain message, never a traceback
+        code = _unexpected(error)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _unexpected(error: Exception) -> int:
+    """Print a database error (the command reached SQLAlchemy, so it is imported) or any other
+    error as one line; the exit code."""
+    database_errors = sys.modules.get("sqlalchemy.exc")
+    if database_errors and isinstance(error, database_errors.SQLAlchemyError):
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         typer.echo(f"database error: {reason} (has `escalation init` been run?)", err=True)
-        code = 1
-    except Exception as error:  # noqa: BLE001  last resort: a plain message, never a traceback
-        typer.echo(f"unexpected error ({type(error).__name__}): {error}", err=True)
-        code = 70
-    sys.exit(code if isinstance(code, int) else 0)
+        return 1
+    typer.echo(f"unexpected error ({type(error).__name__}): {error}", err=True)
+    return 70

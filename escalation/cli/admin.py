@@ -1,5 +1,6 @@
 """Commands for the people who run the service: policies, the directory, the chronology's
-audit, API keys and the board's second factor and report."""
+audit, API keys and the board's second factor and report. The domain is imported inside each
+command (see common.py)."""
 
 from __future__ import annotations
 
@@ -9,29 +10,23 @@ from typing import Annotated
 
 import typer
 
-from escalation.access import apikeys, second_factor
-from escalation.casework.chronology import verify_chain
 from escalation.cli.common import (
     NowOption,
     PartnershipOption,
+    instant_from,
     now_from,
     partnership_and_policy,
     policy_named,
     read_text,
     sessions,
 )
-from escalation.directory.csv_rows import export_csv, import_csv
-from escalation.directory.people import find_person
-from escalation.reads import plain_text
-from escalation.rules.calendar import parse_instant, utc_text
 from escalation.rules.errors import EscalationError, InvalidInput
-from escalation.rules.policy import load_policy
-from escalation.rules.vocabulary import BOARD_ROLES
-from escalation.store.db import transaction
 
 
 def policy_check(paths: Annotated[list[Path], typer.Argument(help="Policy YAML files.")]) -> None:
     """Validate policy files; each mistake names the file and the field."""
+    from escalation.rules.policy import load_policy
+
     failed = False
     for path in paths:
         try:
@@ -53,11 +48,10 @@ def policy_deadlines(
     urgent: Annotated[bool, typer.Option("--urgent", help="Use the urgent track.")] = False,
 ) -> None:
     """Print each stage's due time (local and UTC) if it began at --from."""
+    from escalation.reads import plain_text
+
     policy = policy_named(policy_id)
-    try:
-        started_at = parse_instant(start)
-    except ValueError as error:
-        raise InvalidInput({"--from": str(error)}) from None
+    started_at = instant_from(start, "--from")
     typer.echo(plain_text.deadlines_table(policy, started_at, urgent))
 
 
@@ -65,6 +59,9 @@ def directory_import(file: Path) -> None:
     """Add or update people from a CSV file (all rows are checked first; any error, no change;
     each problem names the file, the row and the column). Optional columns: agency_type,
     professional_group, line_manager_email, other_partnerships, primary_roles."""
+    from escalation.directory.csv_rows import import_csv
+    from escalation.store.db import transaction
+
     text = read_text(file)
     with transaction(sessions()) as session:
         count = import_csv(session, text, source=str(file))
@@ -73,12 +70,18 @@ def directory_import(file: Path) -> None:
 
 def directory_export() -> None:
     """Print the directory as CSV (the import format)."""
+    from escalation.directory.csv_rows import export_csv
+    from escalation.store.db import transaction
+
     with transaction(sessions()) as session:
         typer.echo(export_csv(session), nl=False)
 
 
 def audit_verify() -> None:
     """Walk the chronology's hash chain and report the first broken row."""
+    from escalation.casework.chronology import verify_chain
+    from escalation.store.db import transaction
+
     with transaction(sessions()) as session:
         result = verify_chain(session)
     if result.ok:
@@ -110,6 +113,9 @@ def apikey_create(
     now: NowOption = None,
 ) -> None:
     """Create a key for one organisation. It is printed once; only its hash is stored."""
+    from escalation.access import apikeys
+    from escalation.store.db import transaction
+
     partnership, _ = partnership_and_policy(partnership)
     instant = now_from(now)
     last_day = _day(expires, "--expires")
@@ -134,6 +140,9 @@ def apikey_create(
 def apikey_list(now: NowOption = None) -> None:
     """Every key: prefix, organisation, partnership, created, expires, revoked, status (tab
     separated, "-" for none). Never the key itself."""
+    from escalation.access import apikeys
+    from escalation.store.db import transaction
+
     instant = now_from(now)
     with transaction(sessions()) as session:
         listings = apikeys.list_keys(session)
@@ -150,6 +159,9 @@ def apikey_revoke(
     now: NowOption = None,
 ) -> None:
     """Revoke a key: from now on it gets 401."""
+    from escalation.access import apikeys
+    from escalation.store.db import transaction
+
     with transaction(sessions()) as session:
         key = apikeys.revoke(session, prefix, now=now_from(now))
         typer.echo(
@@ -166,6 +178,11 @@ def board_enrol(
     Prints the otpauth:// URI (make it a QR code, or type the secret into the app). Hand it over
     in person or by another channel than their email: it is their second factor.
     """
+    from escalation.access import second_factor
+    from escalation.directory.people import find_person
+    from escalation.rules.vocabulary import BOARD_ROLES
+    from escalation.store.db import transaction
+
     with transaction(sessions()) as session:
         person = find_person(session, email)
         if person is None or not person.roles & set(BOARD_ROLES):
@@ -177,6 +194,9 @@ def board_enrol(
 
 def board_report(partnership: PartnershipOption = None, now: NowOption = None) -> None:
     """The board's report: every figure of its web page, as tables (all rows)."""
+    from escalation.reads import plain_text
+    from escalation.store.db import transaction
+
     partnership, policy = partnership_and_policy(partnership)
     with transaction(sessions()) as session:
         typer.echo(plain_text.board_report(session, partnership, now_from(now), policy))
@@ -192,4 +212,6 @@ def _day(text: str | None, option: str) -> date | None:
 
 
 def _instant(at: datetime | None) -> str:
+    from escalation.rules.calendar import utc_text
+
     return utc_text(at) if at else "-"

@@ -1,6 +1,7 @@
 """Commands on disagreements: raise, show, list, and the events of their life, to their end:
 resolve (with the learning and the agreed actions), the raiser's accept or contest, and an
-agreed action confirmed done by its owner."""
+agreed action confirmed done by its owner. The domain is imported inside each command (see
+common.py)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,15 @@ import json
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import select
 
-from escalation.casework import disagreements as d
-from escalation.casework.endings import ActionInput, Learning, open_actions
-from escalation.casework.intake import RaiseRequest
 from escalation.cli.common import AsOption, NowOption, now_from, raise_policy, read_text, sessions
-from escalation.reads import plain_text
-from escalation.rules.calendar import parse_instant
 from escalation.rules.errors import InvalidInput
-from escalation.store.db import transaction
-from escalation.store.models import Disagreement
+
+if TYPE_CHECKING:
+    from escalation.casework.endings import ActionInput
 
 
 def raise_command(
@@ -31,6 +27,11 @@ def raise_command(
     """Raise a disagreement from a JSON file (the same fields as the JSON API). `child_area`
     picks the policy (default: the default policy); the counterpart must be in the directory or
     at one of that area's secure domains."""
+    from escalation.casework import disagreements as d
+    from escalation.casework.intake import RaiseRequest
+    from escalation.reads import plain_text
+    from escalation.store.db import transaction
+
     try:
         data = json.loads(read_text(json_file))
     except json.JSONDecodeError as error:
@@ -46,6 +47,10 @@ def raise_command(
 
 def show(reference: str, now: NowOption = None) -> None:
     """The record, its current stage, owner and deadline, and its chronology."""
+    from escalation.casework import disagreements as d
+    from escalation.reads import plain_text
+    from escalation.store.db import transaction
+
     with transaction(sessions()) as session:
         disagreement = d.get(session, reference)
         typer.echo(plain_text.record(session, disagreement, now_from(now)))
@@ -57,6 +62,12 @@ def list_command(
     now: NowOption = None,
 ) -> None:
     """Disagreements, most urgent deadline first."""
+    from sqlalchemy import select
+
+    from escalation.reads import plain_text
+    from escalation.store.db import transaction
+    from escalation.store.models import Disagreement
+
     at = now_from(now)
     query = select(Disagreement).order_by(Disagreement.due_at)
     if open_only or overdue:
@@ -73,7 +84,7 @@ def list_command(
 
 def acknowledge(reference: str, actor: AsOption, now: NowOption = None) -> None:
     """The stage owner acknowledges the current stage."""
-    _act(d.acknowledge, reference=reference, actor=actor, now=now_from(now))
+    _act("acknowledge", reference=reference, actor=actor, now=now_from(now))
 
 
 def escalate(
@@ -83,7 +94,7 @@ def escalate(
     now: NowOption = None,
 ) -> None:
     """Escalate to the next stage now (the owner, or the board)."""
-    _act(d.escalate, reference=reference, actor=actor, now=now_from(now), reason=reason)
+    _act("escalate", reference=reference, actor=actor, now=now_from(now), reason=reason)
 
 
 def resolve(
@@ -111,6 +122,11 @@ def resolve(
 ) -> None:
     """Propose how it ends: an outcome from the fixed list, a summary, the learning and the
     agreed actions. The raiser is asked for their say; agreed actions are watched until done."""
+    from escalation.casework import disagreements as d
+    from escalation.casework.endings import Learning, open_actions
+    from escalation.reads import plain_text
+    from escalation.store.db import transaction
+
     actions = tuple(_action(number, text) for number, text in enumerate(action or [], start=1))
     at = now_from(now)
     with transaction(sessions()) as session:
@@ -135,7 +151,7 @@ def resolve(
 
 def accept(reference: str, actor: AsOption, now: NowOption = None) -> None:
     """Accept the proposed resolution (the raiser, or the counterpart when it was asked)."""
-    _act(d.accept, reference=reference, actor=actor, now=now_from(now))
+    _act("accept", reference=reference, actor=actor, now=now_from(now))
 
 
 def contest(
@@ -145,7 +161,7 @@ def contest(
     now: NowOption = None,
 ) -> None:
     """Contest the proposed resolution, saying why: it moves up a stage at once."""
-    _act(d.contest, reference=reference, actor=actor, now=now_from(now), reason=reason)
+    _act("contest", reference=reference, actor=actor, now=now_from(now), reason=reason)
 
 
 def confirm_action(
@@ -158,6 +174,10 @@ def confirm_action(
 ) -> None:
     """The agreed action's owner confirms it done; the last one done closes an accepted
     resolution."""
+    from escalation.casework import disagreements as d
+    from escalation.reads import plain_text
+    from escalation.store.db import transaction
+
     with transaction(sessions()) as session:
         at = now_from(now)
         item = d.confirm_action(
@@ -175,6 +195,9 @@ def confirm_action(
 
 def _action(number: int, text: str) -> ActionInput:
     """'what|owner_email|YYYY-MM-DD', or a meeting: 'what|owner_email|ISO instant|place'."""
+    from escalation.casework.endings import ActionInput
+    from escalation.rules.calendar import parse_instant
+
     parts = [part.strip() for part in text.split("|")]
     try:
         if len(parts) == 3 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", parts[2]):
@@ -224,12 +247,12 @@ def withdraw(
     now: NowOption = None,
 ) -> None:
     """The raiser withdraws the disagreement, with a reason."""
-    _act(d.withdraw, reference=reference, actor=actor, now=now_from(now), reason=reason)
+    _act("withdraw", reference=reference, actor=actor, now=now_from(now), reason=reason)
 
 
 def hand_to_deputy(reference: str, actor: AsOption, now: NowOption = None) -> None:
     """The owner hands the current stage to their named deputy."""
-    _act(d.hand_to_deputy, reference=reference, actor=actor, now=now_from(now))
+    _act("hand_to_deputy", reference=reference, actor=actor, now=now_from(now))
 
 
 def note(
@@ -239,10 +262,15 @@ def note(
     now: NowOption = None,
 ) -> None:
     """Add a note to the chronology."""
-    _act(d.add_note, reference=reference, actor=actor, now=now_from(now), note=text)
+    _act("add_note", reference=reference, actor=actor, now=now_from(now), note=text)
 
 
-def _act(action, **kwargs) -> None:
+def _act(action: str, **kwargs) -> None:
+    """Do the event `action` (a function of casework.disagreements) and print the summary line."""
+    from escalation.casework import disagreements as d
+    from escalation.reads import plain_text
+    from escalation.store.db import transaction
+
     with transaction(sessions()) as session:
-        disagreement = action(session, **kwargs)
+        disagreement = getattr(d, action)(session, **kwargs)
         typer.echo(plain_text.summary_line(disagreement, kwargs["now"]))

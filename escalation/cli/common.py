@@ -1,21 +1,27 @@
 """What the commands share: the --now and --as options, the database sessions and policies of
-the settings, and reading a file given on the command line."""
+the settings, and reading a file given on the command line.
+
+Every command module imports only Typer and the standard library at the top: the domain,
+SQLAlchemy, Prefect and the settings are imported inside the functions that use them, so
+`escalation --help` (and a mistyped option) answers without loading the service
+(tests/test_cli_imports.py keeps it so)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session, sessionmaker
 
-from escalation import runtime
-from escalation.casework.intake import RaiseRequest, area_policy, areas
-from escalation.rules.calendar import parse_instant
 from escalation.rules.errors import InvalidInput
-from escalation.rules.policy import Policy, load_policies, partnership_policy
-from escalation.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from escalation.casework.intake import RaiseRequest
+    from escalation.rules.policy import Policy
+    from escalation.settings import Settings
 
 NowOption = Annotated[
     str | None,
@@ -32,26 +38,44 @@ def now_from(text: str | None) -> datetime:
     """--now as an aware UTC instant, or the clock."""
     if text is None:
         return datetime.now(UTC)
+    return instant_from(text, "--now")
+
+
+def instant_from(text: str, option: str) -> datetime:
+    """An ISO 8601 instant given as `option`, aware and in UTC; InvalidInput naming the option."""
+    from escalation.rules.calendar import parse_instant
+
     try:
         return parse_instant(text)
     except ValueError as error:
-        raise InvalidInput({"--now": str(error)}) from None
+        raise InvalidInput({option: str(error)}) from None
 
 
 def sessions() -> sessionmaker[Session]:
     """The settings' database (one engine per process: escalation.runtime)."""
+    from escalation import runtime
+
     return runtime.sessions()
 
 
+def settings() -> Settings:
+    """The settings, read once (escalation.settings.get_settings)."""
+    from escalation.settings import get_settings
+
+    return get_settings()
+
+
 def policies() -> dict[str, Policy]:
-    return load_policies(get_settings().policies_dir)
+    from escalation.rules.policy import load_policies
+
+    return load_policies(settings().policies_dir)
 
 
 def policy_named(policy_id: str | None) -> Policy:
     """The policy `policy_id` (default: the settings' default policy); InvalidInput naming the
     ones there are if there is no such policy."""
     known = policies()
-    policy_id = policy_id or get_settings().default_policy
+    policy_id = policy_id or settings().default_policy
     if policy_id not in known:
         raise InvalidInput({"policy": f"no policy {policy_id!r} (have: {', '.join(known)})"})
     return known[policy_id]
@@ -61,9 +85,11 @@ def raise_policy(request: RaiseRequest) -> Policy:
     """The policy a raise from the command line goes under: the child's area's (`child_area`,
     see intake.area_policy, naming the areas there are if it is unknown), else the one named
     by `policy`, else the default policy (as before child_area existed)."""
+    from escalation.casework.intake import area_policy, areas
+
     if request.child_area is None:
         return policy_named(request.policy)
-    known, default_id = policies(), get_settings().default_policy
+    known, default_id = policies(), settings().default_policy
     try:
         return area_policy(
             known, request.child_area, policy_id=request.policy, default_id=default_id
@@ -78,7 +104,9 @@ def raise_policy(request: RaiseRequest) -> Policy:
 
 def partnership_and_policy(partnership: str | None) -> tuple[str, Policy]:
     """--partnership (default: the default policy's) and the policy it works to."""
-    known, default_id = policies(), get_settings().default_policy
+    from escalation.rules.policy import partnership_policy
+
+    known, default_id = policies(), settings().default_policy
     partnership = partnership or known[default_id].partnership
     return partnership, partnership_policy(known, partnership, default_id)
 

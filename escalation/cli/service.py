@@ -1,5 +1,6 @@
 """Commands that run the service's work once: a sweep, a delivery pass, the digest, and the
-health check. Without --direct they run as Prefect flow runs, like the scheduled ones."""
+health check. Without --direct they run as Prefect flow runs, like the scheduled ones. The
+domain and Prefect are imported inside each command (see common.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,7 @@ from typing import Annotated
 
 import typer
 
-from escalation import runtime
-from escalation.casework import health as health_checks
-from escalation.casework.sweep import SWEEP, run_sweep
-from escalation.cli.common import NowOption, now_from, sessions
-from escalation.outbox import delivery
-from escalation.outbox.mail_health import mail_health
-from escalation.rules.calendar import parse_instant
-from escalation.settings import get_settings
-from escalation.store.db import transaction
+from escalation.cli.common import NowOption, instant_from, now_from, sessions, settings
 
 
 def sweep(
@@ -35,7 +28,9 @@ def sweep(
     """Run one escalation sweep (as a Prefect flow run) and print its summary as JSON."""
     instant = now_from(now).isoformat()
     if direct:
-        summary = run_sweep(sessions(), now=parse_instant(instant)).as_dict()
+        from escalation.casework.sweep import run_sweep
+
+        summary = run_sweep(sessions(), now=instant_from(instant, "--now")).as_dict()
     else:
         summary = _flow("flows.sweep", "escalation_sweep")(now=instant)
     typer.echo(json.dumps(summary))
@@ -48,7 +43,11 @@ def deliver(
     """Run one delivery pass (as a Prefect flow run) and print its summary as JSON."""
     instant = now_from(now).isoformat()
     if direct:
-        result = asyncio.run(delivery.deliver(runtime.delivery(), now=parse_instant(instant)))
+        from escalation import runtime
+        from escalation.outbox import delivery
+
+        at = instant_from(instant, "--now")
+        result = asyncio.run(delivery.deliver(runtime.delivery(), now=at))
         summary = result.as_dict()
     else:
         summary = asyncio.run(_flow("flows.deliver", "deliver_notifications")(now=instant))
@@ -83,6 +82,11 @@ def health(
 ) -> None:
     """Is the sweep running, is mail getting out, what alerts are open? Exit 1 if anything needs
     attention (also before the stall clock has ever been started: a fresh install)."""
+    from escalation.casework import health as health_checks
+    from escalation.casework.sweep import SWEEP
+    from escalation.outbox.mail_health import mail_health
+    from escalation.store.db import transaction
+
     instant = now_from(now)
     if start_clock:
         with transaction(sessions()) as session:
@@ -91,7 +95,7 @@ def health(
         return
     if alarm:
         _raise_alarm(instant)
-    interval = get_settings().sweep_interval_seconds
+    interval = settings().sweep_interval_seconds
     with transaction(sessions()) as session:
         status = health_checks.sweep_health(session, SWEEP, instant, interval)
         mail = mail_health(session, instant)
@@ -109,12 +113,17 @@ def health(
 def _raise_alarm(now: datetime) -> None:
     """The stall check as the delivery flow runs it, and then its alarm emails sent at once
     through the relay (a failed send is left for the next try or the delivery run)."""
-    interval = get_settings().sweep_interval_seconds
+    from escalation import runtime
+    from escalation.casework import health as health_checks
+    from escalation.casework.sweep import SWEEP
+    from escalation.store.db import transaction
+
+    interval = settings().sweep_interval_seconds
     with transaction(sessions()) as session:
         health_checks.check_sweep(session, SWEEP, now, interval)
         alarms = health_checks.pending_alarms(session)
     if alarms:
-        from escalation.outbox.immediate import send_now  # the web's sender: imported when used
+        from escalation.outbox.immediate import send_now  # the web's sender
 
         sent = asyncio.run(send_now(runtime.delivery(), alarms, now=now))
         typer.echo(f"alarm: {sent.sent} of {len(alarms)} alarm email(s) sent now")
@@ -132,14 +141,16 @@ def automations(
 ) -> None:
     """Create or update the Prefect server's automations (PREFECT_API_URL): crashed runs are
     marked Crashed, and a stalled sweep calls the web tier. Safe to run again."""
+    from escalation import runtime
+
     runtime.prefect_environment()
     module = importlib.import_module("flows.automations")
-    settings = get_settings()
+    configured = settings()
     done = asyncio.run(
         module.ensure_automations(
-            alarm_url=module.alarm_url(alarm_url or settings.public_base_url),
-            token=settings.ops_token,
-            sweep_interval_seconds=settings.sweep_interval_seconds,
+            alarm_url=module.alarm_url(alarm_url or configured.public_base_url),
+            token=configured.ops_token,
+            sweep_interval_seconds=configured.sweep_interval_seconds,
         )
     )
     for line in done:
@@ -148,5 +159,7 @@ def automations(
 
 def _flow(module: str, name: str):
     """A flow from flows/, with Prefect configured for this project before it is imported."""
+    from escalation import runtime
+
     runtime.prefect_environment()
     return getattr(importlib.import_module(module), name)
