@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
 from typer.exceptions import TyperException
 
@@ -113,10 +112,10 @@ apikey_app.command("revoke")(admin.apikey_revoke)
 def main() -> None:
     try:
         code = app(standalone_mode=False)
-    except (click.exceptions.Abort, typer.Abort):
+    except typer.Abort:
         typer.echo("aborted", err=True)
         code = 130
-    except (click.ClickException, TyperException) as error:  # Typer 0.29 bundles its own click
+    except TyperException as error:  # Typer 0.29 bundles its own click: its errors are these
         error.show()
         code = error.exit_code
     except EscalationError as error:
@@ -128,8 +127,15 @@ def main() -> None:
 
 
 def _unexpected(error: Exception) -> int:
-    """Print a database error (the command reached SQLAlchemy, so it is imported) or any other
-    error as one line; the exit code."""
+    """Print a database error or any other error as one line; the exit code. SQLAlchemy and the
+    standalone click are looked up, not imported: an error of theirs means they are loaded."""
+    click = sys.modules.get("click")
+    if click and isinstance(error, click.exceptions.Abort):
+        typer.echo("aborted", err=True)
+        return 130
+    if click and isinstance(error, click.ClickException):
+        error.show()
+        return error.exit_code
     database_errors = sys.modules.get("sqlalchemy.exc")
     if database_errors and isinstance(error, database_errors.SQLAlchemyError):
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]

@@ -4,7 +4,6 @@ domain and Prefect are imported inside each command (see common.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
 from datetime import datetime
@@ -41,6 +40,8 @@ def deliver(
     direct: Annotated[bool, typer.Option("--direct", help="Without Prefect.")] = False,
 ) -> None:
     """Run one delivery pass (as a Prefect flow run) and print its summary as JSON."""
+    import asyncio
+
     instant = now_from(now).isoformat()
     if direct:
         from escalation import runtime
@@ -113,6 +114,8 @@ def health(
 def _raise_alarm(now: datetime) -> None:
     """The stall check as the delivery flow runs it, and then its alarm emails sent at once
     through the relay (a failed send is left for the next try or the delivery run)."""
+    import asyncio
+
     from escalation import runtime
     from escalation.casework import health as health_checks
     from escalation.casework.sweep import SWEEP
@@ -141,6 +144,8 @@ def automations(
 ) -> None:
     """Create or update the Prefect server's automations (PREFECT_API_URL): crashed runs are
     marked Crashed, and a stalled sweep calls the web tier. Safe to run again."""
+    import asyncio
+
     from escalation import runtime
 
     runtime.prefect_environment()
