@@ -32,9 +32,12 @@ def temporary_schema(postgres_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def served_app(url: str, cookie: str, timeout: float = 30) -> Iterator[httpx.Client]:
-    """The real app (bench.web_app) in uvicorn, one worker on loopback, in its own process, on
-    database `url`; a client already carrying the session `cookie`. Stopped afterwards."""
+def served_app(
+    url: str, cookie: str, timeout: float = 30, factory: str = "bench.web_app:create"
+) -> Iterator[httpx.Client]:
+    """The real app (bench.web_app, or another app `factory`) in uvicorn, one worker on loopback,
+    in its own process, on database `url`; a client already carrying the session `cookie`.
+    Stopped afterwards."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ESCALATION_DATABASE_URL": url, "ESCALATION_PUBLIC_BASE_URL": base}
@@ -43,7 +46,7 @@ def served_app(url: str, cookie: str, timeout: float = 30) -> Iterator[httpx.Cli
             sys.executable,
             "-m",
             "uvicorn",
-            "bench.web_app:create",
+            factory,
             "--factory",
             "--host",
             "127.0.0.1",

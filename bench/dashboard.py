@@ -30,7 +30,7 @@ from escalation.store.db import make_engine, refresh_statistics, session_factory
 from escalation.store.models import Disagreement, OutboxMessage, Person, StagePeriod, WebSession
 from escalation.store.pinned_policies import pin_policy
 from escalation.store.schema import upgrade
-from tests.factories import MANAGER, load_directory
+from tests.factories import MANAGER, load_directory, raise_one
 
 STAGES = ("practitioner", "named_professional", "designated_professional", "board_manager", "chair")
 CATEGORIES = (
@@ -187,7 +187,8 @@ def prepare(url: str, count: int) -> tuple[str, str]:
                 second_factor_at=now,
             )
         )
-        reference = open_ids[0][1]
+    # The case page shows a chronology, which bulk-inserted rows lack: one raised for real.
+    reference = raise_one(sessions, now)
     # As after the daily board-digest flow (SQLite) or autovacuum (PostgreSQL).
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:

@@ -1,5 +1,5 @@
-"""The app as the web benchmark serves it: the real app, plus a bare FastAPI endpoint served the
-same way (same process, same middleware), and rate limits lifted so they do not cap the run."""
+"""The app as the web benchmarks serve it: the real app, with its rate limits lifted so they do
+not cap the run (every window the app asks for, whatever its name, allows 10**9 a minute)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from escalation.web.app import create_app
 from escalation.web.ratelimit import SlidingWindow
 
 
+class Lifted(dict):
+    """app.state.rate_windows, whose every window is too wide to refuse anything."""
+
+    def setdefault(self, key, default=None):
+        return super().setdefault(key, SlidingWindow(10**9, 60))
+
+
 def create():
     app = create_app(session_factory(make_engine(os.environ["ESCALATION_DATABASE_URL"])))
-    for name in ("link", "api", "signin", "signin-link"):
-        app.state.rate_windows[name] = SlidingWindow(10**9, 60)
-
-    @app.post("/bare")
-    def bare() -> dict:
-        return {"ok": True}
-
+    app.state.rate_windows = Lifted()
     return app

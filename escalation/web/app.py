@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,10 +30,10 @@ from escalation.rules.errors import InvalidInput, NotAllowed, NotFound
 from escalation.rules.policy import load_policies
 from escalation.settings import get_settings, require_safe
 from escalation.web.forms import FormRefused, posted_form
+from escalation.web.security import Security
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parents[2] / "node_modules" / "govuk-frontend" / "dist" / "govuk"
-UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def utc_now() -> datetime:
@@ -78,7 +77,7 @@ def create_app(
     app.state.rate_windows = {}
     app.state.templates = Jinja2Templates(env=_page_environment(settings.templates_dir))
     app.state.public_origin = _origin(settings.public_base_url)
-    app.middleware("http")(_security)
+    app.add_middleware(Security, unexpected=_unexpected)  # escalation/web/security.py
     _error_handlers(app)
     if ASSETS.exists():
         app.mount("/assets", StaticFiles(directory=ASSETS / "assets"), name="assets")
@@ -110,46 +109,6 @@ def _page_environment(templates_dir: Path) -> Environment:
     # Pages show a day, a time and a deadline in the words every other view uses.
     environment.globals.update(date_text=date_text, time_text=time_text, due_text=due_text)
     return environment
-
-
-async def _security(request: Request, call_next) -> Response:
-    """Refuse cross-site unsafe requests; add the security headers to every response."""
-    request.state.csp_nonce = secrets.token_urlsafe(16)
-    if request.method in UNSAFE and not _same_origin(request):
-        response: Response = JSONResponse({"error": "cross-site request refused"}, status_code=403)
-    else:
-        try:
-            response = await call_next(request)
-        except Exception as error:  # handled here: Starlette's last resort would log its text
-            response = _unexpected(request, error)
-    nonce = request.state.csp_nonce
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; object-src 'none'; "
-        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Frame-Options"] = "DENY"
-    if not request.url.path.startswith(("/assets", "/static")):
-        response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _same_origin(request: Request) -> bool:
-    """API calls (no cookies, keyed) may come from anywhere; browser posts only from here."""
-    if request.url.path.startswith("/api/"):
-        return True
-    origin = request.headers.get("origin")
-    if origin not in (None, "null"):
-        return origin == request.app.state.public_origin
-    # Our Referrer-Policy (no-referrer) makes browsers send `Origin: null` even from our own
-    # pages; then Fetch Metadata says where the request came from. `null` without it comes from
-    # a sandboxed frame, a data: URL or a redirect chain: never from our own pages. No Origin at
-    # all is not a browser (browsers send one on every POST), so not a forged cross-site post.
-    site = request.headers.get("sec-fetch-site")
-    if site is None:
-        return origin is None
-    return site in ("same-origin", "none")
 
 
 def _origin(url: str) -> str:
