@@ -12,8 +12,9 @@
    database, an escalation-sweep deployment, and N flow runs each started the way the production
    worker starts them (`python -m prefect.engine <flow run id>`, a fresh process); the CPU time
    of that process, of the Prefect server while it ran, and, for comparison, of a bare
-   interpreter, of `import prefect`, and of `escalation sweep --direct` (the same work without
-   Prefect).
+   interpreter, of `import prefect`, of importing all a run imports, of `escalation sweep
+   --direct` (the same work without Prefect), and of the same flow called again and again in
+   one long-lived process (each call still a flow run the server records).
 """
 
 from __future__ import annotations
@@ -144,6 +145,31 @@ async def _final_states(run_ids: list[str]) -> list[str]:
         return [(await client.read_flow_run(run_id)).state.type.value for run_id in run_ids]
 
 
+WARM_CALLS = """
+import json, sys, time
+from flows.sweep import escalation_sweep
+escalation_sweep()  # the first call pays the imports and the client's connection
+cpu, wall = [], []
+for _ in range(int(sys.argv[1])):
+    started, used = time.perf_counter(), time.process_time()
+    escalation_sweep()
+    cpu.append(time.process_time() - used)
+    wall.append(time.perf_counter() - started)
+print(json.dumps([cpu, wall]))
+"""
+RUN_IMPORTS = "import prefect.engine, prefect.flow_engine, flows.sweep"
+
+
+def _warm_calls(count: int, env: dict[str, str]) -> tuple[list[float], list[float]]:
+    """CPU and wall seconds of each of `count` flow calls in one process, after a first one."""
+    import json
+
+    command = [sys.executable, "-c", WARM_CALLS, str(count)]
+    result = subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+    cpu, wall = json.loads(result.stdout.decode().splitlines()[-1])
+    return cpu, wall
+
+
 def flow_runs(count: int) -> None:
     """Part 2: `count` escalation-sweep runs with nothing due, each in a fresh process."""
     with tempfile.TemporaryDirectory(prefix="fixed_costs_") as tmp:
@@ -162,10 +188,11 @@ def flow_runs(count: int) -> None:
         server = _start_server(home, port)
         try:
             deployment_id = asyncio.run(_deployment())
-            bare, imports, direct, engine, served, run_ids = [], [], [], [], [], []
+            bare, imports, loaded, direct, engine, served, run_ids = ([] for _ in range(7))
             for _ in range(count):
                 bare.append(timed([sys.executable, "-c", "pass"], ROOT, env)[1])
                 imports.append(timed([sys.executable, "-c", "import prefect"], ROOT, env)[1])
+                loaded.append(timed([sys.executable, "-c", RUN_IMPORTS], ROOT, env)[1])
                 sweep = [sys.executable, "-m", "escalation", "sweep", "--direct"]
                 direct.append(timed(sweep, ROOT, env)[1])
                 run_ids.append(asyncio.run(_new_run(deployment_id)))
@@ -174,6 +201,9 @@ def flow_runs(count: int) -> None:
                 engine.append(timed(command, ROOT, env))
                 served.append(_server_cpu(server.pid) - server_before)
             states = asyncio.run(_final_states(run_ids))
+            server_before = _server_cpu(server.pid)
+            warm_cpu, warm_wall = _warm_calls(count, env)
+            warm_served = (_server_cpu(server.pid) - server_before) / (count + 1)
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -184,7 +214,11 @@ def flow_runs(count: int) -> None:
     print(f"| Prefect server CPU while the run ran | {spread(served)} |")
     print(f"| bare interpreter (`python -c pass`), CPU | {spread(bare)} |")
     print(f"| `python -c 'import prefect'`, CPU | {spread(imports)} |")
+    print(f"| `python -c '{RUN_IMPORTS}'`, CPU | {spread(loaded)} |")
     print(f"| `escalation sweep --direct` (no Prefect), CPU | {spread(direct)} |")
+    print(f"| the flow called in one long-lived process, CPU | {spread(warm_cpu)} |")
+    print(f"| the flow called in one long-lived process, wall | {spread(warm_wall)} |")
+    print(f"| Prefect server CPU per call (mean) | {warm_served:.3f} |")
     print(f"final states: {', '.join(sorted(set(states)))}")
 
 
