@@ -1,16 +1,20 @@
 """Delivery: send pending outbox rows through aiosmtplib, then record what the server said.
 
 1. A run claims a batch (`batch_size` rows) on a short lease (leases.py): alarms first, then
-   the longest due. It sends the batch, and claims again while batches come back full, for up
-   to `max_run_seconds`; so a burst is sent by one run, not one batch per scheduled run.
-2. A few connections (reused across messages) send in parallel; each message has one recipient.
-   While a batch is being sent its lease is renewed, so a slow relay never lets the lease run
-   out under a message being sent. However the run ends (done, stopped, an exception,
+   the longest due; in the same transaction it mints the batch's link tokens and renders its
+   messages (outcomes.prepare_batch). It sends the batch, and claims again while batches come
+   back full, for up to `max_run_seconds`; so a burst is sent by one run, not one batch per run.
+2. A few connections (reused across messages and batches) send in parallel, one recipient a
+   message. A batch's lease is renewed while it is sent, so a slow relay never lets it run out.
+   However the run ends (done, stopped, an exception,
    cancelled), the rows it had not started to send are released at once (untouched: not an
    attempt). A row whose send had started keeps its lease: the server may have taken it.
-3. Each outcome is committed on its own (outcomes.record):
+3. Outcomes are committed in groups (every GROUP outcomes or GROUP_SECONDS, and whatever is
+   left when the batch ends, however it ends: outcomes.record_many):
    - 2xx: `sent`. Only after the server's 250; a crash between the 250 and that commit sends the
      message again once the lease ends, with the same Message-ID: a duplicate, never a loss.
+     Grouping widens that window to the answers not yet committed (under GROUP_SECONDS, at
+     most GROUP plus what arrives while a group commits): the same duplicate, never a loss.
    - 4xx, disconnect, timeout (including no reply after DATA): retried with exponential backoff
      and jitter until the attempt budget is spent, then `dead`.
    - 5xx for the mailbox (5.1.x, 5.2.x, 5.4.x, or no enhanced code: mail.classify):
@@ -31,6 +35,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -38,25 +43,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import aiosmtplib
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.outbox import mail_health
 from escalation.outbox.leases import LEASE, claim, release, renew
 from escalation.outbox.mail import (
-    CONFIG,
-    PERMANENT,
-    RELAY,
     RETRY,
     SENT,
     Renderer,
     SmtpConfig,
+    Stopped,
     classify,
     discard,
     send_one,
 )
-from escalation.outbox.outcomes import BURST, prepare, record, relay_works_again, stop_sending
+from escalation.outbox.outcomes import (
+    STOPPING,
+    DeliverySummary,
+    RetryPolicy,
+    admit,
+    prepare,
+    prepare_batch,
+    record,
+    record_many,
+    relay_works_again,
+    stop_sending,
+)
 from escalation.store.db import transaction
 
 __all__ = ["Delivery", "DeliverySummary", "RetryPolicy", "claim", "deliver", "prepare", "record"]
@@ -64,37 +76,7 @@ __all__ += ["release"]
 
 log = logging.getLogger(__name__)
 
-STOPPING = (CONFIG, RELAY, BURST)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter: attempt n waits base*2^(n-1) (capped), between half and
-    all of it. After `max_attempts` the row is `dead` (defaults: about 17 hours in all)."""
-
-    base_seconds: float = 60
-    cap_seconds: float = 3600
-    max_attempts: int = 24
-
-    def next_attempt(self, attempts: int, now: datetime, rng: random.Random) -> datetime | None:
-        if attempts >= self.max_attempts:
-            return None
-        delay = min(self.cap_seconds, self.base_seconds * 2 ** (attempts - 1))
-        return now + timedelta(seconds=delay * (0.5 + rng.random() / 2))
-
-
-@dataclass
-class DeliverySummary:
-    sent: int = 0
-    retrying: int = 0
-    dead: int = 0
-    failed_permanent: int = 0
-    superseded: int = 0  # an owner's email for a stage that had moved on: not sent
-    stopped: str = ""  # why sending stopped early (the relay's fault), if it did
-    batches: int = 0  # how many batches this run claimed
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
+GROUP, GROUP_SECONDS = 50, 0.5  # outcomes committed together: this many, or this often
 
 
 @dataclass(frozen=True)
@@ -120,20 +102,25 @@ class _Run:
     summary: DeliverySummary = field(default_factory=DeliverySummary)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     permanent: int = 0
+    alerted: bool = False
+    clients: list = field(default_factory=list)  # connected, idle between batches
 
 
 @dataclass
 class _Batch:
     """One claimed batch: what is still queued, what is being sent, what is settled."""
 
-    ids: list[int]
+    ready: list  # outcomes.Prepared
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     sending: set[int] = field(default_factory=set)
     settled: set[int] = field(default_factory=set)
+    waiting: list = field(default_factory=list)  # (row id, outcome, detail), not yet recorded
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # a group is full, or all done
 
     def __post_init__(self):
-        for row_id in self.ids:
-            self.queue.put_nowait(row_id)
+        self.ids = [prepared.row_id for prepared in self.ready]
+        for prepared in self.ready:
+            self.queue.put_nowait(prepared)
 
     def held(self) -> list[int]:
         """Rows still leased to this batch: neither settled nor given back."""
@@ -160,13 +147,17 @@ async def deliver(
     run, rng = _Run(), rng or random.Random()
     size = limit or delivery.batch_size
     started = time.monotonic()
-    while True:
-        at = clock() if clock else now
-        full = await _send_batch(delivery, run, at, size, rng, after_send)
-        if run.summary.stopped or not full:
-            break
-        if time.monotonic() - started >= delivery.max_run_seconds:
-            break
+    try:
+        while True:
+            at = clock() if clock else now
+            full = await _send_batch(delivery, run, at, size, rng, after_send)
+            if run.summary.stopped or not full:
+                break
+            if time.monotonic() - started >= delivery.max_run_seconds:
+                break
+    finally:
+        for client in run.clients:
+            await asyncio.shield(discard(client))
     if run.summary.sent and not run.summary.stopped:
         await asyncio.to_thread(relay_works_again, delivery.sessions, at)
     await asyncio.to_thread(_record_run, delivery.sessions, at, run.summary)
@@ -175,16 +166,17 @@ async def deliver(
 
 async def _send_batch(delivery, run, now, size, rng, after_send) -> bool:
     """Claim and send one batch; True when it was full (more may be due)."""
-    ids = await asyncio.to_thread(claim, delivery.sessions, now, size, delivery.lease)
-    if not ids:
+    claimed, ready = await asyncio.to_thread(prepare_batch, delivery, now, size, run.summary)
+    if not claimed:
         return False
     run.summary.batches += 1
-    batch = _Batch(ids)
-    sent = asyncio.Event()
+    batch = _Batch(ready)
+    sent, done = asyncio.Event(), asyncio.Event()
     renewing = asyncio.create_task(_keep_leased(delivery, batch, now, sent))
+    recording = asyncio.create_task(_keep_recording(delivery, batch, now, rng, run, done))
     try:
         async with asyncio.TaskGroup() as workers:
-            for _ in range(min(delivery.connections, len(ids))):
+            for _ in range(min(delivery.connections, len(ready))):
                 workers.create_task(_worker(delivery, run, batch, now, rng, after_send))
     except ExceptionGroup as failed:  # the first failure, as the run's (the others are logged)
         for other in failed.exceptions[1:]:
@@ -192,16 +184,40 @@ async def _send_batch(delivery, run, now, size, rng, after_send) -> bool:
         raise failed.exceptions[0] from None
     finally:
         # Shielded: a cancelled run still gives its unsent rows back.
-        await asyncio.shield(_give_back(delivery, batch, renewing, sent))
-    return len(ids) == size
+        done.set()
+        batch.wake.set()
+        await asyncio.shield(_give_back(delivery, batch, (recording, renewing), sent))
+    return claimed == size
 
 
-async def _give_back(delivery: Delivery, batch: _Batch, renewing: asyncio.Task, sent) -> None:
-    """Stop renewing (a renewal under way finishes first, so it cannot lease again what is
-    given back), then release the rows whose send never started."""
+async def _give_back(delivery: Delivery, batch: _Batch, tasks, sent) -> None:
+    """Record what is left (the recorder's last group), stop renewing (a renewal under way
+    finishes first, so it cannot lease again what is given back), then release the rows whose
+    send never started. A failure to record is the run's, after the rest is given back."""
+    recorded = await asyncio.gather(tasks[0], return_exceptions=True)
     sent.set()
-    await renewing
+    await tasks[1]
     await asyncio.to_thread(release, delivery.sessions, batch.unstarted())
+    if isinstance(recorded[0], BaseException):
+        raise recorded[0]
+
+
+async def _keep_recording(delivery, batch: _Batch, now, rng, run: _Run, done) -> None:
+    """Commit the batch's outcomes in groups: GROUP of them, or every GROUP_SECONDS; when the
+    batch is done (`done`), what is left. One group at a time, so none overtakes another. If
+    recording fails the run stops sending: nothing more is sent that could not be recorded."""
+    try:
+        while not done.is_set() or batch.waiting:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(batch.wake.wait(), timeout=GROUP_SECONDS)
+            batch.wake.clear()
+            group, batch.waiting = batch.waiting, []
+            if group:
+                await asyncio.to_thread(record_many, delivery, group, now, rng, run.summary)
+                batch.settled.update(row_id for row_id, _, _ in group)
+    except BaseException:
+        run.stop.set()
+        raise
 
 
 async def _keep_leased(delivery: Delivery, batch: _Batch, now: datetime, sent) -> None:
@@ -221,12 +237,15 @@ async def _keep_leased(delivery: Delivery, batch: _Batch, now: datetime, sent) -
 
 
 async def _worker(delivery, run: _Run, batch: _Batch, now, rng, after_send) -> None:
-    client: aiosmtplib.SMTP | None = None
+    client = run.clients.pop() if run.clients else None
     try:
         while not run.stop.is_set() and not batch.queue.empty():
-            row_id = batch.queue.get_nowait()
-            message = await _prepared(delivery, row_id, now, rng, run.summary)
-            if message is None:
+            prepared = batch.queue.get_nowait()
+            row_id = prepared.row_id
+            if prepared.message is None:  # could not be rendered: retried later, not blocking
+                await asyncio.to_thread(
+                    record, delivery, row_id, RETRY, prepared.error, now, rng, run.summary
+                )
                 batch.settled.add(row_id)
                 continue
             try:
@@ -234,55 +253,38 @@ async def _worker(delivery, run: _Run, batch: _Batch, now, rng, after_send) -> N
                     client = delivery.smtp.client()
                     await client.connect()
                 batch.sending.add(row_id)
-                await send_one(client, message)
+                await send_one(client, prepared.message, run.stop.is_set)
                 outcome, detail = SENT, "250"
+            except Stopped:  # no DATA was sent: given back with the rest
+                batch.sending.discard(row_id)
+                return
             except Exception as error:  # every failure is classified, none escapes silently
                 outcome, detail = classify(error)
+                if outcome in STOPPING:
+                    run.stop.set()  # at once: the other connections start nothing more
                 client = await discard(client)
             if outcome == SENT and after_send is not None:
                 after_send(row_id)
-            outcome = _admit(delivery, run, outcome)
+            outcome = admit(delivery.permanent_failure_limit, run, outcome)
             if outcome in STOPPING:
                 batch.sending.discard(row_id)  # refused, so not sent: given back with the rest
                 await _stop(delivery, run, outcome, detail, now)
                 return
-            await asyncio.to_thread(
-                record, delivery, row_id, outcome, detail, now, rng, run.summary
-            )
-            batch.settled.add(row_id)
+            batch.waiting.append((row_id, outcome, detail))
+            if len(batch.waiting) >= GROUP:
+                batch.wake.set()
+        if client is not None and client.is_connected:
+            run.clients.append(client)  # kept for the next batch
+            client = None
     finally:
         await discard(client)
 
 
-async def _prepared(delivery, row_id, now, rng, summary):
-    """The message for the row, or None; a row that cannot be rendered is retried later and
-    must not block the rest."""
-    try:
-        return await asyncio.to_thread(prepare, delivery, row_id, now, summary)
-    except DBAPIError:
-        raise
-    except Exception as error:
-        log.exception("could not prepare email %s", row_id)
-        detail = f"could not prepare the message: {type(error).__name__}: {error}"[:500]
-        await asyncio.to_thread(record, delivery, row_id, RETRY, detail, now, rng, summary)
-        return None
-
-
-def _admit(delivery: Delivery, run: _Run, outcome: str) -> str:
-    """A permanent failure past the run's limit stops the run (BURST) instead of being recorded.
-    Counted here, in the event loop, so parallel connections cannot overshoot the limit."""
-    if outcome != PERMANENT:
-        return outcome
-    if run.permanent >= delivery.permanent_failure_limit:
-        return BURST
-    run.permanent += 1
-    return outcome
-
-
 async def _stop(delivery: Delivery, run: _Run, why: str, detail: str, now: datetime) -> None:
-    if run.stop.is_set():
-        return
     run.stop.set()
+    if run.alerted:
+        return
+    run.alerted = True
     run.summary.stopped = await asyncio.to_thread(
         stop_sending, delivery.sessions, why, detail, now, delivery.permanent_failure_limit
     )

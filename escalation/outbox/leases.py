@@ -25,14 +25,19 @@ def claim(
     sessions: sessionmaker[Session], now: datetime, limit: int, lease: timedelta, only=None
 ) -> list[int]:
     """Lease what is due (of the ids `only`, if given) and not leased by another sender."""
+    with transaction(sessions) as session:
+        return [row.id for row in claim_rows(session, now, limit, lease, only)]
+
+
+def claim_rows(session: Session, now: datetime, limit: int, lease: timedelta, only=None):
+    """`claim` inside the caller's transaction: the leased rows themselves."""
     query = claim_query(now, limit)
     if only is not None:
         query = query.where(OutboxMessage.id.in_(only))
-    with transaction(sessions) as session:
-        rows = session.execute(query.with_for_update(skip_locked=True)).scalars().all()
-        for row in rows:
-            row.locked_until = now + lease
-        return [row.id for row in rows]
+    rows = session.execute(query.with_for_update(skip_locked=True)).scalars().all()
+    for row in rows:
+        row.locked_until = now + lease
+    return rows
 
 
 def claim_query(now: datetime, limit: int):

@@ -10,11 +10,16 @@ delivery run (delivery.py) and the web process's immediate send (immediate.py).
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from email import message_from_bytes, policy
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
@@ -112,6 +117,8 @@ class Renderer:
 
     def __init__(self, templates_dir: Path, mail_from: str):
         self.mail_from = mail_from
+        name, self.sender = parseaddr(mail_from)
+        self.from_header = formataddr((name, self.sender), charset="utf-8")
         self.environment = Environment(
             loader=FileSystemLoader(str(templates_dir)),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
@@ -122,7 +129,17 @@ class Renderer:
     def render(
         self, row: OutboxMessage, *, link: str | None, now: datetime, links: list[str] = ()
     ) -> EmailMessage:
-        """The message; `links` are the per-case links of a message listing several cases."""
+        """The message `wire` sends, parsed back (line ends as Python's), for reading it."""
+        data = self.wire(row, link=link, now=now, links=links).data.replace(b"\r\n", b"\n")
+        return message_from_bytes(data, policy=policy.default)
+
+    def wire(
+        self, row: OutboxMessage, *, link: str | None, now: datetime, links: list[str] = ()
+    ) -> Wire:
+        """The message as bytes, built directly: the standard library's EmailMessage spends
+        2-5 ms a message on header objects, this well under one. `links` are the per-case links
+        of a message listing several cases. Plain text and HTML as multipart/alternative,
+        quoted-printable UTF-8; a meeting invitation adds its .ics (multipart/mixed)."""
         kind = MessageKind(row.kind)
         context = {
             **row.context,
@@ -130,26 +147,32 @@ class Renderer:
             "links": list(links),
             "role_words": ROLE_WORDS[row.recipient_role],
         }
-        subject = self._template(kind, "subject.txt").render(context)
-        message = EmailMessage()
-        message["From"] = self.mail_from
-        message["To"] = row.recipient_email
-        message["Subject"] = re.sub(r"\s+", " ", subject).strip()
-        message["Message-ID"] = row.message_id
-        message["Date"] = format_datetime(now)
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(self._template(kind, "txt").render(context))
-        message.add_alternative(self._template(kind, "html").render(context), subtype="html")
+        subject = re.sub(r"\s+", " ", self._template(kind, "subject.txt").render(context)).strip()
+        body = _multipart(
+            "alternative",
+            _part("text/plain", self._template(kind, "txt").render(context)),
+            _part("text/html", self._template(kind, "html").render(context)),
+        )
         if kind == MessageKind.MEETING_INVITATION:
-            self._attach_invitation(message, row)
-        return message
+            body = _multipart("mixed", body, self._invitation(row))
+        headers = [
+            ("From", self.from_header),
+            ("To", _address(row.recipient_email)),
+            ("Subject", _header("Subject", subject)),
+            ("Message-ID", _address(row.message_id)),
+            ("Date", format_datetime(now)),
+            ("Auto-Submitted", "auto-generated"),
+            ("MIME-Version", "1.0"),
+        ]
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers)
+        return Wire(self.sender, row.recipient_email, head.encode() + body)
 
-    def _attach_invitation(self, message: EmailMessage, row: OutboxMessage) -> None:
+    def _invitation(self, row: OutboxMessage) -> bytes:
         """The meeting's calendar entry, from the row's context only. Its UID is the meeting's
         (the same in every invitee's copy, and again if the email is sent twice), so calendars
-        update one entry rather than add another. As bytes, so its CRLF line ends survive."""
+        update one entry rather than add another. Base64, so its CRLF line ends survive."""
         context = row.context
-        domain = parseaddr(self.mail_from)[1].rpartition("@")[2] or "localhost"
+        domain = self.sender.rpartition("@")[2] or "localhost"
         ics = calendar_invite.invitation(
             uid=f"meeting-{context['action_id']}-{context['reference']}@{domain}",
             stamp=row.created_at,
@@ -159,24 +182,77 @@ class Renderer:
             organizer=self.mail_from,
             attendee=row.recipient_email,
         )
-        message.add_attachment(
-            ics,
-            maintype="text",
-            subtype="calendar",
-            filename="invite.ics",
-            params={"method": "REQUEST", "charset": "utf-8"},
+        return (
+            b'Content-Type: text/calendar; method="REQUEST"; charset="utf-8"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n"
+            b'Content-Disposition: attachment; filename="invite.ics"\r\n\r\n'
+            + base64.encodebytes(ics).replace(b"\n", b"\r\n")
         )
 
     def _template(self, kind: MessageKind, part: str):
         return self.environment.get_template(kind.template(part))
 
 
-async def send_one(client: aiosmtplib.SMTP, message: EmailMessage) -> None:
-    """Send to the message's one recipient; a refusal raises like any other failure."""
-    refused, _ = await client.send_message(message)
-    if refused:  # one recipient per message, so any refusal is that recipient's
-        code, text = next(iter(refused.values()))
-        raise aiosmtplib.SMTPResponseException(code, text)
+@dataclass(frozen=True)
+class Wire:
+    """A message ready for the wire: envelope sender, its one recipient, the bytes (7-bit)."""
+
+    sender: str
+    recipient: str
+    data: bytes
+
+
+def _part(content_type: str, text: str) -> bytes:
+    """A text part, quoted-printable UTF-8 (binascii's C encoder), CRLF line ends."""
+    lines = text.replace("\r\n", "\n").encode()
+    encoded = binascii.b2a_qp(lines, istext=True).replace(b"\n", b"\r\n")
+    return (
+        f'Content-Type: {content_type}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    ).encode() + encoded
+
+
+def _multipart(subtype: str, *parts: bytes) -> bytes:
+    """A multipart body. The boundary starts with "=_", which quoted-printable and base64
+    never write at a line's start, so no part can contain it."""
+    boundary = f"=_{secrets.token_hex(12)}".encode()
+    head = f'Content-Type: multipart/{subtype}; boundary="{boundary.decode()}"\r\n\r\n'
+    inner = b"".join(b"--" + boundary + b"\r\n" + part + b"\r\n" for part in parts)
+    return head.encode() + inner + b"--" + boundary + b"--\r\n"
+
+
+def _address(value: str) -> str:
+    if "\r" in value or "\n" in value:  # a header never carries a line break of its own
+        raise ValueError(f"a line break in an address: {value!r}")
+    return value
+
+
+def _header(name: str, value: str) -> str:
+    """Folded at 78 characters; RFC 2047 encoded words if not ASCII."""
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    return Header(value, charset, header_name=name).encode(linesep="\r\n")
+
+
+class Stopped(Exception):
+    """The run stopped before this message's DATA: it was not sent."""
+
+
+async def send_one(client: aiosmtplib.SMTP, message: Wire, stopped=lambda: False) -> None:
+    """Send to the message's one recipient; a refusal raises like any other failure. Command by
+    command: a run that has stopped (`stopped()`) sends no DATA, and a refusal raises at once,
+    without aiosmtplib's RSET (the caller drops the connection). SMTPUTF8 only for a non-ASCII
+    address, and refused (as send_message would) if the relay does not offer it."""
+    options, encoding = [], "ascii"
+    if not (message.sender + message.recipient).isascii():
+        await client._ehlo_or_helo_if_needed()
+        if not client.supports_extension("smtputf8"):
+            raise aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server")
+        options, encoding = ["SMTPUTF8"], "utf-8"
+    await client.mail(message.sender, options=options, encoding=encoding)
+    await client.rcpt(message.recipient, encoding=encoding)
+    if stopped():
+        raise Stopped
+    await client.data(message.data)
 
 
 def classify(error: BaseException) -> tuple[str, str]:
