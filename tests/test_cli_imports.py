@@ -4,6 +4,7 @@ Typer and the standard library, not the database, Prefect, the web framework or 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -59,4 +60,16 @@ def test_a_mistyped_option_is_one_plain_line_without_loading_the_service():
     )
     assert result.returncode == 2
     assert "No such option: --nope" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_database_error_is_still_one_plain_line(tmp_path):
+    """SQLAlchemy is imported only by the command, and its errors are still recognised."""
+    env = {**os.environ, "ESCALATION_DATABASE_URL": f"sqlite:///{tmp_path / 'never-init.db'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "escalation", "list"], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("database error: ")
+    assert "has `escalation init` been run?" in result.stderr
     assert "Traceback" not in result.stderr
