@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from escalation.access import signin
@@ -34,19 +35,22 @@ def cookie_name() -> str:
     return "__Host-rpd_session" if secure else "rpd_session"
 
 
-def signed_in(request: Request) -> SignedIn | None:
-    """The practitioner this request's session cookie signs in; None if none (or it ended)."""
-    with transaction(request.app.state.sessions) as session:
-        web = signin.current(
-            session, request.cookies.get(cookie_name()), now=request.app.state.clock()
-        )
-        return None if web is None else SignedIn(web.email, web.csrf_token)
+def signed_in(request: Request, session: Session | None = None) -> SignedIn | None:
+    """The practitioner this request's session cookie signs in; None if none (or it ended).
+    Looked up in `session` when given, so a POST checks and acts in one transaction."""
+    if session is None:
+        with transaction(request.app.state.sessions) as session:
+            return signed_in(request, session)
+    web = signin.current(session, request.cookies.get(cookie_name()), now=request.app.state.clock())
+    return None if web is None else SignedIn(web.email, web.csrf_token)
 
 
-def posted_by(request: Request, form: FormData) -> SignedIn | Response:
+def posted_by(
+    request: Request, form: FormData, session: Session | None = None
+) -> SignedIn | Response:
     """Who posted `form`; or the page to answer with instead: sign in (401) when no session,
     the form had expired (403) when its CSRF token is not the session's."""
-    who = signed_in(request)
+    who = signed_in(request, session)
     if who is None:
         return page(request, "pages/signin.html", dict(SIGN_IN), 401)
     if not secrets.compare_digest(str(form.get("csrf", "")), who.csrf):

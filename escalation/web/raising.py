@@ -177,14 +177,13 @@ def sign_out(request: Request) -> Response:
 def submit(request: Request, form: PostedForm) -> Response:
     """Check your answers' submit: the disagreement raised and its confirmation; or every
     question on one page with every problem named at once (422), or the casework's refusal."""
-    who = posted_by(request, form)
-    if isinstance(who, Response):
-        return who
     typed = RaiseForm.posted(form)
-    values = typed.model_dump()
     now = request.app.state.clock()
     try:
         with transaction(request.app.state.sessions) as session:
+            who = posted_by(request, form, session)  # one transaction: no commit just for this
+            if isinstance(who, Response):
+                return who
             request_model, policy = typed.checked(
                 session,
                 email=who.email,
@@ -199,8 +198,9 @@ def submit(request: Request, form: PostedForm) -> Response:
             return _page(request, "pages/raised.html", context)
     except InvalidInput as error:
         errors = field_errors(error.problems)
-        return raise_pages.show(request, who, "", values, errors, status=422)
+        return raise_pages.show(request, who, "", typed.model_dump(), errors, status=422)
     except NotAllowed as error:
+        values = typed.model_dump()
         return raise_pages.show(request, who, "", values, {"form": str(error)}, status=409)
 
 
