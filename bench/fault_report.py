@@ -16,7 +16,7 @@ def tables(rows: list[Row], interval: int) -> str:
             "Escalations and recovery (seconds; the recovery clock starts at the fault's end):",
             "",
             "| fault | due | lost | doubled | late median / max | next completed sweep after "
-            "| last escalation > 1 interval late, after the fault's end | sweep runs in the phase |",
+            "| last escalation > 1.5 intervals late, after the fault's end | sweep runs in the phase |",
             "|---|---|---|---|---|---|---|---|",
             *(_escalation_line(row) for row in rows),
             "",

@@ -127,7 +127,7 @@ def _run(args, stack, sink, app_url, prefect_url, work: Path) -> None:
 
 def _phases(args, bench: faults.Bench) -> list[faults.Phase]:
     keys = ["baseline", *ORDER[1:]] if args.only is None else [args.only]
-    settle = {key: (1 if key == "baseline" else args.settle) * args.interval for key in keys}
+    settle = {key: (1.5 if key == "baseline" else args.settle) * args.interval for key in keys}
     planned = {key: FAULT_SECONDS[key] + settle[key] for key in keys}
     steady = args.cases - faults.BURST * len(BURSTY & set(keys))
     total = sum(planned.values())
@@ -143,7 +143,7 @@ def _phases(args, bench: faults.Bench) -> list[faults.Phase]:
             bench.app,
             bench.cases,
             key,
-            spread(phase.start + timedelta(seconds=10), planned[key] - 10, count),
+            spread(phase.start + timedelta(seconds=10), _due_window(planned[key], args), count),
         )
         say(f"({key}) {title}: {count} cases falling due over {planned[key]:.0f} s")
         fault(bench, phase)
@@ -157,6 +157,12 @@ def _phases(args, bench: faults.Bench) -> list[faults.Phase]:
         _healthy_again(bench, phase.fault_end, limit=8 * args.interval)
     phases[-1].end = datetime.now(UTC)
     return phases
+
+
+def _due_window(planned: float, args) -> float:
+    """Seconds over which a phase's cases fall due: all but the last interval of the phase, so
+    that none is still waiting when the next fault begins (a later one spills into it)."""
+    return max(30.0, planned - 10 - args.interval)
 
 
 def _ensure_workers(bench: faults.Bench) -> bool:
