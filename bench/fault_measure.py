@@ -10,8 +10,8 @@ Per phase (from its start to the next phase's start):
   counted apart; `superseded` (the stage moved on before it went) is by design. Doubled: a
   Message-ID received more than once.
 - recovery: from the fault's end to the end of the next completed sweep, to the last
-  escalation more than 1.5 intervals late (one interval is the schedule's own lateness), and to the arrival of the last email queued before
-  the fault's end.
+  escalation more than 1.5 intervals late (one interval is the schedule's own lateness), and
+  to the arrival of the last email queued before the fault's end.
 - alarm: from the fault's start to the first stall email to a board manager.
 """
 
