@@ -2,6 +2,7 @@
 filtered, the last page), a case page, the reports page and a report CSV take to serve.
 
     .venv/bin/python -m bench.dashboard [--disagreements 100000] [--requests 30] [--postgres URL]
+        [--only dashboard]
 
 The real app runs in uvicorn (one worker, loopback) in its own process; requests go one after
 another from one client with a signed-in board manager's session (second factor done). Rows are
@@ -208,7 +209,7 @@ def timed(client: httpx.Client, path: str, count: int) -> tuple[float, float]:
     return statistics.median(latencies), statistics.quantiles(latencies, n=20)[18]
 
 
-def measure(url: str, count: int, requests: int) -> None:
+def measure(url: str, count: int, requests: int, only: str = "") -> None:
     started = time.perf_counter()
     cookie, reference = prepare(url, count)
     loaded = time.perf_counter() - started
@@ -222,6 +223,7 @@ def measure(url: str, count: int, requests: int) -> None:
         "reports page": "/board/reports",
         "report CSV": "/board/reports/outcomes.csv",
     }
+    pages = {label: path for label, path in pages.items() if label.startswith(only)}
     with served_app(url, cookie, timeout=120) as client:
         results = {label: timed(client, path, requests) for label, path in pages.items()}
     name = make_engine(url).dialect.name
@@ -235,12 +237,13 @@ def main() -> None:
     parser.add_argument("--disagreements", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--postgres")
+    parser.add_argument("--only", default="", help="the pages whose label starts with this")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
-        measure(f"sqlite:///{directory}/b.db", args.disagreements, args.requests)
+        measure(f"sqlite:///{directory}/b.db", args.disagreements, args.requests, args.only)
     if args.postgres:
         with temporary_schema(args.postgres) as url:
-            measure(url, args.disagreements, args.requests)
+            measure(url, args.disagreements, args.requests, args.only)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ the security headers on every response, and an unexpected error answered with an
 page, never a stack trace.
 
 Plain ASGI rather than Starlette's `@app.middleware("http")`: that one wraps each request and
-response in extra objects and tasks (a stream of the body through a memory channel), which
-cost a short POST about a tenth of its time here, for headers a `send` wrapper adds as well.
+response in extra objects and tasks (the body streamed through a memory channel), which cost
+about 0.75 ms a request (a bare POST in-process: 2.2 ms with it, 1.45 ms with this, 1.3 ms
+with neither), for headers that a wrapper of `send` adds as well.
 """
 
 from __future__ import annotations
