@@ -107,3 +107,48 @@ def test_a_slow_relay_does_not_outlast_the_lease(directory, server):
     assert taken == []
     assert len(server.messages) == 4
     assert {r.status for r in outbox_rows(directory)} == {"sent"}
+
+
+def test_a_stop_gives_back_the_next_batch_claimed_while_this_one_was_sent(directory, server):
+    """A full batch has the next one claimed and rendered while it is sent; when the relay
+    refuses and the run stops, that next batch goes back untouched with the rest."""
+    _cases(directory, 5)
+    server.handler.data_replies.extend(["250 OK", "554 5.7.1 relaying denied"])
+    outbox = delivery(directory, server.url(), batch_size=3, connections=1)
+    summary = asyncio.run(deliver(outbox, now=MONDAY, rng=random.Random(1)))
+    assert summary.stopped and (summary.sent, summary.batches) == (1, 1)
+    rows = outbox_rows(directory)
+    assert [r.status for r in rows].count("sent") == 1 == len(server.messages)
+    assert {(r.status, r.attempts, r.locked_until) for r in rows if r.status != "sent"} == {
+        ("pending", 0, None)
+    }
+    assert len(claim(directory, MONDAY, 100, outbox.lease)) == 9
+
+
+def test_an_exception_gives_back_the_next_batch_too(directory, server):
+    _cases(directory, 5)
+    outbox = delivery(directory, server.url(), batch_size=3, connections=1)
+    sent = []
+
+    def fail_on_the_second(row_id):
+        sent.append(row_id)
+        if len(sent) == 2:
+            raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        asyncio.run(deliver(outbox, now=MONDAY, after_send=fail_on_the_second))
+    rows = outbox_rows(directory)
+    assert [r.status for r in rows].count("sent") == 1 and len(server.messages) == 2
+    held = [r for r in rows if r.locked_until is not None]
+    assert [r.id for r in held] == [sent[1]]  # the server has it: kept until the lease ends
+    assert len(claim(directory, MONDAY, 100, outbox.lease)) == 8
+
+
+def test_outcomes_are_committed_in_groups_and_all_recorded(directory, server):
+    """Outcomes committed in groups are each recorded once: one attempt, the lease gone."""
+    _cases(directory, 5)
+    outbox = delivery(directory, server.url(), connections=2)
+    summary = asyncio.run(deliver(outbox, now=MONDAY, rng=random.Random(1)))
+    assert summary.sent == 10 == len(server.messages)
+    rows = outbox_rows(directory)
+    assert {(r.status, r.attempts, r.locked_until) for r in rows} == {("sent", 1, None)}

@@ -35,18 +35,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.outbox import mail_health
-from escalation.outbox.leases import LEASE, claim, release, renew
+from escalation.outbox.batches import GROUP, Batch, Run, keep_leased, keep_recording
+from escalation.outbox.leases import LEASE, claim, release
 from escalation.outbox.mail import (
     RETRY,
     SENT,
@@ -65,7 +65,6 @@ from escalation.outbox.outcomes import (
     prepare,
     prepare_batch,
     record,
-    record_many,
     relay_works_again,
     stop_sending,
 )
@@ -75,8 +74,6 @@ __all__ = ["Delivery", "DeliverySummary", "RetryPolicy", "claim", "deliver", "pr
 __all__ += ["release"]
 
 log = logging.getLogger(__name__)
-
-GROUP, GROUP_SECONDS = 50, 0.5  # outcomes committed together: this many, or this often
 
 
 @dataclass(frozen=True)
@@ -95,42 +92,6 @@ class Delivery:
     permanent_failure_limit: int = 5
 
 
-@dataclass
-class _Run:
-    """One run's shared state: its summary, whether to stop, its permanent failures so far."""
-
-    summary: DeliverySummary = field(default_factory=DeliverySummary)
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-    permanent: int = 0
-    alerted: bool = False
-    clients: list = field(default_factory=list)  # connected, idle between batches
-
-
-@dataclass
-class _Batch:
-    """One claimed batch: what is still queued, what is being sent, what is settled."""
-
-    ready: list  # outcomes.Prepared
-    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
-    sending: set[int] = field(default_factory=set)
-    settled: set[int] = field(default_factory=set)
-    waiting: list = field(default_factory=list)  # (row id, outcome, detail), not yet recorded
-    wake: asyncio.Event = field(default_factory=asyncio.Event)  # a group is full, or all done
-
-    def __post_init__(self):
-        self.ids = [prepared.row_id for prepared in self.ready]
-        for prepared in self.ready:
-            self.queue.put_nowait(prepared)
-
-    def held(self) -> list[int]:
-        """Rows still leased to this batch: neither settled nor given back."""
-        return [row_id for row_id in self.ids if row_id not in self.settled]
-
-    def unstarted(self) -> list[int]:
-        """Rows whose send never started (safe to give back at once)."""
-        return [row_id for row_id in self.held() if row_id not in self.sending]
-
-
 async def deliver(
     delivery: Delivery,
     *,
@@ -144,18 +105,26 @@ async def deliver(
     back full, for up to `delivery.max_run_seconds`. Each batch is claimed at `clock()`, or at
     `now` when no clock is given (tests, `--now`). `after_send(row_id)` runs between the
     server's 250 and recording it (used to inject a crash there)."""
-    run, rng = _Run(), rng or random.Random()
+    run, rng = Run(), rng or random.Random()
     size = limit or delivery.batch_size
-    started = time.monotonic()
+    started, ahead = time.monotonic(), None
     try:
-        while True:
-            at = clock() if clock else now
-            full = await _send_batch(delivery, run, at, size, rng, after_send)
-            if run.summary.stopped or not full:
+        at = clock() if clock else now
+        batch = await _prepare(delivery, run, at, size)
+        while batch is not None:
+            at = batch[0]
+            if batch[1] == size and time.monotonic() - started < delivery.max_run_seconds:
+                # Full: the next batch is claimed and rendered while this one is sent.
+                ahead = asyncio.create_task(
+                    _prepare(delivery, run, clock() if clock else now, size)
+                )
+            await _send_batch(delivery, run, *batch, rng, after_send)
+            if run.summary.stopped or ahead is None:
                 break
-            if time.monotonic() - started >= delivery.max_run_seconds:
-                break
+            batch, ahead = await ahead, None
     finally:
+        if ahead is not None:  # not sent after all: given back untouched
+            await asyncio.shield(_give_back_ahead(delivery, run, ahead))
         for client in run.clients:
             await asyncio.shield(discard(client))
     if run.summary.sent and not run.summary.stopped:
@@ -164,16 +133,27 @@ async def deliver(
     return run.summary
 
 
-async def _send_batch(delivery, run, now, size, rng, after_send) -> bool:
-    """Claim and send one batch; True when it was full (more may be due)."""
-    claimed, ready = await asyncio.to_thread(prepare_batch, delivery, now, size, run.summary)
-    if not claimed:
-        return False
+async def _prepare(delivery, run: Run, at: datetime, size: int):
+    """Claim, token and render a batch at `at`: (at, how many claimed, ready), or None if
+    nothing was due. Until it is sent, its rows are renewed with the batch being sent."""
+    claimed, ready = await asyncio.to_thread(prepare_batch, delivery, at, size, run.summary)
+    run.ahead = [prepared.row_id for prepared in ready]
+    return (at, claimed, ready) if claimed else None
+
+
+async def _give_back_ahead(delivery, run: Run, ahead: asyncio.Task) -> None:
+    await asyncio.gather(ahead, return_exceptions=True)
+    await asyncio.to_thread(release, delivery.sessions, run.ahead)
+
+
+async def _send_batch(delivery, run, now, claimed, ready, rng, after_send) -> None:
+    """Send one claimed batch."""
+    run.ahead = []
     run.summary.batches += 1
-    batch = _Batch(ready)
+    batch = Batch(ready)
     sent, done = asyncio.Event(), asyncio.Event()
-    renewing = asyncio.create_task(_keep_leased(delivery, batch, now, sent))
-    recording = asyncio.create_task(_keep_recording(delivery, batch, now, rng, run, done))
+    renewing = asyncio.create_task(keep_leased(delivery, run, batch, now, sent))
+    recording = asyncio.create_task(keep_recording(delivery, batch, now, rng, run, done))
     try:
         async with asyncio.TaskGroup() as workers:
             for _ in range(min(delivery.connections, len(ready))):
@@ -187,10 +167,9 @@ async def _send_batch(delivery, run, now, size, rng, after_send) -> bool:
         done.set()
         batch.wake.set()
         await asyncio.shield(_give_back(delivery, batch, (recording, renewing), sent))
-    return claimed == size
 
 
-async def _give_back(delivery: Delivery, batch: _Batch, tasks, sent) -> None:
+async def _give_back(delivery: Delivery, batch: Batch, tasks, sent) -> None:
     """Record what is left (the recorder's last group), stop renewing (a renewal under way
     finishes first, so it cannot lease again what is given back), then release the rows whose
     send never started. A failure to record is the run's, after the rest is given back."""
@@ -202,41 +181,7 @@ async def _give_back(delivery: Delivery, batch: _Batch, tasks, sent) -> None:
         raise recorded[0]
 
 
-async def _keep_recording(delivery, batch: _Batch, now, rng, run: _Run, done) -> None:
-    """Commit the batch's outcomes in groups: GROUP of them, or every GROUP_SECONDS; when the
-    batch is done (`done`), what is left. One group at a time, so none overtakes another. If
-    recording fails the run stops sending: nothing more is sent that could not be recorded."""
-    try:
-        while not done.is_set() or batch.waiting:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(batch.wake.wait(), timeout=GROUP_SECONDS)
-            batch.wake.clear()
-            group, batch.waiting = batch.waiting, []
-            if group:
-                await asyncio.to_thread(record_many, delivery, group, now, rng, run.summary)
-                batch.settled.update(row_id for row_id, _, _ in group)
-    except BaseException:
-        run.stop.set()
-        raise
-
-
-async def _keep_leased(delivery: Delivery, batch: _Batch, now: datetime, sent) -> None:
-    """Renew the batch's lease every third of it until the batch is done (`sent` is set)."""
-    began, every = time.monotonic(), delivery.lease.total_seconds() / 3
-    while True:
-        try:
-            await asyncio.wait_for(sent.wait(), timeout=every)
-            return
-        except TimeoutError:
-            pass
-        until = now + timedelta(seconds=time.monotonic() - began) + delivery.lease
-        try:
-            await asyncio.to_thread(renew, delivery.sessions, batch.held(), until)
-        except Exception:  # the sends will meet the same fault and stop the run
-            log.exception("could not renew the lease of %s emails", len(batch.held()))
-
-
-async def _worker(delivery, run: _Run, batch: _Batch, now, rng, after_send) -> None:
+async def _worker(delivery, run: Run, batch: Batch, now, rng, after_send) -> None:
     client = run.clients.pop() if run.clients else None
     try:
         while not run.stop.is_set() and not batch.queue.empty():
@@ -280,7 +225,7 @@ async def _worker(delivery, run: _Run, batch: _Batch, now, rng, after_send) -> N
         await discard(client)
 
 
-async def _stop(delivery: Delivery, run: _Run, why: str, detail: str, now: datetime) -> None:
+async def _stop(delivery: Delivery, run: Run, why: str, detail: str, now: datetime) -> None:
     run.stop.set()
     if run.alerted:
         return

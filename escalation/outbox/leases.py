@@ -35,8 +35,13 @@ def claim_rows(session: Session, now: datetime, limit: int, lease: timedelta, on
     if only is not None:
         query = query.where(OutboxMessage.id.in_(only))
     rows = session.execute(query.with_for_update(skip_locked=True)).scalars().all()
-    for row in rows:
-        row.locked_until = now + lease
+    if rows:  # one UPDATE, not one a row (the objects keep their old locked_until)
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([row.id for row in rows]))
+            .values(locked_until=now + lease)
+            .execution_options(synchronize_session=False)
+        )
     return rows
 
 

@@ -3,8 +3,7 @@
 TLS is always explicit: `smtp+starttls://` (STARTTLS, refused if the server does not offer it),
 `smtps://` (implicit TLS), or `smtp://`, plain and meant for a relay on loopback or the local
 mail capture. Never aiosmtplib's opportunistic default. Certificates are always validated.
-Sending one message and naming what a failure means (`classify`) are here too, shared by the
-delivery run (delivery.py) and the web process's immediate send (immediate.py).
+Sending one message and naming a failure (`classify`) are here too, for delivery and immediate.
 """
 
 from __future__ import annotations
@@ -124,6 +123,7 @@ class Renderer:
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
             undefined=StrictUndefined,
             keep_trailing_newline=True,
+            auto_reload=False,  # compiled once: no stat of the file at each message
         )
 
     def render(
@@ -204,8 +204,8 @@ class Wire:
 
 def _part(content_type: str, text: str) -> bytes:
     """A text part, quoted-printable UTF-8 (binascii's C encoder), CRLF line ends."""
-    lines = text.replace("\r\n", "\n").encode()
-    encoded = binascii.b2a_qp(lines, istext=True).replace(b"\n", b"\r\n")
+    encoded = binascii.b2a_qp(text.replace("\r\n", "\n").encode(), istext=True)
+    encoded = encoded.replace(b"\n", b"\r\n")
     return (
         f'Content-Type: {content_type}; charset="utf-8"\r\n'
         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
@@ -229,19 +229,20 @@ def _address(value: str) -> str:
 
 def _header(name: str, value: str) -> str:
     """Folded at 78 characters; RFC 2047 encoded words if not ASCII."""
+    if value.isascii() and len(name) + len(value) < 76:
+        return value
     charset = "us-ascii" if value.isascii() else "utf-8"
     return Header(value, charset, header_name=name).encode(linesep="\r\n")
 
 
 class Stopped(Exception):
-    """The run stopped before this message's DATA: it was not sent."""
+    """The run stopped before this message's DATA: not sent."""
 
 
 async def send_one(client: aiosmtplib.SMTP, message: Wire, stopped=lambda: False) -> None:
-    """Send to the message's one recipient; a refusal raises like any other failure. Command by
-    command: a run that has stopped (`stopped()`) sends no DATA, and a refusal raises at once,
-    without aiosmtplib's RSET (the caller drops the connection). SMTPUTF8 only for a non-ASCII
-    address, and refused (as send_message would) if the relay does not offer it."""
+    """Send to the one recipient; a refusal raises. Command by command: a stopped run sends no
+    DATA, a refusal raises at once without a RSET (the caller drops the connection). SMTPUTF8
+    only for a non-ASCII address, refused (as send_message would) if not offered."""
     options, encoding = [], "ascii"
     if not (message.sender + message.recipient).isascii():
         await client._ehlo_or_helo_if_needed()

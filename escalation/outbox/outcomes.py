@@ -107,10 +107,10 @@ def prepare_batch(delivery, now: datetime, size: int, summary) -> tuple[int, lis
     those to send). A row that cannot be rendered is reported, its tokens not kept."""
     with transaction(delivery.sessions) as session:
         rows = claim_rows(session, now, size, delivery.lease)
-        _load_cases(session, rows)
+        cases = _cases(session, rows)
         ready = []
         for row in rows:
-            if moved_on(session, row):
+            if row.disagreement_id in cases and _stale(row, *cases[row.disagreement_id]):
                 _supersede(row, summary)
                 continue
             before = set(session.new)
@@ -133,11 +133,18 @@ def _render(session: Session, delivery, row: OutboxMessage, now: datetime) -> Wi
     return delivery.renderer.wire(row, link=link, links=several, now=now)
 
 
-def _load_cases(session: Session, rows: list[OutboxMessage]) -> None:
-    """The owner emails' disagreements in one query (moved_on then finds them loaded)."""
+def _cases(session: Session, rows: list[OutboxMessage]) -> dict[int, tuple[str, str]]:
+    """(status, stage) of the owner emails' disagreements, in one query."""
     wanted = {r.disagreement_id for r in rows if r.kind in OWNER_KINDS and r.disagreement_id}
-    if wanted:
-        session.execute(select(Disagreement).where(Disagreement.id.in_(wanted))).all()
+    if not wanted:
+        return {}
+    query = select(Disagreement.id, Disagreement.status, Disagreement.stage_key)
+    return {id_: (s, k) for id_, s, k in session.execute(query.where(Disagreement.id.in_(wanted)))}
+
+
+def _stale(row: OutboxMessage, status: str, stage_key: str) -> bool:
+    """moved_on, from the case's status and stage."""
+    return row.kind in OWNER_KINDS and (status != "open" or stage_key != row.stage_key)
 
 
 def _supersede(row: OutboxMessage, summary) -> None:
