@@ -268,9 +268,34 @@ def test_two_sweeps_in_threads_at_the_same_instant(directory, database_url):
     _assert_each_escalated_once(directory, references)
 
 
-def _worker(database_url: str, now, *extra: str) -> subprocess.Popen:
+# tests.sweep_worker with the sweep's group size set first, and optionally killed (os._exit,
+# like kill -9) during the k-th escalation, before its group commits.
+GROUPED_WORKER = """
+import os, runpy, sys
+from escalation.casework import sweep
+from escalation.outbox import notifications
+sweep.GROUP = int(sys.argv.pop(1))
+die_during = int(sys.argv.pop(1))
+real, calls = notifications.stage_entered, []
+def stage_entered(*args):
+    calls.append(1)
+    if len(calls) == die_during:
+        os._exit(137)
+    real(*args)
+notifications.stage_entered = stage_entered
+runpy.run_module("tests.sweep_worker", run_name="__main__")
+"""
+
+
+def _worker(
+    database_url: str, now, *extra: str, group: int | None = None, die_during: int = 0
+) -> subprocess.Popen:
+    """A sweep in its own process; `group` disagreements a transaction (else the default)."""
+    start = ["-m", "tests.sweep_worker"]
+    if group is not None:
+        start = ["-c", GROUPED_WORKER, str(group), str(die_during)]
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.sweep_worker", database_url, now.isoformat(), *extra],
+        [sys.executable, *start, database_url, now.isoformat(), *extra],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -292,12 +317,26 @@ def test_two_sweep_processes_at_the_same_instant(directory, database_url):
 
 def test_a_sweep_killed_after_k_of_n_is_finished_by_the_next(directory, database_url):
     references, due = _many_due(directory, 6)
-    worker = _worker(database_url, due, "--die-after", "2")
+    worker = _worker(database_url, due, "--die-after", "2", group=2)  # right after a group
     worker.communicate(timeout=120)
     assert worker.returncode == 137
     with transaction(directory) as session:
         stages = Counter(session.execute(select(Disagreement.stage_key)).scalars())
     assert stages == {"named_professional": 2, "practitioner": 4}
+    assert run_sweep(directory, now=due).escalated == 4
+    _assert_each_escalated_once(directory, references)
+
+
+def test_a_sweep_killed_inside_a_group_leaves_that_group_untouched(directory, database_url):
+    references, due = _many_due(directory, 7)
+    worker = _worker(database_url, due, group=3, die_during=5)  # the second group's second
+    worker.communicate(timeout=120)
+    assert worker.returncode == 137
+    with transaction(directory) as session:
+        stages = Counter(session.execute(select(Disagreement.stage_key)).scalars())
+        assert verify_chain(session).ok
+    assert stages == {"named_professional": 3, "practitioner": 4}
+    assert len(_outbox(directory, stage_key="named_professional")) == 3 * 3
     assert run_sweep(directory, now=due).escalated == 4
     _assert_each_escalated_once(directory, references)
 
@@ -322,13 +361,13 @@ def test_postgresql_connection_dropped_mid_sweep(postgres_url):
                     other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
     with pytest.raises(Exception, match="terminat|closed|connection"):
-        run_sweep(sessions, now=due)
+        run_sweep(sessions, now=due, group=2)  # during the second group's first
     event.remove(engine, "before_cursor_execute", kill_during_third_escalation)
     with transaction(sessions) as session:
         done = session.execute(
             select(func.count()).where(Disagreement.stage_key == "named_professional")
         ).scalar_one()
-    assert done == 2  # the third was rolled back whole
+    assert done == 2  # the third's group was rolled back whole
     assert run_sweep(sessions, now=due).escalated == 3
     _assert_each_escalated_once(sessions, references)
     admin.dispose()

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from escalation.casework.health import raise_alert
-from escalation.directory.people import agency_of
+from escalation.directory.people import MEMO, agency_of
 from escalation.directory.routing import Holder, Side, route
 from escalation.rules.calendar import time_text
 from escalation.rules.errors import DirectoryError, NotAllowed
@@ -142,6 +142,7 @@ def _alert_gap(
     each time it bites: two different gaps at one stage are two alerts, neither hiding the
     other."""
     who = "the board manager holds it" if side == "owner" else "it has no counterpart"
+    _cleared(session).discard(prefix)
     raise_alert(
         session,
         key=prefix + _digest(gap),
@@ -153,12 +154,23 @@ def _alert_gap(
 
 def _clear_gaps(session: Session, prefix: str, now: datetime) -> None:
     """This stage's side now routes for this organisation's cases: its gap alerts (the
-    directory has been mended) are cleared."""
+    directory has been mended) are cleared. Within memoised reads (one transaction) once per
+    prefix, until a gap alert with that prefix is raised again."""
+    cleared = _cleared(session)
+    if prefix in cleared:
+        return
+    cleared.add(prefix)
     session.execute(
         update(Alert)
         .where(Alert.key.startswith(prefix, autoescape=True), Alert.cleared_at.is_(None))
         .values(cleared_at=now)
     )
+
+
+def _cleared(session: Session) -> set[str]:
+    """Gap prefixes cleared in this transaction (memoised reads only; else always empty)."""
+    memo = session.info.get(MEMO)
+    return set() if memo is None else memo.setdefault("cleared_gaps", set())
 
 
 def _digest(text: str) -> str:

@@ -26,6 +26,7 @@ from escalation.store.pinned_policies import policy_for
 SYSTEM = "system"
 # A literal, not a bound parameter, so the planners can use the partial indexes on open rows.
 IS_OPEN = Disagreement.status == literal_column("'open'")
+HELD = "locked_rows"  # session.info key: see _held
 REFERENCE_SHAPE = re.compile(r"RPD-[0-9A-Z]{4}-[0-9A-Z]{4}")
 
 
@@ -59,18 +60,39 @@ def locked(session: Session, reference: str) -> tuple[Disagreement, Policy]:
     """The disagreement, its row locked for this transaction, whatever its state, and the policy
     version it is pinned to. For the sweep and delivery, which decide what to do once they hold
     the lock; an event checks its state with `load_for_event` instead."""
+    key = reference_key(reference)
+    held = _held(session)
+    if key in held:  # locked already in this transaction (the sweep's check, then the event)
+        return held[key]
     # No eager join to the owner here: on PostgreSQL a row locked after a concurrent change of
     # owner would be re-checked against the old owner's row and silently dropped.
     disagreement = session.execute(
         select(Disagreement)
         .options(lazyload(Disagreement.owner))
-        .where(Disagreement.reference == reference_key(reference))
+        .where(Disagreement.reference == key)
         .with_for_update(of=Disagreement)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if disagreement is None:
         raise NotFound(f"no disagreement with reference {reference!r}")
-    return disagreement, policy_for(session, disagreement)
+    held[key] = disagreement, policy_for(session, disagreement)
+    return held[key]
+
+
+def hold(session: Session, disagreement: Disagreement) -> None:
+    """`disagreement` was just read whole and locked by the caller's own query (the sweep's
+    claim, FOR UPDATE in this transaction): `locked` answers with it without reading it again."""
+    _held(session)[disagreement.reference] = disagreement, policy_for(session, disagreement)
+
+
+def _held(session: Session) -> dict[str, tuple[Disagreement, Policy]]:
+    """The rows this session has locked in its current transaction or savepoint (a lock taken
+    in a savepoint ends with it); a new one starts afresh."""
+    current = session.get_nested_transaction() or session.get_transaction()
+    held = session.info.get(HELD)
+    if held is None or held[0] is not current:
+        held = session.info[HELD] = (current, {})
+    return held[1]
 
 
 def load_for_event(session: Session, reference: str, event: str) -> tuple[Disagreement, Policy]:

@@ -3,13 +3,17 @@ ones at the final stage, remind owners whose deadline is near, and watch how dis
 (agreed actions reminded, chased and, when missed, reopened; a say window's silence taken as
 acceptance: casework/endings.py). Free of Prefect.
 
-Exactly once in effect, however many sweeps run at the same instant: each disagreement is
-claimed and changed in its own short transaction. PostgreSQL claims with FOR UPDATE SKIP LOCKED
+Exactly once in effect, however many sweeps run at the same instant: disagreements are claimed
+and changed in groups of up to `GROUP`, one transaction a group and a savepoint each (one that
+fails is rolled back alone and the group goes on). PostgreSQL claims with FOR UPDATE SKIP LOCKED
 (a concurrent sweep takes the next one); SQLite's BEGIN IMMEDIATE serialises writers (the second
 sweep waits, then no longer sees the row as due). The claim re-reads the row, so it is a
 compare-and-set on the stage and deadline; the ORM's row_version check backs it up. The outbox
-rows are written in the same transaction, with unique keys. A sweep killed half-way leaves the
-finished disagreements done and the rest for the next sweep.
+rows are written in the same transaction, with unique keys. A sweep killed half-way leaves each
+group done or untouched, and the rest for the next sweep. Decision: groups, not a transaction a
+disagreement, because a durable commit costs more than an escalation's own work; 50 keeps a
+group's locks and its lost work on a crash small. Within a group's transaction the directory is
+read once (directory/people.memoised_reads): casework never changes it.
 
 A sweep of thousands of due cases outlasts 3 intervals, so it records its progress (every
 `PROGRESS_EVERY` disagreements or `PROGRESS_SECONDS`, in its own short transaction; the
@@ -26,10 +30,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from escalation.casework import disagreements as d
 from escalation.casework import health
+from escalation.casework.lifecycle import hold
+from escalation.directory.people import memoised_reads
 from escalation.outbox.rows import QUEUED
 from escalation.rules.errors import EscalationError
 from escalation.store.db import transaction
@@ -37,6 +43,7 @@ from escalation.store.models import Disagreement
 
 log = logging.getLogger(__name__)
 SWEEP = "escalation-sweep"
+GROUP = 50  # disagreements a transaction
 PROGRESS_EVERY = 50  # disagreements
 PROGRESS_SECONDS = 15
 
@@ -65,18 +72,21 @@ def run_sweep(
     now: datetime,
     after_each: Callable[[str], None] | None = None,
     clock: Callable[[], datetime] | None = None,
+    group: int | None = None,
 ) -> SweepSummary:
     """One whole sweep at `now`; records a heartbeat when it completes, and progress as it goes.
 
     `after_each(reference)` is called after each committed disagreement (used to inject faults).
     `clock` tells the time of a progress record; by default `now` plus the time elapsed.
+    `group`: disagreements a transaction (default `GROUP`).
     """
     with transaction(sessions) as session:
         health.sweep_started(session, SWEEP, now)
     summary = SweepSummary()
     progress = Progress(sessions, now, clock or _elapsed_since(now))
     for claim, act in ((due_claim, _act_on_due), (reminder_claim, _remind), (watch_claim, _watch)):
-        _drain(sessions, now, summary, claim, act, progress.after(after_each))
+        each = progress.after(after_each)
+        _drain(sessions, now, summary, claim, act, each, group or GROUP)
     with transaction(sessions) as session:
         health.sweep_completed(session, SWEEP, now, summary.as_dict())
     return summary
@@ -146,38 +156,65 @@ def watch_claim(now: datetime, skip: set[int]) -> Select:
 
 
 def _claim(query: Select, skip: set[int]) -> Select:
+    """The whole row, locked and read once: the event that follows does not read it again
+    (lifecycle.hold). No eager join to the owner (see lifecycle.locked)."""
     if skip:
         query = query.where(Disagreement.id.not_in(skip))
-    return query.add_columns(Disagreement.id).with_for_update(skip_locked=True, of=Disagreement)
+    return (
+        query.with_only_columns(Disagreement)
+        .options(lazyload(Disagreement.owner))
+        .with_for_update(skip_locked=True, of=Disagreement)
+        .execution_options(populate_existing=True)
+    )
 
 
-def _drain(sessions, now, summary, claim, act, after_each) -> None:
+def _drain(sessions, now, summary, claim, act, after_each, group: int) -> None:
     skip: set[int] = set()
-    while True:
-        with transaction(sessions) as session:
-            row = session.execute(claim(now, skip)).first()
-            if row is None:
-                return
-            reference, row_id = row
-            try:
-                with session.begin_nested():
-                    act(session, reference, now, summary)
-            except DBAPIError:
-                raise  # the database itself failed: stop; the next sweep (or retry) goes on
-            except Exception as error:  # one bad case must not hold up all the others
-                session.info.pop(QUEUED, None)  # rolled back with the savepoint
-                skip.add(row_id)
-                problem = (
-                    str(error)
-                    if isinstance(error, EscalationError)
-                    else (f"unexpected {type(error).__name__}: {error}")
-                )
-                if not isinstance(error, EscalationError):
-                    log.exception("sweep failed on %s", reference)
-                _blocked(session, reference, problem, now, summary)
+    finished = False
+    while not finished:
+        with transaction(sessions) as session, memoised_reads(session):
+            done, finished = _group(session, now, summary, claim, act, skip, group)
             summary.queued_emails += session.info.pop(QUEUED, 0)
-        if after_each is not None:
+        for reference in done:
             after_each(reference)
+
+
+def _group(session, now, summary, claim, act, skip, size) -> tuple[list[str], bool]:
+    """Up to `size` claimed and acted on in this transaction, each in its own savepoint; and
+    whether nothing more was due."""
+    done: list[str] = []
+    while len(done) < size:
+        disagreement = session.execute(claim(now, skip)).scalar()
+        if disagreement is None:
+            return done, True
+        _act_alone(session, disagreement, now, summary, act, skip)
+        done.append(disagreement.reference)
+    return done, False
+
+
+def _act_alone(session, disagreement, now, summary, act, skip) -> None:
+    """`act` in a savepoint: a failure rolls back this disagreement only, raises the alert
+    and the group goes on; a failure of the database itself stops the sweep (the group is
+    rolled back whole: the next sweep, or a retry, goes on)."""
+    reference, row_id = disagreement.reference, disagreement.id
+    queued = session.info.get(QUEUED, 0)
+    try:
+        with session.begin_nested():
+            hold(session, disagreement)
+            act(session, reference, now, summary)
+    except DBAPIError:
+        raise
+    except Exception as error:  # one bad case must not hold up all the others
+        session.info[QUEUED] = queued  # rolled back with the savepoint
+        skip.add(row_id)
+        problem = (
+            str(error)
+            if isinstance(error, EscalationError)
+            else (f"unexpected {type(error).__name__}: {error}")
+        )
+        if not isinstance(error, EscalationError):
+            log.exception("sweep failed on %s", reference)
+        _blocked(session, reference, problem, now, summary)
 
 
 def _act_on_due(session: Session, reference: str, now: datetime, summary: SweepSummary) -> None:

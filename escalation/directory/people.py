@@ -146,7 +146,8 @@ def agency_of(session: Session, organisation: str) -> str:
 @contextmanager
 def memoised_reads(session: Session) -> Iterator[None]:
     """Within this block, the session answers each directory question (role_holders, agency_of)
-    once: for a read-only pass that routes many cases (the gap dry run), never for casework."""
+    once: for a pass that routes many cases, the gap dry run, or one of the sweep's groups (one
+    transaction: casework never changes the directory). Never across transactions."""
     outer = session.info.get(MEMO)
     session.info[MEMO] = outer if outer is not None else {}
     try:
