@@ -4,9 +4,11 @@ service writes; bench/sweep_check.py proves it), interleaved round by round.
     .venv/bin/python -m bench.sweep [--open 20000] [--due 1000] [--rounds 3] [--postgres URL]
 
 Prints, per database: the idle sweep (nothing due, median of 5) against the same questions in
-raw SQL; then per round `--due` escalations by `run_sweep` and by the baseline, each from a fresh
-database at the same starting point (the order alternates), with the statements the service
-sends per escalation; then the medians and ranges of the ms per escalation and of the ratio.
+raw SQL; then per round `--due` escalations by `run_sweep`, by the baseline one transaction a
+disagreement, and by the baseline in the service's groups (GROUP a transaction, a savepoint
+each), each from a fresh database at the same starting point (the order rotates), with the
+statements sent per escalation; then the medians and ranges of the ms per escalation and of
+the ratios round by round.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 
 from sqlalchemy import Engine, bindparam, event, text
 
 from bench.common import temporary_schema
 from bench.sweep_raw import raw_sweep
 from bench.sweep_setup import NOW, fresh, make_due
-from escalation.casework.sweep import run_sweep
+from escalation.casework.sweep import GROUP, run_sweep
 from escalation.store.db import UTCDateTime, session_factory
 
 
@@ -79,14 +82,14 @@ def service_round(url: str, open_count: int, due: int) -> tuple[float, float]:
     return elapsed, len(sent) / due
 
 
-def raw_round(url: str, open_count: int, due: int) -> tuple[float, float]:
+def raw_round(url: str, open_count: int, due: int, group: int = 1) -> tuple[float, float]:
     engine = fresh(url, open_count)
     make_due(engine, due)
     baseline = raw_sweep(engine, session_factory(engine), NOW)
     sent = []
     event.listen(engine, "before_cursor_execute", lambda *args: sent.append(1))
     started = time.perf_counter()
-    assert baseline.escalate_all(NOW) == due
+    assert baseline.escalate_all(NOW, group) == due
     elapsed = time.perf_counter() - started
     engine.dispose()
     return elapsed, len(sent) / due
@@ -105,28 +108,26 @@ def measure(name: str, place: Callable[[], str], args) -> None:
         f"{raw * 1000:.2f} ms, ratio {ours / raw:.2f}",
         flush=True,
     )
-    ms_ours, ms_raw, ratios = [], [], []
+    runs = {
+        "run_sweep": service_round,
+        "raw SQL": raw_round,
+        f"raw SQL, {GROUP} a transaction": partial(raw_round, group=GROUP),
+    }
+    ms = {label: [] for label in runs}
     for number in range(args.rounds):
-        rounds = [("service", service_round), ("raw", raw_round)]
-        results = dict(
-            (label, run(place(), args.open, args.due))
-            for label, run in (rounds if number % 2 == 0 else rounds[::-1])
-        )
-        (ours, ours_sent), (raw, raw_sent) = results["service"], results["raw"]
-        ms_ours.append(ours / args.due * 1000)
-        ms_raw.append(raw / args.due * 1000)
-        ratios.append(ours / raw)
-        print(
-            f"{name:<10} round {number + 1}: run_sweep {ms_ours[-1]:.2f} ms each "
-            f"({ours_sent:.1f} statements), raw SQL {ms_raw[-1]:.2f} ms each "
-            f"({raw_sent:.1f} statements), ratio {ratios[-1]:.2f}",
-            flush=True,
-        )
-    print(
-        f"{name:<10} open={args.open:,} due={args.due:,} x{args.rounds}: run_sweep "
-        f"{spread(ms_ours, ' ms')}, raw SQL {spread(ms_raw, ' ms')}, ratio {spread(ratios)}",
-        flush=True,
-    )
+        order = list(runs)[number % len(runs) :] + list(runs)[: number % len(runs)]
+        line = []
+        for label in order:
+            elapsed, sent = runs[label](place(), args.open, args.due)
+            ms[label].append(elapsed / args.due * 1000)
+            line.append(f"{label} {ms[label][-1]:.2f} ms each ({sent:.1f} statements)")
+        print(f"{name:<10} round {number + 1}: " + ", ".join(line), flush=True)
+    print(f"{name:<10} open={args.open:,} due={args.due:,}, {args.rounds} rounds, ms each:")
+    ours = ms["run_sweep"]
+    for label, values in ms.items():
+        ratios = [mine / theirs for mine, theirs in zip(ours, values, strict=True)]
+        ratio = "" if values is ours else f"; run_sweep / this {spread(ratios)}"
+        print(f"  {label:<28} {spread(values)}{ratio}", flush=True)
 
 
 def main() -> None:

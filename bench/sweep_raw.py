@@ -110,15 +110,22 @@ class RawSweep:
             + (" FOR UPDATE" if postgres else "")
         )
 
-    def escalate_all(self, now: datetime) -> int:
+    def escalate_all(self, now: datetime, group: int = 1) -> int:
+        """Everything due, one transaction a disagreement, or `group` a transaction with a
+        savepoint each (the service's shape since issue 16)."""
         count = 0
         while True:
             with self.engine.begin() as connection:
-                row = connection.execute(self.claim, {"now": now}).mappings().first()
-                if row is None:
-                    return count
-                self.escalate(connection, row, now)
-            count += 1
+                for _ in range(group):
+                    row = connection.execute(self.claim, {"now": now}).mappings().first()
+                    if row is None:
+                        return count
+                    if group == 1:
+                        self.escalate(connection, row, now)
+                    else:
+                        with connection.begin_nested():
+                            self.escalate(connection, row, now)
+                    count += 1
 
     def escalate(self, connection, row, now: datetime) -> None:
         policy = self.policy
