@@ -69,6 +69,7 @@ def main() -> None:
     try:
         with Sink(work / "sink.jsonl") as sink:
             stack = setup.new_stack(ROOT, work, app_url, prefect_url, sink.url, args.interval)
+            stack.env.update(item.split("=", 1) for item in args.set)
             try:
                 _run(args, stack, sink, app_url, prefect_url, work)
             finally:
@@ -257,6 +258,13 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--settle", type=float, default=2.5, help="intervals after each fault")
     parser.add_argument("--drain", type=float, default=360, help="seconds at most, at the end")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra environment variable for every process (to try a setting)",
+    )
     parser.add_argument("--committed", action="store_true", help="run the last commit")
     return parser.parse_args()
 
