@@ -123,6 +123,27 @@ def test_real_flow_runs_sweep_and_deliver(prefect_api, directory, server):
     )
 
 
+def test_a_scheduled_sweep_sends_the_emails_it_queued_at_once(
+    prefect_api, directory, server, monkeypatch
+):
+    """A sweep at the clock's time (a scheduled run) delivers what it queued in its own run:
+    no waiting for deliver-notifications; that run then finds nothing left to send."""
+    import flows.sweep as sweep_flow
+    from flows.deliver import deliver_notifications
+
+    reference = raise_one(directory, MONDAY)
+    due = due_at(directory, reference)
+    monkeypatch.setattr(sweep_flow, "_utc_now", lambda: due)
+    summary = sweep_flow.escalation_sweep()
+    assert (summary["escalated"], summary["queued_emails"]) == (1, 3)
+    assert any("you now own stage 2" in m["Subject"] for m in server.messages)
+    assert len(server.messages) == 4  # the raise's two (one superseded) and the escalation's
+    with transaction(directory) as session:
+        statuses = sorted(session.execute(select(OutboxMessage.status)).scalars())
+    assert statuses == ["sent"] * 4 + ["superseded"]
+    assert asyncio.run(deliver_notifications(now=due.isoformat()))["sent"] == 0
+
+
 def test_the_sweep_command_runs_a_flow_and_prints_json(prefect_api, directory, service_database):
     reference = raise_one(directory, MONDAY)
     due = due_at(directory, reference)
