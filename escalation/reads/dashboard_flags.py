@@ -5,17 +5,26 @@ its deadline passes), an automatic escalation (the service moved it up: a deadli
 agreed action was missed, a watched case reopened) and an unacknowledged stage (a stage whose
 owner has not acknowledged it, while it is active). And the organisations the filters offer:
 every one the partnership's directory names, and every one named on its disagreements, one
-choice per organisation record (names that differ only in case are one)."""
+choice per organisation record (names that differ only in case are one). And how many of the
+partnership's emails could not be delivered."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, func, select, union_all
+from sqlalchemy import and_, exists, func, select, union
 from sqlalchemy.orm import Session
 
 from escalation.casework.lifecycle import SYSTEM
-from escalation.store.models import Disagreement, Event, Organisation, Person, StagePeriod
+from escalation.store.models import (
+    Disagreement,
+    Event,
+    Organisation,
+    OutboxMessage,
+    Person,
+    StagePeriod,
+)
 
 AUTOMATIC_KINDS = ("escalate_automatically", "reopen")
+UNDELIVERED = ("dead", "failed_permanent")
 FLAG_WORDS = {
     "missed_deadline": "Missed deadline",
     "escalated_automatically": "Escalated automatically",
@@ -64,8 +73,11 @@ def same_organisation(column, name: str):
 
 def organisation_options(session: Session, partnership: str) -> list[tuple[str, str]]:
     """(value, text) per organisation the partnership's people or disagreements name, by name:
-    the organisation record's name when there is one, else the text first named. One query."""
-    named = union_all(
+    the organisation record's name when there is one, else the text first named. One query,
+    whose UNION first makes the names distinct as typed (a few dozen), so the keys and the join
+    to the organisation records are made for those, not for two names per disagreement (1.4 s
+    at 100,000 disagreements on SQLite)."""
+    named = union(
         select(Person.organisation.label("name")).where(Person.partnership == partnership),
         select(Disagreement.raiser_organisation).where(Disagreement.partnership == partnership),
         select(Disagreement.counterpart_organisation).where(
@@ -82,3 +94,13 @@ def organisation_options(session: Session, partnership: str) -> list[tuple[str, 
     ).all()
     names = sorted((record or typed for _, typed, record in rows), key=str.lower)
     return [(name, name) for name in names]
+
+
+def undelivered_count(session: Session, partnership: str) -> int:
+    """The partnership's emails that could not be delivered (the dashboard's warning)."""
+    return session.execute(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .join(Disagreement, OutboxMessage.disagreement_id == Disagreement.id)
+        .where(Disagreement.partnership == partnership, OutboxMessage.status.in_(UNDELIVERED))
+    ).scalar_one()

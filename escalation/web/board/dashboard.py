@@ -18,9 +18,12 @@ from escalation.reads.dashboard import (
     open_alerts,
     page_of_rows,
     parse_filters,
+)
+from escalation.reads.dashboard_flags import (
+    FLAG_WORDS,
+    organisation_options,
     undelivered_count,
 )
-from escalation.reads.dashboard_flags import FLAG_WORDS, organisation_options
 from escalation.reads.watched import watched_cases
 from escalation.rules import statemachine as sm
 from escalation.rules.calendar import date_text, due_text
