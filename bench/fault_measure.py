@@ -17,10 +17,11 @@ Per phase (from its start to the next phase's start):
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, text
 
@@ -53,6 +54,7 @@ class Observed:
     ]  # state, expected, start, end
     alerts: list[tuple[str, datetime]]  # kind, first raised (or raised again after clearing)
     handed_on: list[datetime]  # hand_to_deputy events by the system
+    timer_alarms: list[datetime] = field(default_factory=list)  # health --alarm sent one
 
 
 @dataclass
@@ -73,6 +75,7 @@ class Row:
     late_until: float | None = None
     mail_after: float | None = None
     alarm_after: float | None = None
+    alarm_by: str = ""
     sweeps: str = ""
     alerts: str = ""
 
@@ -112,6 +115,15 @@ def observe(app: Engine, prefect: Engine, arrivals: list[Arrival]) -> Observed:
     return Observed(dict(escalations), emails, arrivals, sweeps, alerts, handed_on)
 
 
+def timer_alarms(checks) -> list[datetime]:
+    """When `escalation health --alarm` said it sent an alarm email ("alarm: 1 of 1 ...")."""
+    return [
+        check.at
+        for check in checks
+        if any(re.match(r"alarm: [1-9]", line) for line in check.output.splitlines())
+    ]
+
+
 def health_alerts(checks) -> list[tuple[str, datetime]]:
     """(kind, when) for each open alert a health check printed ("alert: KIND: ..."): an alert
     raised, cleared and raised again keeps one row, so its first time alone can mislead."""
@@ -133,6 +145,8 @@ def measure(phases: list[Phase], cases: Cases, seen: Observed, interval: int) ->
         _emails(row, phase, seen, received)
         _recovery(row, phase, seen)
         row.alarm_after = _alarm(phase, seen.arrivals, kinds)
+        if row.alarm_after is not None:
+            row.alarm_by = _alarm_path(phase, row.alarm_after, seen.timer_alarms)
         row.sweeps = _sweep_states(phase, seen.sweeps)
         row.alerts = ", ".join(sorted({kind for kind, at in seen.alerts if _within(phase, at)}))
         row.handed_on = sum(1 for at in seen.handed_on if _within(phase, at))
@@ -206,6 +220,14 @@ def _alarm(phase: Phase, arrivals: list[Arrival], kinds: dict[str, str]) -> floa
         if stall and _within(phase, arrival.at) and arrival.at >= phase.fault_start:
             return (arrival.at - phase.fault_start).total_seconds()
     return None
+
+
+def _alarm_path(phase: Phase, after: float, timer_alarms: list[datetime]) -> str:
+    """Who sent the alarm: the health timer (it says so) or else the web tier, called by the
+    Prefect automation."""
+    sent = phase.fault_start + timedelta(seconds=after)
+    by_timer = any(abs((at - sent).total_seconds()) < 30 for at in timer_alarms)
+    return "health timer" if by_timer else "web tier (Prefect automation)"
 
 
 def _sweep_states(phase: Phase, sweeps) -> str:

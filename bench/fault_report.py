@@ -66,7 +66,7 @@ def _email_line(row: Row) -> str:
     return (
         f"| ({row.phase.key}) {row.phase.title} | {row.emails} | {row.emails_lost} "
         f"| {row.emails_doubled} | {row.emails_pending} | {_s(row.mail_after)} "
-        f"| {row.undeliverable} / {row.handed_on} | {_s(row.alarm_after)} | {row.alerts or '-'} |"
+        f"| {row.undeliverable} / {row.handed_on} | {_alarm(row)} | {row.alerts or '-'} |"
     )
 
 
@@ -119,6 +119,10 @@ def _target_lines(row: Row, interval: int) -> list[str]:
 
 def _target(name: str, target: str, measured: str, held: bool) -> str:
     return f"| {name} | {target} | {measured} | {'held' if held else '**not held**'} |"
+
+
+def _alarm(row: Row) -> str:
+    return "-" if row.alarm_after is None else f"{row.alarm_after:.0f} ({row.alarm_by})"
 
 
 def _s(seconds: float | None) -> str:

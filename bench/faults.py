@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url
 from bench import fault_actions as faults
 from bench import fault_setup as setup
 from bench.fault_load import escalated_count, forget_setup_mail, make_due, raise_cases, spread
-from bench.fault_measure import health_alerts, measure, observe
+from bench.fault_measure import health_alerts, measure, observe, timer_alarms
 from bench.fault_report import notes, tables
 from bench.fault_sink import Sink
 from bench.fault_timer import HealthTimer
@@ -127,6 +127,7 @@ def _run(args, stack, sink, app_url, prefect_url, work: Path) -> None:
     setup.stop_all(stack)
     seen = observe(app, prefect, sink.arrivals())
     seen.alerts += health_alerts(timer.checks)
+    seen.timer_alarms = timer_alarms(timer.checks)
     rows = measure(phases, cases, seen, args.interval)
     rows.sort(key=lambda row: ORDER.index(row.phase.key))
     report = "\n\n".join([tables(rows, args.interval), notes(rows), _health(timer)])
