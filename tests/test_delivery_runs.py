@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -14,7 +16,7 @@ import pytest
 
 from escalation.outbox.delivery import deliver
 from escalation.outbox.leases import claim
-from tests.factories import MONDAY, raise_one
+from tests.factories import MONDAY, ROOT, raise_one
 from tests.outbox_helpers import delivery, outbox_rows
 from tests.smtp_server import Server
 
@@ -152,3 +154,54 @@ def test_outcomes_are_committed_in_groups_and_all_recorded(directory, server):
     assert summary.sent == 10 == len(server.messages)
     rows = outbox_rows(directory)
     assert {(r.status, r.attempts, r.locked_until) for r in rows} == {("sent", 1, None)}
+
+
+CRASH_AFTER_THIRD = """
+import asyncio, os, sys
+from escalation.outbox.delivery import Delivery, deliver
+from escalation.outbox.mail import Renderer, SmtpConfig
+from escalation.rules.calendar import parse_instant
+from escalation.settings import get_settings
+from escalation.store.db import make_engine, session_factory
+url, smtp_url, now = sys.argv[1:4]
+settings, sent = get_settings(), []
+def crash(row_id):
+    sent.append(row_id)
+    if len(sent) == 3:
+        os._exit(137)
+delivery = Delivery(
+    sessions=session_factory(make_engine(url)),
+    smtp=SmtpConfig.from_url(smtp_url, timeout=5),
+    renderer=Renderer(settings.templates_dir, settings.mail_from),
+    base_url="https://rpd.example.org",
+    connections=1,
+    batch_size=4,
+)
+asyncio.run(deliver(delivery, now=parse_instant(now), after_send=crash))
+"""
+
+
+def test_a_crash_resends_only_what_the_relay_took_and_was_not_yet_recorded(
+    directory, server, database_url
+):
+    """Killed (kill -9) after the relay's third 250, with outcomes committed in groups and the
+    next batch claimed: once the leases end, every email goes; the only duplicates are among
+    the three the relay took before the crash, each with its own Message-ID again."""
+    _cases(directory, 5)
+    worker = subprocess.run(
+        [sys.executable, "-c", CRASH_AFTER_THIRD, database_url, server.url(), MONDAY.isoformat()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert worker.returncode == 137, worker.stderr
+    before = [m["Message-ID"] for m in server.messages]
+    assert len(before) == 3
+    later = MONDAY + timedelta(minutes=6)
+    asyncio.run(deliver(delivery(directory, server.url()), now=later, rng=random.Random(1)))
+    ids = [m["Message-ID"] for m in server.messages]
+    assert {r.status for r in outbox_rows(directory)} == {"sent"}
+    assert set(ids) == {r.message_id for r in outbox_rows(directory)}  # nothing lost
+    duplicated = {i for i in ids if ids.count(i) > 1}
+    assert duplicated <= set(before)
