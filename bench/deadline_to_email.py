@@ -3,9 +3,11 @@ seconds; the escalation-sweep flow's own steps (the sweep, then its in-flow deli
 queued) run every `--interval` seconds at the clock's time, as a scheduled run does; a real
 SMTP server on loopback notes when each "you now own stage 2" email arrives. Prints arrival
 minus deadline (median, 95th percentile, max) against the bound: the interval + 5 s.
+With `--separate SECONDS` the sweep does not deliver; delivery runs on its own schedule every
+SECONDS instead, as it did before the sweep sent its own emails (the figure to compare).
 
     .venv/bin/python -m bench.deadline_to_email [--cases 100] [--interval 10] [--window 60]
-                                                [--postgres URL]
+                                                [--separate 30] [--postgres URL]
 
 The flow's tasks are called directly (.fn), not through a Prefect server and worker, so the
 scheduler's own lateness (a run starting a few seconds late) is not in these figures.
@@ -87,7 +89,7 @@ def _cases_due(runtime, cases: int, window: float) -> dict[str, float]:
     return deadlines
 
 
-def measure(url: str, cases: int, interval: float, window: float) -> None:
+def measure(url: str, cases: int, interval: float, window: float, separate: float = 0) -> None:
     handler, server = Timed(), Server()
     server.handler = server.controller.handler = handler
     with server:
@@ -96,18 +98,24 @@ def measure(url: str, cases: int, interval: float, window: float) -> None:
 
         deadlines = _cases_due(runtime, cases, window)
         handler.arrivals.clear()
-        ends = max(deadlines.values()) + interval + 5
-        tick = time.time()
-        while tick < ends:
+        ends = max(deadlines.values()) + interval + separate + 5
+        tick = sending = time.time()
+        while min(tick, sending if separate else tick) < ends:
+            if separate and sending < tick:  # the delivery deployment's own schedule
+                time.sleep(max(0.0, sending - time.time()))
+                deliver_queued.fn()
+                sending += separate
+                continue
             time.sleep(max(0.0, tick - time.time()))
             summary = sweep_due.fn(datetime.now(UTC).isoformat())
-            if summary["queued_emails"]:
+            if summary["queued_emails"] and not separate:
                 deliver_queued.fn()
             tick += interval
         time.sleep(1)
         arrivals = handler.arrivals
     name = "postgresql" if url.startswith("postgresql") else "sqlite"
-    _report(name, deadlines, arrivals, interval)
+    how = f"delivery every {separate:g} s" if separate else "the sweep delivers"
+    _report(f"{name:<10} {how}:", deadlines, arrivals, interval)
 
 
 def _report(name: str, deadlines: dict[str, float], arrivals, interval: float) -> None:
@@ -121,7 +129,7 @@ def _report(name: str, deadlines: dict[str, float], arrivals, interval: float) -
     lags.sort()
     p95 = lags[int(0.95 * (len(lags) - 1))] if lags else float("nan")
     print(
-        f"{name:<10} {len(deadlines)} cases, sweep every {interval:g} s: deadline to email "
+        f"{name} {len(deadlines)} cases, sweep every {interval:g} s: deadline to email "
         f"median {statistics.median(lags):.1f} s, p95 {p95:.1f} s, max {max(lags):.1f} s "
         f"(bound {interval + 5:g} s: {'met' if max(lags) <= interval + 5 else 'missed'}); "
         f"{missing} never arrived",
@@ -134,13 +142,15 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100)
     parser.add_argument("--interval", type=float, default=10)
     parser.add_argument("--window", type=float, default=60)
+    parser.add_argument("--separate", type=float, default=0)
     parser.add_argument("--postgres")
     args = parser.parse_args()
+    shape = (args.cases, args.interval, args.window, args.separate)
     with tempfile.TemporaryDirectory() as directory:
-        measure(f"sqlite:///{directory}/d.db", args.cases, args.interval, args.window)
+        measure(f"sqlite:///{directory}/d.db", *shape)
     if args.postgres:
         with temporary_schema(args.postgres) as url:
-            measure(url, args.cases, args.interval, args.window)
+            measure(url, *shape)
 
 
 if __name__ == "__main__":
