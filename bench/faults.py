@@ -165,6 +165,7 @@ def _phases(args, bench: faults.Bench) -> list[faults.Phase]:
         if _ensure_workers(bench):
             bench.wait(20)  # the restarted worker polls before the next fault
         _healthy_again(bench, phase.fault_end, limit=8 * args.interval)
+        phase.notes.append(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     phases[-1].end = datetime.now(UTC)
     return phases
 
