@@ -4,7 +4,9 @@ queued) run every `--interval` seconds at the clock's time, as a scheduled run d
 SMTP server on loopback notes when each "you now own stage 2" email arrives. Prints arrival
 minus deadline (median, 95th percentile, max) against the bound: the interval + 5 s.
 With `--separate SECONDS` the sweep does not deliver; delivery runs on its own schedule every
-SECONDS instead, as it did before the sweep sent its own emails (the figure to compare).
+SECONDS instead, as it did before the sweep sent its own emails (the figure to compare), each
+delivery one second before a sweep: the case the issue names, a delivery run that starts just
+before the sweep commits.
 
     .venv/bin/python -m bench.deadline_to_email [--cases 100] [--interval 10] [--window 60]
                                                 [--separate 30] [--postgres URL]
@@ -99,7 +101,8 @@ def measure(url: str, cases: int, interval: float, window: float, separate: floa
         deadlines = _cases_due(runtime, cases, window)
         handler.arrivals.clear()
         ends = max(deadlines.values()) + interval + separate + 5
-        tick = sending = time.time()
+        tick = time.time()
+        sending = tick - 1
         while min(tick, sending if separate else tick) < ends:
             if separate and sending < tick:  # the delivery deployment's own schedule
                 time.sleep(max(0.0, sending - time.time()))
