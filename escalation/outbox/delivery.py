@@ -2,15 +2,15 @@
 
 1. A run claims a batch (`batch_size` rows) on a short lease (leases.py): alarms first, then
    the longest due; in the same transaction it mints the batch's link tokens and renders its
-   messages (outcomes.prepare_batch). It sends the batch, and claims again while batches come
-   back full, for up to `max_run_seconds`; so a burst is sent by one run, not one batch per run.
+   messages (outcomes.prepare_batch). While a full batch is sent the next is claimed and
+   rendered, for up to `max_run_seconds`; so a burst is sent by one run, not one batch per run.
 2. A few connections (reused across messages and batches) send in parallel, one recipient a
-   message. A batch's lease is renewed while it is sent, so a slow relay never lets it run out.
-   However the run ends (done, stopped, an exception,
-   cancelled), the rows it had not started to send are released at once (untouched: not an
-   attempt). A row whose send had started keeps its lease: the server may have taken it.
-3. Outcomes are committed in groups (every GROUP outcomes or GROUP_SECONDS, and whatever is
-   left when the batch ends, however it ends: outcomes.record_many):
+   message. The leases (this batch's, and the next's) are renewed while it is sent, so a slow
+   relay never lets them run out. However the run ends (done, stopped, an exception, cancelled),
+   the rows it had not started to send are released at once (untouched: not an attempt),
+   the next batch's too. A row whose send had started keeps its lease: the server may have it.
+3. Outcomes are committed in groups (batches.py: every GROUP outcomes or GROUP_SECONDS, and
+   whatever is left when the batch ends, however it ends; outcomes.record_many):
    - 2xx: `sent`. Only after the server's 250; a crash between the 250 and that commit sends the
      message again once the lease ends, with the same Message-ID: a duplicate, never a loss.
      Grouping widens that window to the answers not yet committed (under GROUP_SECONDS, at
