@@ -57,7 +57,8 @@ def test_the_board_manager_signs_in_filters_opens_a_case_and_records_a_meeting(
 
     page.click("text=Filter")
     page.select_option("#category", "icpc_request")
-    page.click("#apply")
+    with page.expect_navigation():  # the filtered page loaded, not just begun
+        page.click("#apply")
     rows = page.locator("#disagreements tbody tr")
     assert rows.count() == 1 and overdue in rows.nth(0).inner_text()
     assert page.input_value("#category") == "icpc_request"
@@ -116,7 +117,8 @@ def test_at_375_pixels_the_board_sees_a_silent_counterpart_and_both_sides_of_eac
 
     page.click("text=Filter")
     page.check("#counterpart_silent")
-    page.click("#apply")
+    with page.expect_navigation():  # the filtered page loaded, not just begun
+        page.click("#apply")
     rows = page.locator("#disagreements tbody tr")
     assert rows.count() == 1 and silent in rows.nth(0).inner_text()
     check(page, "board-375-02-filtered-silent")
@@ -155,7 +157,8 @@ def test_the_dashboard_flags_and_filters_at_1280_and_375_pixels(site, page, sess
         page.click("text=Filter")
         page.check("#missed_deadline")
         page.select_option("#status", "all")
-        page.click("#apply")
+        with page.expect_navigation():  # the filtered page loaded, not just begun
+            page.click("#apply")
         assert page.inner_text("h1") == "All disagreements"
         rows = page.locator("#disagreements tbody tr")
         assert rows.count() == 1 and missed in rows.nth(0).inner_text()

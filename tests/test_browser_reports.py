@@ -40,7 +40,8 @@ def test_the_board_manager_reads_and_prints_the_reports(site, page, sessions):
     page.fill("#from-month", "2")
     page.fill("#from-year", "2026")
     page.fill("#to-day", "1")
-    page.click("#apply")
+    with page.expect_navigation():  # the filtered page loaded, not just begun
+        page.click("#apply")
     summary = page.inner_text(".govuk-error-summary")
     assert "The start date must be a real date" in summary
     assert "The end date must include a month and year" in summary
@@ -54,7 +55,8 @@ def test_the_board_manager_reads_and_prints_the_reports(site, page, sessions):
     page.fill("#from-day", str(NOW.day))
     page.fill("#from-month", str(NOW.month))
     page.fill("#from-year", str(NOW.year))
-    page.click("#apply")
+    with page.expect_navigation():  # the filtered page loaded, not just begun
+        page.click("#apply")
     assert page.inner_text("#headline").startswith("From ")
     for part in ("#headline", "#period"):  # the wide tables scroll on their own
         assert page.eval_on_selector(part, "e => e.getBoundingClientRect().right <= 375")
