@@ -56,15 +56,7 @@ def test_sigterm_finishes_the_run_in_flight_takes_no_new_one_and_exits_0(
         first = client.create_flow_run_from_deployment(
             deployment, parameters={"seconds": RUN_SECONDS}
         ).id
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "flows.worker", "--pool", pool, "--name", "w1", "--limit", "4"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        lines = _collect(worker)
+        worker, lines = _start_worker(env, "--pool", pool, "--name", "w1", "--limit", "4")
         try:
             _wait_for(lambda: _state(client, first) == "RUNNING", 60, "the first run Running")
             worker.send_signal(signal.SIGTERM)
@@ -79,6 +71,19 @@ def test_sigterm_finishes_the_run_in_flight_takes_no_new_one_and_exits_0(
         assert _state(client, first) == "COMPLETED", "".join(lines)
         assert _state(client, second) == "SCHEDULED"
     assert any("SIGTERM ignored: already stopping" in line for line in lines)
+
+
+def _start_worker(env: dict, *args: str) -> tuple[subprocess.Popen, list[str]]:
+    """`python -m flows.worker ARGS` in this checkout, and its output lines as they come."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flows.worker", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return worker, _collect(worker)
 
 
 def _collect(process: subprocess.Popen) -> list[str]:
@@ -133,15 +138,7 @@ def test_a_worker_outlives_an_unreachable_server_and_still_stops_cleanly(tmp_pat
         "PREFECT_WORKER_QUERY_SECONDS": "1",
         "PREFECT_WORKER_HEARTBEAT_SECONDS": "1",
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flows.worker", "--name", "w3"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines = _collect(worker)
+    worker, lines = _start_worker(env, "--name", "w3")
     try:
         _wait_for(lambda: any("polling work pool" in line for line in lines), 30, "polling")
         _wait_for(
