@@ -1,0 +1,86 @@
+"""The production worker (`python -m flows.worker`) runs our own deployments' scheduled runs in
+its own process (flows/inprocess.py): no child process, and each run still a flow run the
+Prefect server records, with its task runs, to Completed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from escalation.casework.sweep import SWEEP
+from escalation.store.db import transaction
+from escalation.store.models import Heartbeat
+from tests.factories import ROOT
+from tests.test_worker_stop import _start_worker, _state, _wait_for
+
+ENTRYPOINTS = {
+    "escalation-sweep": "flows/sweep.py:escalation_sweep",
+    "deliver-notifications": "flows/deliver.py:deliver_notifications",
+}
+
+
+@pytest.fixture
+def own_deployments(prefect_api):
+    """A process work pool of its own, with the sweep's and delivery's deployments on it (as
+    prefect.yaml deploys them: this checkout's entrypoints)."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    pool = f"inprocess-test-{uuid.uuid4().hex[:8]}"
+    pull = [{"prefect.deployments.steps.set_working_directory": {"directory": ROOT}}]
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        deployments = {
+            flow: client.create_deployment(
+                flow_id=client.create_flow_from_name(flow),
+                name=pool,
+                entrypoint=entrypoint,
+                work_pool_name=pool,
+                pull_steps=pull,
+            )
+            for flow, entrypoint in ENTRYPOINTS.items()
+        }
+    return prefect_api, pool, deployments
+
+
+def test_scheduled_runs_of_our_deployments_complete_in_the_workers_process(
+    own_deployments, directory, service_database, tmp_path
+):
+    from prefect import get_client
+
+    api, pool, deployments = own_deployments
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": api,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "ESCALATION_DATABASE_URL": service_database,
+    }
+    worker, lines = _start_worker(env, "--pool", pool, "--name", "w-in", "--limit", "2")
+    try:
+        with get_client(sync_client=True) as client:
+            runs = [client.create_flow_run_from_deployment(d).id for d in deployments.values()]
+            for run in runs:
+                _wait_for(lambda run=run: _state(client, run) == "COMPLETED", 120, "Completed")
+            records = [client.read_flow_run(run) for run in runs]
+            assert {r.infrastructure_pid for r in records} == {str(worker.pid)}, "".join(lines)
+            assert all(r.run_count == 1 for r in records)
+        assert _reaped_children_cpu(worker.pid) == 0, "a child process ran and was reaped"
+        assert sum("in the worker's process" in line for line in lines) == 2, "".join(lines)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0, "".join(lines)
+    with transaction(directory) as session:
+        beat = session.execute(select(Heartbeat).where(Heartbeat.name == SWEEP)).scalar_one()
+        assert beat.last_completed_at is not None and beat.detail["escalated"] == 0
+
+
+def _reaped_children_cpu(pid: int) -> int:
+    """Clock ticks of CPU the process's children have used (counted once they are reaped)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[13]) + int(fields[14])  # cutime, cstime
