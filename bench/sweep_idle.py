@@ -163,7 +163,9 @@ class Breakdown:
         event.listen(engine, "after_cursor_execute", self._after)
         dialect = engine.dialect
         for name in ("do_commit", "do_rollback"):
-            setattr(dialect, name, self._timed(name.removeprefix("do_").upper(), getattr(dialect, name)))
+            setattr(
+                dialect, name, self._timed(name.removeprefix("do_").upper(), getattr(dialect, name))
+            )
 
     def _before(self, conn, cursor, statement, parameters, context, executemany):
         conn.info["bench_started"] = time.perf_counter()
