@@ -83,13 +83,9 @@ class PostgresSchema:
             "SELECT "
             + ", ".join(f"setval('{self.name}.{sequence}', 1, false)" for sequence in sequences)
         )
-        self._genesis = text(
-            "INSERT INTO chain_head (id, last_event_id, last_hash) VALUES (1, 0, :genesis)"
-        )
 
     def empty(self) -> str:
-        """Every table emptied and its ids restarted, the chronology's chain back at its
-        genesis; the URL."""
+        """Every table emptied and its ids restarted; the URL."""
         with self.engine.begin() as connection:
             if self.superuser:
                 connection.execute(text("SET LOCAL session_replication_role = replica"))
@@ -98,7 +94,6 @@ class PostgresSchema:
                 connection.execute(self._restart)
             else:
                 connection.execute(self._truncate)
-            connection.execute(self._genesis, {"genesis": "0" * 64})
         return self.url
 
     def drop(self) -> None:

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from escalation.casework import disagreements as d
-from escalation.casework.chronology import verify_chain
+from escalation.casework.chain_audit import verify_chain
 from escalation.rules.errors import InvalidInput, NotAllowed
 from escalation.rules.policy import policy_from_document
 from escalation.store.db import transaction

@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from escalation.casework import disagreements as d
-from escalation.casework.chronology import verify_chain
+from escalation.casework.chain_audit import verify_chain
 from escalation.casework.endings import ActionInput, open_actions, pending_says
 from escalation.casework.records import records_of
 from escalation.casework.sweep import run_sweep

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from escalation.casework.chronology import verify_chain
+from escalation.casework.chain_audit import verify_chain
 from escalation.casework.sweep import run_sweep
 from escalation.store.db import make_engine, session_factory, transaction
 from escalation.store.models import Event

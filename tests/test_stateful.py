@@ -32,7 +32,7 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 
 from escalation.casework import disagreements as d
-from escalation.casework.chronology import verify_chain
+from escalation.casework.chain_audit import verify_chain
 from escalation.casework.endings import ActionInput, open_actions, pending_says
 from escalation.casework.lifecycle import state_of
 from escalation.casework.sweep import run_sweep

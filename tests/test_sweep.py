@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, event, func, select, text
 
 from escalation.casework import disagreements as d
 from escalation.casework import health
-from escalation.casework.chronology import verify_chain
+from escalation.casework.chain_audit import verify_chain
 from escalation.casework.sweep import SWEEP, run_sweep
 from escalation.store.db import make_engine, session_factory, transaction
 from escalation.store.models import Alert, Disagreement, Event, Heartbeat, OutboxMessage
@@ -353,8 +353,8 @@ def test_postgresql_connection_dropped_mid_sweep(postgres_url):
 
     @event.listens_for(engine, "before_cursor_execute")
     def kill_during_third_escalation(connection, cursor, statement, *args):
-        if statement.startswith("UPDATE disagreements"):
-            updates.append(statement)
+        if statement.startswith("UPDATE disagreements") and "row_version" in statement:
+            updates.append(statement)  # the escalation's own (not its record's head)
             if len(updates) == 3:
                 pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
                 with admin.begin() as other:

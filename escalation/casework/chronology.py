@@ -1,25 +1,40 @@
 """The chronology: an append-only, hash-chained record of every event on every disagreement.
 
-Each row stores the previous row's hash and SHA-256(previous hash + canonical row). Writers lock
-the single chain-head row (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises
-writers), so rows form one order. Changing, deleting or inserting a row breaks every later hash;
-`verify_chain` finds the first break. Tamper-evident, not tamper-proof: the database also refuses
-UPDATE and DELETE on the table (triggers), and the head hash can be copied elsewhere as an anchor.
+Each disagreement's events form their own chain: event `seq` n stores the hash of event n - 1
+(the genesis hash for the first) and SHA-256(previous hash + canonical row). The disagreement row
+holds its chain's head (`chain_seq`, `chain_hash`); a writer locks that one row (FOR UPDATE on
+PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so two disagreements' events
+never wait for each other and sweeps or workers in parallel scale out. Changing, deleting or
+inserting an event breaks its chain from that point; the anchor (casework/chain_anchor.py)
+periodically seals every head that moved, so a deleted tail or a whole deleted disagreement is
+found too (casework/chain_audit.py). Tamper-evident, not tamper-proof: the database also refuses
+UPDATE and DELETE on the table (triggers), and the newest seal's hash can be kept elsewhere.
+
+A view (someone opened the case) is on the record but outside the chain: it takes no lock and
+moves no head, so reads never queue behind writes. Its `prev_hash` is a random salt, so its hash
+still shows an edit, but a deleted view is not detected. Decision: views are the bulk of events
+(every API read records one) and carry no decision; serialising them behind each disagreement's
+writers would make reading wait for the sweep.
+
+The head is written with Core, outside the ORM's `row_version` check: appending to the record
+is not a change to the disagreement, and must not make a concurrent action on it fail.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from escalation.store.models import ChainHead, Disagreement, Event
+from escalation.store.models import Disagreement, Event
 
 GENESIS_HASH = "0" * 64
+UNCHAINED = frozenset({"view"})
+HEADS = Disagreement.__table__
 
 
 def append_event(
@@ -33,14 +48,10 @@ def append_event(
     to_stage: str | None = None,
     note: str = "",
 ) -> Event:
-    """Add one chained event in the caller's transaction (which must also hold the state change)."""
-    head = session.execute(
-        select(ChainHead).where(ChainHead.id == 1).with_for_update()
-    ).scalar_one()
+    """Add one event in the caller's transaction (which must also hold the state change)."""
     if disagreement.id is None:
         session.flush()
     event = Event(
-        id=head.last_event_id + 1,
         disagreement_id=disagreement.id,
         at=at.astimezone(UTC),
         actor=actor,
@@ -48,19 +59,32 @@ def append_event(
         from_stage=from_stage,
         to_stage=to_stage,
         note=note,
-        prev_hash=head.last_hash,
     )
-    event.hash = event_hash(event)
+    if kind in UNCHAINED:
+        event.seq, event.prev_hash = None, secrets.token_hex(32)
+        event.hash = event_hash(event)
+    else:
+        _chain(session, event)
     session.add(event)
-    head.last_event_id, head.last_hash = event.id, event.hash
     return event
+
+
+def _chain(session: Session, event: Event) -> None:
+    """Link the event to its disagreement's head, under that row's lock, and move the head."""
+    head = HEADS.c.id == event.disagreement_id
+    seq, prev_hash = session.execute(
+        select(HEADS.c.chain_seq, HEADS.c.chain_hash).where(head).with_for_update()
+    ).one()
+    event.seq, event.prev_hash = seq + 1, prev_hash
+    event.hash = event_hash(event)
+    session.execute(update(HEADS).where(head).values(chain_seq=event.seq, chain_hash=event.hash))
 
 
 def event_hash(event: Event) -> str:
     canonical = json.dumps(
         [
-            event.id,
             event.disagreement_id,
+            event.seq,
             event.at.astimezone(UTC).isoformat(),
             event.actor,
             event.kind,
@@ -81,41 +105,3 @@ def events_of(session: Session, disagreement: Disagreement) -> list[Event]:
             select(Event).where(Event.disagreement_id == disagreement.id).order_by(Event.id)
         ).scalars()
     )
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    checked: int
-    first_broken_id: int | None = None
-    problem: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.first_broken_id is None
-
-
-def verify_chain(session: Session) -> ChainReport:
-    """Walk the whole chronology in order; report the first row whose link or content is wrong."""
-    expected_id, previous = 1, GENESIS_HASH
-    checked = 0
-    rows = session.execute(select(Event).order_by(Event.id).execution_options(yield_per=1000))
-    for event in rows.scalars():
-        problem = _row_problem(event, expected_id, previous)
-        if problem:
-            return ChainReport(checked, event.id, problem)
-        checked += 1
-        expected_id, previous = event.id + 1, event.hash
-    head = session.get(ChainHead, 1)
-    if head is None or head.last_hash != previous or head.last_event_id != expected_id - 1:
-        return ChainReport(checked, expected_id, "rows after this point are missing (chain head)")
-    return ChainReport(checked)
-
-
-def _row_problem(event: Event, expected_id: int, previous: str) -> str:
-    if event.id != expected_id:
-        return f"event {expected_id} is missing (next row is {event.id})"
-    if event.prev_hash != previous:
-        return "its link to the previous event is broken"
-    if event.hash != event_hash(event):
-        return "its content does not match its hash (changed after it was written)"
-    return ""

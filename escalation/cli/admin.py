@@ -77,22 +77,44 @@ def directory_export() -> None:
         typer.echo(export_csv(session), nl=False)
 
 
-def audit_verify() -> None:
-    """Walk the chronology's hash chain and report the first broken row."""
-    from escalation.casework.chronology import verify_chain
+def audit_verify(
+    expect_seal: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-seal",
+            help="The newest seal's hash as kept elsewhere: fail if later seals are missing.",
+        ),
+    ] = None,
+) -> None:
+    """Walk the seals and every disagreement's hash chain; report the first problem."""
+    from escalation.casework.chain_audit import verify_chain
     from escalation.store.db import transaction
 
     with transaction(sessions()) as session:
-        result = verify_chain(session)
+        result = verify_chain(session, expect_seal)
     if result.ok:
-        typer.echo(f"chronology intact: {result.checked} events verified")
+        typer.echo(f"chronology intact: {result.checked} events verified, {result.seals} seals")
+        if result.newest_seal:
+            typer.echo(f"newest seal: {result.newest_seal} (keep it elsewhere to check later)")
         return
+    where = f" at event {result.event_id}" if result.event_id else ""
     typer.echo(
-        f"chronology BROKEN at event {result.first_broken_id}: {result.problem} "
-        f"({result.checked} events before it verified)",
+        f"chronology BROKEN{where}: {result.problem} ({result.checked} events before it verified)",
         err=True,
     )
     raise typer.Exit(1)
+
+
+def audit_seal(now: NowOption = None) -> None:
+    """Seal every disagreement's record that changed since the last seal (the sweep does this
+    at the end of each run)."""
+    from escalation.casework.chain_anchor import seal
+    from escalation.store.db import transaction
+
+    with transaction(sessions()) as session:
+        anchor = seal(session, now_from(now))
+        sealed = (anchor.heads, anchor.hash) if anchor else (0, "")
+    typer.echo(f"sealed {sealed[0]} changed records" + (f": {sealed[1]}" if sealed[0] else ""))
 
 
 def apikey_create(

@@ -157,6 +157,13 @@ class Disagreement(Base):
             "ix_disagreements_board_stage", "partnership", "status", "stage_key", "urgent", "due_at"
         ),
         Index("ix_disagreements_board_raised", "partnership", "raised_at", "id"),
+        # The anchor's question "whose chain moved since it was last sealed?", kept small.
+        Index(
+            "ix_disagreements_unanchored",
+            "id",
+            sqlite_where=text("chain_seq > anchored_seq"),
+            postgresql_where=text("chain_seq > anchored_seq"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -177,6 +184,11 @@ class Disagreement(Base):
     remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # cleared once reminded
     urgent: Mapped[bool] = mapped_column(Boolean)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Its chain's head (casework/chronology.py), written by Core, outside the ORM's version
+    # check: the last chained event's seq and hash, and the seq the last anchor sealed.
+    chain_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    chain_hash: Mapped[str] = mapped_column(String(64), default="0" * 64, server_default="0" * 64)
+    anchored_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -274,31 +286,51 @@ class StagePeriod(Base):
 
 
 class Event(Base):
-    """The chronology: append-only, each row hash-chained to the one before (tamper-evident)."""
+    """The chronology: append-only; each disagreement's events form their own hash chain
+    (casework/chronology.py). A view is recorded outside the chain (`seq` NULL, no link)."""
 
     __tablename__ = "events"
+    __table_args__ = (Index("uq_events_chain", "disagreement_id", "seq", unique=True),)
 
-    # Ids are assigned by the chain (head + 1), never by the database, so a gap means a deletion.
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # The database numbers events (their order on screen); the chain is (disagreement, seq).
+    id: Mapped[int] = mapped_column(primary_key=True)
     disagreement_id: Mapped[int] = mapped_column(ForeignKey("disagreements.id"), index=True)
+    seq: Mapped[int | None] = mapped_column(Integer)  # 1, 2, ... in its disagreement's chain
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(320))
     kind: Mapped[str] = mapped_column(String(40))
     from_stage: Mapped[str | None] = mapped_column(String(60))
     to_stage: Mapped[str | None] = mapped_column(String(60))
     note: Mapped[str] = mapped_column(Text, default="")
-    prev_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))  # a view's is a random salt, not a link
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class ChainHead(Base):
-    """The last event's id and hash; writers lock this row, so the chain has one order."""
+class ChainAnchor(Base):
+    """A periodic seal over every disagreement's chain head that changed since the one before,
+    itself hash-chained to the anchor before: a deleted tail or a deleted disagreement that was
+    sealed is still found by `audit verify`."""
 
-    __tablename__ = "chain_head"
+    __tablename__ = "chain_anchors"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
-    last_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heads: Mapped[int] = mapped_column(Integer)  # how many disagreements' heads it seals
+    digest: Mapped[str] = mapped_column(String(64))  # over its entries, in disagreement order
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # one successor: no fork
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AnchorEntry(Base):
+    """One disagreement's chain head (seq and hash) as an anchor sealed it."""
+
+    __tablename__ = "anchor_entries"
+
+    anchor_id: Mapped[int] = mapped_column(ForeignKey("chain_anchors.id"), primary_key=True)
+    # No foreign key: a deleted disagreement must leave its entry behind as evidence.
+    disagreement_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class OutboxMessage(Base):

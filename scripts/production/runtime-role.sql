@@ -37,13 +37,17 @@ BEGIN
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %I',
                    here, runtime);
     EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %I TO %I', here, runtime);
-    -- The chronology: read and append only.
+    -- The chronology and its seals: read and append only.
     EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %I.events FROM %I', here, runtime);
+    IF to_regclass(format('%I.chain_anchors', here)) IS NOT NULL THEN
+        EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %I.chain_anchors, %I.anchor_entries FROM %I',
+                       here, here, runtime);
+    END IF;
     -- The schema's version is the migrations' business.
     IF to_regclass(format('%I.alembic_version', here)) IS NOT NULL THEN
         EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON %I.alembic_version FROM %I',
                        here, runtime);
     END IF;
-    RAISE NOTICE 'role %: read and write in schema %, append only to events', runtime, here;
+    RAISE NOTICE 'role %: read and write in schema %, append only to events and seals', runtime, here;
 END
 $grants$;
