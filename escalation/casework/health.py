@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from escalation.outbox import notifications
@@ -48,19 +50,22 @@ class SweepHealth:
 
 
 def sweep_started(session: Session, name: str, now: datetime) -> None:
-    _heartbeat(session, name).last_started_at = now
+    _beat(session, name, last_started_at=now)
 
 
 def sweep_completed(session: Session, name: str, now: datetime, detail: dict) -> None:
-    beat = _heartbeat(session, name)
-    beat.last_completed_at, beat.detail = now, detail
+    _beat(session, name, last_completed_at=now, detail=detail)
 
 
 def sweep_progress(session: Session, name: str, started_at: datetime, at: datetime, done: int):
     """A sweep that started at `started_at` has done `done` disagreements by `at`: alive."""
-    beat = _heartbeat(session, name + PROGRESS)
-    beat.last_started_at, beat.last_completed_at = started_at, at
-    beat.detail = {"done": done}
+    _beat(
+        session,
+        name + PROGRESS,
+        last_started_at=started_at,
+        last_completed_at=at,
+        detail={"done": done},
+    )
 
 
 def expect_sweeps(session: Session, name: str, now: datetime) -> None:
@@ -165,6 +170,22 @@ def open_alerts(session: Session) -> list[Alert]:
             select(Alert).where(Alert.cleared_at.is_(None)).order_by(Alert.first_at)
         ).scalars()
     )
+
+
+def _beat(session: Session, name: str, **values) -> None:
+    """Write `values` to the job's row, created if new, in one statement (INSERT ... ON CONFLICT
+    DO UPDATE: safe when two sweeps start together). Decision: one statement, not insert, lock
+    and update, because an idle sweep is little more than its heartbeats."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Heartbeat).values(name=name, **{"detail": {}, **values})
+    session.execute(
+        statement.on_conflict_do_update(index_elements=[Heartbeat.name], set_=values),
+        execution_options={"synchronize_session": False},
+    )
+    beat = session.identity_map.get(session.identity_key(Heartbeat, name))  # read before here
+    if beat is not None:
+        session.expire(beat)
 
 
 def _heartbeat(session: Session, name: str) -> Heartbeat:
