@@ -18,8 +18,8 @@ Each round times, in turn: one `run_sweep` on a warm engine (the worker runs our
 own process, engine kept), the same transaction in hand-written SQL (`RawIdle`: heartbeat, one
 question, heartbeat), and the first `run_sweep` of a new engine (connection and statement cache
 cold). Each sweep is a second after the last, long before any deadline. Prints each round, the
-median and range (wall and process-CPU ms), and where a warm sweep's time goes, statement by
-statement (cursor execute and commit timings).
+median and range (wall and process-CPU ms), where a warm sweep's time goes, statement by
+statement (cursor execute and commit timings), and the plans of the idle question and claims.
 """
 
 from __future__ import annotations
@@ -39,7 +39,14 @@ from pathlib import Path
 from sqlalchemy import Engine, bindparam, create_engine, event, text
 
 from bench.sweep_setup import NOW, fresh
-from escalation.casework.sweep import SweepSummary, run_sweep
+from escalation.casework.sweep import (
+    SweepSummary,
+    anything_query,
+    due_claim,
+    reminder_claim,
+    run_sweep,
+    watch_claim,
+)
 from escalation.store.db import UTCDateTime, make_engine, session_factory
 from escalation.store.schema import upgrade
 from tests.databases import with_search_path
@@ -243,6 +250,26 @@ def _short(statement: str, width: int = 110) -> str:
     return statement if len(statement) <= width else statement[: width - 1] + "…"
 
 
+def plans(engine: Engine, now: datetime) -> None:
+    """How the database answers the idle question and each claim: each should be an index range
+    that finds nothing (PostgreSQL: run, in a transaction rolled back)."""
+    statements = {
+        "idle question": anything_query(now),
+        "due claim": due_claim(now, set()),
+        "reminder claim": reminder_claim(now, set()),
+        "watch claim": watch_claim(now, set()),
+    }
+    sqlite = engine.dialect.name == "sqlite"
+    explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "
+    with engine.connect() as connection:
+        for label, statement in statements.items():
+            sql = statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+            rows = connection.exec_driver_sql(explain + str(sql)).all()
+            lines = [str(row[-1]).strip() for row in rows if "disagreements" in str(row[-1])]
+            print(f"    {label}: " + "; ".join(lines))
+        connection.rollback()
+
+
 def timed(work) -> tuple[float, float]:
     """Wall and process-CPU milliseconds of `work()`."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -306,6 +333,8 @@ def measure(name: str, url: str, rounds: int) -> dict[str, list[float]]:
     print(f"  goal: idle sweep under {GOAL_MS} ms: {median:.2f} ms, {met}")
     print(f"  a warm run_sweep, per sweep (mean of {rounds}):")
     breakdown.report(rounds, statistics.fmean(figures["run_sweep"]))
+    print("  plans:")
+    plans(engine, at())
     engine.dispose()
     return figures
 

@@ -105,8 +105,13 @@ def anything_to_do(session: Session, now: datetime) -> bool:
     that find nothing when the sweep is idle. Decision: an idle sweep (most of them) is then one
     short transaction, its heartbeat and this question, where the three claims would take three
     transactions more; when anything is there, every claim runs as before."""
+    return any(session.execute(anything_query(now)).one())
+
+
+def anything_query(now: datetime) -> Select:
+    """Three booleans: is anything due, to remind, to watch? (the claims' own questions)."""
     questions = (d.due_query(now=now, limit=1), reminder_query(now), watch_query(now))
-    return any(session.execute(select(*(q.order_by(None).exists() for q in questions))).one())
+    return select(*(question.order_by(None).exists() for question in questions))
 
 
 class Progress:
