@@ -30,7 +30,6 @@ TABLES = {
     "events": (),
     "outbox": ("id", "message_id"),
     "alerts": ("id",),
-    "chain_head": (),
 }
 
 

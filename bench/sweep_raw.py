@@ -36,7 +36,8 @@ CLAIM = (
     "SELECT id, reference, stage_key, due_at, owner_id, urgent, row_version, raiser_organisation, "
     "raiser_name, raiser_role, raiser_email, counterpart_organisation, counterpart_name, "
     "counterpart_role, child_reference, category, decision_disputed, decision_date, reason, "
-    "outcome_sought, partnership, policy_id, policy_version, raised_by_id, counterpart_id "
+    "outcome_sought, partnership, policy_id, policy_version, raised_by_id, counterpart_id, "
+    "chain_seq, chain_hash "
     "FROM disagreements WHERE status = 'open' AND resolution_state IS NULL AND "
     "final_stage_overdue_at IS NULL AND due_at <= :now ORDER BY due_at LIMIT 1"
 )
@@ -61,8 +62,8 @@ CLEAR_GAPS = text(
 ).bindparams(bindparam("now", type_=AT))
 MOVE = text(
     "UPDATE disagreements SET stage_key = :stage, stage_index = :index, stage_entered_at = :now, "
-    "due_at = :due, owner_id = :owner, remind_at = :remind, row_version = row_version + 1 "
-    "WHERE id = :id AND row_version = :version"
+    "due_at = :due, owner_id = :owner, remind_at = :remind, row_version = row_version + 1, "
+    "chain_seq = :seq, chain_hash = :hash WHERE id = :id AND row_version = :version"
 ).bindparams(*(bindparam(name, type_=AT) for name in ("now", "due", "remind")))
 END = text(
     "UPDATE stage_periods SET ended_at = :now, ended_by = 'escalate' WHERE id = :period"
@@ -80,11 +81,10 @@ RECORD = text(
     bindparam("now", type_=AT), bindparam("content", type_=StageRecord.__table__.c.content.type)
 )
 EVENT = text(
-    "INSERT INTO events (id, disagreement_id, at, actor, kind, from_stage, to_stage, note, "
-    "prev_hash, hash) VALUES (:eid, :id, :now, 'system', 'escalate_automatically', :from_stage, "
-    ":to_stage, :note, :prev, :hash)"
+    "INSERT INTO events (disagreement_id, seq, at, actor, kind, from_stage, to_stage, note, "
+    "prev_hash, hash) VALUES (:id, :seq, :now, 'system', 'escalate_automatically', :from_stage, "
+    ":to_stage, :note, :prev_hash, :hash)"
 ).bindparams(bindparam("now", type_=AT))
-ADVANCE = text("UPDATE chain_head SET last_event_id = :eid, last_hash = :hash WHERE id = 1")
 OUTBOX = text(
     "INSERT INTO outbox (idempotency_key, message_id, disagreement_id, kind, stage_key, "
     "recipient_email, recipient_role, link_purpose, context, status, attempts, next_attempt_at, "
@@ -104,10 +104,6 @@ class RawSweep:
         claim = text(CLAIM + (" FOR UPDATE SKIP LOCKED" if postgres else ""))
         self.claim = claim.bindparams(bindparam("now", type_=AT)).columns(
             due_at=AT, decision_date=Date(), urgent=Boolean()
-        )
-        self.head = text(
-            "SELECT last_event_id, last_hash FROM chain_head WHERE id = 1"
-            + (" FOR UPDATE" if postgres else "")
         )
 
     def escalate_all(self, now: datetime, group: int = 1) -> int:
@@ -140,14 +136,18 @@ class RawSweep:
         )
         values = {"id": row["id"], "now": now, "stage": stage.key, "index": index}
         values |= {"owner": owner.id, "due": due, "remind": remind}
-        moved = connection.execute(MOVE, {**values, "version": row["row_version"]})
+        no_counterpart = "no counterpart: the decision-maker is not known"
+        note = f"{passed}; owner {owner.name} ({why}); {no_counterpart}"
+        event = self.event(row, stage.key, note, now)
+        chain = {"seq": event.seq, "hash": event.hash}
+        moved = connection.execute(MOVE, {**values, **chain, "version": row["row_version"]})
         assert moved.rowcount == 1
         connection.execute(END, {"now": now, "period": period.id})
-        no_counterpart = "no counterpart: the decision-maker is not known"
         connection.execute(BEGIN, {**values, "why": why, "counterpart_why": no_counterpart})
         self.write_record(connection, row, period, owner, stage, passed, now)
-        note = f"{passed}; owner {owner.name} ({why}); {no_counterpart}"
-        self.chain(connection, row, stage.key, note, now)
+        written = {key: getattr(event, key) for key in ("seq", "from_stage", "to_stage", "note")}
+        written |= {"prev_hash": event.prev_hash, "hash": event.hash}
+        connection.execute(EVENT, written | {"id": row["id"], "now": now})
         self.queue(connection, row, stage, owner, due, now)
 
     def route(self, connection, row, stage, now: datetime):
@@ -207,24 +207,22 @@ class RawSweep:
         values = {"id": row["id"], "stage": left.key, "now": now, "content": content}
         connection.execute(RECORD, {**values, "signed_by": signed_by, "signed_role": signed_role})
 
-    def chain(self, connection, row, to_stage: str, note: str, now: datetime) -> None:
-        last_id, last_hash = connection.execute(self.head).one()
+    def event(self, row, to_stage: str, note: str, now: datetime) -> SimpleNamespace:
+        """The next event in the disagreement's own chain (its head came with the claim, which
+        locked the row); its head moves in the same UPDATE as the stage."""
         event = SimpleNamespace(
-            id=last_id + 1,
             disagreement_id=row["id"],
+            seq=row["chain_seq"] + 1,
             at=now.astimezone(UTC),
             actor="system",
             kind="escalate_automatically",
             from_stage=row["stage_key"],
             to_stage=to_stage,
             note=note,
-            prev_hash=last_hash,
+            prev_hash=row["chain_hash"],
         )
-        digest = event_hash(event)
-        values = {"eid": event.id, "id": row["id"], "now": now, "note": note, "hash": digest}
-        values |= {"from_stage": row["stage_key"], "to_stage": to_stage, "prev": last_hash}
-        connection.execute(EVENT, values)
-        connection.execute(ADVANCE, {"eid": event.id, "hash": digest})
+        event.hash = event_hash(event)
+        return event
 
     def queue(self, connection, row, stage, owner, due: datetime, now: datetime) -> None:
         policy = self.policy

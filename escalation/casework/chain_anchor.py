@@ -36,6 +36,7 @@ _SET_ANCHORED = (
 def seal(session: Session, now: datetime) -> ChainAnchor | None:
     """Seal every head that moved since the last seal, in the caller's transaction; None when
     nothing moved."""
+    session.flush()  # heads moved in this transaction by the ORM are read back from the rows
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEAL_LOCK})
     moved = session.execute(

@@ -16,8 +16,10 @@ still shows an edit, but a deleted view is not detected. Decision: views are the
 (every API read records one) and carry no decision; serialising them behind each disagreement's
 writers would make reading wait for the sweep.
 
-The head is written with Core, outside the ORM's `row_version` check: appending to the record
-is not a change to the disagreement, and must not make a concurrent action on it fail.
+A writer that already holds the row's lock (the sweep's claim, every action through
+lifecycle.locked) moves the head with its own UPDATE of the row. Any other writer locks the row
+and moves the head with Core, outside the ORM's `row_version` check: appending to the record is
+not a change to the disagreement, and must not make a concurrent action on it fail.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ import json
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from escalation.store.models import Disagreement, Event
 
@@ -47,10 +50,14 @@ def append_event(
     from_stage: str | None = None,
     to_stage: str | None = None,
     note: str = "",
+    locked: bool = False,
 ) -> Event:
-    """Add one event in the caller's transaction (which must also hold the state change)."""
-    if disagreement.id is None:
+    """Add one event in the caller's transaction (which must also hold the state change).
+    `locked`: the caller read `disagreement` under its row lock in this transaction, so its head
+    is current and moves with the ORM's own UPDATE of the row (no statement of its own)."""
+    if disagreement.id is None:  # raised in this transaction: nobody else can see it yet
         session.flush()
+        locked = True
     event = Event(
         disagreement_id=disagreement.id,
         at=at.astimezone(UTC),
@@ -63,21 +70,33 @@ def append_event(
     if kind in UNCHAINED:
         event.seq, event.prev_hash = None, secrets.token_hex(32)
         event.hash = event_hash(event)
+    elif locked:
+        _link(event, disagreement.chain_seq or 0, disagreement.chain_hash or GENESIS_HASH)
+        disagreement.chain_seq, disagreement.chain_hash = event.seq, event.hash
     else:
-        _chain(session, event)
+        _chain(session, disagreement, event)
     session.add(event)
     return event
 
 
-def _chain(session: Session, event: Event) -> None:
-    """Link the event to its disagreement's head, under that row's lock, and move the head."""
-    head = HEADS.c.id == event.disagreement_id
+def _chain(session: Session, disagreement: Disagreement, event: Event) -> None:
+    """Lock the disagreement's row, link the event to its head and move the head (Core: the row
+    is not otherwise changed, so its version stays)."""
+    if inspect(disagreement).attrs.chain_seq.history.has_changes():
+        session.flush()  # a head moved earlier in this transaction is read back from the row
+    head = HEADS.c.id == disagreement.id
     seq, prev_hash = session.execute(
         select(HEADS.c.chain_seq, HEADS.c.chain_hash).where(head).with_for_update()
     ).one()
+    _link(event, seq, prev_hash)
+    session.execute(update(HEADS).where(head).values(chain_seq=event.seq, chain_hash=event.hash))
+    set_committed_value(disagreement, "chain_seq", event.seq)
+    set_committed_value(disagreement, "chain_hash", event.hash)
+
+
+def _link(event: Event, seq: int, prev_hash: str) -> None:
     event.seq, event.prev_hash = seq + 1, prev_hash
     event.hash = event_hash(event)
-    session.execute(update(HEADS).where(head).values(chain_seq=event.seq, chain_hash=event.hash))
 
 
 def event_hash(event: Event) -> str:

@@ -271,6 +271,7 @@ def record(
 ) -> None:
     """Write the chronology event for what was just done, in the same transaction."""
     actor = actor if actor == SYSTEM else normalise_email(actor)
+    held = _held(session).get(disagreement.reference)
     append_event(
         session,
         disagreement=disagreement,
@@ -280,6 +281,7 @@ def record(
         from_stage=from_stage,
         to_stage=to_stage,
         note=note,
+        locked=held is not None and held[0] is disagreement,
     )
 
 
