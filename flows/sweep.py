@@ -11,7 +11,9 @@ CANCEL_NEW, so an overlapping or late-burst run is cancelled rather than queued.
    The same delivery as deliver-notifications, through the same leases, so the two never send
    one email twice; bounded to IN_FLOW_SECONDS, so a burst never holds up the next sweep (the
    delivery deployment sends the rest); its failure is logged, never the sweep's.
-4. Return the sweep's summary.
+4. Seal every disagreement's record that changed (casework/chain_anchor.py), after the emails
+   so they never wait for it; a failure is logged, and the next run seals what this one did not.
+5. Return the sweep's summary.
 
 On production workers the run sends a heartbeat every 30 s; if they stop, the Prefect server
 marks the run Crashed (freeing the deployment's slot) and runs a sweep at once
@@ -52,6 +54,17 @@ def deliver_queued() -> dict:
     return asyncio.run(deliver(outbox, now=_utc_now(), clock=_utc_now)).as_dict()
 
 
+@task(cache_policy=NO_CACHE, persist_result=False)
+def seal_records(now_iso: str) -> int:
+    """Seal the chain heads that moved; how many."""
+    from escalation.casework.chain_anchor import seal
+    from escalation.store.db import transaction
+
+    with transaction(runtime.sessions()) as session:
+        anchor = seal(session, parse_instant(now_iso))
+        return anchor.heads if anchor else 0
+
+
 @flow(name="escalation-sweep", persist_result=False)
 def escalation_sweep(now: str | None = None) -> dict:
     now_iso = now or _utc_now().isoformat()
@@ -63,6 +76,10 @@ def escalation_sweep(now: str | None = None) -> dict:
             get_run_logger().info("emails the sweep queued, sent at once: %s", sent)
         except Exception:  # the next delivery run sends them
             get_run_logger().exception("could not send the sweep's emails at once")
+    try:
+        get_run_logger().info("records sealed: %s", seal_records(now_iso))
+    except Exception:  # the next run seals them
+        get_run_logger().exception("could not seal the records")
     return summary
 
 

@@ -17,7 +17,7 @@ from escalation.casework import health
 from escalation.casework.sweep import SWEEP
 from escalation.settings import Settings
 from escalation.store.db import transaction
-from escalation.store.models import Alert, OutboxMessage
+from escalation.store.models import Alert, Disagreement, OutboxMessage
 from tests.factories import MANAGER, MONDAY, NAMED, ROOT, due_at, raise_one
 from tests.smtp_server import Server
 
@@ -112,6 +112,11 @@ def test_real_flow_runs_sweep_and_deliver(prefect_api, directory, server):
     due = due_at(directory, reference)
     summary = escalation_sweep(now=due.isoformat())
     assert (summary["escalated"], summary["queued_emails"]) == (1, 3)
+    with transaction(directory) as session:  # the run sealed its record: raise, escalation
+        disagreement = session.scalar(
+            select(Disagreement).where(Disagreement.reference == reference)
+        )
+        assert disagreement.anchored_seq == disagreement.chain_seq == 2
     assert escalation_sweep(now=due.isoformat())["escalated"] == 0  # a repeated run: no effect
     sent = asyncio.run(deliver_notifications(now=due.isoformat()))
     # 2 from raising, 3 from the escalation, less the raiser's "you now own stage 1": the stage
