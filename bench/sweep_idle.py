@@ -10,9 +10,9 @@ tenth something to watch in the future, and `--flagged` (default 1%) are overdue
 stage (deadline passed, already flagged: never due again). Deadlines are in the future.
 
 Building takes 10 s (SQLite) and 20 s (PostgreSQL) here, so the database is kept: the SQLite
-file under /tmp/bench_sweep_idle/ (reused while its counts match; migrated to head first), the
-PostgreSQL schema `bench_sweep_idle` only with `--keep` (else dropped at the end, so no
-1M-row schema is left behind). `--rebuild` starts again.
+file under /tmp/bench_sweep_idle/ (one for each newest migration; reused while its counts
+match), the PostgreSQL schema `bench_sweep_idle_<revision>` only with `--keep` (else dropped at
+the end, so no 1M-row schema is left behind). `--rebuild` starts again.
 
 Each round times, in turn: one `run_sweep` on a warm engine (the worker runs our flows in its
 own process, engine kept), the same transaction in hand-written SQL (`RawIdle`: heartbeat, one
@@ -36,6 +36,7 @@ from contextlib import closing, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, bindparam, create_engine, event, text
 
 from bench.sweep_setup import NOW, fresh
@@ -48,11 +49,11 @@ from escalation.casework.sweep import (
     watch_claim,
 )
 from escalation.store.db import UTCDateTime, make_engine, session_factory
-from escalation.store.schema import upgrade
+from escalation.store.schema import alembic_config, upgrade
 from tests.databases import with_search_path
 
 CACHE = Path("/tmp/bench_sweep_idle")
-SCHEMA = "bench_sweep_idle"
+SCHEMA = "bench_sweep_idle"  # and the schema's revision: bench_sweep_idle_0011
 GOAL_MS = 20
 
 
@@ -83,6 +84,12 @@ def shape(engine: Engine, open_count: int, flagged: int) -> None:
         connection.exec_driver_sql("ANALYZE")
 
 
+def _head() -> str:
+    """The newest migration: each schema revision has its own cached database (comparing two
+    checkouts does not rebuild them in turn)."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def built(engine: Engine, open_count: int, flagged: int) -> bool:
     """Is this database already the bench's (migrated to head first)?"""
     try:
@@ -103,7 +110,7 @@ def built(engine: Engine, open_count: int, flagged: int) -> bool:
 def sqlite_database(open_count: int, flagged: int, rebuild: bool) -> str:
     """The URL of the cached SQLite file, built first (into a temporary name) if needed."""
     CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"open-{open_count}-flagged-{flagged}.db"
+    path = CACHE / f"open-{open_count}-flagged-{flagged}-{_head()}.db"
     url = f"sqlite:///{path}"
     if path.exists() and not rebuild:
         engine = make_engine(url)
@@ -131,10 +138,11 @@ def postgres_database(postgres_url: str, open_count: int, flagged: int, rebuild:
     """The URL of schema `bench_sweep_idle`, built if needed; dropped afterwards unless `keep`."""
     base = postgres_url.split("?")[0]
     admin = create_engine(base)
-    url = with_search_path(base, SCHEMA)
+    schema = f"{SCHEMA}_{_head()}"
+    url = with_search_path(base, schema)
     with admin.begin() as connection:
         exists = connection.execute(
-            text("SELECT 1 FROM pg_namespace WHERE nspname = :name"), {"name": SCHEMA}
+            text("SELECT 1 FROM pg_namespace WHERE nspname = :name"), {"name": schema}
         ).first()
     usable = False
     if exists and not rebuild:
@@ -142,11 +150,11 @@ def postgres_database(postgres_url: str, open_count: int, flagged: int, rebuild:
         usable = built(engine, open_count, flagged)
         engine.dispose()
     if usable:
-        print(f"  reusing schema {SCHEMA}", flush=True)
+        print(f"  reusing schema {schema}", flush=True)
     else:
         with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-            connection.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
+            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
         engine = fresh(url, open_count)
         shape(engine, open_count, flagged)
         engine.dispose()
@@ -155,8 +163,8 @@ def postgres_database(postgres_url: str, open_count: int, flagged: int, rebuild:
     finally:
         if not keep:
             with admin.begin() as connection:
-                connection.exec_driver_sql(f"DROP SCHEMA {SCHEMA} CASCADE")
-            print(f"  dropped schema {SCHEMA}", flush=True)
+                connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+            print(f"  dropped schema {schema}", flush=True)
         admin.dispose()
 
 
