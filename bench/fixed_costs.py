@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.fixed_costs --rounds 5 --before /tmp/wt-before
     .venv/bin/python -m bench.fixed_costs --rounds 0 --flow-runs 5
+    .venv/bin/python -m bench.fixed_costs --rounds 0 --worker-rounds 5 --postgres URL
 
 1. The command line: `escalation ARGS` in a fresh process (as typed), wall time and CPU time of
    the child, for --help, a group's and a command's --help, and a light command. With --before
@@ -15,6 +16,10 @@
    interpreter, of `import prefect`, of importing all a run imports, of `escalation sweep
    --direct` (the same work without Prefect), and of the same flow called again and again in
    one long-lived process (each call still a flow run the server records).
+3. The same on the running service (--worker-rounds N, bench.worker_costs): the production
+   worker's CPU, and its children's, per scheduled run, with a process a run (before) and with
+   our flows run in the worker's process (the project), interleaved; SQLite, and PostgreSQL
+   with --postgres.
 """
 
 from __future__ import annotations
@@ -227,12 +232,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="rounds of part 1 (0: skip it)")
     parser.add_argument("--before", type=Path, help="a checkout to compare part 1 against")
     parser.add_argument("--flow-runs", type=int, default=0, help="runs of part 2 (0: skip it)")
+    parser.add_argument("--worker-rounds", type=int, default=0, help="part 3 (0: skip it)")
+    parser.add_argument("--postgres", help="part 3 on PostgreSQL too (a schema of its own)")
     args = parser.parse_args()
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     if args.rounds:
         command_line(args.rounds, args.before)
     if args.flow_runs:
         flow_runs(args.flow_runs)
+    if args.worker_rounds:
+        from bench.worker_costs import worker_runs
+
+        worker_runs(args.worker_rounds, args.postgres)
 
 
 if __name__ == "__main__":
