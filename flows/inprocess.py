@@ -58,6 +58,10 @@ def run_to_end(flow, flow_run):
 class InProcessWorker(ProcessWorker):
     """A process worker that runs OWN_FLOWS' runs on a thread of its own process."""
 
+    @classmethod
+    def __dispatch_key__(cls) -> str:
+        return "escalation-in-process"  # Prefect's registry keeps "process" for ProcessWorker
+
     async def __aenter__(self) -> InProcessWorker:
         await super().__aenter__()
         for entrypoint in OWN_FLOWS:  # imported once, here, rather than by the first runs

@@ -84,3 +84,42 @@ def _reaped_children_cpu(pid: int) -> int:
     """Clock ticks of CPU the process's children have used (counted once they are reaped)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[13]) + int(fields[14])  # cutime, cstime
+
+
+def test_a_run_cancelled_in_the_workers_process_goes_on_to_its_end_then_is_cancelled(
+    prefect_api, monkeypatch
+):
+    """No process to stop: the run ends by itself, and the worker then marks it Cancelled."""
+    import asyncio
+
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.states import Cancelling
+
+    import flows.inprocess as inprocess
+
+    sleepy = {"tests/sleepy_flow.py:sleepy": ("tests.sleepy_flow", "sleepy")}
+    monkeypatch.setattr(inprocess, "OWN_FLOWS", {**inprocess.OWN_FLOWS, **sleepy})
+    pool = f"cancel-test-{uuid.uuid4().hex[:8]}"
+
+    async def scenario():
+        async with get_client() as client:
+            await client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+            deployment = await client.create_deployment(
+                flow_id=await client.create_flow_from_name("sleepy"),
+                name=pool,
+                entrypoint="tests/sleepy_flow.py:sleepy",
+                work_pool_name=pool,
+            )
+            run = await client.create_flow_run_from_deployment(
+                deployment, parameters={"seconds": 3}
+            )
+            async with inprocess.InProcessWorker(work_pool_name=pool, name="w-cancel") as worker:
+                await worker.get_and_submit_flow_runs()
+                while (await client.read_flow_run(run.id)).state.type.value != "RUNNING":
+                    await asyncio.sleep(0.1)
+                await client.set_flow_run_state(run.id, Cancelling())
+            return (await client.read_flow_run(run.id)).state
+
+    state = asyncio.run(asyncio.wait_for(scenario(), timeout=120))
+    assert state.is_cancelled() and "went on to its end" in state.message
