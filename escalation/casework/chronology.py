@@ -86,7 +86,7 @@ def _chain(session: Session, disagreement: Disagreement, event: Event) -> None:
         session.flush()  # a head moved earlier in this transaction is read back from the row
     head = HEADS.c.id == disagreement.id
     seq, prev_hash = session.execute(
-        select(HEADS.c.chain_seq, HEADS.c.chain_hash).where(head).with_for_update()
+        select(HEADS.c.chain_seq, HEADS.c.chain_hash).where(head).with_for_update(key_share=True)
     ).one()
     _link(event, seq, prev_hash)
     session.execute(update(HEADS).where(head).values(chain_seq=event.seq, chain_hash=event.hash))

@@ -260,8 +260,10 @@ def add_note(
 
 
 def record_view(session: Session, *, reference: str, actor: str, now: datetime, how: str) -> None:
-    """Who looked at the case, when and how: every view by a link holder is on the record."""
-    disagreement, _ = load_for_event(session, reference, "view")
+    """Who looked at the case, when and how: every view by a link holder is on the record.
+    Read without locking the row (a view is allowed in every state, and is recorded outside the
+    chain: chronology.py), so a reader never waits for a writer on the same case."""
+    disagreement = get(session, reference)
     stage = disagreement.stage_key
     record(session, disagreement, now, actor, "view", stage, stage, how)
 

@@ -66,11 +66,13 @@ def locked(session: Session, reference: str) -> tuple[Disagreement, Policy]:
         return held[key]
     # No eager join to the owner here: on PostgreSQL a row locked after a concurrent change of
     # owner would be re-checked against the old owner's row and silently dropped.
+    # FOR NO KEY UPDATE (key_share): writers to this row still queue, but a row that only refers
+    # to it (a view's event: its foreign-key check takes KEY SHARE) is not held up.
     disagreement = session.execute(
         select(Disagreement)
         .options(lazyload(Disagreement.owner))
         .where(Disagreement.reference == key)
-        .with_for_update(of=Disagreement)
+        .with_for_update(of=Disagreement, key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if disagreement is None:

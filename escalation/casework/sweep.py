@@ -189,7 +189,7 @@ def _claim(query: Select, skip: set[int]) -> Select:
     return (
         query.with_only_columns(Disagreement)
         .options(lazyload(Disagreement.owner))
-        .with_for_update(skip_locked=True, of=Disagreement)
+        .with_for_update(skip_locked=True, of=Disagreement, key_share=True)
         .execution_options(populate_existing=True)
     )
 
