@@ -120,3 +120,27 @@ def test_a_utc_column_refuses_naive_datetimes(sessions):
                 recorded_at=datetime(2026, 11, 24, 10),
             )
         )
+
+
+@pytest.mark.parametrize("name", ["due", "due claim", "idle question"])
+def test_the_due_question_reads_its_own_index(engine, name):
+    """Not ix_disagreements_status_due, which walks every open row past its deadline (those
+    flagged at the final stage, those ending) before finding nothing due."""
+    from escalation.casework.sweep import anything_query
+
+    builds = {key: build for key, (build, _column) in SWEEP_QUERIES.items()}
+    build = {**builds, "idle question": anything_query}[name]
+    statement = str(
+        build(utc(2026, 11, 30, 17)).compile(
+            dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+        )
+    )
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}").all()
+            detail = " ".join(str(row[-1]) for row in plan)
+        else:
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            detail = " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}"))
+    assert "ix_disagreements_actionable_due" in detail, detail
+    assert "ix_disagreements_status_due" not in detail, detail

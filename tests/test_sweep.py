@@ -432,3 +432,21 @@ def test_a_fast_sweep_records_progress_every_so_many_disagreements(directory, mo
     with transaction(directory) as session:
         progress = session.get(Heartbeat, SWEEP + health.PROGRESS)
         assert (progress.detail, progress.last_started_at) == ({"done": 5}, due)
+
+
+def test_an_idle_sweep_is_one_transaction(directory):
+    """Nothing due, to remind or to watch: its heartbeats and one question, one commit."""
+    raise_one(directory, MONDAY)
+    engine = directory.kw["bind"]
+    commits = []
+
+    def count(connection):
+        commits.append(1)
+
+    event.listen(engine, "commit", count)
+    run_sweep(directory, now=MONDAY + timedelta(hours=1))
+    event.remove(engine, "commit", count)
+    assert len(commits) == 1
+    with transaction(directory) as session:
+        beat = session.get(Heartbeat, SWEEP)
+        assert beat.last_started_at == beat.last_completed_at == MONDAY + timedelta(hours=1)

@@ -137,17 +137,27 @@ class PolicyVersion(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+# The rows the sweep's due question reads (deadlines.due_query; migration 0012).
+ACTIONABLE = "status = 'open' AND resolution_state IS NULL AND final_stage_overdue_at IS NULL"
+
+
 class Disagreement(Base):
     __tablename__ = "disagreements"
     __table_args__ = (
-        # The sweep's question "what needs action now?" reads only open, unflagged rows by due
-        # time, so its cost grows with what is due, not with what is open.
+        # The sweep's question "what needs action now?" reads only open rows neither ending nor
+        # flagged at the final stage, by due time, so its cost grows with what is due, not with
+        # what is open. Shaped for each planner (migration 0012 says why).
+        Index(
+            "ix_disagreements_actionable_due", "due_at", postgresql_where=text(ACTIONABLE)
+        ).ddl_if(dialect="postgresql"),
         Index(
             "ix_disagreements_actionable_due",
+            "status",
+            "final_stage_overdue_at",
+            "resolution_state",
             "due_at",
-            sqlite_where=text("status = 'open' AND final_stage_overdue_at IS NULL"),
-            postgresql_where=text("status = 'open' AND final_stage_overdue_at IS NULL"),
-        ),
+            sqlite_where=text(ACTIONABLE),
+        ).ddl_if(dialect="sqlite"),
         Index("ix_disagreements_status_due", "status", "due_at"),
         Index("ix_disagreements_status_remind", "status", "remind_at"),
         Index("ix_disagreements_status_watch", "status", "watch_at"),
