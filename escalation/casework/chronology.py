@@ -28,8 +28,9 @@ import hashlib
 import json
 import secrets
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -38,6 +39,7 @@ from escalation.store.models import Disagreement, Event
 GENESIS_HASH = "0" * 64
 UNCHAINED = frozenset({"view"})
 HEADS = Disagreement.__table__
+_INSERT = insert(Event.__table__)
 
 
 def append_event(
@@ -51,15 +53,17 @@ def append_event(
     to_stage: str | None = None,
     note: str = "",
     locked: bool = False,
-) -> Event:
+) -> None:
     """Add one event in the caller's transaction (which must also hold the state change).
     `locked`: the caller read `disagreement` under its row lock in this transaction, so its head
-    is current and moves with the ORM's own UPDATE of the row (no statement of its own)."""
+    is current and moves with the ORM's own UPDATE of the row (no statement of its own). The
+    event is a plain INSERT, sent now: nothing reads it back as an object."""
     if disagreement.id is None:  # raised in this transaction: nobody else can see it yet
         session.flush()
         locked = True
-    event = Event(
+    event = SimpleNamespace(
         disagreement_id=disagreement.id,
+        seq=None,
         at=at.astimezone(UTC),
         actor=actor,
         kind=kind,
@@ -68,33 +72,33 @@ def append_event(
         note=note,
     )
     if kind in UNCHAINED:
-        event.seq, event.prev_hash = None, secrets.token_hex(32)
+        event.prev_hash = secrets.token_hex(32)
         event.hash = event_hash(event)
     elif locked:
         _link(event, disagreement.chain_seq or 0, disagreement.chain_hash or GENESIS_HASH)
         disagreement.chain_seq, disagreement.chain_hash = event.seq, event.hash
     else:
         _chain(session, disagreement, event)
-    session.add(event)
-    return event
+    session.connection().execute(_INSERT, vars(event))
 
 
-def _chain(session: Session, disagreement: Disagreement, event: Event) -> None:
+def _chain(session: Session, disagreement: Disagreement, event: SimpleNamespace) -> None:
     """Lock the disagreement's row, link the event to its head and move the head (Core: the row
     is not otherwise changed, so its version stays)."""
     if inspect(disagreement).attrs.chain_seq.history.has_changes():
         session.flush()  # a head moved earlier in this transaction is read back from the row
     head = HEADS.c.id == disagreement.id
-    seq, prev_hash = session.execute(
+    connection = session.connection()
+    seq, prev_hash = connection.execute(
         select(HEADS.c.chain_seq, HEADS.c.chain_hash).where(head).with_for_update(key_share=True)
     ).one()
     _link(event, seq, prev_hash)
-    session.execute(update(HEADS).where(head).values(chain_seq=event.seq, chain_hash=event.hash))
+    connection.execute(update(HEADS).where(head).values(chain_seq=event.seq, chain_hash=event.hash))
     set_committed_value(disagreement, "chain_seq", event.seq)
     set_committed_value(disagreement, "chain_hash", event.hash)
 
 
-def _link(event: Event, seq: int, prev_hash: str) -> None:
+def _link(event: SimpleNamespace, seq: int, prev_hash: str) -> None:
     event.seq, event.prev_hash = seq + 1, prev_hash
     event.hash = event_hash(event)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from escalation.casework.lifecycle import SYSTEM
@@ -20,6 +20,7 @@ from escalation.rules.policy import Policy
 from escalation.rules.vocabulary import CATEGORIES, OUTCOMES, ROLES
 from escalation.store.models import AgreedAction, Disagreement, StageRecord
 
+_INSERT = insert(StageRecord.__table__)
 KINDS = {
     "resolution": "Proposed resolution",
     "determination": "Written determination",
@@ -44,7 +45,7 @@ def write(
     items: list[AgreedAction] = (),
     why: str = "",
     next_holder: str = "",
-) -> StageRecord:
+) -> None:
     """The record of the current stage's decision (`kind`), signed by `actor`."""
     stage = policy.stage(disagreement.stage_key)
     period = disagreement.stages[-1]
@@ -82,7 +83,7 @@ def write(
         "signed_by": signed_by,
         "signed_role": signed_role,
     }
-    row = StageRecord(
+    row = dict(
         disagreement_id=disagreement.id,
         stage_key=stage.key,
         kind=kind,
@@ -91,8 +92,7 @@ def write(
         signed_role=signed_role,
         content=content,
     )
-    session.add(row)
-    return row
+    session.connection().execute(_INSERT, row)  # a plain INSERT: nothing reads it back here
 
 
 def exists(session: Session, disagreement: Disagreement, stage_key: str, *, since) -> bool:
