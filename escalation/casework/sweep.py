@@ -209,8 +209,11 @@ def _group(session, now, summary, claim, act, skip, size) -> tuple[list[str], bo
     """Up to `size` claimed and acted on in this transaction, each in its own savepoint; and
     whether nothing more was due."""
     done: list[str] = []
+    statement, skipping = claim(now, skip), len(skip)  # built again only when `skip` grows
     while len(done) < size:
-        disagreement = session.execute(claim(now, skip)).scalar()
+        if len(skip) != skipping:
+            statement, skipping = claim(now, skip), len(skip)
+        disagreement = session.execute(statement).scalar()
         if disagreement is None:
             return done, True
         _act_alone(session, disagreement, now, summary, act, skip)
