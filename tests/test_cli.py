@@ -207,6 +207,20 @@ def test_audit_verify_reports_the_first_broken_row(run, tmp_path, engine):
     assert "1 events before it verified" in result.stderr
 
 
+def test_audit_seal_and_the_newest_seal_kept_elsewhere(run, tmp_path):
+    run("init")
+    run("directory", "import", _write(tmp_path, "d.csv", DIRECTORY_CSV))
+    run("raise", "--json", _write(tmp_path, "r.json", raise_data()))
+    sealed = run("audit", "seal", "--now", "2026-11-23T10:00:00+00:00").stdout
+    assert sealed.startswith("sealed 1 changed records: ")
+    kept = sealed.split(": ")[1].strip()
+    assert run("audit", "seal").stdout.strip() == "sealed 0 changed records"
+    verified = run("audit", "verify", "--expect-seal", kept).stdout
+    assert "1 events verified, 1 seals" in verified and f"newest seal: {kept}" in verified
+    refused = run("audit", "verify", "--expect-seal", "0" * 64, ok=False)
+    assert "is not in the chain of seals" in refused.stderr
+
+
 def test_policy_deadlines_for_christmas_2026(run):
     out = run("policy", "deadlines", "default", "--from", "2026-12-23T10:00:00+00:00").stdout
     assert "named_professional         3 working days   due 17:00 Wed 30 Dec 2026 GMT" in out

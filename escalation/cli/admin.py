@@ -82,7 +82,7 @@ def audit_verify(
         str | None,
         typer.Option(
             "--expect-seal",
-            help="The newest seal's hash as kept elsewhere: fail if later seals are missing.",
+            help="A seal's hash kept elsewhere: fail unless it is still in the chain of seals.",
         ),
     ] = None,
 ) -> None:
