@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from datetime import UTC, timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import MetaData, create_engine, insert, select, text
+from sqlalchemy import MetaData, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 from escalation.casework import disagreements as d
@@ -19,8 +18,9 @@ from escalation.casework.chain_audit import verify_chain
 from escalation.store.db import make_engine, session_factory, transaction
 from escalation.store.models import Event
 from escalation.store.schema import alembic_config, upgrade
-from tests.databases import POSTGRES, POSTGRES_URL, with_search_path
+from tests.databases import POSTGRES
 from tests.factories import MONDAY, RAISER, load_directory, raise_one
+from tests.test_schema import _fresh_urls
 
 COPIED = ("people", "person_roles", "organisations", "policy_versions", "disagreements")
 
@@ -39,21 +39,6 @@ def source(tmp_path):
         d.add_note(session, reference=references[1], actor=RAISER, now=MONDAY, note="later")
     yield engine
     engine.dispose()
-
-
-def _old_urls(tmp_path):
-    yield f"sqlite:///{tmp_path}/old.db"
-    if POSTGRES:
-        schema = f"escalation_old_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(POSTGRES_URL)
-        with admin.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        try:
-            yield with_search_path(POSTGRES_URL, schema)
-        finally:
-            with admin.begin() as connection:
-                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
 
 
 def _at_0010(url: str, source, *, tamper: bool = False):
@@ -107,7 +92,7 @@ def _at_0010(url: str, source, *, tamper: bool = False):
 
 def test_an_old_global_chain_is_rechained_per_disagreement(tmp_path, source):
     checked = 0
-    for url in _old_urls(tmp_path):
+    for url in _fresh_urls(tmp_path):
         engine = _at_0010(url, source)
         upgrade(engine)
         sessions = session_factory(engine)
