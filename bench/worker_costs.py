@@ -147,29 +147,39 @@ def measure(rounds: int, database_url: str, home: Path) -> tuple[dict, dict]:
         "ESCALATION_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
     }
     os.environ.update(env)  # this process's Prefect client talks to the same server
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     subprocess.run([sys.executable, "-m", "escalation", "init"], cwd=ROOT, env=env, check=True)
     server = _start_server(home, port)
     workers: dict[str, subprocess.Popen] = {}
     try:
-        ids = asyncio.run(_setup([f"fixed-{kind}" for kind in KINDS]))
-        workers = {k: _start_worker(f"fixed-{k}", a, env, home) for k, a in KINDS.items()}
-        for kind, worker in workers.items():  # a first run each, not counted: the start-up
-            for flow in FLOWS:
-                _measured_run(worker, server, ids[(f"fixed-{kind}", flow)])
-        idle = _idle_rate(workers)
-        runs = {(kind, flow): [] for kind in KINDS for flow in FLOWS}
-        for _ in range(rounds):
-            for flow in FLOWS:
-                for kind, worker in workers.items():
-                    run = _measured_run(worker, server, ids[(f"fixed-{kind}", flow)])
-                    runs[(kind, flow)].append(run)
-        return runs, idle
+        with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}):
+            return _rounds(rounds, server, env, home, workers)
     finally:
         for worker in workers.values():
             worker.terminate()
             worker.wait(timeout=120)
         server.terminate()
         server.wait(timeout=60)
+
+
+def _rounds(rounds: int, server, env: dict, home: Path, workers: dict) -> tuple[dict, dict]:
+    """Start a worker of each kind (into `workers`, stopped by the caller), a first run each
+    (not counted: the start-up), the idle rate, then the interleaved rounds."""
+    ids = asyncio.run(_setup([f"fixed-{kind}" for kind in KINDS]))
+    workers.update({k: _start_worker(f"fixed-{k}", a, env, home) for k, a in KINDS.items()})
+    for kind, worker in workers.items():
+        for flow in FLOWS:
+            _measured_run(worker, server, ids[(f"fixed-{kind}", flow)])
+    idle = _idle_rate(workers)
+    runs = {(kind, flow): [] for kind in KINDS for flow in FLOWS}
+    for _ in range(rounds):
+        for flow in FLOWS:
+            for kind, worker in workers.items():
+                runs[(kind, flow)].append(
+                    _measured_run(worker, server, ids[(f"fixed-{kind}", flow)])
+                )
+    return runs, idle
 
 
 def report(name: str, rounds: int, runs: dict, idle: dict) -> None:
