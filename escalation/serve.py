@@ -13,13 +13,12 @@
    every message written to ./var/mail/).
 3. Start the web app (uvicorn, on loopback, ESCALATION_WEB_PORT) as a child.
 4. Start the stall clock for the sweep, then the flows child (`python -m flows.serving`) that
-   serves the three deployments from its own work pool, each run in that one process (as the
-   production worker runs them: flows/inprocess.py); print the addresses in use.
+   serves the three deployments, each run in its own process; print the addresses in use.
 
 Every child runs in its own session, so a Ctrl-C in the terminal reaches this process only. On
-Ctrl-C or SIGTERM the flows child is asked to stop first (it takes no new run, lets the runs in
-flight finish and pauses every deployment: flows/serving.py), then the web app, the mail capture
-and the Prefect server are stopped.
+Ctrl-C or SIGTERM the flows child is asked to stop first (it pauses every deployment, lets the
+runs in flight finish or cancels them: flows/serving.py), then the web app, the mail capture and
+the Prefect server are stopped.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ from escalation.store.db import transaction
 STARTUP_TIMEOUT = 180
 PRODUCTION_POOL = "escalations"  # scripts/production/deploy's work pool
 CONFIRM = "ESCALATION_SERVE_CONFIRM_PREFECT_URL"
-FLOWS_STOP_TIMEOUT = 90  # the flows child lets its runs finish (they are bounded), pauses
+FLOWS_STOP_TIMEOUT = 90  # the flows child lets runs finish (30 s), cancels the rest, pauses
 
 
 def serve() -> None:

@@ -1,78 +1,72 @@
 """The flows process of `escalation serve` (`python -m flows.serving`, in its own session, so a
 Ctrl-C in the terminal reaches `escalation serve` alone, which then sends this one SIGTERM).
 
-It puts the three deployments (flows/deployments.py) in a process work pool of its own, POOL,
-on the local Prefect server, and runs the production worker's loop on it (flows/worker.py), so
-each scheduled run is run in this process, as the production workers run them
-(flows/inprocess.py): a run with nothing due costs ~0.1 s of CPU, not the ~2.5 s of a fresh
-process (Prefect's Runner, used here before, started one a run). On SIGINT or SIGTERM it stops
-in order: no new run is taken, the runs in flight finish, every deployment is paused (nothing
-new is scheduled) and any run of theirs left pending or running is marked cancelled.
+It serves the three deployments (flows/deployments.py), each run in its own process, until SIGINT
+or SIGTERM, then stops in order: pause every deployment (nothing new is scheduled), let the runs
+in flight finish for up to RUNS_GRACE seconds, stop the runner (cancelling what still runs, and
+waiting for it), and mark any run of theirs left pending or running as cancelled.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
+import signal
+import time
 
 from escalation import runtime
 from escalation.settings import get_settings
 
-POOL = "escalation-serve"  # never the production pool (escalation.serve.PRODUCTION_POOL)
-LIMIT = 4  # runs at once (each deployment's own limit is 1, but for the digest)
 UNFINISHED = ("SCHEDULED", "PENDING", "RUNNING", "CANCELLING")  # Prefect's StateType values
+RUNS_GRACE = 30  # seconds the runs in flight may take to finish once stopping
 STOPPED_BY = "escalation serve stopped"
 
 
 def serve_flows() -> None:
-    """The flows child: serve the deployments until SIGINT or SIGTERM, then stop cleanly; exits
-    1 if the worker's loop failed (escalation serve then stops the whole service)."""
+    """The flows child: serve the deployments until SIGINT or SIGTERM, then stop cleanly."""
     runtime.prefect_environment()  # before prefect is first imported
     from flows.deployments import deployments
 
-    raise SystemExit(asyncio.run(_serve_deployments(deployments(get_settings()))))
+    asyncio.run(_serve_deployments(deployments(get_settings())))
 
 
-async def _serve_deployments(deployments: list) -> int:
-    """The worker's loop (flows.worker.run_worker) handles the signals: the first one stops it
-    taking runs, and it returns once the runs it took have finished."""
+async def _serve_deployments(deployments: list) -> None:
+    """Prefect's own `serve` leaves a SIGTERM handler that does not await the runner's stop
+    ("coroutine 'Runner.astop' was never awaited") and a Ctrl-C that cancels its pausing part way;
+    here the signals only set an event, and each step of the stop is awaited."""
     from prefect import get_client
-
-    from flows.worker import run_worker
-
-    async with get_client() as client:
-        await _ensure_pool(client, POOL)
-        ids = [await deployment.aapply(work_pool_name=POOL) for deployment in deployments]
-        for deployment_id in ids:  # paused by the last stop
-            await client.resume_deployment(deployment_id)
-    try:
-        return await run_worker(POOL, f"serve-{socket.gethostname()}", LIMIT)
-    finally:
-        await _wind_down(ids)
-
-
-async def _ensure_pool(client, name: str) -> None:
-    from prefect.client.schemas.actions import WorkPoolCreate
-    from prefect.exceptions import ObjectAlreadyExists
-
-    with contextlib.suppress(ObjectAlreadyExists):  # made by an earlier start
-        await client.create_work_pool(WorkPoolCreate(name=name, type="process"))
-
-
-async def _wind_down(ids: list) -> None:
-    """Pause every deployment, then mark any run of theirs still under way cancelled."""
-    from prefect import get_client
+    from prefect.runner import Runner
     from prefect.states import Cancelled
 
-    async with get_client() as client:
-        await _pause(client, ids)
-        print(f"paused {len(ids)} deployments", flush=True)
-        cancelled = [run.id for run in await _unfinished(client, ids) if not _waiting(run)]
-        for run_id in cancelled:
-            await client.set_flow_run_state(run_id, Cancelled(message=STOPPED_BY), force=True)
-        if cancelled:
-            print(f"marked {len(cancelled)} unfinished flow runs cancelled", flush=True)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    runner = Runner(pause_on_shutdown=False)  # paused below, each deployment awaited
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    ids = [await runner.add_deployment(deployment) for deployment in deployments]
+    running = asyncio.create_task(runner.start())
+    while not runner.started and not running.done():
+        await asyncio.sleep(0.05)  # start() installs its own SIGTERM handler: replaced here
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not running.done():
+            async with get_client() as client:
+                await _pause(client, ids)
+                await _wait_for_runs(client, ids, RUNS_GRACE)
+            await runner.astop()  # no more polling; the runs still in flight are cancelled
+        await running  # and waited for (a runner that failed by itself raises here)
+    finally:
+        stopping.cancel()
+        async with get_client() as client:
+            await _pause(client, ids)
+            print(f"paused {len(ids)} deployments", flush=True)
+            cancelled = [run.id for run in await _unfinished(client, ids) if not _waiting(run)]
+            for run_id in cancelled:
+                await client.set_flow_run_state(run_id, Cancelled(message=STOPPED_BY), force=True)
+            if cancelled:
+                print(f"marked {len(cancelled)} unfinished flow runs cancelled", flush=True)
 
 
 async def _pause(client, ids: list) -> None:
@@ -84,6 +78,14 @@ async def _pause(client, ids: list) -> None:
     for run in await _unfinished(client, ids):
         if _waiting(run) and run.auto_scheduled and run.run_count == 0:
             await client.delete_flow_run(run.id)
+
+
+async def _wait_for_runs(client, ids: list, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not [run for run in await _unfinished(client, ids) if not _waiting(run)]:
+            return
+        await asyncio.sleep(0.5)
 
 
 async def _unfinished(client, ids: list) -> list:
