@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, inspect, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from escalation.rules.calendar import date_text
 from escalation.rules.errors import DirectoryError
@@ -30,6 +30,11 @@ LOOKUP_CHUNK = 500
 ROLE_WORDS = {**ROLES, **ROUTE_PEOPLE}
 MAX_DEPUTY_HOPS = 5
 MEMO = "directory_reads"  # session.info key of memoised_reads' answers
+# One person with their roles and other partnerships in one query (a row or two each), not the
+# model's two selectin queries after it, which are for lists of people. Loaded all the same:
+# callers read them after their transaction has ended.
+WITH_ROLES = (joinedload(Person.role_rows), joinedload(Person.other_partnership_rows))
+FOUND = "people_found"  # session.info key of find_person's answers in the current transaction
 
 
 @dataclass(frozen=True)
@@ -46,12 +51,46 @@ def normalise_email(email: str) -> str:
 
 def find_person(session: Session, email: str) -> Person | None:
     """The person with this address (any case, surrounding spaces ignored), or None. An address
-    with a control character is nobody's (and is never sent to the database)."""
+    with a control character is nobody's (and is never sent to the database).
+
+    Asked again in the same transaction, the person found is answered without a query while it
+    is still in the session under that address (a raise asks for its counterpart three times:
+    the form's check, the casework's, and the decision-maker): the query would return the very
+    same object from the session's identity map. "Nobody" is never remembered (the caller may
+    add them), and a new transaction asks again."""
     if CONTROL.search(email.strip()):
         return None
-    return session.execute(
-        select(Person).where(Person.email == normalise_email(email))
-    ).scalar_one_or_none()
+    email = normalise_email(email)
+    found = _found(session)
+    person = found.get(email)
+    if person is not None and _still_there(person, email):
+        return person
+    person = (
+        session.execute(select(Person).options(*WITH_ROLES).where(Person.email == email))
+        .unique()
+        .scalar_one_or_none()
+    )
+    if person is not None:
+        found[email] = person
+    return person
+
+
+def _found(session: Session) -> dict[str, Person]:
+    """find_person's answers in the session's current transaction (a new one starts empty;
+    outside any transaction nothing is kept)."""
+    current = session.get_transaction()
+    if current is None:
+        return {}
+    held = session.info.get(FOUND)
+    if held is None or held[0] is not current:
+        held = session.info[FOUND] = (current, {})
+    return held[1]
+
+
+def _still_there(person: Person, email: str) -> bool:
+    """Still in the session (not deleted, not rolled back out of it) and still at `email`."""
+    state = inspect(person)
+    return state.persistent and not state.expired and person.email == email
 
 
 def people_by_email(session: Session, emails: Iterable[str]) -> dict[str, Person]:
