@@ -19,7 +19,8 @@ What changes with the process gone:
 - Code: a run uses the code the worker loaded when it started; after an upgrade of the checkout
   the workers are restarted (`systemctl restart escalation-worker@*`), which they survive
   cleanly (flows/worker.py).
-- The flow run's infrastructure pid is the worker's own.
+- The flow run's infrastructure pid is the worker's own, and the deployment's job variables
+  (environment, working directory) do not apply: the worker's own settings do.
 """
 
 from __future__ import annotations
