@@ -4,8 +4,10 @@ Prefect server records, with its task runs, to Completed."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import time
 import uuid
 from pathlib import Path
 
@@ -80,6 +82,15 @@ def test_scheduled_runs_of_our_deployments_complete_in_the_workers_process(
         assert beat.last_completed_at is not None and beat.detail["escalated"] == 0
 
 
+def _children(pid: int) -> list[str]:
+    """The process's children, from every thread of it (a thread may end as it is read)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            found += (task / "children").read_text().split()
+    return found
+
+
 def _reaped_children_cpu(pid: int) -> int:
     """Clock ticks of CPU the process's children have used (counted once they are reaped)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -123,3 +134,76 @@ def test_a_run_cancelled_in_the_workers_process_goes_on_to_its_end_then_is_cance
 
     state = asyncio.run(asyncio.wait_for(scenario(), timeout=120))
     assert state.is_cancelled() and "went on to its end" in state.message
+
+
+WORKER_WITH_SLEEPY = """
+import sys
+import flows.inprocess as inprocess
+inprocess.OWN_FLOWS["tests/sleepy_flow.py:sleepy"] = ("tests.sleepy_flow", "sleepy")
+from flows.worker import main
+main(sys.argv[1:])
+"""
+
+
+def test_a_run_in_a_killed_workers_process_is_marked_crashed_by_the_automation(
+    prefect_api, tmp_path
+):
+    """kill -9 of the worker ends its in-process run with it: no more heartbeats, so the
+    server's "crashed runs" automation (a 10 s window here, 90 s in production) marks it
+    Crashed, as it did a run whose process died."""
+    import asyncio
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    from flows.automations import CRASHED_RUNS, apply, crashed_runs
+
+    pool = f"crash-test-{uuid.uuid4().hex[:8]}"
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        deployment = client.create_deployment(
+            flow_id=client.create_flow_from_name("sleepy"),
+            name=pool,
+            entrypoint="tests/sleepy_flow.py:sleepy",
+            work_pool_name=pool,
+        )
+    asyncio.run(_with_client(lambda c: apply(c, crashed_runs(timedelta(seconds=10)))))
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_api,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+    }
+    command = [sys.executable, "-c", WORKER_WITH_SLEEPY, "--pool", pool, "--name", "w-kill"]
+    worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    try:
+        with get_client(sync_client=True) as client:
+            time.sleep(1)  # the triggers service loads the automation from its change event
+            run = client.create_flow_run_from_deployment(deployment, parameters={"seconds": 300})
+            _wait_for(lambda: _state(client, run.id) == "RUNNING", 60, "the run Running")
+            assert client.read_flow_run(run.id).infrastructure_pid == str(worker.pid)
+            assert _children(worker.pid) == []  # nothing but the worker runs it
+            worker.kill()
+            worker.wait()
+            _wait_for(lambda: _state(client, run.id) == "CRASHED", 60, "the run Crashed")
+            assert client.read_flow_run(run.id).state.message.startswith("no heartbeat for 10 s")
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        asyncio.run(_with_client(lambda c: _delete_automations(c, CRASHED_RUNS)))
+
+
+async def _with_client(action):
+    from prefect import get_client
+
+    async with get_client() as client:
+        return await action(client)
+
+
+async def _delete_automations(client, name: str) -> None:
+    for automation in await client.read_automations_by_name(name):
+        await client.delete_automation(automation.id)
