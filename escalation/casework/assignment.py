@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from escalation.casework.health import raise_alert
@@ -86,6 +86,7 @@ def assign(
         side = Side(decision_maker, previous_counterpart, policy.partnership)
         counterpart = route(session, stage.counterpart, side, on=on, owner_side=False)
     sides = (("owner", owner, raiser), ("counterpart", counterpart, decision_maker))
+    mended = []
     for side_name, holder, start in sides:
         if start is None:
             continue
@@ -93,7 +94,8 @@ def assign(
         if holder.gap:
             _alert_gap(session, prefix, stage, side_name, holder.gap, at)
         else:
-            _clear_gaps(session, prefix, at)
+            mended.append(prefix)
+    _clear_gaps(session, mended, at)
     return Holders(owner, counterpart)
 
 
@@ -152,17 +154,21 @@ def _alert_gap(
     )
 
 
-def _clear_gaps(session: Session, prefix: str, now: datetime) -> None:
-    """This stage's side now routes for this organisation's cases: its gap alerts (the
-    directory has been mended) are cleared. Within memoised reads (one transaction) once per
-    prefix, until a gap alert with that prefix is raised again."""
+def _clear_gaps(session: Session, prefixes: list[str], now: datetime) -> None:
+    """These stages' sides now route for these organisations' cases: their gap alerts (the
+    directory has been mended) are cleared, both sides in one statement. Within memoised reads
+    (one transaction) once per prefix, until a gap alert with that prefix is raised again."""
     cleared = _cleared(session)
-    if prefix in cleared:
+    prefixes = [prefix for prefix in prefixes if prefix not in cleared]
+    if not prefixes:
         return
-    cleared.add(prefix)
+    cleared.update(prefixes)
     session.execute(
         update(Alert)
-        .where(Alert.key.startswith(prefix, autoescape=True), Alert.cleared_at.is_(None))
+        .where(
+            or_(*(Alert.key.startswith(prefix, autoescape=True) for prefix in prefixes)),
+            Alert.cleared_at.is_(None),
+        )
         .values(cleared_at=now)
     )
 

@@ -95,8 +95,9 @@ __all__ = [
 def acknowledge(session: Session, *, reference: str, actor: str, now: datetime) -> Disagreement:
     disagreement, _ = load_for_event(session, reference, "acknowledge")
     require_owner_or_board(session, disagreement, actor)
+    period = current_period(disagreement)  # read before any change: no flush of its own
     disagreement.stage_acknowledged_at = now
-    current_period(disagreement).acknowledged_at = now
+    period.acknowledged_at = now
     record(session, disagreement, now, actor, "acknowledge", disagreement.stage_key)
     return disagreement
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from escalation.casework.assignment import Holders, assign
 from escalation.casework.counterparts_check import check_counterpart
 from escalation.casework.intake import RaiseRequest
-from escalation.casework.lifecycle import is_board, join, open_stage_period, record
+from escalation.casework.lifecycle import hold, is_board, join, open_stage_period, record
 from escalation.directory.people import find_person
 from escalation.outbox import notifications
 from escalation.rules.calendar import time_text
@@ -72,6 +72,7 @@ def raise_disagreement(
     disagreement.decision_maker = decision_maker
     session.add(disagreement)
     session.flush()
+    hold(session, disagreement)  # inserted in this transaction: ours alone, as if locked
     open_stage_period(session, disagreement, holders.owner.person, raised_at, holders=holders)
     note = join(
         "urgent track: the child is at immediate risk" if request.immediate_risk else "",
@@ -176,6 +177,7 @@ def _new_disagreement(
         immediate_risk=request.immediate_risk,
         protective_action=request.protective_action,
         level_of_need=request.level_of_need,
+        stages=[],  # known empty: its first period is appended without reading the collection
     )
 
 
