@@ -167,6 +167,10 @@ class Disagreement(Base):
             "ix_disagreements_board_stage", "partnership", "status", "stage_key", "urgent", "due_at"
         ),
         Index("ix_disagreements_board_raised", "partnership", "raised_at", "id"),
+        # The dashboard's organisation filters: each side's distinct names, one probe a name
+        # (reads/dashboard_flags.organisation_options), not a scan of the partnership's rows.
+        Index("ix_disagreements_raising_org", "partnership", "raiser_organisation"),
+        Index("ix_disagreements_receiving_org", "partnership", "counterpart_organisation"),
         # The anchor's question "whose chain moved since it was last sealed?", kept small.
         Index(
             "ix_disagreements_unanchored",
