@@ -159,7 +159,8 @@ def _mid_sweep(bench: Bench, phase: Phase, tries: int = 2) -> None:
 
 
 def _worker_running_sweep(bench: Bench) -> str | None:
-    """The worker whose flow-run process is running the sweep, from the run's process id."""
+    """The worker running the sweep, from the run's process id: the worker's own (our flows
+    run in the worker's process, flows/inprocess.py) or that of a flow-run process below it."""
     with bench.prefect.connect() as connection:
         pid = connection.execute(
             text(
@@ -171,6 +172,7 @@ def _worker_running_sweep(bench: Bench) -> str | None:
     if pid is None:
         return None
     for name, process in bench.stack.processes.items():
-        if name.startswith("worker") and int(pid) in setup.descendants(process.pid):
+        ours = (process.pid, *setup.descendants(process.pid))
+        if name.startswith("worker") and int(pid) in ours:
             return name
     return None
