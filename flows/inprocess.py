@@ -84,7 +84,10 @@ class InProcessWorker(ProcessWorker):
         except Exception:  # the engine could not report the run (e.g. the server went away)
             logger.exception("Flow run '%s' failed in the worker's process", flow_run.id)
             status = 1  # the base worker then proposes Crashed
-        await self._end_cancelling(flow_run.id)
+        try:
+            await self._end_cancelling(flow_run.id)
+        except Exception:  # the server unreachable: the run's state stays as the engine left it
+            logger.warning("Could not check whether flow run '%s' was cancelled", flow_run.id)
         return ProcessWorkerResult(status_code=status, identifier=str(os.getpid()))
 
     async def _entrypoint(self, flow_run) -> str | None:
