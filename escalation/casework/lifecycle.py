@@ -70,7 +70,10 @@ def locked(session: Session, reference: str) -> tuple[Disagreement, Policy]:
     # to it (a view's event: its foreign-key check takes KEY SHARE) is not held up.
     disagreement = session.execute(
         select(Disagreement)
-        .options(lazyload(Disagreement.owner))
+        .options(
+            lazyload(Disagreement.owner).lazyload(Person.role_rows),
+            lazyload(Disagreement.owner).lazyload(Person.other_partnership_rows),
+        )
         .where(Disagreement.reference == key)
         .with_for_update(of=Disagreement, key_share=True)
         .execution_options(populate_existing=True)

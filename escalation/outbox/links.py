@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defaultload
 
 from escalation.casework.endings import open_actions, pending_says
 from escalation.directory.people import normalise_email
@@ -36,6 +36,7 @@ from escalation.store.models import (
     LinkSession,
     LinkToken,
     OutboxMessage,
+    Person,
     ResolutionSay,
 )
 
@@ -44,6 +45,13 @@ STAGE_BOUND = ("act", "respond", "status", "view")  # die when their stage moves
 TOKEN_LIFETIME = timedelta(days=30)
 SIGN_IN_LIFETIME = timedelta(minutes=30)
 SESSION_LIFETIME = timedelta(hours=2)  # long enough to write a resolution, no longer
+
+# The owner's roles and other partnerships are read only if asked for (a link's checks compare
+# addresses): not the two selectin queries the model loads with every person.
+OWNER_ALONE = (
+    defaultload(Disagreement.owner).lazyload(Person.role_rows),
+    defaultload(Disagreement.owner).lazyload(Person.other_partnership_rows),
+)
 
 
 def hash_token(token: str) -> str:
@@ -148,7 +156,7 @@ def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder 
     ).scalar_one_or_none()
     if token is None or token.purpose not in TOKEN_PURPOSES or token.expires_at <= now:
         return None
-    disagreement = session.get(Disagreement, token.disagreement_id)
+    disagreement = session.get(Disagreement, token.disagreement_id, options=OWNER_ALONE)
     if disagreement is None or not disagreement.is_open:
         return None
     if token.purpose in STAGE_BOUND and disagreement.stage_key != token.stage_key:
