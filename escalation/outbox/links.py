@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, defaultload
+from sqlalchemy.orm import Session, defaultload, lazyload
 
 from escalation.casework.endings import open_actions, pending_says
+from escalation.casework.lifecycle import hold
 from escalation.directory.people import normalise_email
 from escalation.rules.vocabulary import BOARD_ROLES
 from escalation.store.models import (
@@ -145,10 +146,14 @@ class LinkHolder:
         return counterpart is not None and counterpart.email == self.token.recipient_email
 
 
-def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder | None:
+def open_link(
+    session: Session, raw_token: str, *, now: datetime, lock: bool = False
+) -> LinkHolder | None:
     """The holder of `raw_token`, or None if it is unknown, expired or superseded (the case has
     closed, the stage it was sent for has ended, or the owner, or the counterpart, has changed;
-    for a say or action link, nothing is awaited from its holder any more). All look the same."""
+    for a say or action link, nothing is awaited from its holder any more). All look the same.
+    `lock` (a POST about to act, never a GET): the disagreement is read under its row lock and
+    held for the action (lifecycle.hold), which then does not read it again."""
     if not raw_token or len(raw_token) > 100:
         return None
     token = session.execute(
@@ -156,7 +161,7 @@ def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder 
     ).scalar_one_or_none()
     if token is None or token.purpose not in TOKEN_PURPOSES or token.expires_at <= now:
         return None
-    disagreement = session.get(Disagreement, token.disagreement_id, options=OWNER_ALONE)
+    disagreement = _case(session, token.disagreement_id, lock)
     if disagreement is None or not disagreement.is_open:
         return None
     if token.purpose in STAGE_BOUND and disagreement.stage_key != token.stage_key:
@@ -169,6 +174,25 @@ def open_link(session: Session, raw_token: str, *, now: datetime) -> LinkHolder 
     if token.purpose == "respond" and not holder.is_counterpart:
         return None
     return holder
+
+
+def _case(session: Session, disagreement_id: int, lock: bool) -> Disagreement | None:
+    if not lock:
+        return session.get(Disagreement, disagreement_id, options=OWNER_ALONE)
+    # Locked as lifecycle.locked locks: no join to the owner (see there), fresh.
+    disagreement = session.get(
+        Disagreement,
+        disagreement_id,
+        options=[
+            lazyload(Disagreement.owner).lazyload(Person.role_rows),
+            lazyload(Disagreement.owner).lazyload(Person.other_partnership_rows),
+        ],
+        with_for_update={"key_share": True},
+        populate_existing=True,
+    )
+    if disagreement is not None:
+        hold(session, disagreement)
+    return disagreement
 
 
 def _ending_holder(session: Session, token: LinkToken, disagreement) -> LinkHolder | None:

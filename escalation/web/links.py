@@ -182,7 +182,7 @@ def act(request: Request, token: str, form: PostedForm) -> Response:
     now = request.app.state.clock()
     try:
         with transaction(request.app.state.sessions) as session:
-            holder = links.open_link(session, token, now=now)
+            holder = links.open_link(session, token, now=now, lock=True)
             if holder is None or action not in allowed(holder):
                 return neutral(request)
             link_session = links.session_for(
