@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import httpx
 from sqlalchemy import create_engine
@@ -29,6 +30,20 @@ def temporary_schema(postgres_url: str) -> Iterator[str]:
         with admin.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+def on_each_database(measure, args, *, sqlite: bool) -> None:
+    """`measure(name, place, args)` on SQLite (when `sqlite`) then PostgreSQL (`args.postgres`),
+    where `place()` gives a fresh empty database each time it is called (a file; a schema)."""
+    with ExitStack() as stack:
+        if sqlite:
+            directory = stack.enter_context(tempfile.TemporaryDirectory())
+            files = iter(range(1_000))
+            measure("sqlite", lambda: f"sqlite:///{directory}/{next(files)}.db", args)
+        if args.postgres:
+            measure(
+                "postgresql", lambda: stack.enter_context(temporary_schema(args.postgres)), args
+            )
 
 
 @contextmanager

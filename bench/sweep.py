@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from functools import partial
 
 from sqlalchemy import Engine, bindparam, event, text
 
-from bench.common import temporary_schema
+from bench.common import on_each_database
 from bench.sweep_raw import raw_sweep
 from bench.sweep_setup import NOW, fresh, make_due
 from escalation.casework.sweep import GROUP, run_sweep
@@ -138,15 +136,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="PostgreSQL URL (temporary schemas are used)")
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
-    with ExitStack() as stack:
-        if not args.skip_sqlite:
-            directory = stack.enter_context(tempfile.TemporaryDirectory())
-            files = iter(range(1_000))
-            measure("sqlite", lambda: f"sqlite:///{directory}/{next(files)}.db", args)
-        if args.postgres:
-            measure(
-                "postgresql", lambda: stack.enter_context(temporary_schema(args.postgres)), args
-            )
+    on_each_database(measure, args, sqlite=not args.skip_sqlite)
 
 
 if __name__ == "__main__":

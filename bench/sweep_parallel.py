@@ -16,11 +16,9 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import statistics
-import tempfile
 import time
-from contextlib import ExitStack
 
-from bench.common import temporary_schema
+from bench.common import on_each_database
 from bench.sweep_setup import NOW, fresh, make_due
 from escalation.casework.sweep import run_sweep
 from escalation.store.db import make_engine, session_factory
@@ -58,7 +56,7 @@ def timed_round(url: str, args, processes: int) -> float:
     for worker in workers:
         worker.join()
     assert sum(escalated) == args.due, escalated
-    if processes > 1:
+    if processes > 1 and url.startswith("postgresql"):  # SQLite's second may find none left
         assert min(escalated) > 0, f"one sweep did nothing: {escalated}"
     return elapsed
 
@@ -91,15 +89,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="PostgreSQL URL (temporary schemas are used)")
     parser.add_argument("--sqlite", action="store_true")
     args = parser.parse_args()
-    with ExitStack() as stack:
-        if args.sqlite:
-            directory = stack.enter_context(tempfile.TemporaryDirectory())
-            files = iter(range(1_000))
-            measure("sqlite", lambda: f"sqlite:///{directory}/{next(files)}.db", args)
-        if args.postgres:
-            measure(
-                "postgresql", lambda: stack.enter_context(temporary_schema(args.postgres)), args
-            )
+    on_each_database(measure, args, sqlite=args.sqlite)
 
 
 if __name__ == "__main__":
